@@ -1,0 +1,148 @@
+package dev.streamscore.launcher;
+
+import dev.streamscore.kafka.embedded.EmbeddedKafka;
+import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running platform: the parts {@code streamscore up} starts, in dependency order, and stops in
+ * reverse order. For now that is the Kafka broker (embedded or external); later parts (validator,
+ * ETL engine, feature store, registry, scoring) register themselves the same way.
+ *
+ * <p>Close order: every part in reverse start order, then the data directory (which releases its
+ * lock and deletes itself if temporary).
+ */
+final class Platform implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
+
+  private final DataDir dataDir;
+  private final Deque<Part> parts = new ArrayDeque<>();
+  private final Map<String, String> endpoints = new LinkedHashMap<>();
+  private final Duration startupTime;
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private String kafkaBootstrap;
+
+  private record Part(String name, AutoCloseable resource) {}
+
+  private Platform(PlatformConfig config, Clock clock) {
+    Instant began = clock.instant();
+    this.dataDir = DataDir.open(config.dataDir());
+    try {
+      startKafka(config);
+    } catch (RuntimeException e) {
+      close();
+      throw e;
+    }
+    this.startupTime = Duration.between(began, clock.instant());
+  }
+
+  /**
+   * Starts every part or none: if one fails, those already started are stopped again.
+   *
+   * @throws StartupException naming what to change
+   */
+  static Platform start(PlatformConfig config, Clock clock) {
+    return new Platform(config, clock);
+  }
+
+  private void startKafka(PlatformConfig config) {
+    if (config.embeddedKafka()) {
+      EmbeddedKafkaConfig kafkaConfig =
+          EmbeddedKafkaConfig.defaults()
+              .withPort(config.kafkaPort())
+              .withLogDir(dataDir.resolve("kafka"));
+      try {
+        EmbeddedKafka kafka = EmbeddedKafka.start(kafkaConfig);
+        register("kafka broker", kafka);
+        kafkaBootstrap = kafka.bootstrapServers();
+      } catch (EmbeddedKafkaException e) {
+        throw new StartupException("cannot start the embedded Kafka broker: " + e.getMessage(), e);
+      }
+    } else {
+      kafkaBootstrap = config.externalKafka().orElseThrow();
+      awaitExternalKafka(kafkaBootstrap, config.connectTimeout());
+    }
+    endpoints.put("kafka", kafkaBootstrap);
+  }
+
+  private static void awaitExternalKafka(String bootstrap, Duration timeout) {
+    Map<String, Object> props =
+        Map.of(
+            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
+            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+    try (Admin admin = Admin.create(props)) {
+      String clusterId =
+          admin.describeCluster().clusterId().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      LOG.info("Using Kafka cluster {} at {}", clusterId, bootstrap);
+    } catch (TimeoutException | ExecutionException e) {
+      throw new StartupException(
+          "Kafka at "
+              + bootstrap
+              + " did not answer within "
+              + timeout.toSeconds()
+              + " s; check --kafka and that the cluster is up");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new StartupException("interrupted while connecting to Kafka at " + bootstrap, e);
+    }
+  }
+
+  private void register(String name, AutoCloseable resource) {
+    parts.push(new Part(name, resource));
+  }
+
+  /** Endpoints by name, in start order: {@code kafka -> 127.0.0.1:9092}. */
+  Map<String, String> endpoints() {
+    return Map.copyOf(endpoints);
+  }
+
+  /** Endpoints in start order. */
+  Iterable<Map.Entry<String, String>> orderedEndpoints() {
+    return endpoints.entrySet();
+  }
+
+  String kafkaBootstrap() {
+    return kafkaBootstrap;
+  }
+
+  DataDir dataDir() {
+    return dataDir;
+  }
+
+  Duration startupTime() {
+    return startupTime;
+  }
+
+  /** Stops every part in reverse start order; a failing part does not stop the others. */
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    while (!parts.isEmpty()) {
+      Part part = parts.pop();
+      try {
+        part.resource().close();
+      } catch (Exception e) {
+        LOG.warn("stopping the {} failed: {}", part.name(), e.toString());
+      }
+    }
+    dataDir.close();
+  }
+}

@@ -1,0 +1,87 @@
+package dev.streamscore.launcher;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code streamscore up}: runs the platform until SIGINT or SIGTERM. */
+@Command(
+    name = "up",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Starts the platform and runs it until interrupted (Ctrl-C, SIGTERM).",
+      "Prints each endpoint as 'name: address', then 'ready'."
+    })
+final class UpCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--kafka",
+      paramLabel = "HOST:PORT[,HOST:PORT...]",
+      description = "Use this Kafka cluster instead of starting the embedded broker.")
+  String kafka;
+
+  @Option(
+      names = "--kafka-port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_KAFKA_PORT,
+      description = "Port of the embedded broker on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int kafkaPort;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description = "Keep state here across restarts (default: a temporary directory, deleted on exit).")
+  Path dataDir;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    PrintWriter out = spec.commandLine().getOut();
+    if (kafka != null && spec.commandLine().getParseResult().hasMatchedOption("--kafka-port")) {
+      throw new StartupException("--kafka and --kafka-port exclude each other");
+    }
+    PlatformConfig config =
+        new PlatformConfig(
+            Optional.ofNullable(kafka), Optional.ofNullable(dataDir), kafkaPort, Duration.ofSeconds(15));
+    Platform platform = Platform.start(config, Clock.systemUTC());
+
+    CountDownLatch stopped = new CountDownLatch(1);
+    Thread hook =
+        new Thread(
+            () -> {
+              out.println("stopping");
+              out.flush();
+              platform.close();
+              out.println("stopped");
+              out.flush();
+              stopped.countDown();
+            },
+            "streamscore-shutdown");
+    Runtime.getRuntime().addShutdownHook(hook);
+
+    out.printf(
+        "streamscore %s up in %.1f s; %s; data in %s%s%n",
+        Main.version(),
+        platform.startupTime().toMillis() / 1000.0,
+        config.embeddedKafka() ? "embedded Kafka broker (KRaft)" : "Kafka cluster at " + kafka,
+        platform.dataDir().root(),
+        platform.dataDir().temporary() ? " (deleted on exit)" : "");
+    for (Map.Entry<String, String> endpoint : platform.orderedEndpoints()) {
+      out.println(endpoint.getKey() + ": " + endpoint.getValue());
+    }
+    out.println("ready");
+    out.flush();
+    // Runs until the shutdown hook has closed everything; the JVM then exits.
+    stopped.await();
+    return 0;
+  }
+}

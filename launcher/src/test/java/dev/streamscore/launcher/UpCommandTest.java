@@ -1,0 +1,51 @@
+package dev.streamscore.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import org.junit.jupiter.api.Test;
+
+class UpCommandTest {
+  private final StringWriter out = new StringWriter();
+  private final StringWriter err = new StringWriter();
+
+  private int run(String... args) {
+    return Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+  }
+
+  @Test
+  void rejectsAMalformedKafkaAddressInOneLine() {
+    int code = run("up", "--kafka", "no-port-here");
+
+    assertThat(code).isEqualTo(1);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "streamscore: --kafka must be host:port[,host:port...], got 'no-port-here'");
+    assertThat(out.toString()).doesNotContain("ready");
+  }
+
+  @Test
+  void rejectsKafkaTogetherWithKafkaPort() {
+    int code = run("up", "--kafka", "127.0.0.1:9092", "--kafka-port", "9093");
+
+    assertThat(code).isEqualTo(1);
+    assertThat(err.toString()).contains("--kafka and --kafka-port exclude each other");
+  }
+
+  @Test
+  void rejectsAnOutOfRangePort() {
+    int code = run("up", "--kafka-port", "-1");
+
+    assertThat(code).isEqualTo(1);
+    assertThat(err.toString()).contains("--kafka-port must be between 0 and 65535, got -1");
+  }
+
+  @Test
+  void printsVersionAndUsage() {
+    assertThat(run("--version")).isZero();
+    assertThat(out.toString()).startsWith("streamscore ");
+    assertThat(run("up", "--help")).isZero();
+    assertThat(out.toString()).contains("--data-dir").contains("--kafka");
+  }
+}
