@@ -142,7 +142,10 @@ public final class Topics {
       Set<String> names, Map<String, Integer> minPartitions, Instant deadline)
       throws ExecutionException, InterruptedException, TimeoutException {
     Map<String, TopicDescription> descriptions =
-        admin.describeTopics(names).allTopicNames().get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
+        admin
+            .describeTopics(names)
+            .allTopicNames()
+            .get(remainingMillis(deadline), TimeUnit.MILLISECONDS);
     List<TopicPartition> partitions = new ArrayList<>();
     for (TopicDescription description : descriptions.values()) {
       int have = description.partitions().size();

@@ -15,7 +15,10 @@ import java.util.regex.Pattern;
  * @param connectTimeout how long to wait for an external cluster to answer
  */
 record PlatformConfig(
-    Optional<String> externalKafka, Optional<Path> dataDir, int kafkaPort, Duration connectTimeout) {
+    Optional<String> externalKafka,
+    Optional<Path> dataDir,
+    int kafkaPort,
+    Duration connectTimeout) {
 
   static final int DEFAULT_KAFKA_PORT = 9092;
   private static final Pattern BOOTSTRAP =

@@ -32,13 +32,15 @@ final class UpCommand implements Callable<Integer> {
       names = "--kafka-port",
       paramLabel = "PORT",
       defaultValue = "" + PlatformConfig.DEFAULT_KAFKA_PORT,
-      description = "Port of the embedded broker on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+      description =
+          "Port of the embedded broker on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
   int kafkaPort;
 
   @Option(
       names = "--data-dir",
       paramLabel = "DIR",
-      description = "Keep state here across restarts (default: a temporary directory, deleted on exit).")
+      description =
+          "Keep state here across restarts (default: a temporary directory, deleted on exit).")
   Path dataDir;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -51,7 +53,10 @@ final class UpCommand implements Callable<Integer> {
     }
     PlatformConfig config =
         new PlatformConfig(
-            Optional.ofNullable(kafka), Optional.ofNullable(dataDir), kafkaPort, Duration.ofSeconds(15));
+            Optional.ofNullable(kafka),
+            Optional.ofNullable(dataDir),
+            kafkaPort,
+            Duration.ofSeconds(15));
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -33,8 +33,7 @@ class PlatformIT {
   @Test
   void failsInOneSentenceWhenTheExternalClusterDoesNotAnswer(@TempDir Path dir) {
     var config =
-        new PlatformConfig(
-            Optional.of("127.0.0.1:1"), Optional.of(dir), 0, Duration.ofSeconds(2));
+        new PlatformConfig(Optional.of("127.0.0.1:1"), Optional.of(dir), 0, Duration.ofSeconds(2));
 
     assertThatThrownBy(() -> Platform.start(config, Clock.systemUTC()))
         .isInstanceOf(StartupException.class)

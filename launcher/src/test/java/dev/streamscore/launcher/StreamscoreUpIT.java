@@ -28,7 +28,8 @@ import org.junit.jupiter.api.io.TempDir;
  * (Debian's kcat, librdkafka), SIGINT to stop, and a restart on the same data directory.
  */
 class StreamscoreUpIT {
-  private static final Path JAR = Path.of(System.getProperty("streamscore.jar", "target/streamscore.jar"));
+  private static final Path JAR =
+      Path.of(System.getProperty("streamscore.jar", "target/streamscore.jar"));
   private static final int MESSAGES = 10_000;
 
   private final List<Process> started = new ArrayList<>();
@@ -58,21 +59,27 @@ class StreamscoreUpIT {
     assertThat(first.lines()).contains("kafka: " + bootstrap);
 
     String payload =
-        IntStream.range(0, MESSAGES).mapToObj(i -> "message-" + i).collect(Collectors.joining("\n"));
+        IntStream.range(0, MESSAGES)
+            .mapToObj(i -> "message-" + i)
+            .collect(Collectors.joining("\n"));
     Tools.run(payload, "kcat", "-P", "-b", bootstrap, "-t", "kcat-roundtrip");
-    List<String> consumed = Tools.run("", "kcat", "-C", "-b", bootstrap, "-t", "kcat-roundtrip", "-e", "-q");
+    List<String> consumed =
+        Tools.run("", "kcat", "-C", "-b", bootstrap, "-t", "kcat-roundtrip", "-e", "-q");
     assertThat(consumed).hasSize(MESSAGES).contains("message-0", "message-9999");
 
     List<ProcessHandle> children = first.process.descendants().toList();
     Tools.run("", "kill", "-INT", Long.toString(first.process.pid()));
-    assertThat(first.process.waitFor(10, TimeUnit.SECONDS)).as("exits within 10 s of SIGINT").isTrue();
+    assertThat(first.process.waitFor(10, TimeUnit.SECONDS))
+        .as("exits within 10 s of SIGINT")
+        .isTrue();
     assertThat(first.process.exitValue()).isEqualTo(130);
     assertThat(children).noneMatch(ProcessHandle::isAlive);
     await().atMost(Duration.ofSeconds(5)).until(() -> first.lines().contains("stopped"));
 
     Running second = up(port, dataDir);
     assertThat(second.awaitLine("ready", Duration.ofSeconds(30))).isTrue();
-    List<String> again = Tools.run("", "kcat", "-C", "-b", bootstrap, "-t", "kcat-roundtrip", "-e", "-q");
+    List<String> again =
+        Tools.run("", "kcat", "-C", "-b", bootstrap, "-t", "kcat-roundtrip", "-e", "-q");
     assertThat(again).hasSize(MESSAGES);
 
     second.process.destroy(); // SIGTERM
@@ -179,17 +186,23 @@ class StreamscoreUpIT {
       assertThat(present).as(tool + " must be installed in CI").isTrue();
     }
 
-    static List<String> run(String stdin, String... command) throws IOException, InterruptedException {
+    static List<String> run(String stdin, String... command)
+        throws IOException, InterruptedException {
       Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
       try (var in = p.getOutputStream()) {
         in.write(stdin.getBytes(StandardCharsets.UTF_8));
       }
       List<String> lines;
-      try (var reader = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+      try (var reader =
+          new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
         lines = reader.lines().toList();
       }
-      assertThat(p.waitFor(60, TimeUnit.SECONDS)).as(String.join(" ", command) + " finished").isTrue();
-      assertThat(p.exitValue()).as(String.join(" ", command) + " exit code; output: " + lines).isZero();
+      assertThat(p.waitFor(60, TimeUnit.SECONDS))
+          .as(String.join(" ", command) + " finished")
+          .isTrue();
+      assertThat(p.exitValue())
+          .as(String.join(" ", command) + " exit code; output: " + lines)
+          .isZero();
       return lines;
     }
   }

@@ -20,8 +20,7 @@ class UpCommandTest {
 
     assertThat(code).isEqualTo(1);
     assertThat(err.toString().strip())
-        .isEqualTo(
-            "streamscore: --kafka must be host:port[,host:port...], got 'no-port-here'");
+        .isEqualTo("streamscore: --kafka must be host:port[,host:port...], got 'no-port-here'");
     assertThat(out.toString()).doesNotContain("ready");
   }
 

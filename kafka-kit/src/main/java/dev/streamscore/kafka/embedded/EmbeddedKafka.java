@@ -34,10 +34,11 @@ import org.slf4j.LoggerFactory;
  * A real single-node Kafka broker (KRaft, combined broker and controller) running inside this JVM,
  * listening on 127.0.0.1 only.
  *
- * <p>It is the same server code as a production broker ({@code kafka.server.KafkaRaftServer}), tuned
- * for a small footprint: few threads, a 2 MiB log-cleaner buffer instead of 128 MiB, replication
- * factor 1 for internal topics, 5 partitions for the offsets and transaction logs. Transactions and
- * compaction work as on a cluster, so exactly-once pipelines can be tested against it.
+ * <p>It is the same server code as a production broker ({@code kafka.server.KafkaRaftServer}),
+ * tuned for a small footprint: few threads, a 2 MiB log-cleaner buffer instead of 128 MiB,
+ * replication factor 1 for internal topics, 5 partitions for the offsets and transaction logs.
+ * Transactions and compaction work as on a cluster, so exactly-once pipelines can be tested against
+ * it.
  *
  * <p>Start with {@link #start(EmbeddedKafkaConfig)}; {@link #close()} shuts the broker down and
  * waits for it, then deletes the log directory if it was temporary. Thread-safe.
@@ -62,8 +63,8 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   /**
-   * Formats the log directory if it is new, starts the broker and returns once it accepts
-   * metadata requests.
+   * Formats the log directory if it is new, starts the broker and returns once it accepts metadata
+   * requests.
    *
    * @throws EmbeddedKafkaException if the port is taken, the directory is unusable or the broker
    *     does not come up within the configured timeout; nothing is left running
@@ -154,7 +155,9 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("process.roles", "broker,controller");
     p.put("node.id", Integer.toString(NODE_ID));
     p.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
-    p.put("listeners", "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
+    p.put(
+        "listeners",
+        "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
     p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port);
     p.put("controller.listener.names", "CONTROLLER");
     p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
@@ -199,11 +202,13 @@ public final class EmbeddedKafka implements AutoCloseable {
             .setMetadataLogDirectory(kafkaConfig.metadataLogDir())
             .addDirectory(dir.toAbsolutePath().toString())
             .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
-            .setPrintStream(new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
+            .setPrintStream(
+                new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
     try {
       formatter.run();
     } catch (Exception e) {
-      throw new EmbeddedKafkaException("cannot format Kafka log directory " + dir + ": " + e.getMessage(), e);
+      throw new EmbeddedKafkaException(
+          "cannot format Kafka log directory " + dir + ": " + e.getMessage(), e);
     }
   }
 
@@ -231,7 +236,12 @@ public final class EmbeddedKafka implements AutoCloseable {
         sleepBriefly();
       }
       throw new EmbeddedKafkaException(
-          "Kafka broker on " + bootstrapServers() + " did not answer within " + timeout + ": " + lastProblem);
+          "Kafka broker on "
+              + bootstrapServers()
+              + " did not answer within "
+              + timeout
+              + ": "
+              + lastProblem);
     }
   }
 

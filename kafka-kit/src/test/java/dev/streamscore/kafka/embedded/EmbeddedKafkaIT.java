@@ -22,10 +22,12 @@ class EmbeddedKafkaIT {
   void roundTripsTenThousandRecordsThroughAPartitionedTopic() {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Admin admin = Admin.create(kafka.clientProperties())) {
-      Topics.using(admin).ensure(List.of(new NewTopic("roundtrip", 3, (short) 1)), Duration.ofSeconds(30));
+      Topics.using(admin)
+          .ensure(List.of(new NewTopic("roundtrip", 3, (short) 1)), Duration.ofSeconds(30));
 
       List<String> sent = TestClients.produce(kafka, "roundtrip", 10_000);
-      List<String> received = TestClients.consume(kafka, "roundtrip", 10_000, Duration.ofSeconds(60));
+      List<String> received =
+          TestClients.consume(kafka, "roundtrip", 10_000, Duration.ofSeconds(60));
 
       assertThat(received).hasSize(10_000).containsExactlyInAnyOrderElementsOf(sent);
     }
@@ -37,7 +39,8 @@ class EmbeddedKafkaIT {
     List<String> sent;
     try (EmbeddedKafka kafka = EmbeddedKafka.start(config);
         Admin admin = Admin.create(kafka.clientProperties())) {
-      Topics.using(admin).ensure(List.of(new NewTopic("durable", 2, (short) 1)), Duration.ofSeconds(30));
+      Topics.using(admin)
+          .ensure(List.of(new NewTopic("durable", 2, (short) 1)), Duration.ofSeconds(30));
       sent = TestClients.produce(kafka, "durable", 1_000);
     }
     assertThat(dir.resolve("kafka")).exists();

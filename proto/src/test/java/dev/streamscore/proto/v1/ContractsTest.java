@@ -117,7 +117,8 @@ class ContractsTest {
     Event back = Event.parseFrom(event.toByteArray());
 
     assertThat(back).isEqualTo(event);
-    assertThat(back.getFieldsOrThrow("amount").getKindCase()).isEqualTo(Value.KindCase.DOUBLE_VALUE);
+    assertThat(back.getFieldsOrThrow("amount").getKindCase())
+        .isEqualTo(Value.KindCase.DOUBLE_VALUE);
     assertThat(Value.getDefaultInstance().getKindCase()).isEqualTo(Value.KindCase.KIND_NOT_SET);
   }
 
@@ -147,7 +148,8 @@ class ContractsTest {
   }
 
   private static void describe(EnumDescriptor e, TreeSet<String> out) {
-    e.getValues().forEach(v -> out.add("enum %s.%s = %d".formatted(e.getFullName(), v.getName(), v.getNumber())));
+    e.getValues()
+        .forEach(
+            v -> out.add("enum %s.%s = %d".formatted(e.getFullName(), v.getName(), v.getNumber())));
   }
-
 }

@@ -37,8 +37,7 @@ class PythonStubsIT {
               .toList();
     }
     List<String> command = new ArrayList<>(List.of(PYTHON.toString(), "-m", "grpc_tools.protoc"));
-    command.addAll(
-        List.of("-I" + PROTO_DIR, "--python_out=" + out, "--grpc_python_out=" + out));
+    command.addAll(List.of("-I" + PROTO_DIR, "--python_out=" + out, "--grpc_python_out=" + out));
     command.addAll(protos);
     assertThat(run(command, out)).isEmpty();
 
@@ -74,7 +73,8 @@ class PythonStubsIT {
 
   private static List<String> run(List<String> command, Path dir)
       throws IOException, InterruptedException {
-    Process p = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    Process p =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
     String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
     assertThat(p.waitFor(120, TimeUnit.SECONDS)).isTrue();
     assertThat(p.exitValue()).as("%s\n%s", command, output).isZero();
