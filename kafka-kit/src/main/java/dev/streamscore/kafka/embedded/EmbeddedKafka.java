@@ -313,8 +313,9 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   private static boolean isFree(int port) {
-    try (ServerSocket socket = new ServerSocket(port, 1, InetAddress.getByName(HOST))) {
-      return true;
+    try (ServerSocket socket = new ServerSocket()) {
+      socket.bind(new java.net.InetSocketAddress(InetAddress.getByName(HOST), port), 1);
+      return socket.isBound();
     } catch (IOException e) {
       return false;
     }
