@@ -1,8 +1,15 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.SpecException;
+import dev.streamscore.ingest.Validator;
+import dev.streamscore.ingest.ValidatorConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -21,14 +28,16 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running platform: the parts {@code streamscore up} starts, in dependency order, and stops in
- * reverse order. For now that is the Kafka broker (embedded or external); later parts (validator,
- * ETL engine, feature store, registry, scoring) register themselves the same way.
+ * reverse order: the Kafka broker (embedded or external), then the validator of every declared
+ * source; later parts (ETL engine, feature store, registry, scoring) register themselves the same
+ * way.
  *
  * <p>Close order: every part in reverse start order, then the data directory (which releases its
  * lock and deletes itself if temporary).
  */
 final class Platform implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
+  private static final String BUILT_IN_SPEC = "payments.yaml";
 
   private final DataDir dataDir;
   private final Deque<Part> parts = new ArrayDeque<>();
@@ -36,6 +45,7 @@ final class Platform implements AutoCloseable {
   private final Duration startupTime;
   private final AtomicBoolean closed = new AtomicBoolean();
   private String kafkaBootstrap;
+  private FeatureSpec spec;
 
   private record Part(String name, AutoCloseable resource) {}
 
@@ -43,7 +53,9 @@ final class Platform implements AutoCloseable {
     Instant began = clock.instant();
     this.dataDir = DataDir.open(config.dataDir());
     try {
+      this.spec = loadSpec(config);
       startKafka(config);
+      startValidator(clock);
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -78,6 +90,38 @@ final class Platform implements AutoCloseable {
       awaitExternalKafka(kafkaBootstrap, config.connectTimeout());
     }
     endpoints.put("kafka", kafkaBootstrap);
+  }
+
+  private static FeatureSpec loadSpec(PlatformConfig config) {
+    try {
+      if (config.spec().isPresent()) {
+        return FeatureSpec.load(config.spec().get());
+      }
+      try (InputStream in = FeatureSpec.class.getResourceAsStream(BUILT_IN_SPEC)) {
+        return FeatureSpec.parse(
+            new String(in.readAllBytes(), StandardCharsets.UTF_8), "built-in payments.yaml");
+      }
+    } catch (SpecException e) {
+      throw new StartupException("invalid spec: " + e.getMessage(), e);
+    } catch (IOException e) {
+      throw new StartupException("cannot read the built-in spec: " + e.getMessage(), e);
+    }
+  }
+
+  private void startValidator(Clock clock) {
+    try {
+      Validator validator =
+          Validator.start(
+              ValidatorConfig.defaults(kafkaBootstrap, dataDir.resolve("validator")), spec, clock);
+      register("validator", validator);
+    } catch (RuntimeException e) {
+      throw new StartupException("cannot start the validator: " + e.getMessage(), e);
+    }
+  }
+
+  /** The spec in force. */
+  FeatureSpec spec() {
+    return spec;
   }
 
   private static void awaitExternalKafka(String bootstrap, Duration timeout) {

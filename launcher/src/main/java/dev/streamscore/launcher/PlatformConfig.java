@@ -13,12 +13,14 @@ import java.util.regex.Pattern;
  * @param dataDir where state survives restarts; empty means a temporary directory removed on exit
  * @param kafkaPort the embedded broker's port on 127.0.0.1 (0: any free port)
  * @param connectTimeout how long to wait for an external cluster to answer
+ * @param spec the feature-definition spec file; empty uses the shipped payments spec
  */
 record PlatformConfig(
     Optional<String> externalKafka,
     Optional<Path> dataDir,
     int kafkaPort,
-    Duration connectTimeout) {
+    Duration connectTimeout,
+    Optional<Path> spec) {
 
   static final int DEFAULT_KAFKA_PORT = 9092;
   private static final Pattern BOOTSTRAP =
@@ -27,6 +29,7 @@ record PlatformConfig(
   PlatformConfig {
     Objects.requireNonNull(externalKafka, "externalKafka");
     Objects.requireNonNull(dataDir, "dataDir");
+    Objects.requireNonNull(spec, "spec");
     externalKafka.ifPresent(
         servers -> {
           if (!BOOTSTRAP.matcher(servers).matches()) {
@@ -40,6 +43,14 @@ record PlatformConfig(
     if (connectTimeout.isNegative() || connectTimeout.isZero()) {
       throw new StartupException("the Kafka connect timeout must be positive");
     }
+  }
+
+  PlatformConfig(
+      Optional<String> externalKafka,
+      Optional<Path> dataDir,
+      int kafkaPort,
+      Duration connectTimeout) {
+    this(externalKafka, dataDir, kafkaPort, connectTimeout, Optional.empty());
   }
 
   boolean embeddedKafka() {

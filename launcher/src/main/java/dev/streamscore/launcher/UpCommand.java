@@ -43,6 +43,12 @@ final class UpCommand implements Callable<Integer> {
           "Keep state here across restarts (default: a temporary directory, deleted on exit).")
   Path dataDir;
 
+  @Option(
+      names = "--spec",
+      paramLabel = "FILE",
+      description = "The feature-definition spec (YAML) (default: the shipped payments spec).")
+  Path specFile;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
   @Override
@@ -56,7 +62,8 @@ final class UpCommand implements Callable<Integer> {
             Optional.ofNullable(kafka),
             Optional.ofNullable(dataDir),
             kafkaPort,
-            Duration.ofSeconds(15));
+            Duration.ofSeconds(15),
+            Optional.ofNullable(specFile));
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);
@@ -74,10 +81,11 @@ final class UpCommand implements Callable<Integer> {
     Runtime.getRuntime().addShutdownHook(hook);
 
     out.printf(
-        "streamscore %s up in %.1f s; %s; data in %s%s%n",
+        "streamscore %s up in %.1f s; %s; sources %s; data in %s%s%n",
         Main.version(),
         platform.startupTime().toMillis() / 1000.0,
         config.embeddedKafka() ? "embedded Kafka broker (KRaft)" : "Kafka cluster at " + kafka,
+        String.join(", ", platform.spec().sources().keySet()),
         platform.dataDir().root(),
         platform.dataDir().temporary() ? " (deleted on exit)" : "");
     for (Map.Entry<String, String> endpoint : platform.orderedEndpoints()) {

@@ -41,6 +41,25 @@ class UpCommandTest {
   }
 
   @Test
+  void rejectsAnInvalidSpecNamingFileLineAndField(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path spec = dir.resolve("bad.yaml");
+    java.nio.file.Files.writeString(
+        spec,
+        "sources:\n  s:\n    key: k\n    event_time: t\n    fields:\n      k: {type: text}\n");
+
+    int code = run("up", "--kafka-port", "0", "--spec", spec.toString());
+
+    assertThat(code).isEqualTo(1);
+    assertThat(err.toString().strip())
+        .isEqualTo(
+            "streamscore: invalid spec: "
+                + spec
+                + ":6: source 's' field 'k': unknown type 'text'"
+                + " (expected one of double, long, string, bool, timestamp)");
+  }
+
+  @Test
   void printsVersionAndUsage() {
     assertThat(run("--version")).isZero();
     assertThat(out.toString()).startsWith("streamscore ");

@@ -1,0 +1,166 @@
+package dev.streamscore.ingest;
+
+import dev.streamscore.etl.EventValidator;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.RecordOrigin;
+import dev.streamscore.etl.SourceSpec;
+import dev.streamscore.etl.Validation;
+import dev.streamscore.proto.v1.DeadLetter;
+import dev.streamscore.proto.v1.RejectReason;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.processor.api.RecordMetadata;
+
+/**
+ * The validator: every record of {@code raw.<source>} becomes exactly one record, either a keyed
+ * {@code Event} in {@code events.<source>} or a {@code DeadLetter} in the dead-letter topic.
+ *
+ * <p>It subscribes to every topic named {@code raw.*}: a record in the raw topic of a source the
+ * spec does not declare becomes an UNKNOWN_SOURCE dead letter rather than sitting unread. Run it
+ * with {@code processing.guarantee=exactly_once_v2} so that a crash neither loses nor duplicates a
+ * record.
+ */
+public final class ValidatorTopology {
+  /** The default dead-letter topic. */
+  public static final String DEFAULT_DLQ = "events.dlq";
+
+  static final String STAGE = "validator";
+  private static final String SOURCE_NODE = "raw";
+  private static final String PROCESSOR_NODE = "validate";
+  private static final String DLQ_NODE = "sink-dlq";
+
+  private ValidatorTopology() {}
+
+  /**
+   * Builds the topology.
+   *
+   * @param spec the declared sources
+   * @param dlqTopic where rejected records go
+   * @param counters counts received, valid and rejected records
+   * @param clock stamps ingest and rejection times
+   */
+  public static Topology build(
+      FeatureSpec spec, String dlqTopic, IngestCounters counters, Clock clock) {
+    Topology topology = new Topology();
+    topology.addSource(
+        Topology.AutoOffsetReset.EARLIEST,
+        SOURCE_NODE,
+        new ByteArrayDeserializer(),
+        new ByteArrayDeserializer(),
+        Pattern.compile("raw\\..+"));
+    Map<String, EventValidator> validators = new HashMap<>();
+    for (SourceSpec source : spec.sources().values()) {
+      validators.put(source.rawTopic(), new EventValidator(source, clock));
+    }
+    topology.addProcessor(
+        PROCESSOR_NODE, () -> new ValidateProcessor(validators, counters, clock), SOURCE_NODE);
+    for (SourceSpec source : spec.sources().values()) {
+      topology.addSink(
+          sinkName(source.rawTopic()),
+          source.eventsTopic(),
+          new ByteArraySerializer(),
+          new ByteArraySerializer(),
+          PROCESSOR_NODE);
+    }
+    topology.addSink(
+        DLQ_NODE, dlqTopic, new ByteArraySerializer(), new ByteArraySerializer(), PROCESSOR_NODE);
+    return topology;
+  }
+
+  private static String sinkName(String rawTopic) {
+    return "sink-" + rawTopic;
+  }
+
+  /** Validates one record and forwards it to exactly one sink. */
+  private static final class ValidateProcessor
+      implements Processor<byte[], byte[], byte[], byte[]> {
+    private final Map<String, EventValidator> validators;
+    private final IngestCounters counters;
+    private final Clock clock;
+    private ProcessorContext<byte[], byte[]> context;
+
+    ValidateProcessor(
+        Map<String, EventValidator> validators, IngestCounters counters, Clock clock) {
+      this.validators = validators;
+      this.counters = counters;
+      this.clock = clock;
+    }
+
+    @Override
+    public void init(ProcessorContext<byte[], byte[]> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(Record<byte[], byte[]> record) {
+      RecordMetadata meta =
+          context
+              .recordMetadata()
+              .orElseThrow(() -> new IllegalStateException("no record metadata"));
+      RecordOrigin origin = new RecordOrigin(meta.topic(), meta.partition(), meta.offset());
+      String sourceName = meta.topic().substring("raw.".length());
+      counters.received(sourceName);
+      EventValidator validator = validators.get(meta.topic());
+      if (validator == null) {
+        reject(
+            record,
+            origin,
+            sourceName,
+            new Validation.Invalid(
+                RejectReason.REJECT_REASON_UNKNOWN_SOURCE,
+                "",
+                "source '" + sourceName + "' is not declared in the spec"));
+        return;
+      }
+      Validation result = validator.validate(record.value(), origin);
+      if (result instanceof Validation.Valid valid) {
+        counters.valid(sourceName);
+        context.forward(
+            new Record<>(
+                valid.event().getEntityId().getBytes(StandardCharsets.UTF_8),
+                valid.event().toByteArray(),
+                valid.event().getEventTimeMs()),
+            sinkName(meta.topic()));
+      } else if (result instanceof Validation.Invalid invalid) {
+        reject(record, origin, sourceName, invalid);
+      }
+    }
+
+    private void reject(
+        Record<byte[], byte[]> record,
+        RecordOrigin origin,
+        String source,
+        Validation.Invalid invalid) {
+      counters.rejected(source, invalid.reason());
+      DeadLetter.Builder letter =
+          DeadLetter.newBuilder()
+              .setSource(source)
+              .setSourceTopic(origin.topic())
+              .setSourcePartition(origin.partition())
+              .setSourceOffset(origin.offset())
+              .setReason(invalid.reason())
+              .setMessage(invalid.message())
+              .setField(invalid.field())
+              .setRejectedAtMs(clock.millis())
+              .setStage(STAGE)
+              .setOriginalTimestampMs(Math.max(0, record.timestamp()));
+      if (record.key() != null) {
+        letter.setOriginalKey(com.google.protobuf.ByteString.copyFrom(record.key()));
+      }
+      if (record.value() != null) {
+        letter.setOriginalValue(com.google.protobuf.ByteString.copyFrom(record.value()));
+      }
+      context.forward(
+          new Record<>(record.key(), letter.build().toByteArray(), record.timestamp()), DLQ_NODE);
+    }
+  }
+}
