@@ -104,6 +104,8 @@ public final class Validator implements AutoCloseable {
     p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+    // The future default; setting it keeps start-up free of Kafka's deprecation warning.
+    p.put("processing.exception.handler.global.enabled", true);
     // Pattern subscription: pick up a new raw.* topic within seconds, not the default 5 minutes.
     p.put(StreamsConfig.consumerPrefix("metadata.max.age.ms"), 5_000);
     // After a crash (no leave-group), the next start waits for the old member's session to expire.
