@@ -8,8 +8,6 @@ import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.RejectReason;
-import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -35,22 +33,13 @@ import org.junit.jupiter.api.io.TempDir;
 class ValidatorIT {
   private static final int TOTAL = 10_000;
 
-  static FeatureSpec paymentsSpec() {
-    try (InputStream in = FeatureSpec.class.getResourceAsStream("payments.yaml")) {
-      return FeatureSpec.parse(
-          new String(in.readAllBytes(), StandardCharsets.UTF_8), "payments.yaml");
-    } catch (IOException e) {
-      throw new AssertionError(e);
-    }
-  }
-
   @Test
   void everyRawRecordBecomesExactlyOneEventOrDeadLetter(@TempDir Path state) throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Validator validator =
             Validator.start(
                 ValidatorConfig.defaults(kafka.bootstrapServers(), state),
-                paymentsSpec(),
+                FeatureSpec.shippedPayments(),
                 Clock.systemUTC())) {
       Map<RejectReason, Integer> expectedRejects = new EnumMap<>(RejectReason.class);
       int expectedValid = produce(kafka, expectedRejects);

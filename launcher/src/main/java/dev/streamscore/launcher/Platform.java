@@ -7,9 +7,6 @@ import dev.streamscore.ingest.ValidatorConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
-import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -37,7 +34,6 @@ import org.slf4j.LoggerFactory;
  */
 final class Platform implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
-  private static final String BUILT_IN_SPEC = "payments.yaml";
 
   private final DataDir dataDir;
   private final Deque<Part> parts = new ArrayDeque<>();
@@ -94,17 +90,9 @@ final class Platform implements AutoCloseable {
 
   private static FeatureSpec loadSpec(PlatformConfig config) {
     try {
-      if (config.spec().isPresent()) {
-        return FeatureSpec.load(config.spec().get());
-      }
-      try (InputStream in = FeatureSpec.class.getResourceAsStream(BUILT_IN_SPEC)) {
-        return FeatureSpec.parse(
-            new String(in.readAllBytes(), StandardCharsets.UTF_8), "built-in payments.yaml");
-      }
+      return config.spec().map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
     } catch (SpecException e) {
       throw new StartupException("invalid spec: " + e.getMessage(), e);
-    } catch (IOException e) {
-      throw new StartupException("cannot read the built-in spec: " + e.getMessage(), e);
     }
   }
 
@@ -151,18 +139,9 @@ final class Platform implements AutoCloseable {
     parts.push(new Part(name, resource));
   }
 
-  /** Endpoints by name, in start order: {@code kafka -> 127.0.0.1:9092}. */
+  /** Endpoints by name, in start order: {@code kafka -> 127.0.0.1:9092}. Unmodifiable. */
   Map<String, String> endpoints() {
-    return Map.copyOf(endpoints);
-  }
-
-  /** Endpoints in start order. */
-  Iterable<Map.Entry<String, String>> orderedEndpoints() {
-    return endpoints.entrySet();
-  }
-
-  String kafkaBootstrap() {
-    return kafkaBootstrap;
+    return java.util.Collections.unmodifiableMap(endpoints);
   }
 
   DataDir dataDir() {

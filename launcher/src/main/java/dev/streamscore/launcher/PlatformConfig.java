@@ -45,14 +45,6 @@ record PlatformConfig(
     }
   }
 
-  PlatformConfig(
-      Optional<String> externalKafka,
-      Optional<Path> dataDir,
-      int kafkaPort,
-      Duration connectTimeout) {
-    this(externalKafka, dataDir, kafkaPort, connectTimeout, Optional.empty());
-  }
-
   boolean embeddedKafka() {
     return externalKafka.isEmpty();
   }

@@ -88,7 +88,7 @@ final class UpCommand implements Callable<Integer> {
         String.join(", ", platform.spec().sources().keySet()),
         platform.dataDir().root(),
         platform.dataDir().temporary() ? " (deleted on exit)" : "");
-    for (Map.Entry<String, String> endpoint : platform.orderedEndpoints()) {
+    for (Map.Entry<String, String> endpoint : platform.endpoints().entrySet()) {
       out.println(endpoint.getKey() + ": " + endpoint.getValue());
     }
     out.println("ready");

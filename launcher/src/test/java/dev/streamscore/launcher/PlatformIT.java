@@ -23,7 +23,8 @@ class PlatformIT {
                     Optional.of(external.bootstrapServers()),
                     Optional.of(dir),
                     0,
-                    Duration.ofSeconds(10)),
+                    Duration.ofSeconds(10),
+                    Optional.empty()),
                 Clock.systemUTC())) {
       assertThat(platform.endpoints()).containsEntry("kafka", external.bootstrapServers());
       assertThat(dir.resolve("kafka")).doesNotExist();
@@ -33,7 +34,12 @@ class PlatformIT {
   @Test
   void failsInOneSentenceWhenTheExternalClusterDoesNotAnswer(@TempDir Path dir) {
     var config =
-        new PlatformConfig(Optional.of("127.0.0.1:1"), Optional.of(dir), 0, Duration.ofSeconds(2));
+        new PlatformConfig(
+            Optional.of("127.0.0.1:1"),
+            Optional.of(dir),
+            0,
+            Duration.ofSeconds(2),
+            Optional.empty());
 
     assertThatThrownBy(() -> Platform.start(config, Clock.systemUTC()))
         .isInstanceOf(StartupException.class)
@@ -43,7 +49,9 @@ class PlatformIT {
 
   @Test
   void refusesASecondPlatformOnTheSameDataDirectory(@TempDir Path dir) {
-    var config = new PlatformConfig(Optional.empty(), Optional.of(dir), 0, Duration.ofSeconds(10));
+    var config =
+        new PlatformConfig(
+            Optional.empty(), Optional.of(dir), 0, Duration.ofSeconds(10), Optional.empty());
     try (Platform first = Platform.start(config, Clock.systemUTC())) {
       assertThat(first.endpoints()).containsKey("kafka");
 
@@ -60,7 +68,9 @@ class PlatformIT {
 
   @Test
   void deletesATemporaryDataDirectoryOnClose() {
-    var config = new PlatformConfig(Optional.empty(), Optional.empty(), 0, Duration.ofSeconds(10));
+    var config =
+        new PlatformConfig(
+            Optional.empty(), Optional.empty(), 0, Duration.ofSeconds(10), Optional.empty());
     Path root;
     try (Platform platform = Platform.start(config, Clock.systemUTC())) {
       root = platform.dataDir().root();

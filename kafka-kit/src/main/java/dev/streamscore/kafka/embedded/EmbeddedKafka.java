@@ -15,7 +15,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import kafka.server.KafkaConfig;
@@ -268,13 +267,6 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** The minimal properties a client needs: {@code bootstrap.servers}. */
   public Map<String, Object> clientProperties() {
     return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
-  }
-
-  /** The same as {@link #clientProperties()}, as {@link Properties}. */
-  public Properties clientProps() {
-    Properties props = new Properties();
-    props.putAll(clientProperties());
-    return props;
   }
 
   /** Shuts the broker down, waits for it, and deletes a temporary log directory. Idempotent. */

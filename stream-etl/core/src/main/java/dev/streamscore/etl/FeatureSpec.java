@@ -44,6 +44,21 @@ public record FeatureSpec(Map<String, SourceSpec> sources) {
   }
 
   /**
+   * The spec shipped for the {@code streamscore produce} payments stream: one source, {@code
+   * payments}, keyed by {@code user_id}.
+   */
+  public static FeatureSpec shippedPayments() {
+    try (java.io.InputStream in = FeatureSpec.class.getResourceAsStream("payments.yaml")) {
+      if (in == null) {
+        throw new SpecException("payments.yaml: not found on the class path");
+      }
+      return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "built-in payments.yaml");
+    } catch (IOException e) {
+      throw new SpecException("built-in payments.yaml: cannot read: " + e.getMessage());
+    }
+  }
+
+  /**
    * Reads and validates a spec file.
    *
    * @throws SpecException naming the file, line and problem

@@ -26,6 +26,11 @@ class FeatureSpecTest {
   }
 
   @Test
+  void shipsThePaymentsSpecOnTheClassPath() {
+    assertThat(FeatureSpec.shippedPayments()).isEqualTo(FeatureSpec.parse(paymentsYaml(), "x"));
+  }
+
+  @Test
   void parsesTheShippedPaymentsSpec() {
     SourceSpec source = payments();
 
