@@ -28,6 +28,11 @@ public final class IngestCounters {
     add(source + ".rejected." + reasonName(reason));
   }
 
+  /** An event whose outcome is unknown because Kafka failed; the client was told to retry. */
+  void failed(String source) {
+    add(source + ".failed");
+  }
+
   private void add(String key) {
     counters.computeIfAbsent(key, k -> new LongAdder()).increment();
   }

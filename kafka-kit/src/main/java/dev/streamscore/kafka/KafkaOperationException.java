@@ -7,4 +7,9 @@ public final class KafkaOperationException extends RuntimeException {
   public KafkaOperationException(String operation, Throwable cause) {
     super(operation + " failed: " + (cause == null ? "unknown cause" : cause.getMessage()), cause);
   }
+
+  /** A failure described in full by {@code message}. */
+  public KafkaOperationException(String message) {
+    super(message);
+  }
 }

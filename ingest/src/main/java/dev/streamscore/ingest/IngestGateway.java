@@ -1,0 +1,152 @@
+package dev.streamscore.ingest;
+
+import dev.streamscore.etl.FeatureSpec;
+import io.grpc.Server;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gRPC ingest gateway: producers publish JSON events over the {@code Ingest} service and get
+ * one ack per event once Kafka has it (or a rejection with its reason, once the dead letter is in
+ * Kafka). See {@link IngestGatewayConfig} for its limits.
+ *
+ * <p>Close order: stop accepting calls, let calls in progress finish for up to 10 s, cancel the
+ * rest, then flush and close the Kafka producer, then the executor.
+ */
+public final class IngestGateway implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(IngestGateway.class);
+
+  private final Server server;
+  private final GatewayPublisher publisher;
+  private final ExecutorService executor;
+  private final IngestCounters counters;
+  private final GatewayStats stats;
+  private final String host;
+  private final AtomicBoolean closed = new AtomicBoolean();
+
+  private IngestGateway(
+      Server server,
+      GatewayPublisher publisher,
+      ExecutorService executor,
+      IngestCounters counters,
+      GatewayStats stats,
+      String host) {
+    this.server = server;
+    this.publisher = publisher;
+    this.executor = executor;
+    this.counters = counters;
+    this.stats = stats;
+    this.host = host;
+  }
+
+  /**
+   * Starts the gateway. The raw and dead-letter topics must exist (the validator creates them).
+   *
+   * @throws IngestGatewayException if the port cannot be bound
+   */
+  public static IngestGateway start(IngestGatewayConfig config, FeatureSpec spec, Clock clock) {
+    IngestCounters counters = new IngestCounters();
+    GatewayStats stats = new GatewayStats();
+    ExecutorService executor =
+        Executors.newFixedThreadPool(
+            Math.max(2, Runtime.getRuntime().availableProcessors()), threads());
+    GatewayPublisher publisher = new GatewayPublisher(config, spec, counters, clock);
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
+            .executor(executor)
+            .maxInboundMessageSize(config.maxMessageBytes())
+            .addService(new IngestService(config, publisher, executor, stats))
+            .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      publisher.close(Duration.ZERO);
+      executor.shutdownNow();
+      boolean inUse = e instanceof BindException || e.getCause() instanceof BindException;
+      throw new IngestGatewayException(
+          inUse
+              ? "port "
+                  + config.port()
+                  + " on "
+                  + config.host()
+                  + " is in use; choose another port or 0"
+              : "cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(),
+          e);
+    }
+    IngestGateway gateway =
+        new IngestGateway(server, publisher, executor, counters, stats, config.host());
+    LOG.info("ingest gateway listening on {}", gateway.address());
+    return gateway;
+  }
+
+  private static ThreadFactory threads() {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, "ingest-gateway-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /** The port listened on (the chosen one when configured with 0). */
+  public int port() {
+    return server.getPort();
+  }
+
+  /** {@code host:port}, for a gRPC client's target. */
+  public String address() {
+    return host + ":" + port();
+  }
+
+  /** Received, valid (accepted into the raw topic), rejected by reason and failed, per source. */
+  public IngestCounters counters() {
+    return counters;
+  }
+
+  /** Events read from clients and not yet acknowledged to them. */
+  public long inFlightEvents() {
+    return stats.inFlight.sum();
+  }
+
+  /** Streams whose client is not reading its acks, so the gateway has stopped reading them. */
+  public long stalledStreams() {
+    return stats.stalledStreams.sum();
+  }
+
+  /** Publish streams and batches in progress. */
+  public long activeCalls() {
+    return stats.activeCalls.sum();
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(10, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+        server.awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    }
+    publisher.close(Duration.ofSeconds(10));
+    executor.shutdownNow();
+    LOG.info("ingest gateway stopped");
+  }
+}
