@@ -2,11 +2,19 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
+import dev.streamscore.ingest.IngestGateway;
+import dev.streamscore.ingest.IngestGatewayConfig;
+import dev.streamscore.ingest.IngestGatewayException;
+import dev.streamscore.ingest.IngestMetrics;
 import dev.streamscore.ingest.Validator;
 import dev.streamscore.ingest.ValidatorConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
+import io.prometheus.metrics.exporter.httpserver.HTTPServer;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.net.BindException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -25,9 +33,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A running platform: the parts {@code streamscore up} starts, in dependency order, and stops in
- * reverse order: the Kafka broker (embedded or external), then the validator of every declared
- * source; later parts (ETL engine, feature store, registry, scoring) register themselves the same
- * way.
+ * reverse order: the Kafka broker (embedded or external), the validator of every declared source,
+ * the gRPC ingest gateway, then the Prometheus metrics endpoint; later parts (ETL engine, feature
+ * store, registry, scoring) register themselves the same way.
  *
  * <p>Close order: every part in reverse start order, then the data directory (which releases its
  * lock and deletes itself if temporary).
@@ -40,8 +48,12 @@ final class Platform implements AutoCloseable {
   private final Map<String, String> endpoints = new LinkedHashMap<>();
   private final Duration startupTime;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final PrometheusRegistry metrics = new PrometheusRegistry();
+  private final IngestMetrics ingestMetrics = new IngestMetrics();
   private String kafkaBootstrap;
   private FeatureSpec spec;
+
+  private static final String LOOPBACK = "127.0.0.1";
 
   private record Part(String name, AutoCloseable resource) {}
 
@@ -52,6 +64,9 @@ final class Platform implements AutoCloseable {
       this.spec = loadSpec(config);
       startKafka(config);
       startValidator(clock);
+      startGateway(config, clock);
+      metrics.register(ingestMetrics);
+      startMetrics(config);
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -102,8 +117,48 @@ final class Platform implements AutoCloseable {
           Validator.start(
               ValidatorConfig.defaults(kafkaBootstrap, dataDir.resolve("validator")), spec, clock);
       register("validator", validator);
+      ingestMetrics.validator(validator);
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the validator: " + e.getMessage(), e);
+    }
+  }
+
+  private void startGateway(PlatformConfig config, Clock clock) {
+    try {
+      IngestGateway gateway =
+          IngestGateway.start(
+              IngestGatewayConfig.defaults(kafkaBootstrap).withPort(config.ingestPort()),
+              spec,
+              clock);
+      register("ingest gateway", gateway);
+      ingestMetrics.gateway(gateway);
+      endpoints.put("ingest", gateway.address());
+    } catch (IngestGatewayException e) {
+      throw new StartupException("cannot start the ingest gateway: " + e.getMessage(), e);
+    }
+  }
+
+  private void startMetrics(PlatformConfig config) {
+    try {
+      HTTPServer server =
+          HTTPServer.builder()
+              .hostname(LOOPBACK)
+              .port(config.metricsPort())
+              .registry(metrics)
+              .buildAndStart();
+      register("metrics endpoint", server);
+      endpoints.put("metrics", "http://" + LOOPBACK + ":" + server.getPort() + "/metrics");
+    } catch (IOException e) {
+      throw new StartupException(
+          "cannot start the metrics endpoint: "
+              + (e instanceof BindException || e.getCause() instanceof BindException
+                  ? "port "
+                      + config.metricsPort()
+                      + " on "
+                      + LOOPBACK
+                      + " is in use; choose another port or 0"
+                  : e.getMessage()),
+          e);
     }
   }
 

@@ -14,15 +14,21 @@ import java.util.regex.Pattern;
  * @param kafkaPort the embedded broker's port on 127.0.0.1 (0: any free port)
  * @param connectTimeout how long to wait for an external cluster to answer
  * @param spec the feature-definition spec file; empty uses the shipped payments spec
+ * @param ingestPort the gRPC ingest gateway's port on 127.0.0.1 (0: any free port)
+ * @param metricsPort the Prometheus metrics endpoint's port on 127.0.0.1 (0: any free port)
  */
 record PlatformConfig(
     Optional<String> externalKafka,
     Optional<Path> dataDir,
     int kafkaPort,
     Duration connectTimeout,
-    Optional<Path> spec) {
+    Optional<Path> spec,
+    int ingestPort,
+    int metricsPort) {
 
   static final int DEFAULT_KAFKA_PORT = 9092;
+  static final int DEFAULT_INGEST_PORT = 50051;
+  static final int DEFAULT_METRICS_PORT = 9464;
   private static final Pattern BOOTSTRAP =
       Pattern.compile("[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5}(,[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5})*");
 
@@ -37,11 +43,31 @@ record PlatformConfig(
                 "--kafka must be host:port[,host:port...], got '" + servers + "'");
           }
         });
-    if (kafkaPort < 0 || kafkaPort > 65535) {
-      throw new StartupException("--kafka-port must be between 0 and 65535, got " + kafkaPort);
-    }
+    port("--kafka-port", kafkaPort);
+    port("--ingest-port", ingestPort);
+    port("--metrics-port", metricsPort);
     if (connectTimeout.isNegative() || connectTimeout.isZero()) {
       throw new StartupException("the Kafka connect timeout must be positive");
+    }
+  }
+
+  /**
+   * The embedded default with every port chosen by the system: for tests, which must not collide
+   * with each other or with a platform already running on this machine.
+   */
+  static PlatformConfig anyPorts(Optional<String> externalKafka, Optional<Path> dataDir) {
+    return new PlatformConfig(
+        externalKafka, dataDir, 0, Duration.ofSeconds(15), Optional.empty(), 0, 0);
+  }
+
+  PlatformConfig withConnectTimeout(Duration timeout) {
+    return new PlatformConfig(
+        externalKafka, dataDir, kafkaPort, timeout, spec, ingestPort, metricsPort);
+  }
+
+  private static void port(String option, int port) {
+    if (port < 0 || port > 65535) {
+      throw new StartupException(option + " must be between 0 and 65535, got " + port);
     }
   }
 

@@ -37,6 +37,22 @@ final class UpCommand implements Callable<Integer> {
   int kafkaPort;
 
   @Option(
+      names = "--ingest-port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_INGEST_PORT,
+      description =
+          "Port of the gRPC ingest gateway on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int ingestPort;
+
+  @Option(
+      names = "--metrics-port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_METRICS_PORT,
+      description =
+          "Port of the Prometheus metrics endpoint on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int metricsPort;
+
+  @Option(
       names = "--data-dir",
       paramLabel = "DIR",
       description =
@@ -63,7 +79,9 @@ final class UpCommand implements Callable<Integer> {
             Optional.ofNullable(dataDir),
             kafkaPort,
             Duration.ofSeconds(15),
-            Optional.ofNullable(specFile));
+            Optional.ofNullable(specFile),
+            ingestPort,
+            metricsPort);
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -19,12 +19,7 @@ class PlatformIT {
     try (EmbeddedKafka external = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Platform platform =
             Platform.start(
-                new PlatformConfig(
-                    Optional.of(external.bootstrapServers()),
-                    Optional.of(dir),
-                    0,
-                    Duration.ofSeconds(10),
-                    Optional.empty()),
+                PlatformConfig.anyPorts(Optional.of(external.bootstrapServers()), Optional.of(dir)),
                 Clock.systemUTC())) {
       assertThat(platform.endpoints()).containsEntry("kafka", external.bootstrapServers());
       assertThat(dir.resolve("kafka")).doesNotExist();
@@ -34,12 +29,8 @@ class PlatformIT {
   @Test
   void failsInOneSentenceWhenTheExternalClusterDoesNotAnswer(@TempDir Path dir) {
     var config =
-        new PlatformConfig(
-            Optional.of("127.0.0.1:1"),
-            Optional.of(dir),
-            0,
-            Duration.ofSeconds(2),
-            Optional.empty());
+        PlatformConfig.anyPorts(Optional.of("127.0.0.1:1"), Optional.of(dir))
+            .withConnectTimeout(Duration.ofSeconds(2));
 
     assertThatThrownBy(() -> Platform.start(config, Clock.systemUTC()))
         .isInstanceOf(StartupException.class)
@@ -49,9 +40,7 @@ class PlatformIT {
 
   @Test
   void refusesASecondPlatformOnTheSameDataDirectory(@TempDir Path dir) {
-    var config =
-        new PlatformConfig(
-            Optional.empty(), Optional.of(dir), 0, Duration.ofSeconds(10), Optional.empty());
+    var config = PlatformConfig.anyPorts(Optional.empty(), Optional.of(dir));
     try (Platform first = Platform.start(config, Clock.systemUTC())) {
       assertThat(first.endpoints()).containsKey("kafka");
 
@@ -68,9 +57,7 @@ class PlatformIT {
 
   @Test
   void deletesATemporaryDataDirectoryOnClose() {
-    var config =
-        new PlatformConfig(
-            Optional.empty(), Optional.empty(), 0, Duration.ofSeconds(10), Optional.empty());
+    var config = PlatformConfig.anyPorts(Optional.empty(), Optional.empty());
     Path root;
     try (Platform platform = Platform.start(config, Clock.systemUTC())) {
       root = platform.dataDir().root();

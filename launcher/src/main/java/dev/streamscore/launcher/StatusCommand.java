@@ -1,0 +1,134 @@
+package dev.streamscore.launcher;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamscore status}: the running platform's ingest counters per source, read from its
+ * metrics endpoint.
+ */
+@Command(
+    name = "status",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Prints what the running platform has ingested, per source and stage: received, valid,",
+      "rejected by reason, and (gateway) failed writes, in-flight events and stalled streams."
+    })
+final class StatusCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--metrics",
+      paramLabel = "URL",
+      defaultValue = "http://127.0.0.1:" + PlatformConfig.DEFAULT_METRICS_PORT + "/metrics",
+      description =
+          "The platform's metrics endpoint, as 'up' printed it (default: ${DEFAULT-VALUE}).")
+  String metricsUrl;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    String text = fetch(metricsUrl);
+    Map<String, Map<String, Long>> table = new TreeMap<>();
+    Map<String, Double> gauges = new TreeMap<>();
+    for (PrometheusText.Sample s : PrometheusText.parse(text)) {
+      if (!s.name().startsWith("streamscore_ingest_")) {
+        continue;
+      }
+      String metric = s.name().substring("streamscore_ingest_".length());
+      if (metric.startsWith("gateway_")) {
+        gauges.put(metric.substring("gateway_".length()), s.value());
+        continue;
+      }
+      metric = metric.replaceFirst("_total$", "");
+      String row =
+          s.labels().getOrDefault("source", "?") + " " + s.labels().getOrDefault("stage", "?");
+      String column =
+          s.labels().containsKey("reason") ? metric + "." + s.labels().get("reason") : metric;
+      table.computeIfAbsent(row, r -> new TreeMap<>()).merge(column, (long) s.value(), Long::sum);
+    }
+    PrintWriter out = spec.commandLine().getOut();
+    if (table.isEmpty()) {
+      out.println("no events ingested yet");
+    } else {
+      out.printf(
+          "%-14s %-10s %12s %12s %12s %8s%n",
+          "source", "stage", "received", "valid", "rejected", "failed");
+      table.forEach(
+          (row, counts) -> {
+            String[] parts = row.split(" ", 2);
+            long rejected = 0;
+            StringBuilder reasons = new StringBuilder();
+            for (Map.Entry<String, Long> e : counts.entrySet()) {
+              if (e.getKey().startsWith("rejected.")) {
+                rejected += e.getValue();
+                reasons
+                    .append(reasons.length() == 0 ? "" : ", ")
+                    .append(e.getKey().substring("rejected.".length()))
+                    .append(' ')
+                    .append(e.getValue());
+              }
+            }
+            out.printf(
+                "%-14s %-10s %12d %12d %12d %8d%n",
+                parts[0],
+                parts[1],
+                counts.getOrDefault("received", 0L),
+                counts.getOrDefault("valid", 0L),
+                rejected,
+                counts.getOrDefault("failed", 0L));
+            if (reasons.length() > 0) {
+              out.printf("%-25s rejected: %s%n", "", reasons);
+            }
+          });
+    }
+    if (!gauges.isEmpty()) {
+      out.printf(
+          "gateway: %d calls active, %d events in flight, %d streams stalled on their client%n",
+          gauges.getOrDefault("active_calls", 0.0).longValue(),
+          gauges.getOrDefault("in_flight_events", 0.0).longValue(),
+          gauges.getOrDefault("stalled_streams", 0.0).longValue());
+    }
+    out.flush();
+    return 0;
+  }
+
+  private static String fetch(String url) throws InterruptedException {
+    URI uri;
+    try {
+      uri = URI.create(url);
+    } catch (IllegalArgumentException e) {
+      throw new StartupException("--metrics must be a URL, got '" + url + "'");
+    }
+    HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    try {
+      HttpResponse<String> response =
+          client.send(
+              HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).GET().build(),
+              HttpResponse.BodyHandlers.ofString());
+      if (response.statusCode() != 200) {
+        throw new StartupException(
+            "the metrics endpoint " + url + " answered HTTP " + response.statusCode());
+      }
+      return response.body();
+    } catch (IOException e) {
+      throw new StartupException(
+          "no platform answers at "
+              + url
+              + " ("
+              + e.getClass().getSimpleName()
+              + "); is 'streamscore up' running? Pass the 'metrics:' address it printed");
+    }
+  }
+}
