@@ -19,6 +19,9 @@ import java.util.Objects;
  * @param streamWindowBytes the same bound in payload bytes
  * @param maxCalls the most {@code Publish} streams and batches in progress at once; more are
  *     refused with RESOURCE_EXHAUSTED
+ * @param batchBytesInFlight the most request bytes of {@code PublishBatch} calls held at once; a
+ *     batch that would exceed it is refused with RESOURCE_EXHAUSTED. With the stream window, this
+ *     bounds the gateway's memory: about {@code batchBytesInFlight + maxCalls * streamWindowBytes}
  * @param dlqTopic where rejected events go (stage {@code gateway})
  * @param deliveryTimeout how long Kafka may take to acknowledge an event before the call fails with
  *     UNAVAILABLE
@@ -33,6 +36,7 @@ public record IngestGatewayConfig(
     int streamWindow,
     int streamWindowBytes,
     int maxCalls,
+    long batchBytesInFlight,
     String dlqTopic,
     Duration deliveryTimeout) {
 
@@ -50,6 +54,13 @@ public record IngestGatewayConfig(
     positive("maxBatchEvents", maxBatchEvents);
     positive("streamWindow", streamWindow);
     positive("maxCalls", maxCalls);
+    if (batchBytesInFlight < maxMessageBytes) {
+      throw new IllegalArgumentException(
+          "batchBytesInFlight must be at least maxMessageBytes, got "
+              + batchBytesInFlight
+              + " and "
+              + maxMessageBytes);
+    }
     if (maxMessageBytes < maxEventBytes + 1024) {
       throw new IllegalArgumentException(
           "maxMessageBytes must exceed maxEventBytes by at least 1024, got "
@@ -81,8 +92,9 @@ public record IngestGatewayConfig(
 
   /**
    * 127.0.0.1:50051; events up to 1,000,000 bytes (under Kafka's default 1 MiB record limit),
-   * messages up to 4 MiB, batches of up to 10,000 events, a stream window of 2,048 events or 4 MiB,
-   * 256 calls at once, {@code events.dlq}, a 30 s delivery timeout.
+   * messages up to 4 MiB, batches of up to 10,000 events, a stream window of 2,048 events or 1 MiB
+   * (1 MiB also lets one maximum-size event through), 128 calls at once, 32 MiB of batches held,
+   * {@code events.dlq}, a 30 s delivery timeout: at most about 160 MiB of events held.
    */
   public static IngestGatewayConfig defaults(String bootstrapServers) {
     return new IngestGatewayConfig(
@@ -93,8 +105,9 @@ public record IngestGatewayConfig(
         4 << 20,
         10_000,
         2_048,
-        4 << 20,
-        256,
+        1 << 20,
+        128,
+        32L << 20,
         ValidatorTopology.DEFAULT_DLQ,
         Duration.ofSeconds(30));
   }
@@ -110,6 +123,7 @@ public record IngestGatewayConfig(
         streamWindow,
         streamWindowBytes,
         maxCalls,
+        batchBytesInFlight,
         dlqTopic,
         deliveryTimeout);
   }
@@ -125,7 +139,24 @@ public record IngestGatewayConfig(
         events,
         bytes,
         maxCalls,
+        batchBytesInFlight,
         dlqTopic,
+        deliveryTimeout);
+  }
+
+  public IngestGatewayConfig withDlqTopic(String topic) {
+    return new IngestGatewayConfig(
+        bootstrapServers,
+        host,
+        port,
+        maxEventBytes,
+        maxMessageBytes,
+        maxBatchEvents,
+        streamWindow,
+        streamWindowBytes,
+        maxCalls,
+        batchBytesInFlight,
+        topic,
         deliveryTimeout);
   }
 }

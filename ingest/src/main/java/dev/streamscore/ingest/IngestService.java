@@ -12,6 +12,7 @@ import java.util.Arrays;
 import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** The {@code Ingest} gRPC service: streams and batches in, through {@link GatewayPublisher}. */
 final class IngestService extends IngestGrpc.IngestImplBase {
@@ -20,6 +21,7 @@ final class IngestService extends IngestGrpc.IngestImplBase {
   private final Executor executor;
   private final GatewayStats stats;
   private final AtomicInteger activeCalls = new AtomicInteger();
+  private final AtomicLong batchBytes = new AtomicLong();
 
   IngestService(
       IngestGatewayConfig config,
@@ -70,12 +72,25 @@ final class IngestService extends IngestGrpc.IngestImplBase {
       responses.onCompleted();
       return;
     }
+    long size = request.getSerializedSize();
+    if (batchBytes.addAndGet(size) > config.batchBytesInFlight()) {
+      batchBytes.addAndGet(-size);
+      responses.onError(
+          Status.RESOURCE_EXHAUSTED
+              .withDescription(
+                  "the gateway holds its limit of "
+                      + (config.batchBytesInFlight() >> 20)
+                      + " MiB of batches; retry with backoff")
+              .asRuntimeException());
+      return;
+    }
     if (!enterCall()) {
+      batchBytes.addAndGet(-size);
       responses.onError(overloaded().asRuntimeException());
       return;
     }
     stats.inFlight.add(n);
-    new Batch(n, responses).publish(request);
+    new Batch(n, size, responses).publish(request);
   }
 
   private boolean enterCall() {
@@ -105,9 +120,11 @@ final class IngestService extends IngestGrpc.IngestImplBase {
     private final StreamObserver<PublishBatchResponse> responses;
     private final AtomicInteger left;
     private final AtomicBoolean answered = new AtomicBoolean();
+    private final long bytes;
     private volatile Status failure;
 
-    Batch(int n, StreamObserver<PublishBatchResponse> responses) {
+    Batch(int n, long bytes, StreamObserver<PublishBatchResponse> responses) {
+      this.bytes = bytes;
       this.acks = new PublishAck[n];
       this.left = new AtomicInteger(n);
       this.responses = responses;
@@ -146,6 +163,7 @@ final class IngestService extends IngestGrpc.IngestImplBase {
         return;
       }
       stats.inFlight.add(-acks.length);
+      batchBytes.addAndGet(-bytes);
       leaveCall();
       if (failure != null) {
         responses.onError(failure.asRuntimeException());

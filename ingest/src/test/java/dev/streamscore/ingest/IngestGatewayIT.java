@@ -73,20 +73,10 @@ class IngestGatewayIT {
                   new NewTopic(dlq, PARTITIONS, (short) -1)),
               Duration.ofSeconds(30));
     }
-    IngestGatewayConfig defaults = IngestGatewayConfig.defaults(kafka.bootstrapServers());
     IngestGatewayConfig config =
-        new IngestGatewayConfig(
-                defaults.bootstrapServers(),
-                defaults.host(),
-                0,
-                defaults.maxEventBytes(),
-                defaults.maxMessageBytes(),
-                defaults.maxBatchEvents(),
-                defaults.streamWindow(),
-                defaults.streamWindowBytes(),
-                defaults.maxCalls(),
-                dlq,
-                defaults.deliveryTimeout())
+        IngestGatewayConfig.defaults(kafka.bootstrapServers())
+            .withPort(0)
+            .withDlqTopic(dlq)
             .withStreamWindow(window, windowBytes);
     return IngestGateway.start(config, FeatureSpec.shippedPayments(), CLOCK);
   }

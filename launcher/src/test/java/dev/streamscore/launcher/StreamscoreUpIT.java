@@ -12,9 +12,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -28,33 +26,27 @@ import org.junit.jupiter.api.io.TempDir;
  * (Debian's kcat, librdkafka), SIGINT to stop, and a restart on the same data directory.
  */
 class StreamscoreUpIT {
-  private static final Path JAR =
-      Path.of(System.getProperty("streamscore.jar", "target/streamscore.jar"));
   private static final int MESSAGES = 10_000;
 
-  private final List<Process> started = new ArrayList<>();
+  private final Launcher launcher = new Launcher();
 
   @BeforeAll
   static void requireTools() {
-    assertThat(JAR).as("the packaged launcher").isRegularFile();
+    assertThat(Launcher.JAR).as("the packaged launcher").isRegularFile();
     Tools.require("kcat");
   }
 
   @AfterEach
   void killLeftovers() {
-    started.forEach(
-        p -> {
-          p.descendants().forEach(ProcessHandle::destroyForcibly);
-          p.destroyForcibly();
-        });
+    launcher.killAll();
   }
 
   @Test
   void servesKcatStopsOnSigintAndKeepsDataAcrossRestart(@TempDir Path dataDir) throws Exception {
-    int port = freePort();
+    int port = Launcher.freePort();
     String bootstrap = "127.0.0.1:" + port;
 
-    Running first = up(port, dataDir);
+    Launcher.Running first = launcher.up(port, dataDir);
     assertThat(first.awaitLine("ready", Duration.ofSeconds(30))).isTrue();
     assertThat(first.lines()).contains("kafka: " + bootstrap);
 
@@ -76,7 +68,7 @@ class StreamscoreUpIT {
     assertThat(children).noneMatch(ProcessHandle::isAlive);
     await().atMost(Duration.ofSeconds(5)).until(() -> first.lines().contains("stopped"));
 
-    Running second = up(port, dataDir);
+    Launcher.Running second = launcher.up(port, dataDir);
     assertThat(second.awaitLine("ready", Duration.ofSeconds(30))).isTrue();
     List<String> again =
         Tools.run("", "kcat", "-C", "-b", bootstrap, "-t", "kcat-roundtrip", "-e", "-q");
@@ -90,7 +82,7 @@ class StreamscoreUpIT {
   @Test
   void reportsAPortInUseInOneLineAndExits(@TempDir Path dataDir) throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      Running running = up(taken.getLocalPort(), dataDir);
+      Launcher.Running running = launcher.up(taken.getLocalPort(), dataDir);
       assertThat(running.process.waitFor(30, TimeUnit.SECONDS)).isTrue();
       assertThat(running.process.exitValue()).isEqualTo(1);
       assertThat(running.errors())
@@ -98,77 +90,6 @@ class StreamscoreUpIT {
               "streamscore: cannot start the embedded Kafka broker: port "
                   + taken.getLocalPort()
                   + " on 127.0.0.1 is in use; choose another port or 0");
-    }
-  }
-
-  private Running up(int port, Path dataDir) throws IOException {
-    List<String> command = new ArrayList<>();
-    // As ./streamscore does: a SIGINT that is ignored on entry would otherwise stay ignored.
-    command.addAll(List.of("env", "--default-signal=INT"));
-    command.addAll(
-        List.of(
-            Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-            "-Xmx512m",
-            "-jar",
-            JAR.toString(),
-            "up",
-            "--kafka-port",
-            Integer.toString(port),
-            "--data-dir",
-            dataDir.toString()));
-    Process process = new ProcessBuilder(command).start();
-    started.add(process);
-    return new Running(process);
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {
-      return socket.getLocalPort();
-    }
-  }
-
-  /** A started process whose stdout and stderr are collected line by line. */
-  private static final class Running {
-    final Process process;
-    private final List<String> out = new CopyOnWriteArrayList<>();
-    private final List<String> err = new CopyOnWriteArrayList<>();
-
-    Running(Process process) {
-      this.process = process;
-      pump(process.getInputStream(), out);
-      pump(process.getErrorStream(), err);
-    }
-
-    private static void pump(java.io.InputStream stream, List<String> into) {
-      Thread t =
-          new Thread(
-              () -> {
-                try (var reader =
-                    new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
-                  reader.lines().forEach(into::add);
-                } catch (IOException e) {
-                  into.add("<stream closed: " + e + ">");
-                }
-              });
-      t.setDaemon(true);
-      t.start();
-    }
-
-    boolean awaitLine(String line, Duration timeout) {
-      await()
-          .atMost(timeout)
-          .failFast("process exited: " + err, () -> !process.isAlive())
-          .until(() -> out.contains(line));
-      return true;
-    }
-
-    List<String> lines() {
-      return out;
-    }
-
-    /** stderr lines other than log lines (which start with a time stamp). */
-    List<String> errors() {
-      return err.stream().filter(l -> !l.matches("^\\d\\d:\\d\\d:\\d\\d.*")).toList();
     }
   }
 

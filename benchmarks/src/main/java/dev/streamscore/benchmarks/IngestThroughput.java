@@ -1,0 +1,250 @@
+package dev.streamscore.benchmarks;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.ingest.IngestGateway;
+import dev.streamscore.ingest.IngestGatewayConfig;
+import dev.streamscore.ingest.IngestPublisher;
+import dev.streamscore.ingest.generator.GeneratedEvent;
+import dev.streamscore.ingest.generator.GeneratorConfig;
+import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.kafka.Topics;
+import dev.streamscore.kafka.embedded.EmbeddedKafka;
+import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.InstantSource;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * gRPC ingest throughput into the embedded broker beside a plain tuned {@link KafkaProducer}
+ * sending the same events, in one run, rounds alternating so that both see the same machine.
+ *
+ * <p>Both paths write the same pre-generated payments events (valid, keyed by user id) with the
+ * same producer settings (acks=all, idempotence, linger 5 ms, 256 KiB batches) to 4-partition
+ * topics; a path's time runs from its first send until its last acknowledgement. The gateway path
+ * adds what a producer gets from it: JSON validation against the spec, a per-event ack over gRPC,
+ * and flow control. Client, gateway and broker share this JVM and its 2 cores.
+ *
+ * <pre>
+ * java -Xmx3g -cp benchmarks/target/streamscore-benchmarks.jar \
+ *     dev.streamscore.benchmarks.IngestThroughput [events=1000000] [rounds=3] [streams=2]
+ * </pre>
+ */
+public final class IngestThroughput {
+  private static final String SOURCE = "payments";
+
+  public static void main(String[] args) throws Exception {
+    int events = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+    int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+    int streams = args.length > 2 ? Integer.parseInt(args[2]) : 2;
+    System.setProperty("OPT_OUT_TRACKING", "true");
+
+    PaymentsGenerator generator =
+        new PaymentsGenerator(
+            GeneratorConfig.defaults(1).withRates(0, 0, 0.02), InstantSource.system());
+    byte[][] keys = new byte[events][];
+    byte[][] payloads = new byte[events][];
+    long bytes = 0;
+    for (int i = 0; i < events; i++) {
+      GeneratedEvent e = generator.next();
+      keys[i] = e.key().getBytes(StandardCharsets.UTF_8);
+      payloads[i] = e.json();
+      bytes += payloads[i].length;
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "ingest throughput: %,d events (mean %d bytes), %d rounds, gateway with %d streams;"
+            + " %d cores%n",
+        events,
+        bytes / events,
+        rounds,
+        streams,
+        Runtime.getRuntime().availableProcessors());
+
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
+      try (Admin admin = Admin.create(kafka.clientProperties())) {
+        Topics.using(admin)
+            .ensure(
+                List.of(
+                    new NewTopic("raw." + SOURCE, 4, (short) 1),
+                    new NewTopic("plain." + SOURCE, 4, (short) 1),
+                    new NewTopic("events.dlq", 4, (short) 1)),
+                Duration.ofSeconds(30));
+      }
+      IngestGatewayConfig config =
+          IngestGatewayConfig.defaults(kafka.bootstrapServers()).withPort(0);
+      double[] plain = new double[rounds];
+      double[] gateway = new double[rounds];
+      try (IngestGateway server =
+          IngestGateway.start(config, FeatureSpec.shippedPayments(), Clock.systemUTC())) {
+        // Warm-up: JIT, connections, topic metadata.
+        plain(kafka, keys, payloads, Math.min(events, 100_000));
+        gateway(server.address(), payloads, Math.min(events, 100_000), streams);
+        for (int r = 0; r < rounds; r++) {
+          plain[r] = plain(kafka, keys, payloads, events);
+          gateway[r] = gateway(server.address(), payloads, events, streams);
+          System.out.printf("batch: %,.0f%n", batches(server.address(), payloads, events, 4, 1000));
+          System.out.printf(
+              Locale.ROOT,
+              "round %d: plain KafkaProducer %,.0f events/s, gRPC gateway %,.0f events/s"
+                  + " (ratio %.2f)%n",
+              r + 1,
+              plain[r],
+              gateway[r],
+              gateway[r] / plain[r]);
+        }
+        if (server.counters().get(SOURCE + ".rejected") != 0) {
+          throw new IllegalStateException("the gateway rejected valid events");
+        }
+      }
+      double p = median(plain);
+      double g = median(gateway);
+      System.out.printf(
+          Locale.ROOT,
+          "median: plain KafkaProducer %,.0f events/s; gRPC gateway %,.0f events/s; ratio %.2f"
+              + " (target >= 0.50)%n",
+          p,
+          g,
+          g / p);
+    }
+  }
+
+  private static double plain(EmbeddedKafka kafka, byte[][] keys, byte[][] payloads, int n) {
+    Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    props.put(ProducerConfig.BATCH_SIZE_CONFIG, 256 * 1024);
+    props.put(ProducerConfig.BUFFER_MEMORY_CONFIG, 64L << 20);
+    AtomicLong acked = new AtomicLong();
+    AtomicReference<Exception> error = new AtomicReference<>();
+    long start;
+    long end;
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+      start = System.nanoTime();
+      for (int i = 0; i < n; i++) {
+        producer.send(
+            new ProducerRecord<>("plain." + SOURCE, keys[i], payloads[i]),
+            (meta, e) -> {
+              if (e == null) {
+                acked.incrementAndGet();
+              } else {
+                error.compareAndSet(null, e);
+              }
+            });
+      }
+      producer.flush();
+      end = System.nanoTime();
+    }
+    if (error.get() != null || acked.get() != n) {
+      throw new IllegalStateException("plain producer: " + acked.get() + " of " + n, error.get());
+    }
+    return n * 1e9 / (end - start);
+  }
+
+  private static double gateway(String address, byte[][] payloads, int n, int streams)
+      throws Exception {
+    try (IngestPublisher publisher = IngestPublisher.connect(address)) {
+      List<Thread> threads = new ArrayList<>();
+      AtomicReference<Throwable> error = new AtomicReference<>();
+      AtomicLong accepted = new AtomicLong();
+      long start = System.nanoTime();
+      for (int s = 0; s < streams; s++) {
+        int first = s;
+        Thread t =
+            new Thread(
+                () -> {
+                  try {
+                    IngestPublisher.Stream stream = publisher.openStream(4_096, ack -> {});
+                    for (int i = first; i < n; i += streams) {
+                      stream.send(SOURCE, payloads[i]);
+                    }
+                    stream.finish(Duration.ofMinutes(5));
+                    accepted.addAndGet(stream.accepted());
+                  } catch (Throwable e) {
+                    error.compareAndSet(null, e);
+                  }
+                },
+                "bench-stream-" + s);
+        threads.add(t);
+        t.start();
+      }
+      for (Thread t : threads) {
+        t.join();
+      }
+      long end = System.nanoTime();
+      if (error.get() != null || accepted.get() != n) {
+        throw new IllegalStateException("gateway: " + accepted.get() + " of " + n, error.get());
+      }
+      return n * 1e9 / (end - start);
+    }
+  }
+
+  private static double batches(String address, byte[][] payloads, int n, int callers, int size)
+      throws Exception {
+    try (IngestPublisher publisher = IngestPublisher.connect(address)) {
+      List<Thread> threads = new ArrayList<>();
+      AtomicReference<Throwable> error = new AtomicReference<>();
+      AtomicLong accepted = new AtomicLong();
+      java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+      long start = System.nanoTime();
+      for (int s = 0; s < callers; s++) {
+        Thread t =
+            new Thread(
+                () -> {
+                  try {
+                    int from;
+                    while ((from = next.getAndAdd(size)) < n) {
+                      dev.streamscore.proto.v1.PublishBatchRequest.Builder b =
+                          dev.streamscore.proto.v1.PublishBatchRequest.newBuilder();
+                      for (int i = from; i < Math.min(n, from + size); i++) {
+                        b.addEvents(
+                            dev.streamscore.proto.v1.PublishRequest.newBuilder()
+                                .setSequence(i)
+                                .setSource(SOURCE)
+                                .setPayload(com.google.protobuf.ByteString.copyFrom(payloads[i])));
+                      }
+                      accepted.addAndGet(
+                          publisher.publishBatch(b.build(), Duration.ofMinutes(1)).getAcceptedCount());
+                    }
+                  } catch (Throwable e) {
+                    error.compareAndSet(null, e);
+                  }
+                },
+                "bench-batch-" + s);
+        threads.add(t);
+        t.start();
+      }
+      for (Thread t : threads) {
+        t.join();
+      }
+      long end = System.nanoTime();
+      if (error.get() != null || accepted.get() != n) {
+        throw new IllegalStateException("batches: " + accepted.get() + " of " + n, error.get());
+      }
+      return n * 1e9 / (end - start);
+    }
+  }
+
+  private static double median(double[] values) {
+    double[] sorted = values.clone();
+    Arrays.sort(sorted);
+    int m = sorted.length / 2;
+    return sorted.length % 2 == 1 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
+  }
+}
