@@ -45,6 +45,9 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * java -Xmx3g -cp benchmarks/target/streamscore-benchmarks.jar \
  *     dev.streamscore.benchmarks.IngestThroughput [events=1000000] [rounds=3] [streams=2]
  * </pre>
+ *
+ * <p>With {@code -Dprofile.batches} it runs only the {@code PublishBatch} path, {@code rounds}
+ * times, for a profiler (JFR) to look at.
  */
 public final class IngestThroughput {
   private static final String SOURCE = "payments";
@@ -100,6 +103,13 @@ public final class IngestThroughput {
         plain(kafka, keys, payloads, Math.min(events, 100_000));
         gateway(server.address(), payloads, Math.min(events, 100_000), streams);
         batches(server.address(), payloads, Math.min(events, 100_000), BATCH_CALLERS, BATCH_SIZE);
+        if (System.getProperty("profile.batches") != null) {
+          // For a profiler: the batch path alone, for as long as asked.
+          for (int r = 0; r < rounds; r++) {
+            batches(server.address(), payloads, events, BATCH_CALLERS, BATCH_SIZE);
+          }
+          return;
+        }
         for (int r = 0; r < rounds; r++) {
           plain[r] = plain(kafka, keys, payloads, events);
           stream[r] = gateway(server.address(), payloads, events, streams);

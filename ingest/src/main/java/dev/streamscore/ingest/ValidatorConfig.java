@@ -37,7 +37,10 @@ public record ValidatorConfig(
     }
   }
 
-  /** 4 partitions, {@code events.dlq}, application id {@code streamscore-validator}, 60 s. */
+  /**
+   * 4 partitions, {@code events.dlq}, application id {@code streamscore-validator}, 120 s (after a
+   * crash, the broker recovers its logs and the group waits out the dead member first).
+   */
   public static ValidatorConfig defaults(String bootstrapServers, Path stateDir) {
     return new ValidatorConfig(
         bootstrapServers,
@@ -45,6 +48,6 @@ public record ValidatorConfig(
         4,
         ValidatorTopology.DEFAULT_DLQ,
         "streamscore-validator",
-        Duration.ofSeconds(60));
+        Duration.ofSeconds(120));
   }
 }

@@ -123,7 +123,7 @@ class IngestAcceptanceIT {
     assertThat(readBeforeKill).as("killed in the middle of validation").isLessThan(firstHalf);
 
     Launcher.Running second = launcher.up(port, dataDir);
-    second.awaitLine("ready", Duration.ofSeconds(90));
+    second.awaitLine("ready", Duration.ofSeconds(180));
     kcat(bootstrap, "raw.payments", payments.get(1));
     kcat(bootstrap, "raw.refunds", refunds.get(1));
 
