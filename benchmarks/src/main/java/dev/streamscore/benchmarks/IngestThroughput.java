@@ -1,5 +1,6 @@
 package dev.streamscore.benchmarks;
 
+import com.google.protobuf.ByteString;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.ingest.IngestGateway;
 import dev.streamscore.ingest.IngestGatewayConfig;
@@ -10,6 +11,8 @@ import dev.streamscore.ingest.generator.PaymentsGenerator;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.proto.v1.PublishBatchRequest;
+import dev.streamscore.proto.v1.PublishRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
@@ -20,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
@@ -183,88 +187,86 @@ public final class IngestThroughput {
   private static double gateway(String address, byte[][] payloads, int n, int streams)
       throws Exception {
     try (IngestPublisher publisher = IngestPublisher.connect(address)) {
-      List<Thread> threads = new ArrayList<>();
-      AtomicReference<Throwable> error = new AtomicReference<>();
-      AtomicLong accepted = new AtomicLong();
-      long start = System.nanoTime();
-      for (int s = 0; s < streams; s++) {
-        int first = s;
-        Thread t =
-            new Thread(
-                () -> {
-                  try {
-                    IngestPublisher.Stream stream = publisher.openStream(4_096, ack -> {});
-                    for (int i = first; i < n; i += streams) {
-                      stream.send(SOURCE, payloads[i]);
-                    }
-                    stream.finish(Duration.ofMinutes(5));
-                    accepted.addAndGet(stream.accepted());
-                  } catch (Throwable e) {
-                    error.compareAndSet(null, e);
-                  }
-                },
-                "bench-stream-" + s);
-        threads.add(t);
-        t.start();
-      }
-      for (Thread t : threads) {
-        t.join();
-      }
-      long end = System.nanoTime();
-      if (error.get() != null || accepted.get() != n) {
-        throw new IllegalStateException("gateway: " + accepted.get() + " of " + n, error.get());
-      }
-      return n * 1e9 / (end - start);
+      return inParallel(
+          "gateway streams",
+          n,
+          streams,
+          first -> {
+            IngestPublisher.Stream stream = publisher.openStream(4_096, ack -> {});
+            for (int i = first; i < n; i += streams) {
+              stream.send(SOURCE, payloads[i]);
+            }
+            stream.finish(Duration.ofMinutes(5));
+            return stream.accepted();
+          });
     }
   }
 
   private static double batches(String address, byte[][] payloads, int n, int callers, int size)
       throws Exception {
     try (IngestPublisher publisher = IngestPublisher.connect(address)) {
-      List<Thread> threads = new ArrayList<>();
-      AtomicReference<Throwable> error = new AtomicReference<>();
-      AtomicLong accepted = new AtomicLong();
-      java.util.concurrent.atomic.AtomicInteger next =
-          new java.util.concurrent.atomic.AtomicInteger();
-      long start = System.nanoTime();
-      for (int s = 0; s < callers; s++) {
-        Thread t =
-            new Thread(
-                () -> {
-                  try {
-                    int from;
-                    while ((from = next.getAndAdd(size)) < n) {
-                      dev.streamscore.proto.v1.PublishBatchRequest.Builder b =
-                          dev.streamscore.proto.v1.PublishBatchRequest.newBuilder();
-                      for (int i = from; i < Math.min(n, from + size); i++) {
-                        b.addEvents(
-                            dev.streamscore.proto.v1.PublishRequest.newBuilder()
-                                .setSequence(i)
-                                .setSource(SOURCE)
-                                .setPayload(com.google.protobuf.ByteString.copyFrom(payloads[i])));
-                      }
-                      accepted.addAndGet(
-                          publisher
-                              .publishBatch(b.build(), Duration.ofMinutes(1))
-                              .getAcceptedCount());
-                    }
-                  } catch (Throwable e) {
-                    error.compareAndSet(null, e);
-                  }
-                },
-                "bench-batch-" + s);
-        threads.add(t);
-        t.start();
-      }
-      for (Thread t : threads) {
-        t.join();
-      }
-      long end = System.nanoTime();
-      if (error.get() != null || accepted.get() != n) {
-        throw new IllegalStateException("batches: " + accepted.get() + " of " + n, error.get());
-      }
-      return n * 1e9 / (end - start);
+      AtomicInteger next = new AtomicInteger();
+      return inParallel(
+          "gateway batches",
+          n,
+          callers,
+          caller -> {
+            long accepted = 0;
+            int from;
+            while ((from = next.getAndAdd(size)) < n) {
+              PublishBatchRequest.Builder batch = PublishBatchRequest.newBuilder();
+              for (int i = from; i < Math.min(n, from + size); i++) {
+                batch.addEvents(
+                    PublishRequest.newBuilder()
+                        .setSequence(i)
+                        .setSource(SOURCE)
+                        .setPayload(ByteString.copyFrom(payloads[i])));
+              }
+              accepted +=
+                  publisher.publishBatch(batch.build(), Duration.ofMinutes(1)).getAcceptedCount();
+            }
+            return accepted;
+          });
     }
+  }
+
+  /** One client thread's work: returns how many events were accepted. */
+  private interface Client {
+    long run(int index) throws Exception;
+  }
+
+  /**
+   * Runs {@code threads} clients at once; events per second from the first start to the last end.
+   */
+  private static double inParallel(String what, int n, int threads, Client client)
+      throws InterruptedException {
+    List<Thread> started = new ArrayList<>();
+    AtomicReference<Throwable> error = new AtomicReference<>();
+    AtomicLong accepted = new AtomicLong();
+    long start = System.nanoTime();
+    for (int t = 0; t < threads; t++) {
+      int index = t;
+      Thread thread =
+          new Thread(
+              () -> {
+                try {
+                  accepted.addAndGet(client.run(index));
+                } catch (Throwable e) {
+                  error.compareAndSet(null, e);
+                }
+              },
+              "bench-client-" + t);
+      started.add(thread);
+      thread.start();
+    }
+    for (Thread t : started) {
+      t.join();
+    }
+    long end = System.nanoTime();
+    if (error.get() != null || accepted.get() != n) {
+      throw new IllegalStateException(what + ": " + accepted.get() + " of " + n, error.get());
+    }
+    return n * 1e9 / (end - start);
   }
 
   private static double median(double[] values) {
