@@ -55,8 +55,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  */
 public final class IngestThroughput {
   private static final String SOURCE = "payments";
-  private static final int BATCH_SIZE = 1_000;
-  private static final int BATCH_CALLERS = 4;
+  private static final int BATCH_SIZE = Integer.getInteger("batch.size", 1_000);
+  private static final int BATCH_CALLERS = Integer.getInteger("batch.callers", 4);
 
   public static void main(String[] args) throws Exception {
     int events = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;

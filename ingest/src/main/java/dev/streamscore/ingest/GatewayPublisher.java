@@ -3,7 +3,6 @@ package dev.streamscore.ingest;
 import com.google.protobuf.ByteString;
 import dev.streamscore.etl.EventValidator;
 import dev.streamscore.etl.FeatureSpec;
-import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.SourceSpec;
 import dev.streamscore.etl.Validation;
 import dev.streamscore.proto.v1.Accepted;
@@ -108,10 +107,9 @@ final class GatewayPublisher implements AutoCloseable {
                       + "' is not declared; declared sources: "
                       + validators.keySet());
     } else {
-      Validation result =
-          validator.validate(payload, new RecordOrigin(validator.source().rawTopic(), -1, -1));
-      if (result instanceof Validation.Valid valid) {
-        key = valid.event().getEntityId().getBytes(StandardCharsets.UTF_8);
+      EventValidator.Check check = validator.check(payload);
+      if (check.valid()) {
+        key = check.entityId().getBytes(StandardCharsets.UTF_8);
         send(
             new ProducerRecord<>(validator.source().rawTopic(), key, payload),
             counted,
@@ -130,7 +128,7 @@ final class GatewayPublisher implements AutoCloseable {
             });
         return;
       }
-      problem = (Validation.Invalid) result;
+      problem = check.problem();
     }
     Validation.Invalid invalid = problem;
     DeadLetter letter = deadLetter(source, validator, payload, invalid);

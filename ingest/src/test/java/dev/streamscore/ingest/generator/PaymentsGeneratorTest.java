@@ -29,7 +29,7 @@ class PaymentsGeneratorTest {
   }
 
   @Test
-  void everyEventIsJudgedByTheValidatorExactlyAsItsLabelSays() {
+  void everyEventIsJudgedByTheValidatorAndTheGatewayCheckExactlyAsItsLabelSays() {
     PaymentsGenerator generator =
         new PaymentsGenerator(
             GeneratorConfig.defaults(1).withRates(0.2, 0.05, 0.1), InstantSource.fixed(NOW));
@@ -39,6 +39,14 @@ class PaymentsGeneratorTest {
       GeneratedEvent event = generator.next();
       kinds.merge(event.kind(), 1, Integer::sum);
       Validation result = validate(event);
+      // The gateway's check applies the same rules without building the event.
+      EventValidator.Check check = validator.check(event.json());
+      assertThat(check.valid()).isEqualTo(result instanceof Validation.Valid);
+      if (result instanceof Validation.Invalid invalid) {
+        assertThat(check.problem()).isEqualTo(invalid);
+      } else {
+        assertThat(check.entityId()).isEqualTo(((Validation.Valid) result).event().getEntityId());
+      }
       if (event.valid()) {
         assertThat(result).as(new String(event.json())).isInstanceOf(Validation.Valid.class);
         assertThat(((Validation.Valid) result).event().getEntityId()).isEqualTo(event.key());

@@ -65,6 +65,54 @@ public final class EventValidator {
 
   /** Validates one record's value bytes. Never throws for bad input. */
   public Validation validate(byte[] payload, RecordOrigin origin) {
+    Object parsed = parse(payload);
+    if (parsed instanceof Validation.Invalid problem) {
+      return problem;
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Value> values = (Map<String, Value>) parsed;
+    Validation.Invalid problem = idProblem(values);
+    return problem != null ? problem : build(values, origin);
+  }
+
+  /**
+   * The outcome of {@link #check}: a valid record's entity id, or why the record is invalid.
+   *
+   * @param entityId the entity id when valid, else null
+   * @param problem why the record is invalid, else null
+   */
+  public record Check(String entityId, Validation.Invalid problem) {
+    public Check {
+      if ((entityId == null) == (problem == null)) {
+        throw new IllegalArgumentException("exactly one of entityId and problem must be given");
+      }
+    }
+
+    public boolean valid() {
+      return problem == null;
+    }
+  }
+
+  /**
+   * Applies exactly the rules of {@link #validate} without building the {@link Event}: for a
+   * gateway that must judge a record and key it but forwards the original bytes. Never throws for
+   * bad input.
+   */
+  public Check check(byte[] payload) {
+    Object parsed = parse(payload);
+    if (parsed instanceof Validation.Invalid problem) {
+      return new Check(null, problem);
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Value> values = (Map<String, Value>) parsed;
+    Validation.Invalid problem = idProblem(values);
+    return problem != null
+        ? new Check(null, problem)
+        : new Check(idOf(values.get(source.keyField())), null);
+  }
+
+  /** The declared fields' values, or a {@link Validation.Invalid} saying why not. */
+  private Object parse(byte[] payload) {
     if (payload == null || payload.length == 0) {
       return invalid(RejectReason.REJECT_REASON_MALFORMED, "", "payload is empty");
     }
@@ -124,30 +172,35 @@ public final class EventValidator {
             "required field '" + field.name() + "' is missing or null");
       }
     }
-    return build(values, origin);
+    return values;
   }
 
-  private Validation build(Map<String, Value> values, RecordOrigin origin) {
-    String entityId = idOf(values.get(source.keyField()));
-    if (entityId.isEmpty()) {
+  /** A problem with the key or event id (present but empty), or null. */
+  private Validation.Invalid idProblem(Map<String, Value> values) {
+    if (idOf(values.get(source.keyField())).isEmpty()) {
       return invalid(
           RejectReason.REJECT_REASON_MISSING_FIELD,
           source.keyField(),
           "key field '" + source.keyField() + "' must not be empty");
     }
-    String eventId;
     if (source.eventIdField().isPresent()) {
       String idField = source.eventIdField().get();
-      eventId = idOf(values.get(idField));
-      if (eventId.isEmpty()) {
+      if (idOf(values.get(idField)).isEmpty()) {
         return invalid(
             RejectReason.REJECT_REASON_MISSING_FIELD,
             idField,
             "event id field '" + idField + "' must not be empty");
       }
-    } else {
-      eventId = origin.asEventId();
     }
+    return null;
+  }
+
+  private Validation build(Map<String, Value> values, RecordOrigin origin) {
+    String entityId = idOf(values.get(source.keyField()));
+    String eventId =
+        source.eventIdField().isPresent()
+            ? idOf(values.get(source.eventIdField().get()))
+            : origin.asEventId();
     Event.Builder event =
         Event.newBuilder()
             .setSource(source.name())
