@@ -28,6 +28,16 @@ import org.slf4j.LoggerFactory;
 public final class IngestGateway implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(IngestGateway.class);
 
+  // grpc-java logs each client message it refuses (oversized, undecodable) at WARNING with a stack
+  // trace, although the client is already told why (RESOURCE_EXHAUSTED, INTERNAL): an expected
+  // user error, not the gateway's. Held strongly because JUL keeps loggers weakly.
+  private static final java.util.logging.Logger REFUSED_MESSAGES =
+      java.util.logging.Logger.getLogger("io.grpc.netty.shaded.io.grpc.netty.NettyServerStream");
+
+  static {
+    REFUSED_MESSAGES.setLevel(java.util.logging.Level.SEVERE);
+  }
+
   private final Server server;
   private final GatewayPublisher publisher;
   private final ExecutorService executor;
