@@ -1,8 +1,10 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.ingest.IngestCounters;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.proto.v1.RejectReason;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -317,7 +319,7 @@ final class ProduceCommand implements Callable<Integer> {
                   null,
                   line.getBytes(StandardCharsets.UTF_8),
                   GeneratedEvent.Kind.VALID,
-                  dev.streamscore.proto.v1.RejectReason.REJECT_REASON_UNSPECIFIED,
+                  RejectReason.REJECT_REASON_UNSPECIFIED,
                   false);
         } catch (IOException e) {
           throw new StartupException("cannot read --file " + file + ": " + e.getMessage());
@@ -357,10 +359,7 @@ final class ProduceCommand implements Callable<Integer> {
       switch (event.kind()) {
         case INVALID -> {
           invalid++;
-          invalidByReason.merge(
-              dev.streamscore.ingest.IngestCounters.reasonName(event.expectedReject()),
-              1L,
-              Long::sum);
+          invalidByReason.merge(IngestCounters.reasonName(event.expectedReject()), 1L, Long::sum);
         }
         case OUT_OF_ORDER -> outOfOrder++;
         case DUPLICATE -> duplicates++;

@@ -93,12 +93,10 @@ abstract class ProduceSink implements AutoCloseable {
   private static final class KafkaSink extends ProduceSink {
     private final KafkaProducer<byte[], byte[]> producer;
     private final String topic;
-    private final String bootstrap;
     private final AtomicReference<Exception> firstError = new AtomicReference<>();
     private long sent;
 
     KafkaSink(String bootstrap, String topic) {
-      this.bootstrap = bootstrap;
       this.topic = topic;
       Map<String, Object> p =
           Map.of(
@@ -155,11 +153,6 @@ abstract class ProduceSink implements AutoCloseable {
     @Override
     public void close() {
       producer.close(Duration.ofSeconds(30));
-    }
-
-    @Override
-    public String toString() {
-      return "Kafka at " + bootstrap;
     }
   }
 
