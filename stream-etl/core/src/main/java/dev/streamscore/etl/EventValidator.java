@@ -306,7 +306,10 @@ public final class EventValidator {
     throw new IllegalStateException("unhandled type " + field.type());
   }
 
-  private static Validation.Invalid checkBounds(FieldSpec field, double v, String text) {
+  static Validation.Invalid checkBounds(FieldSpec field, double v, String text) {
+    if (field.ifOutOfRange() == FieldSpec.RangePolicy.CLAMP) {
+      return null; // the ETL's cleansing clamps it
+    }
     if (field.min().isPresent() && v < field.min().getAsDouble()) {
       return invalid(
           RejectReason.REJECT_REASON_OUT_OF_RANGE,

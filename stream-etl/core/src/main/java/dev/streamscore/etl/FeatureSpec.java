@@ -9,9 +9,9 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * A feature-definition spec: the single source of truth every engine and the validator read. So far
- * it declares sources; cleansing, transforms and feature views join it with the feature-definition
- * issue.
+ * A feature-definition spec: the single source of truth every engine and the validator read. It
+ * declares sources (fields with their cleansing policy, dedupe, per-event transforms) and feature
+ * views (per-entity aggregations over tiled windows).
  *
  * <p>Format (YAML):
  *
@@ -26,16 +26,54 @@ import java.util.Optional;
  *       user_id: {type: string, required: true}
  *       txn_id:  {type: string, required: true}
  *       ts:      {type: timestamp, required: true}
- *       amount:  {type: double, required: true, min: 0, max: 1000000}
- *       country: {type: string}
+ *       amount:  {type: double, required: true, min: 0, max: 1000000}   # if_out_of_range: drop | clamp
+ *       country: {type: string, if_null: default, default: unknown}     # if_null: keep | drop | default
+ *     dedupe_horizon: 1h      # same event id again within 1h of event time: DUPLICATE
+ *     transforms:             # run in order; each adds a column
+ *       amount_log: {log1p: amount}
+ *       amount_bucket: {bucketize: amount, boundaries: [10, 100, 1000]}
+ *       amount_z: {standard_scale: amount, mean: 80, std: 120}
+ *       country_idx: {categorical: country, vocabulary: [US, GB, DE]}
+ * views:
+ *   user_txn:
+ *     source: payments
+ *     tile: 1m                # windows slide by whole tiles
+ *     allowed_lateness: 10m   # older than (entity's latest event time - 10m): LATE
+ *     ttl: 6h                 # last values older than this read EXPIRED (default: longest window)
+ *     features:
+ *       txn_count_1h: {agg: count, window: 1h}
+ *       amount_sum_1h: {agg: sum, column: amount, window: 1h}
+ *       merchants_1h: {agg: approx_distinct, column: merchant_id, window: 1h}
  * }</pre>
  *
  * @param sources the declared sources by name, in declaration order
+ * @param views the declared feature views by name, in declaration order
  */
-public record FeatureSpec(Map<String, SourceSpec> sources) {
+public record FeatureSpec(Map<String, SourceSpec> sources, Map<String, ViewSpec> views) {
 
   public FeatureSpec {
     sources = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(sources));
+    views = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(views));
+    for (ViewSpec view : views.values()) {
+      if (!sources.containsKey(view.source())) {
+        throw new IllegalArgumentException(
+            "view '"
+                + view.name()
+                + "' reads source '"
+                + view.source()
+                + "', which is not declared");
+      }
+    }
+  }
+
+  /** A spec with sources only. */
+  public FeatureSpec(Map<String, SourceSpec> sources) {
+    this(sources, Map.of());
+  }
+
+  /** The views over one source, in declaration order. */
+  public java.util.List<ViewSpec> viewsOf(String source) {
+    return views.values().stream().filter(v -> v.source().equals(source)).toList();
   }
 
   /** The source with this name, if declared. */

@@ -65,7 +65,7 @@ class FeatureSpecTest {
     assertThatThrownBy(() -> FeatureSpec.parse(yaml, "p.yaml"))
         .isInstanceOf(SpecException.class)
         .hasMessage(
-            "p.yaml:12: source 'payments' field 'amount': unknown type 'float'"
+            "p.yaml:14: source 'payments' field 'amount': unknown type 'float'"
                 + " (expected one of double, long, string, bool, timestamp)");
   }
 
@@ -75,7 +75,7 @@ class FeatureSpecTest {
 
     assertThatThrownBy(() -> FeatureSpec.parse(yaml, "p.yaml"))
         .hasMessage(
-            "p.yaml:4: source 'payments': key names field 'account_id', which is not declared");
+            "p.yaml:5: source 'payments': key names field 'account_id', which is not declared");
   }
 
   @Test
@@ -85,7 +85,7 @@ class FeatureSpecTest {
             .replace("ts:          {type: timestamp, required: true}", "ts: {type: timestamp}");
 
     assertThatThrownBy(() -> FeatureSpec.parse(yaml, "p.yaml"))
-        .hasMessage("p.yaml:4: source 'payments': event_time field 'ts' must be required");
+        .hasMessage("p.yaml:5: source 'payments': event_time field 'ts' must be required");
   }
 
   @Test
@@ -94,22 +94,26 @@ class FeatureSpecTest {
 
     assertThatThrownBy(() -> FeatureSpec.parse(yaml, "p.yaml"))
         .hasMessage(
-            "p.yaml:7: source 'payments': unknown key 'event_tme'"
-                + " (expected one of event_id, event_time, fields, key)");
+            "p.yaml:8: source 'payments': unknown key 'event_tme'"
+                + " (expected one of dedupe_horizon, event_id, event_time, fields, key,"
+                + " transforms)");
   }
 
   @Test
   void rejectsBoundsOnNonNumericFieldsAndInvertedBounds() {
     String onString =
-        paymentsYaml().replace("country:     {type: string}", "country: {type: string, min: 1}");
+        paymentsYaml()
+            .replace(
+                "country:     {type: string, if_null: default, default: unknown}",
+                "country: {type: string, min: 1}");
     assertThatThrownBy(() -> FeatureSpec.parse(onString, "p.yaml"))
         .hasMessage(
-            "p.yaml:14: source 'payments' field 'country': field 'country' is string;"
+            "p.yaml:16: source 'payments' field 'country': field 'country' is string;"
                 + " only double and long fields take min/max");
 
     String inverted = paymentsYaml().replace("min: 1, max: 1000}", "min: 10, max: 1}");
     assertThatThrownBy(() -> FeatureSpec.parse(inverted, "p.yaml"))
-        .hasMessageContaining("p.yaml:17: source 'payments' field 'items'")
+        .hasMessageContaining("p.yaml:19: source 'payments' field 'items'")
         .hasMessageContaining("min 10.0 above max 1.0");
   }
 

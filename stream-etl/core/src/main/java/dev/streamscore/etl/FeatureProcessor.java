@@ -1,0 +1,219 @@
+package dev.streamscore.etl;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureRow;
+import dev.streamscore.proto.v1.RejectReason;
+import dev.streamscore.proto.v1.Value;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * The ETL semantics of one source, for every engine: cleansing and transforms, per-entity
+ * acceptance (dedupe, lateness) and tile partials. An engine keys the events of {@code
+ * events.<source>} by entity, keeps each entity's {@link EntityState}, and calls {@link #process}
+ * for each event in partition order; it writes the returned rows to {@code features.<view>} and the
+ * rejections that {@linkplain Rejection#writesDeadLetter() write one} to {@code events.dlq}.
+ *
+ * <p>Per event, in this order: cleansing (MISSING_FIELD, WRONG_TYPE, OUT_OF_RANGE,
+ * TRANSFORM_FAILED), then dedupe (DUPLICATE: the same event id accepted at an event time no older
+ * than the horizon below the entity's greatest event time), then, for each view, lateness (LATE: an
+ * event time below the entity's greatest event time minus the view's allowed lateness). An event
+ * that passes is folded into its tile of every view it is not late for, and each such tile's new
+ * row is returned. So for each view: events in = rejected before the views + LATE for it + accepted
+ * by it.
+ *
+ * <p>Immutable and thread-safe; the state is the caller's.
+ */
+public final class FeatureProcessor {
+  private final SourceSpec source;
+  private final Cleanser cleanser;
+  private final ViewPlan[] views;
+  private final String producer;
+
+  private FeatureProcessor(FeatureSpec spec, SourceSpec source, String producer) {
+    this.source = source;
+    this.cleanser = new Cleanser(source);
+    List<ViewSpec> specs = spec.viewsOf(source.name());
+    this.views = new ViewPlan[specs.size()];
+    for (int i = 0; i < views.length; i++) {
+      views[i] = ViewPlan.of(specs.get(i), i, source, cleanser);
+    }
+    this.producer = producer;
+  }
+
+  /**
+   * The processor for one source of a spec.
+   *
+   * @param producer the engine name written into every row: {@code flink}, {@code spark}, {@code
+   *     kstreams} or {@code core}
+   * @throws IllegalArgumentException when the spec declares no such source
+   */
+  public static FeatureProcessor of(FeatureSpec spec, String source, String producer) {
+    Objects.requireNonNull(producer, "producer");
+    SourceSpec s =
+        spec.source(source)
+            .orElseThrow(
+                () ->
+                    new IllegalArgumentException(
+                        "the spec declares no source '"
+                            + source
+                            + "' (declared: "
+                            + String.join(", ", spec.sources().keySet())
+                            + ")"));
+    return new FeatureProcessor(spec, s, producer);
+  }
+
+  public SourceSpec source() {
+    return source;
+  }
+
+  /** The views over this source, in declaration order; a view's number is its index here. */
+  public List<ViewSpec> views() {
+    List<ViewSpec> specs = new ArrayList<>(views.length);
+    for (ViewPlan v : views) {
+      specs.add(v.spec());
+    }
+    return specs;
+  }
+
+  /** The cleaned column names, in the order of {@link Accepted#columns()}. */
+  public List<String> columns() {
+    return cleanser.columns();
+  }
+
+  /**
+   * What became of one event.
+   *
+   * @param rows the new row of each tile the event changed, one per view that accepted it
+   * @param rejections why it was rejected (one reason), or the views it is LATE for
+   * @param accepted the cleaned event, when any view accepted it; else null
+   */
+  public record Outcome(List<FeatureRow> rows, List<Rejection> rejections, Accepted accepted) {}
+
+  /**
+   * A cleaned, accepted event, for replays that answer point-in-time queries.
+   *
+   * @param eventTimeMs its event time
+   * @param columns its column values in {@link #columns()} order (null for null)
+   * @param views which views accepted it, by number
+   */
+  public record Accepted(long eventTimeMs, Value[] columns, boolean[] views) {}
+
+  /**
+   * Processes one event of {@code state}'s entity.
+   *
+   * @param nowMs processing time, written as the rows' {@code updated_at_ms}
+   */
+  public Outcome process(EntityState state, Event event, long nowMs) {
+    Value[] row = new Value[cleanser.columns().size()];
+    Rejection rejection = cleanser.clean(event, row);
+    if (rejection != null) {
+      return new Outcome(List.of(), List.of(rejection), null);
+    }
+    long t = event.getEventTimeMs();
+    long max = state.maxEventTime();
+    boolean first = max == Long.MIN_VALUE;
+    long horizon = source.dedupeHorizonMs();
+    if (horizon > 0) {
+      long seen = state.seenAt(event.getEventId());
+      if (seen != Long.MIN_VALUE && seen >= minus(max, horizon)) {
+        return new Outcome(
+            List.of(),
+            List.of(
+                new Rejection(
+                    RejectReason.REJECT_REASON_DUPLICATE,
+                    source.eventIdField().orElse(""),
+                    "",
+                    "event id '" + event.getEventId() + "' was already accepted")),
+            null);
+      }
+      state.markSeen(event.getEventId(), t);
+    }
+    List<FeatureRow> rows = new ArrayList<>(views.length);
+    List<Rejection> late = List.of();
+    boolean[] acceptedBy = new boolean[views.length];
+    for (ViewPlan view : views) {
+      long lateness = view.spec().allowedLatenessMs();
+      if (!first && t < minus(max, lateness)) {
+        if (late.isEmpty()) {
+          late = new ArrayList<>(views.length);
+        }
+        late.add(
+            new Rejection(
+                RejectReason.REJECT_REASON_LATE,
+                source.eventTimeField(),
+                view.spec().name(),
+                "event time "
+                    + t
+                    + " is "
+                    + Durations.format(max - t)
+                    + " before the entity's latest "
+                    + max
+                    + "; view '"
+                    + view.spec().name()
+                    + "' allows "
+                    + Durations.format(lateness)));
+        continue;
+      }
+      acceptedBy[view.number()] = true;
+      long tileStart = view.spec().tileStart(t);
+      byte[] stored = state.tile(view.number(), tileStart);
+      FeatureRow.Builder tile;
+      if (stored == null) {
+        tile = Tiles.empty(view, event.getEntityId(), tileStart);
+      } else {
+        try {
+          tile = FeatureRow.newBuilder().mergeFrom(stored);
+        } catch (InvalidProtocolBufferException e) {
+          throw new IllegalStateException(
+              "corrupt tile state for view '"
+                  + view.spec().name()
+                  + "' entity '"
+                  + event.getEntityId()
+                  + "'",
+              e);
+        }
+      }
+      Tiles.fold(tile, view, row, t);
+      FeatureRow out = tile.setUpdatedAtMs(nowMs).setProducer(producer).build();
+      state.putTile(view.number(), tileStart, out.toByteArray());
+      rows.add(out);
+    }
+    if (first || t > max) {
+      state.maxEventTime(t);
+      forget(state, first ? t : max, t);
+    }
+    return new Outcome(rows, late, rows.isEmpty() ? null : new Accepted(t, row, acceptedBy));
+  }
+
+  /**
+   * Drops what no later event can need once the greatest event time moved from {@code oldMax} to
+   * {@code newMax}: event ids older than the dedupe horizon (checked every half horizon) and tiles
+   * that end before the allowed lateness. Forgetting never changes an outcome: dedupe and lateness
+   * compare event times, not presence.
+   */
+  private void forget(EntityState state, long oldMax, long newMax) {
+    long horizon = source.dedupeHorizonMs();
+    if (horizon > 0) {
+      long step = Math.max(1, horizon / 2);
+      if (Math.floorDiv(newMax, step) != Math.floorDiv(oldMax, step)) {
+        state.forgetSeenBefore(minus(newMax, horizon));
+      }
+    }
+    for (ViewPlan view : views) {
+      long lateness = view.spec().allowedLatenessMs();
+      long oldOpen = view.spec().tileStart(minus(oldMax, lateness));
+      long newOpen = view.spec().tileStart(minus(newMax, lateness));
+      if (newOpen != oldOpen) {
+        state.removeTilesBefore(view.number(), newOpen);
+      }
+    }
+  }
+
+  private static long minus(long a, long b) {
+    long r = a - b;
+    return ((a ^ b) & (a ^ r)) < 0 ? Long.MIN_VALUE : r;
+  }
+}
