@@ -2,12 +2,14 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
+import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.ingest.IngestGateway;
 import dev.streamscore.ingest.IngestGatewayConfig;
 import dev.streamscore.ingest.IngestGatewayException;
 import dev.streamscore.ingest.IngestMetrics;
 import dev.streamscore.ingest.Validator;
 import dev.streamscore.ingest.ValidatorConfig;
+import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
@@ -19,8 +21,10 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.Deque;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -28,14 +32,15 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * A running platform: the parts {@code streamscore up} starts, in dependency order, and stops in
  * reverse order: the Kafka broker (embedded or external), the validator of every declared source,
- * the gRPC ingest gateway, then the Prometheus metrics endpoint; later parts (ETL engine, feature
- * store, registry, scoring) register themselves the same way.
+ * the gRPC ingest gateway, the ETL engine's job (a child JVM), then the Prometheus metrics
+ * endpoint; later parts (feature store, registry, scoring) register themselves the same way.
  *
  * <p>Close order: every part in reverse start order, then the data directory (which releases its
  * lock and deletes itself if temporary).
@@ -55,6 +60,9 @@ final class Platform implements AutoCloseable {
 
   private static final String LOOPBACK = "127.0.0.1";
 
+  /** As the validator's events topics: tiles are partitioned like their entity's events. */
+  private static final int FEATURE_PARTITIONS = 4;
+
   private record Part(String name, AutoCloseable resource) {}
 
   private Platform(PlatformConfig config, Clock clock) {
@@ -65,6 +73,7 @@ final class Platform implements AutoCloseable {
       startKafka(config);
       startValidator(clock);
       startGateway(config, clock);
+      startEtl(config, clock);
       metrics.register(ingestMetrics);
       startMetrics(config);
     } catch (RuntimeException e) {
@@ -135,6 +144,48 @@ final class Platform implements AutoCloseable {
       endpoints.put("ingest", gateway.address());
     } catch (IngestGatewayException e) {
       throw new StartupException("cannot start the ingest gateway: " + e.getMessage(), e);
+    }
+  }
+
+  private void startEtl(PlatformConfig config, Clock clock) {
+    if (config.engine() == PlatformConfig.Engine.NONE || spec.views().isEmpty()) {
+      return;
+    }
+    createFeatureTopics(clock);
+    EtlProcess etl =
+        EtlProcess.startFlink(
+            kafkaBootstrap,
+            dataDir.resolve("etl-flink"),
+            config.spec(),
+            List.of(),
+            Duration.ofSeconds(180));
+    register("Flink job", etl);
+    endpoints.put("etl", etl.describe());
+  }
+
+  /**
+   * {@code features.<view>}: as many partitions as the events topics, so an entity's tiles sit in
+   * the partition of its events; compacted to one record per tile, and deleted after a week or
+   * twice the longest window, whichever is longer.
+   */
+  private void createFeatureTopics(Clock clock) {
+    List<NewTopic> topics = new ArrayList<>();
+    for (ViewSpec view : spec.views().values()) {
+      long retention = Math.max(Duration.ofDays(7).toMillis(), 2 * view.longestWindowMs());
+      topics.add(
+          new NewTopic(view.topic(), FEATURE_PARTITIONS, (short) -1)
+              .configs(
+                  Map.of(
+                      "cleanup.policy",
+                      "compact,delete",
+                      "retention.ms",
+                      Long.toString(retention))));
+    }
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaBootstrap))) {
+      new Topics(admin, clock).ensure(topics, Duration.ofSeconds(60));
+    } catch (RuntimeException e) {
+      throw new StartupException("cannot create the feature topics: " + e.getMessage(), e);
     }
   }
 

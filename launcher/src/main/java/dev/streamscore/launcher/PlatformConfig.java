@@ -16,6 +16,7 @@ import java.util.regex.Pattern;
  * @param spec the feature-definition spec file; empty uses the shipped payments spec
  * @param ingestPort the gRPC ingest gateway's port on 127.0.0.1 (0: any free port)
  * @param metricsPort the Prometheus metrics endpoint's port on 127.0.0.1 (0: any free port)
+ * @param engine the streaming ETL engine that computes features
  */
 record PlatformConfig(
     Optional<String> externalKafka,
@@ -24,7 +25,16 @@ record PlatformConfig(
     Duration connectTimeout,
     Optional<Path> spec,
     int ingestPort,
-    int metricsPort) {
+    int metricsPort,
+    Engine engine) {
+
+  /** The streaming ETL engine. */
+  enum Engine {
+    /** The Flink job on a MiniCluster in a child JVM. */
+    FLINK,
+    /** No ETL: events are validated only. */
+    NONE
+  }
 
   static final int DEFAULT_KAFKA_PORT = 9092;
   static final int DEFAULT_INGEST_PORT = 50051;
@@ -36,6 +46,7 @@ record PlatformConfig(
     Objects.requireNonNull(externalKafka, "externalKafka");
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(spec, "spec");
+    Objects.requireNonNull(engine, "engine");
     externalKafka.ifPresent(
         servers -> {
           if (!BOOTSTRAP.matcher(servers).matches()) {
@@ -52,17 +63,41 @@ record PlatformConfig(
   }
 
   /**
-   * The embedded default with every port chosen by the system: for tests, which must not collide
-   * with each other or with a platform already running on this machine.
+   * The embedded default with every port chosen by the system and no ETL engine: for tests, which
+   * must not collide with each other or with a platform already running on this machine.
    */
   static PlatformConfig anyPorts(Optional<String> externalKafka, Optional<Path> dataDir) {
     return new PlatformConfig(
-        externalKafka, dataDir, 0, Duration.ofSeconds(15), Optional.empty(), 0, 0);
+        externalKafka, dataDir, 0, Duration.ofSeconds(15), Optional.empty(), 0, 0, Engine.NONE);
   }
 
   PlatformConfig withConnectTimeout(Duration timeout) {
     return new PlatformConfig(
-        externalKafka, dataDir, kafkaPort, timeout, spec, ingestPort, metricsPort);
+        externalKafka, dataDir, kafkaPort, timeout, spec, ingestPort, metricsPort, engine);
+  }
+
+  PlatformConfig withEngine(Engine newEngine) {
+    return new PlatformConfig(
+        externalKafka,
+        dataDir,
+        kafkaPort,
+        connectTimeout,
+        spec,
+        ingestPort,
+        metricsPort,
+        newEngine);
+  }
+
+  PlatformConfig withSpec(Path file) {
+    return new PlatformConfig(
+        externalKafka,
+        dataDir,
+        kafkaPort,
+        connectTimeout,
+        Optional.of(file),
+        ingestPort,
+        metricsPort,
+        engine);
   }
 
   private static void port(String option, int port) {

@@ -65,7 +65,23 @@ final class UpCommand implements Callable<Integer> {
       description = "The feature-definition spec (YAML) (default: the shipped payments spec).")
   Path specFile;
 
+  @Option(
+      names = "--engine",
+      paramLabel = "ENGINE",
+      defaultValue = "flink",
+      description =
+          "The streaming ETL engine: flink (a MiniCluster in a child JVM) or none (default: ${DEFAULT-VALUE}).")
+  String engine;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  private static PlatformConfig.Engine engine(String name) {
+    return switch (name) {
+      case "flink" -> PlatformConfig.Engine.FLINK;
+      case "none" -> PlatformConfig.Engine.NONE;
+      default -> throw new StartupException("--engine must be flink or none, got '" + name + "'");
+    };
+  }
 
   @Override
   public Integer call() throws InterruptedException {
@@ -81,7 +97,8 @@ final class UpCommand implements Callable<Integer> {
             Duration.ofSeconds(15),
             Optional.ofNullable(specFile),
             ingestPort,
-            metricsPort);
+            metricsPort,
+            engine(engine));
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -1,0 +1,209 @@
+package dev.streamscore.launcher;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An ETL engine's job in its own JVM (Flink, Spark and the platform must never share a classpath),
+ * exactly as a cluster would run the same jar. The child's log goes to our standard error; it
+ * watches our pid and exits if we die, so a killed platform leaves no orphan behind.
+ *
+ * <p>{@link #close()} sends SIGTERM (the job is cancelled, its last checkpoint kept), waits up to
+ * 30 s, then kills it.
+ */
+final class EtlProcess implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(EtlProcess.class);
+  private static final String FLINK_JAR = "stream-etl/flink/target/streamscore-etl-flink.jar";
+
+  private final String engine;
+  private final Process process;
+  private final CompletableFuture<String> running = new CompletableFuture<>();
+  private final CompletableFuture<String> done = new CompletableFuture<>();
+
+  private EtlProcess(String engine, Process process) {
+    this.engine = engine;
+    this.process = process;
+    Thread reader = new Thread(this::readStdout, "etl-" + engine + "-stdout");
+    reader.setDaemon(true);
+    reader.start();
+  }
+
+  /**
+   * Starts the Flink job on a MiniCluster in a child JVM and waits until it runs.
+   *
+   * @param workDir checkpoints and scratch files go here
+   * @param extraArgs further options of the job's command line ({@code --bounded}, ...)
+   * @throws StartupException when the jar is missing, or the job does not run within the timeout
+   */
+  static EtlProcess startFlink(
+      String bootstrap,
+      Path workDir,
+      Optional<Path> spec,
+      List<String> extraArgs,
+      Duration startTimeout) {
+    Path jar = home().resolve(FLINK_JAR);
+    if (!Files.isRegularFile(jar)) {
+      throw new StartupException(
+          "the Flink job jar "
+              + jar
+              + " is missing; build it with: mvn -B -DskipTests -pl stream-etl/flink -am package");
+    }
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    String opts = System.getenv().getOrDefault("STREAMSCORE_ETL_JAVA_OPTS", "-Xmx768m");
+    command.addAll(List.of(opts.trim().split("\\s+")));
+    command.add("-XX:+ExitOnOutOfMemoryError");
+    // Flink leaves a copy of its RPC jar in java.io.tmpdir on every start.
+    command.add("-Djava.io.tmpdir=" + workDir.resolve("tmp"));
+    // Flink 2 on Java 17: its serializers reflect into these packages.
+    for (String pkg :
+        List.of(
+            "java.lang",
+            "java.util",
+            "java.lang.reflect",
+            "java.io",
+            "java.nio",
+            "java.net",
+            "java.time",
+            "java.util.concurrent",
+            "java.util.concurrent.atomic",
+            "sun.nio.ch")) {
+      command.add("--add-opens=java.base/" + pkg + "=ALL-UNNAMED");
+    }
+    command.addAll(List.of("-jar", jar.toString()));
+    command.addAll(
+        List.of(
+            "--bootstrap", bootstrap,
+            "--checkpoint-dir", workDir.resolve("checkpoints").toString(),
+            "--parent-pid", Long.toString(ProcessHandle.current().pid())));
+    spec.ifPresent(s -> command.addAll(List.of("--spec", s.toAbsolutePath().toString())));
+    command.addAll(extraArgs);
+    try {
+      Files.createDirectories(workDir.resolve("tmp"));
+      Process process =
+          new ProcessBuilder(command)
+              .redirectError(ProcessBuilder.Redirect.INHERIT)
+              .redirectInput(ProcessBuilder.Redirect.PIPE)
+              .start();
+      EtlProcess etl = new EtlProcess("flink", process);
+      etl.awaitRunning(startTimeout);
+      return etl;
+    } catch (IOException e) {
+      throw new StartupException("cannot start the Flink job: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The repository root: where this launcher was built (target/classes or target/streamscore.jar).
+   */
+  static Path home() {
+    String override = System.getProperty("streamscore.home");
+    if (override != null) {
+      return Path.of(override);
+    }
+    try {
+      Path code =
+          Path.of(EtlProcess.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+      return code.getParent().getParent().getParent(); // <root>/launcher/target/<jar or classes>
+    } catch (java.net.URISyntaxException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  private void readStdout() {
+    try (BufferedReader in =
+        new BufferedReader(
+            new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+      String line;
+      while ((line = in.readLine()) != null) {
+        if (line.startsWith("running ")) {
+          running.complete(line.substring("running ".length()));
+        } else if (line.startsWith("done")) {
+          done.complete(line.substring(4).trim());
+        }
+      }
+    } catch (IOException e) {
+      // the child is gone; waitFor reports how
+    }
+    int status;
+    try {
+      status = process.waitFor();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return;
+    }
+    running.completeExceptionally(
+        new StartupException(
+            "the " + engine + " job exited with status " + status + " before it ran"));
+    done.completeExceptionally(
+        new IllegalStateException("the " + engine + " job exited with status " + status));
+  }
+
+  private void awaitRunning(Duration timeout) {
+    try {
+      String job = running.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      LOG.info("{} job {} running (pid {})", engine, job, process.pid());
+    } catch (TimeoutException e) {
+      close();
+      throw new StartupException(
+          "the " + engine + " job did not start within " + timeout.toSeconds() + " s");
+    } catch (ExecutionException e) {
+      close();
+      throw e.getCause() instanceof StartupException s
+          ? s
+          : new StartupException(e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      close();
+      throw new StartupException("interrupted while starting the " + engine + " job", e);
+    }
+  }
+
+  /** What the endpoint line shows. */
+  String describe() {
+    return engine + " (MiniCluster, pid " + process.pid() + ")";
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /**
+   * Waits for a bounded job to finish and returns its counts ({@code events=… rows=…
+   * rejected.LATE=…}).
+   */
+  String awaitDone(Duration timeout) throws Exception {
+    return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  @Override
+  public void close() {
+    if (!process.isAlive()) {
+      return;
+    }
+    process.destroy();
+    try {
+      if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        LOG.warn("the {} job did not stop within 30 s; killing it", engine);
+        process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      process.destroyForcibly();
+    }
+  }
+}

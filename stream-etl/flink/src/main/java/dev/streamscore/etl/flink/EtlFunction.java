@@ -1,0 +1,172 @@
+package dev.streamscore.etl.flink;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.etl.FeatureProcessor;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.Rejection;
+import dev.streamscore.etl.TileKeys;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureRow;
+import dev.streamscore.proto.v1.RejectReason;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.flink.api.common.accumulators.LongCounter;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * The keyed heart of the job: each entity's events, in partition order, through the core's {@link
+ * FeatureProcessor}; tile rows and dead letters out. Counts every event in exactly one of: a
+ * reason, or accepted (per view: accepted or LATE), as accumulators and metrics named {@code
+ * events}, {@code rows}, {@code rejected.<REASON>}.
+ */
+final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaOut> {
+  private static final long serialVersionUID = 1L;
+  static final String STAGE = "etl-flink";
+
+  // The spec travels as text: its records hold Optionals, which are not Serializable.
+  private final String specYaml;
+  private final String specOrigin;
+  private final String source;
+  private final String dlqTopic;
+
+  private transient FeatureProcessor processor;
+  private transient Map<String, String> viewTopics;
+  private transient FlinkEntityState state;
+  private transient LongCounter events;
+  private transient LongCounter rows;
+  private transient Map<RejectReason, LongCounter> rejected;
+  private transient Counter eventsMetric;
+  private transient Map<RejectReason, Counter> rejectedMetric;
+
+  EtlFunction(String specYaml, String specOrigin, String source, String dlqTopic) {
+    this.specYaml = specYaml;
+    this.specOrigin = specOrigin;
+    this.source = source;
+    this.dlqTopic = dlqTopic;
+  }
+
+  @Override
+  @SuppressWarnings("unchecked")
+  public void open(OpenContext context) {
+    FeatureSpec spec = FeatureSpec.parse(specYaml, specOrigin);
+    processor = FeatureProcessor.of(spec, source, "flink");
+    List<ViewSpec> views = processor.views();
+    viewTopics = new java.util.HashMap<>();
+    views.forEach(v -> viewTopics.put(v.name(), v.topic()));
+    MapState<Long, byte[]>[] tiles = new MapState[views.size()];
+    for (int i = 0; i < tiles.length; i++) {
+      // Named per view, so adding a view to the spec keeps the others' state on restore.
+      tiles[i] =
+          getRuntimeContext()
+              .getMapState(
+                  new MapStateDescriptor<>(
+                      "tiles." + views.get(i).name(),
+                      Types.LONG,
+                      PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+    }
+    state =
+        new FlinkEntityState(
+            getRuntimeContext().getState(new ValueStateDescriptor<>("max-event-time", Types.LONG)),
+            getRuntimeContext()
+                .getMapState(new MapStateDescriptor<>("seen", Types.STRING, Types.LONG)),
+            tiles);
+    events = getRuntimeContext().getLongCounter("events");
+    rows = getRuntimeContext().getLongCounter("rows");
+    eventsMetric = getRuntimeContext().getMetricGroup().counter("events");
+    rejected = new EnumMap<>(RejectReason.class);
+    rejectedMetric = new EnumMap<>(RejectReason.class);
+    for (RejectReason reason : RejectReason.values()) {
+      if (reason != RejectReason.UNRECOGNIZED && reason != RejectReason.REJECT_REASON_UNSPECIFIED) {
+        String name = "rejected." + reason.name().substring("REJECT_REASON_".length());
+        rejected.put(reason, getRuntimeContext().getLongCounter(name));
+        rejectedMetric.put(reason, getRuntimeContext().getMetricGroup().counter(name));
+      }
+    }
+  }
+
+  @Override
+  public void processElement(EventRecord record, Context ctx, Collector<KafkaOut> out) {
+    events.add(1);
+    eventsMetric.inc();
+    long now = ctx.timerService().currentProcessingTime();
+    Event event;
+    try {
+      event = Event.parseFrom(record.value);
+    } catch (InvalidProtocolBufferException e) {
+      reject(
+          record,
+          new Rejection(
+              RejectReason.REJECT_REASON_MALFORMED,
+              "",
+              "",
+              "the record is not a streamscore.v1.Event: " + e.getMessage()),
+          now,
+          out);
+      return;
+    }
+    if (!event.getEntityId().equals(record.entityId)) {
+      reject(
+          record,
+          new Rejection(
+              RejectReason.REJECT_REASON_MALFORMED,
+              "",
+              "",
+              "the record key '"
+                  + record.entityId
+                  + "' is not the event's entity id '"
+                  + event.getEntityId()
+                  + "'"),
+          now,
+          out);
+      return;
+    }
+    FeatureProcessor.Outcome outcome = processor.process(state, event, now);
+    for (FeatureRow row : outcome.rows()) {
+      rows.add(1);
+      out.collect(
+          new KafkaOut(
+              viewTopics.get(row.getView()),
+              row.getEntityId(),
+              TileKeys.key(row.getEntityId(), row.getTileStartMs()),
+              row.toByteArray(),
+              now));
+    }
+    for (Rejection r : outcome.rejections()) {
+      reject(record, r, now, out);
+    }
+  }
+
+  private void reject(EventRecord record, Rejection r, long now, Collector<KafkaOut> out) {
+    rejected.get(r.reason()).add(1);
+    rejectedMetric.get(r.reason()).inc();
+    if (r.writesDeadLetter()) {
+      out.collect(
+          new KafkaOut(
+              dlqTopic,
+              null,
+              record.key,
+              r.toDeadLetter(
+                      source,
+                      record.topic,
+                      record.partition,
+                      record.offset,
+                      record.key,
+                      record.value,
+                      record.timestamp,
+                      STAGE,
+                      now)
+                  .toByteArray(),
+              now));
+    }
+  }
+}

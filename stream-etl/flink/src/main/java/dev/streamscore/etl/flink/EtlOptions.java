@@ -1,0 +1,125 @@
+package dev.streamscore.etl.flink;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The job's command line, validated once: every error is one sentence saying what to change.
+ *
+ * @param bootstrap Kafka bootstrap servers
+ * @param spec the spec file; empty for the built-in payments spec
+ * @param sources the sources to process; empty for every source that has views
+ * @param checkpointDir where checkpoints go (and are restored from); empty leaves it to the
+ *     cluster's configuration
+ * @param checkpointIntervalMs how often to checkpoint; with exactly-once, rows become visible then
+ * @param rocksdb RocksDB state backend (else the heap one)
+ * @param exactlyOnce exactly-once sink (else at-least-once)
+ * @param bounded stop at the offsets that are latest at start, print the counts and exit
+ * @param parallelism the job's parallelism; 0 for the environment's default
+ * @param dlqTopic where dead letters go
+ * @param groupId the consumer group the source reports its offsets under
+ * @param parentPid exit when this process is gone (0: no parent to watch)
+ */
+record EtlOptions(
+    String bootstrap,
+    Optional<Path> spec,
+    List<String> sources,
+    Optional<Path> checkpointDir,
+    long checkpointIntervalMs,
+    boolean rocksdb,
+    boolean exactlyOnce,
+    boolean bounded,
+    int parallelism,
+    String dlqTopic,
+    String groupId,
+    long parentPid) {
+
+  static final String USAGE =
+      "usage: streamscore-etl-flink --bootstrap HOST:PORT [--spec FILE] [--sources a,b]"
+          + " [--checkpoint-dir DIR] [--checkpoint-interval-ms N] [--state-backend rocksdb|hashmap]"
+          + " [--delivery exactly-once|at-least-once] [--bounded] [--parallelism N]"
+          + " [--dlq-topic T] [--group-id G] [--parent-pid PID]";
+
+  static EtlOptions parse(String[] args) {
+    String bootstrap = null;
+    Optional<Path> spec = Optional.empty();
+    List<String> sources = new ArrayList<>();
+    Optional<Path> checkpoints = Optional.empty();
+    long interval = 1_000;
+    boolean rocksdb = true;
+    boolean exactlyOnce = true;
+    boolean bounded = false;
+    int parallelism = 0;
+    String dlq = FeatureJob.DLQ_TOPIC;
+    String group = "streamscore-etl-flink";
+    long parentPid = 0;
+    for (int i = 0; i < args.length; i++) {
+      String name = args[i];
+      if (name.equals("--bounded")) {
+        bounded = true;
+        continue;
+      }
+      if (i + 1 >= args.length) {
+        throw new IllegalArgumentException(name + " needs a value; " + USAGE);
+      }
+      String value = args[++i];
+      switch (name) {
+        case "--bootstrap" -> bootstrap = value;
+        case "--spec" -> spec = Optional.of(Path.of(value));
+        case "--sources" -> sources = List.of(value.split(","));
+        case "--checkpoint-dir" -> checkpoints = Optional.of(Path.of(value).toAbsolutePath());
+        case "--checkpoint-interval-ms" -> interval = positive(name, value);
+        case "--state-backend" -> {
+          if (!value.equals("rocksdb") && !value.equals("hashmap")) {
+            throw new IllegalArgumentException(
+                "--state-backend must be rocksdb or hashmap, got '" + value + "'");
+          }
+          rocksdb = value.equals("rocksdb");
+        }
+        case "--delivery" -> {
+          if (!value.equals("exactly-once") && !value.equals("at-least-once")) {
+            throw new IllegalArgumentException(
+                "--delivery must be exactly-once or at-least-once, got '" + value + "'");
+          }
+          exactlyOnce = value.equals("exactly-once");
+        }
+        case "--parallelism" -> parallelism = (int) positive(name, value);
+        case "--dlq-topic" -> dlq = value;
+        case "--group-id" -> group = value;
+        case "--parent-pid" -> parentPid = positive(name, value);
+        default -> throw new IllegalArgumentException("unknown option '" + name + "'; " + USAGE);
+      }
+    }
+    if (bootstrap == null || bootstrap.isBlank()) {
+      throw new IllegalArgumentException("--bootstrap is required; " + USAGE);
+    }
+    return new EtlOptions(
+        bootstrap,
+        spec,
+        sources,
+        checkpoints,
+        interval,
+        rocksdb,
+        exactlyOnce,
+        bounded,
+        parallelism,
+        dlq,
+        group,
+        parentPid);
+  }
+
+  private static long positive(String name, String value) {
+    try {
+      long v = Long.parseLong(value);
+      if (v > 0) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(
+        name + " must be a positive whole number, got '" + value + "'");
+  }
+}

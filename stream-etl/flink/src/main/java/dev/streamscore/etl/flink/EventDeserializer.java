@@ -1,0 +1,31 @@
+package dev.streamscore.etl.flink;
+
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+
+/** Keeps each record's bytes and coordinates; parsing waits for the keyed function. */
+final class EventDeserializer implements KafkaRecordDeserializationSchema<EventRecord> {
+  private static final long serialVersionUID = 1L;
+
+  @Override
+  public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<EventRecord> out) {
+    if (record.value() == null) {
+      return; // a tombstone carries no event
+    }
+    out.collect(
+        new EventRecord(
+            record.topic(),
+            record.partition(),
+            record.offset(),
+            record.timestamp(),
+            record.key(),
+            record.value()));
+  }
+
+  @Override
+  public TypeInformation<EventRecord> getProducedType() {
+    return TypeInformation.of(EventRecord.class);
+  }
+}

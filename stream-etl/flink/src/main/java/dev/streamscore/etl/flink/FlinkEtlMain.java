@@ -1,0 +1,256 @@
+package dev.streamscore.etl.flink;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.SpecException;
+import dev.streamscore.etl.ViewSpec;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import org.apache.flink.api.common.JobExecutionResult;
+import org.apache.flink.api.common.JobID;
+import org.apache.flink.api.common.JobStatus;
+import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.core.execution.CheckpointingMode;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the ETL job: on a Flink MiniCluster when started with {@code java -jar} (the embedded
+ * default, which {@code streamscore up} uses), or on a real cluster with {@code flink run}.
+ * Restores from the latest retained checkpoint in {@code --checkpoint-dir}.
+ *
+ * <p>Standard output carries {@code running <job name>} once the job runs and, with {@code
+ * --bounded}, {@code done events=… rows=… rejected.<REASON>=…} when it ends. Exit status 2 for a
+ * bad command line or spec, 1 when the job fails.
+ */
+public final class FlinkEtlMain {
+  private static final Logger LOG = LoggerFactory.getLogger(FlinkEtlMain.class);
+
+  private FlinkEtlMain() {}
+
+  public static void main(String[] args) throws Exception {
+    EtlOptions options;
+    String specYaml;
+    String specOrigin;
+    List<String> sources;
+    try {
+      options = EtlOptions.parse(args);
+      specOrigin = options.spec().map(Path::toString).orElse("built-in payments.yaml");
+      specYaml = options.spec().isPresent() ? read(options.spec().get()) : builtInSpec();
+      sources = sources(FeatureSpec.parse(specYaml, specOrigin), options.sources());
+    } catch (IllegalArgumentException | SpecException e) {
+      System.err.println("streamscore-etl-flink: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    if (options.parentPid() > 0) {
+      watchParent(options.parentPid());
+    }
+    System.exit(run(options, specYaml, specOrigin, sources));
+  }
+
+  /** Exits (cancelling the job, keeping its last checkpoint) once the launching process is gone. */
+  private static void watchParent(long pid) {
+    Optional<ProcessHandle> parent = ProcessHandle.of(pid);
+    if (parent.isEmpty()) {
+      System.err.println("streamscore-etl-flink: the parent process " + pid + " is gone");
+      System.exit(3);
+    }
+    parent
+        .get()
+        .onExit()
+        .thenRun(
+            () -> {
+              LOG.warn("the platform (pid {}) is gone; stopping", pid);
+              System.exit(3);
+            });
+  }
+
+  private static int run(
+      EtlOptions options, String specYaml, String specOrigin, List<String> sources)
+      throws Exception {
+    String jobName = "streamscore-etl " + String.join(",", sources);
+    Configuration conf = new Configuration();
+    // The embedded default listens on loopback only; a cluster ignores these.
+    conf.setString("rest.address", "127.0.0.1");
+    conf.setString("rest.bind-address", "127.0.0.1");
+    conf.setString("rest.bind-port", "0");
+    conf.setString("taskmanager.memory.managed.size", "128m");
+    conf.setString("state.backend.type", options.rocksdb() ? "rocksdb" : "hashmap");
+    conf.setString("execution.checkpointing.incremental", "true");
+    // One job id per set of sources, so its checkpoints are always found in the same place.
+    JobID jobId = jobId(jobName);
+    conf.setString("$internal.pipeline.job-id", jobId.toHexString());
+    if (options.checkpointDir().isPresent()) {
+      Path dir = options.checkpointDir().get();
+      conf.setString("execution.checkpointing.dir", dir.toUri().toString());
+      Optional<Path> latest = latestCheckpoint(dir.resolve(jobId.toHexString()));
+      if (latest.isPresent()) {
+        conf.setString("execution.state-recovery.path", latest.get().toUri().toString());
+        LOG.info("restoring from checkpoint {}", latest.get());
+      }
+    }
+    StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+    env.enableCheckpointing(options.checkpointIntervalMs(), CheckpointingMode.EXACTLY_ONCE);
+    env.getCheckpointConfig()
+        .setExternalizedCheckpointRetention(ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+    if (options.parallelism() > 0) {
+      env.setParallelism(options.parallelism());
+    }
+    for (String source : sources) {
+      String topic = "events." + source;
+      DataStream<EventRecord> events =
+          env.fromSource(
+                  FeatureJob.source(
+                      options.bootstrap(), topic, options.groupId(), options.bounded()),
+                  WatermarkStrategy.noWatermarks(),
+                  topic)
+              .uid("source-" + source);
+      FeatureJob.features(events, specYaml, specOrigin, source, options.dlqTopic())
+          .sinkTo(
+              FeatureJob.sink(
+                  options.bootstrap(), options.exactlyOnce(), "streamscore-etl-flink-" + source))
+          .name("kafka: features + " + options.dlqTopic())
+          .uid("sink-" + source);
+    }
+    JobClient client = env.executeAsync(jobName);
+    Thread stopper =
+        new Thread(
+            () -> {
+              try {
+                client.cancel().get(30, TimeUnit.SECONDS);
+              } catch (Exception e) {
+                // already finished, or the cluster is gone
+              }
+            },
+            "etl-stopper");
+    Runtime.getRuntime().addShutdownHook(stopper);
+    awaitRunning(client);
+    System.out.println("running " + jobName);
+    System.out.flush();
+    LOG.info(
+        "running {} ({} delivery, {} state, checkpoint every {} ms)",
+        jobName,
+        options.exactlyOnce() ? "exactly-once" : "at-least-once",
+        options.rocksdb() ? "RocksDB" : "heap",
+        options.checkpointIntervalMs());
+    JobExecutionResult result;
+    try {
+      result = client.getJobExecutionResult().get();
+    } catch (Exception e) {
+      LOG.error("job {} failed: {}", jobName, rootMessage(e));
+      return 1;
+    }
+    try {
+      Runtime.getRuntime().removeShutdownHook(stopper);
+    } catch (IllegalStateException e) {
+      // shutting down already
+    }
+    Map<String, Object> counts = new TreeMap<>(result.getAllAccumulatorResults());
+    System.out.println(
+        "done "
+            + counts.entrySet().stream()
+                .map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(" ")));
+    LOG.info("finished {} in {} ms", jobName, result.getNetRuntime());
+    return 0;
+  }
+
+  private static void awaitRunning(JobClient client) throws Exception {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (System.nanoTime() < deadline) {
+      JobStatus status = client.getJobStatus().get(10, TimeUnit.SECONDS);
+      if (status == JobStatus.RUNNING || status.isGloballyTerminalState()) {
+        return;
+      }
+      Thread.sleep(50); // polling the job's status; there is no listener for it
+    }
+    throw new IllegalStateException("the job did not start running within 120 s");
+  }
+
+  /** The retained checkpoint with the highest number that completed (has its metadata). */
+  static Optional<Path> latestCheckpoint(Path jobDir) throws IOException {
+    if (!Files.isDirectory(jobDir)) {
+      return Optional.empty();
+    }
+    try (Stream<Path> children = Files.list(jobDir)) {
+      return children
+          .filter(p -> p.getFileName().toString().matches("chk-\\d+"))
+          .filter(p -> Files.isRegularFile(p.resolve("_metadata")))
+          .max(
+              (a, b) ->
+                  Long.compare(
+                      Long.parseLong(a.getFileName().toString().substring(4)),
+                      Long.parseLong(b.getFileName().toString().substring(4))));
+    }
+  }
+
+  static JobID jobId(String jobName) {
+    java.util.UUID uuid =
+        java.util.UUID.nameUUIDFromBytes(jobName.getBytes(StandardCharsets.UTF_8));
+    return new JobID(uuid.getLeastSignificantBits(), uuid.getMostSignificantBits());
+  }
+
+  private static List<String> sources(FeatureSpec spec, List<String> requested) {
+    List<String> chosen =
+        requested.isEmpty()
+            ? spec.sources().keySet().stream().filter(s -> !spec.viewsOf(s).isEmpty()).toList()
+            : requested;
+    for (String s : chosen) {
+      if (spec.source(s).isEmpty()) {
+        throw new IllegalArgumentException(
+            "the spec declares no source '"
+                + s
+                + "' (declared: "
+                + String.join(", ", spec.sources().keySet())
+                + ")");
+      }
+      if (spec.viewsOf(s).isEmpty()) {
+        throw new IllegalArgumentException("source '" + s + "' has no views; nothing to compute");
+      }
+    }
+    if (chosen.isEmpty()) {
+      throw new IllegalArgumentException("the spec declares no views; nothing to compute");
+    }
+    LOG.debug(
+        "views: {}",
+        chosen.stream().flatMap(s -> spec.viewsOf(s).stream()).map(ViewSpec::topic).toList());
+    return chosen;
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new IllegalArgumentException(file + ": cannot read the spec: " + e.getMessage());
+    }
+  }
+
+  private static String builtInSpec() throws IOException {
+    try (InputStream in = FeatureSpec.class.getResourceAsStream("payments.yaml")) {
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getClass().getSimpleName() + ": " + t.getMessage();
+  }
+}
