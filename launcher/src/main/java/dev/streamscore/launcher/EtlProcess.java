@@ -190,6 +190,11 @@ final class EtlProcess implements AutoCloseable {
     return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
+  /** SIGKILL, no goodbye: for crash drills. Returns once the process is gone. */
+  void kill() throws InterruptedException {
+    process.destroyForcibly().waitFor();
+  }
+
   @Override
   public void close() {
     if (!process.isAlive()) {

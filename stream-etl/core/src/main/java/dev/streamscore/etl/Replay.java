@@ -30,9 +30,24 @@ public final class Replay {
   private final Map<String, List<FeatureProcessor.Accepted>> accepted = new HashMap<>();
   private final Map<RejectReason, Long> rejected = new EnumMap<>(RejectReason.class);
   private final Map<String, Long> lateByView = new HashMap<>();
+  private final boolean pointInTime;
   private long events;
 
+  /** A replay that answers {@link #valueAt} (and so keeps every accepted event). */
   public Replay(FeatureSpec spec, String source) {
+    this(spec, source, true);
+  }
+
+  /**
+   * A replay that keeps only the final rows and counts, for logs too long to hold every event;
+   * {@link #valueAt} then throws.
+   */
+  public static Replay finalRowsOnly(FeatureSpec spec, String source) {
+    return new Replay(spec, source, false);
+  }
+
+  private Replay(FeatureSpec spec, String source, boolean pointInTime) {
+    this.pointInTime = pointInTime;
     this.processor = FeatureProcessor.of(spec, source, "core");
     this.views = processor.views();
     for (ViewSpec view : views) {
@@ -57,7 +72,7 @@ public final class Replay {
           .computeIfAbsent(row.getEntityId(), e -> new TreeMap<>())
           .merge(row.getTileStartMs(), row, (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
     }
-    if (outcome.accepted() != null) {
+    if (pointInTime && outcome.accepted() != null) {
       accepted.computeIfAbsent(event.getEntityId(), e -> new ArrayList<>()).add(outcome.accepted());
     }
     return outcome;
@@ -95,6 +110,9 @@ public final class Replay {
    * time < T.
    */
   public FeatureValue valueAt(String viewName, String featureName, String entityId, long asOfMs) {
+    if (!pointInTime) {
+      throw new IllegalStateException("this replay keeps final rows only; it cannot answer valueAt");
+    }
     int number = viewNumber(viewName);
     ViewSpec view = views.get(number);
     FeatureDef feature = view.features().get(featureName);

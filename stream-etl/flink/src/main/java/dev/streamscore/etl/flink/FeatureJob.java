@@ -66,10 +66,11 @@ public final class FeatureJob {
             .setStartingOffsets(OffsetsInitializer.earliest())
             .setDeserializer(new EventDeserializer())
             // The validator writes events in transactions: never read an aborted one.
-            .setProperty("isolation.level", "read_committed")
-            .setProperty("partition.discovery.interval.ms", "10000");
+            .setProperty("isolation.level", "read_committed");
     if (bounded) {
       builder.setBounded(OffsetsInitializer.latest());
+    } else {
+      builder.setProperty("partition.discovery.interval.ms", "10000");
     }
     return builder.build();
   }
