@@ -22,10 +22,12 @@ import org.slf4j.LoggerFactory;
  * exactly as a cluster would run the same jar. The child's log goes to our standard error; it
  * watches our pid and exits if we die, so a killed platform leaves no orphan behind.
  *
+ * <p>Public for the benchmarks, which run the deployed job the same way.
+ *
  * <p>{@link #close()} sends SIGTERM (the job is cancelled, its last checkpoint kept), waits up to
  * 30 s, then kills it.
  */
-final class EtlProcess implements AutoCloseable {
+public final class EtlProcess implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EtlProcess.class);
   private static final String FLINK_JAR = "stream-etl/flink/target/streamscore-etl-flink.jar";
 
@@ -49,7 +51,7 @@ final class EtlProcess implements AutoCloseable {
    * @param extraArgs further options of the job's command line ({@code --bounded}, ...)
    * @throws StartupException when the jar is missing, or the job does not run within the timeout
    */
-  static EtlProcess startFlink(
+  public static EtlProcess startFlink(
       String bootstrap,
       Path workDir,
       Optional<Path> spec,
@@ -108,7 +110,9 @@ final class EtlProcess implements AutoCloseable {
   }
 
   /**
-   * The repository root: where this launcher was built (target/classes or target/streamscore.jar).
+   * The repository root: the nearest directory above this code (launcher/target/classes, a jar in
+   * launcher/target, or one in another module's target/lib) that holds {@code stream-etl}; the
+   * system property {@code streamscore.home} overrides it.
    */
   static Path home() {
     String override = System.getProperty("streamscore.home");
@@ -118,7 +122,12 @@ final class EtlProcess implements AutoCloseable {
     try {
       Path code =
           Path.of(EtlProcess.class.getProtectionDomain().getCodeSource().getLocation().toURI());
-      return code.getParent().getParent().getParent(); // <root>/launcher/target/<jar or classes>
+      for (Path dir = code.getParent(); dir != null; dir = dir.getParent()) {
+        if (Files.isDirectory(dir.resolve("stream-etl"))) {
+          return dir;
+        }
+      }
+      return code.getParent();
     } catch (java.net.URISyntaxException e) {
       throw new IllegalStateException(e);
     }
@@ -186,12 +195,12 @@ final class EtlProcess implements AutoCloseable {
    * Waits for a bounded job to finish and returns its counts ({@code events=… rows=…
    * rejected.LATE=…}).
    */
-  String awaitDone(Duration timeout) throws Exception {
+  public String awaitDone(Duration timeout) throws Exception {
     return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   /** SIGKILL, no goodbye: for crash drills. Returns once the process is gone. */
-  void kill() throws InterruptedException {
+  public void kill() throws InterruptedException {
     process.destroyForcibly().waitFor();
   }
 

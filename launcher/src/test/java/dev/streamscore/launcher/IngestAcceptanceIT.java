@@ -101,7 +101,7 @@ class IngestAcceptanceIT {
 
     int port = Launcher.freePort();
     String bootstrap = "127.0.0.1:" + port;
-    Launcher.Running first = launcher.up(port, dataDir);
+    Launcher.Running first = launcher.up(port, dataDir, "--engine", "none");
     first.awaitLine("ready", Duration.ofSeconds(60));
     String metrics = first.endpoint("metrics").orElseThrow();
     kcat(bootstrap, "raw.payments", payments.get(0));
@@ -122,7 +122,7 @@ class IngestAcceptanceIT {
         firstHalf);
     assertThat(readBeforeKill).as("killed in the middle of validation").isLessThan(firstHalf);
 
-    Launcher.Running second = launcher.up(port, dataDir);
+    Launcher.Running second = launcher.up(port, dataDir, "--engine", "none");
     second.awaitLine("ready", Duration.ofSeconds(180));
     kcat(bootstrap, "raw.payments", payments.get(1));
     kcat(bootstrap, "raw.refunds", refunds.get(1));

@@ -22,20 +22,24 @@ final class Launcher {
   private final List<Process> started = new ArrayList<>();
 
   /**
-   * {@code streamscore up} with the embedded broker on {@code kafkaPort} and every other port
-   * chosen by the system.
+   * {@code streamscore up} with the embedded broker on {@code kafkaPort}, every other port chosen
+   * by the system, and any further options.
    */
-  Running up(int kafkaPort, Path dataDir) throws IOException {
-    return start(
-        "up",
-        "--kafka-port",
-        Integer.toString(kafkaPort),
-        "--ingest-port",
-        "0",
-        "--metrics-port",
-        "0",
-        "--data-dir",
-        dataDir.toString());
+  Running up(int kafkaPort, Path dataDir, String... more) throws IOException {
+    List<String> args =
+        new ArrayList<>(
+            List.of(
+                "up",
+                "--kafka-port",
+                Integer.toString(kafkaPort),
+                "--ingest-port",
+                "0",
+                "--metrics-port",
+                "0",
+                "--data-dir",
+                dataDir.toString()));
+    args.addAll(List.of(more));
+    return start(args.toArray(String[]::new));
   }
 
   /** {@code streamscore ARGS...}. */

@@ -42,13 +42,54 @@ class StreamscoreUpIT {
   }
 
   @Test
-  void servesKcatStopsOnSigintAndKeepsDataAcrossRestart(@TempDir Path dataDir) throws Exception {
+  void servesKcatComputesFeaturesStopsOnSigintAndKeepsDataAcrossRestart(@TempDir Path dataDir)
+      throws Exception {
     int port = Launcher.freePort();
     String bootstrap = "127.0.0.1:" + port;
 
     Launcher.Running first = launcher.up(port, dataDir);
-    assertThat(first.awaitLine("ready", Duration.ofSeconds(30))).isTrue();
+    assertThat(first.awaitLine("ready", Duration.ofSeconds(120))).isTrue();
     assertThat(first.lines()).contains("kafka: " + bootstrap);
+    assertThat(first.lines()).anyMatch(l -> l.startsWith("etl: flink (MiniCluster, pid "));
+
+    // Any Kafka client's JSON becomes tile rows: one per valid event and view.
+    long now = System.currentTimeMillis();
+    String events =
+        IntStream.range(0, 100)
+            .mapToObj(
+                i ->
+                    "{\"user_id\":\"u"
+                        + (i % 7)
+                        + "\",\"txn_id\":\"t"
+                        + i
+                        + "\",\"ts\":"
+                        + (now + i)
+                        + ",\"amount\":12.5,\"merchant_id\":\"m"
+                        + (i % 3)
+                        + "\"}")
+            .collect(Collectors.joining("\n"));
+    Tools.run(events, "kcat", "-P", "-b", bootstrap, "-t", "raw.payments");
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                Tools.run(
+                        "",
+                        "kcat",
+                        "-C",
+                        "-b",
+                        bootstrap,
+                        "-t",
+                        "features.user_txn",
+                        "-e",
+                        "-q",
+                        "-X",
+                        "isolation.level=read_committed",
+                        "-f",
+                        "%k\n")
+                    .size(),
+            n -> n == 100);
 
     String payload =
         IntStream.range(0, MESSAGES)
@@ -69,7 +110,7 @@ class StreamscoreUpIT {
     await().atMost(Duration.ofSeconds(5)).until(() -> first.lines().contains("stopped"));
 
     Launcher.Running second = launcher.up(port, dataDir);
-    assertThat(second.awaitLine("ready", Duration.ofSeconds(30))).isTrue();
+    assertThat(second.awaitLine("ready", Duration.ofSeconds(120))).isTrue();
     List<String> again =
         Tools.run("", "kcat", "-C", "-b", bootstrap, "-t", "kcat-roundtrip", "-e", "-q");
     assertThat(again).hasSize(MESSAGES);

@@ -33,6 +33,15 @@ class UpCommandTest {
   }
 
   @Test
+  void rejectsAnUnknownEngineInOneLine() {
+    int code = run("up", "--kafka-port", "0", "--engine", "storm");
+
+    assertThat(code).isEqualTo(1);
+    assertThat(err.toString().strip())
+        .isEqualTo("streamscore: --engine must be flink or none, got 'storm'");
+  }
+
+  @Test
   void rejectsAnOutOfRangePort() {
     int code = run("up", "--kafka-port", "-1");
 

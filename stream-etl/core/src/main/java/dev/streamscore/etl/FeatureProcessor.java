@@ -87,10 +87,16 @@ public final class FeatureProcessor {
    * What became of one event.
    *
    * @param rows the new row of each tile the event changed, one per view that accepted it
+   * @param serializedRows the same rows serialized, in the same order (the state holds these bytes
+   *     already; an engine writes them as they are instead of serializing again)
    * @param rejections why it was rejected (one reason), or the views it is LATE for
    * @param accepted the cleaned event, when any view accepted it; else null
    */
-  public record Outcome(List<FeatureRow> rows, List<Rejection> rejections, Accepted accepted) {}
+  public record Outcome(
+      List<FeatureRow> rows,
+      List<byte[]> serializedRows,
+      List<Rejection> rejections,
+      Accepted accepted) {}
 
   /**
    * A cleaned, accepted event, for replays that answer point-in-time queries.
@@ -110,7 +116,7 @@ public final class FeatureProcessor {
     Value[] row = new Value[cleanser.columns().size()];
     Rejection rejection = cleanser.clean(event, row);
     if (rejection != null) {
-      return new Outcome(List.of(), List.of(rejection), null);
+      return new Outcome(List.of(), List.of(), List.of(rejection), null);
     }
     long t = event.getEventTimeMs();
     long max = state.maxEventTime();
@@ -120,6 +126,7 @@ public final class FeatureProcessor {
       long seen = state.seenAt(event.getEventId());
       if (seen != Long.MIN_VALUE && seen >= minus(max, horizon)) {
         return new Outcome(
+            List.of(),
             List.of(),
             List.of(
                 new Rejection(
@@ -132,6 +139,7 @@ public final class FeatureProcessor {
       state.markSeen(event.getEventId(), t);
     }
     List<FeatureRow> rows = new ArrayList<>(views.length);
+    List<byte[]> serialized = new ArrayList<>(views.length);
     List<Rejection> late = List.of();
     boolean[] acceptedBy = new boolean[views.length];
     for (ViewPlan view : views) {
@@ -178,14 +186,17 @@ public final class FeatureProcessor {
       }
       Tiles.fold(tile, view, row, t);
       FeatureRow out = tile.setUpdatedAtMs(nowMs).setProducer(producer).build();
-      state.putTile(view.number(), tileStart, out.toByteArray());
+      byte[] bytes = out.toByteArray();
+      state.putTile(view.number(), tileStart, bytes);
       rows.add(out);
+      serialized.add(bytes);
     }
     if (first || t > max) {
       state.maxEventTime(t);
       forget(state, first ? t : max, t);
     }
-    return new Outcome(rows, late, rows.isEmpty() ? null : new Accepted(t, row, acceptedBy));
+    return new Outcome(
+        rows, serialized, late, rows.isEmpty() ? null : new Accepted(t, row, acceptedBy));
   }
 
   /**

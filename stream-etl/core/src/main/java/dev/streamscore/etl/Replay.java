@@ -111,7 +111,8 @@ public final class Replay {
    */
   public FeatureValue valueAt(String viewName, String featureName, String entityId, long asOfMs) {
     if (!pointInTime) {
-      throw new IllegalStateException("this replay keeps final rows only; it cannot answer valueAt");
+      throw new IllegalStateException(
+          "this replay keeps final rows only; it cannot answer valueAt");
     }
     int number = viewNumber(viewName);
     ViewSpec view = views.get(number);

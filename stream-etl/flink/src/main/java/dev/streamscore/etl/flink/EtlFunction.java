@@ -131,14 +131,16 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
       return;
     }
     FeatureProcessor.Outcome outcome = processor.process(state, event, now);
-    for (FeatureRow row : outcome.rows()) {
+    List<FeatureRow> changed = outcome.rows();
+    for (int i = 0; i < changed.size(); i++) {
+      FeatureRow row = changed.get(i);
       rows.add(1);
       out.collect(
           new KafkaOut(
               viewTopics.get(row.getView()),
               row.getEntityId(),
               TileKeys.key(row.getEntityId(), row.getTileStartMs()),
-              row.toByteArray(),
+              outcome.serializedRows().get(i),
               now));
     }
     for (Rejection r : outcome.rejections()) {

@@ -1,0 +1,311 @@
+package dev.streamscore.benchmarks;
+
+import dev.streamscore.etl.EventValidator;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.RecordOrigin;
+import dev.streamscore.etl.SourceSpec;
+import dev.streamscore.etl.Validation;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.ingest.generator.GeneratedEvent;
+import dev.streamscore.ingest.generator.GeneratorConfig;
+import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.kafka.Topics;
+import dev.streamscore.kafka.embedded.EmbeddedKafka;
+import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.launcher.EtlProcess;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureRow;
+import dev.streamscore.proto.v1.Value;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
+import java.time.ZoneOffset;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The Flink ETL job, deployed as {@code streamscore up} deploys it (its jar on a MiniCluster in a
+ * child JVM, RocksDB state, exactly-once sink), against the embedded broker in this JVM:
+ *
+ * <ol>
+ *   <li><b>Throughput</b>: N validated payments events (the shipped spec, the {@code produce}
+ *       generator, event time advancing 2 ms per event) in {@code events.payments}; the job runs
+ *       bounded from the first to the last, and its time runs from "running" to "done". In the same
+ *       run, the ceiling: a plain {@link KafkaConsumer} reading the same records.
+ *   <li><b>Latency</b>: a fresh broker and job; events sent open loop at a fixed rate, each for a
+ *       new entity, so each yields exactly one tile row per view; latency runs from an event's
+ *       scheduled send time until a read_committed consumer sees its {@code user_txn} row. Once
+ *       with the exactly-once sink (rows appear when the checkpoint that covers them commits), once
+ *       at-least-once.
+ * </ol>
+ *
+ * <pre>
+ * java -Xmx2g -cp benchmarks/target/streamscore-benchmarks.jar \
+ *     dev.streamscore.benchmarks.EtlThroughput [events=1000000] [rate=5000] [seconds=20]
+ * </pre>
+ *
+ * <p>{@code -Detl.backends=rocksdb} runs one state backend only; {@code -Detl.skipLatency=true}
+ * skips the latency runs (for a profiler on the job: {@code STREAMSCORE_ETL_JAVA_OPTS}).
+ */
+public final class EtlThroughput {
+  private static final Duration TIMEOUT = Duration.ofMinutes(10);
+  private static final FeatureSpec SPEC = FeatureSpec.shippedPayments();
+
+  public static void main(String[] args) throws Exception {
+    int events = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+    int rate = args.length > 1 ? Integer.parseInt(args[1]) : 5_000;
+    int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
+    Path work = Files.createTempDirectory("etl-bench");
+
+    System.out.printf(Locale.ROOT, "generating %,d events...%n", events);
+    List<Event> generated = generate(events);
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
+      createTopics(kafka);
+      produce(kafka, generated);
+      generated = null; // let the heap breathe during the runs
+
+      double ceiling = plainConsumerRate(kafka, events);
+      System.out.printf(Locale.ROOT, "plain KafkaConsumer read: %,.0f events/s%n", ceiling);
+      for (String backend : System.getProperty("etl.backends", "rocksdb,hashmap").split(",")) {
+        long began = System.nanoTime();
+        EtlProcess job =
+            EtlProcess.startFlink(
+                kafka.bootstrapServers(),
+                work.resolve("throughput-" + backend),
+                Optional.empty(),
+                List.of("--bounded", "--parallelism", "2", "--state-backend", backend),
+                Duration.ofMinutes(3));
+        long running = System.nanoTime();
+        String done;
+        try (job) {
+          done = job.awaitDone(TIMEOUT);
+        }
+        long finished = System.nanoTime();
+        double secondsRunning = (finished - running) / 1e9;
+        System.out.printf(
+            Locale.ROOT,
+            "flink job (%s state, exactly-once): %,.0f events/s over %.1f s running"
+                + " (%.1f s with JVM and MiniCluster start) = %.2f of the plain consumer; %s%n",
+            backend,
+            events / secondsRunning,
+            secondsRunning,
+            (finished - began) / 1e9,
+            events / secondsRunning / ceiling,
+            done);
+      }
+    }
+    for (boolean exactlyOnce :
+        Boolean.getBoolean("etl.skipLatency") ? List.<Boolean>of() : List.of(true, false)) {
+      try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
+        createTopics(kafka);
+        latency(kafka, work.resolve("latency-" + exactlyOnce), exactlyOnce, rate, seconds);
+      }
+    }
+  }
+
+  private static List<Event> generate(int n) {
+    SourceSpec payments = SPEC.source("payments").orElseThrow();
+    long[] now = {Instant.parse("2026-11-24T00:00:00Z").toEpochMilli()};
+    InstantSource simulated = () -> Instant.ofEpochMilli(now[0] += 2);
+    PaymentsGenerator generator =
+        new PaymentsGenerator(GeneratorConfig.defaults(4).withRates(0, 0.01, 0.02), simulated);
+    EventValidator validator =
+        new EventValidator(payments, Clock.fixed(Instant.EPOCH, ZoneOffset.UTC));
+    List<Event> out = new ArrayList<>(n);
+    while (out.size() < n) {
+      GeneratedEvent g = generator.next();
+      if (validator.validate(g.json(), new RecordOrigin("raw.payments", 0, out.size()))
+          instanceof Validation.Valid valid) {
+        out.add(valid.event());
+      }
+    }
+    return out;
+  }
+
+  private static void createTopics(EmbeddedKafka kafka) {
+    List<NewTopic> topics = new ArrayList<>();
+    topics.add(new NewTopic("events.payments", 4, (short) 1));
+    topics.add(new NewTopic("events.dlq", 4, (short) 1));
+    for (ViewSpec view : SPEC.views().values()) {
+      topics.add(new NewTopic(view.topic(), 4, (short) 1));
+    }
+    try (Admin admin = Admin.create(kafka.clientProperties())) {
+      Topics.using(admin).ensure(topics, Duration.ofSeconds(60));
+    }
+  }
+
+  private static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka, int lingerMs) {
+    Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
+    props.put(ProducerConfig.BATCH_SIZE_CONFIG, 262_144);
+    return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+  }
+
+  private static void produce(EmbeddedKafka kafka, List<Event> events) {
+    try (KafkaProducer<byte[], byte[]> producer = producer(kafka, 5)) {
+      for (Event e : events) {
+        producer.send(
+            new ProducerRecord<>(
+                "events.payments",
+                e.getEntityId().getBytes(StandardCharsets.UTF_8),
+                e.toByteArray()));
+      }
+      producer.flush();
+    }
+  }
+
+  private static KafkaConsumer<byte[], byte[]> consumer(EmbeddedKafka kafka) {
+    Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5_000);
+    return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+  }
+
+  /**
+   * Reads every record and parses it, as the job must: the rate any consumer of it is capped at.
+   */
+  private static double plainConsumerRate(EmbeddedKafka kafka, int expected) throws Exception {
+    try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka)) {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (int p = 0; p < 4; p++) {
+        partitions.add(new TopicPartition("events.payments", p));
+      }
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      long began = System.nanoTime();
+      long read = 0;
+      long checksum = 0;
+      while (read < expected) {
+        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          checksum += Event.parseFrom(r.value()).getEventTimeMs();
+          read++;
+        }
+      }
+      double rate = read / ((System.nanoTime() - began) / 1e9);
+      if (checksum == 42) {
+        System.out.print(""); // keeps the parse from being optimized away
+      }
+      return rate;
+    }
+  }
+
+  private static void latency(
+      EmbeddedKafka kafka, Path work, boolean exactlyOnce, int rate, int seconds) throws Exception {
+    List<String> args = new ArrayList<>(List.of("--parallelism", "2"));
+    if (!exactlyOnce) {
+      args.addAll(List.of("--delivery", "at-least-once"));
+    }
+    int warmup = rate * 3;
+    int total = warmup + rate * seconds;
+    long[] scheduled = new long[total];
+    Histogram histogram = new Histogram(TimeUnit.MINUTES.toMicros(1), 3);
+    AtomicLong seen = new AtomicLong();
+    AtomicBoolean stop = new AtomicBoolean();
+    try (EtlProcess job =
+        EtlProcess.startFlink(
+            kafka.bootstrapServers(), work, Optional.empty(), args, Duration.ofMinutes(3))) {
+      Thread reader =
+          new Thread(
+              () -> {
+                try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka)) {
+                  List<TopicPartition> partitions = new ArrayList<>();
+                  for (int p = 0; p < 4; p++) {
+                    partitions.add(new TopicPartition("features.user_txn", p));
+                  }
+                  consumer.assign(partitions);
+                  consumer.seekToBeginning(partitions);
+                  while (!stop.get()) {
+                    for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(50))) {
+                      long now = System.nanoTime();
+                      int i =
+                          Integer.parseInt(
+                              FeatureRow.parseFrom(r.value()).getEntityId().substring(4));
+                      if (i >= warmup) {
+                        histogram.recordValue(
+                            Math.max(0, TimeUnit.NANOSECONDS.toMicros(now - scheduled[i])));
+                      }
+                      seen.incrementAndGet();
+                    }
+                  }
+                } catch (Exception e) {
+                  throw new IllegalStateException(e);
+                }
+              },
+              "latency-reader");
+      reader.start();
+      long intervalNanos = 1_000_000_000L / rate;
+      long start = System.nanoTime() + 100_000_000L;
+      for (int i = 0; i < total; i++) {
+        scheduled[i] = start + i * intervalNanos;
+      }
+      long sendBegan = System.nanoTime();
+      try (KafkaProducer<byte[], byte[]> producer = producer(kafka, 0)) {
+        for (int i = 0; i < total; i++) {
+          while (System.nanoTime() < scheduled[i]) {
+            Thread.onSpinWait(); // open loop: the schedule does not wait for replies
+          }
+          String entity = "lat-" + i;
+          Event e =
+              Event.newBuilder()
+                  .setSource("payments")
+                  .setEntityId(entity)
+                  .setEventId("e" + i)
+                  .setEventTimeMs(System.currentTimeMillis())
+                  .putFields("amount", Value.newBuilder().setDoubleValue(10 + i % 100).build())
+                  .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 50).build())
+                  .build();
+          producer.send(
+              new ProducerRecord<>(
+                  "events.payments", entity.getBytes(StandardCharsets.UTF_8), e.toByteArray()));
+        }
+      }
+      double achieved = total / ((System.nanoTime() - sendBegan) / 1e9);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (seen.get() < total && System.nanoTime() < deadline) {
+        Thread.sleep(100); // waiting for the last rows to be committed
+      }
+      stop.set(true);
+      reader.join();
+      System.out.printf(
+          Locale.ROOT,
+          "event-to-feature latency, %s sink, %,d events/s open loop (achieved %,.0f), %,d measured"
+              + " (%,d of %,d rows seen): p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms%n",
+          exactlyOnce ? "exactly-once (checkpoint 1 s)" : "at-least-once",
+          rate,
+          achieved,
+          histogram.getTotalCount(),
+          seen.get(),
+          total,
+          histogram.getValueAtPercentile(50) / 1000.0,
+          histogram.getValueAtPercentile(99) / 1000.0,
+          histogram.getValueAtPercentile(99.9) / 1000.0,
+          histogram.getMaxValue() / 1000.0);
+    }
+  }
+}
