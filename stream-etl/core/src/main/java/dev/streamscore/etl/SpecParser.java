@@ -132,17 +132,13 @@ final class SpecParser {
     Node aggNode = required(entries, "agg", node, where);
     String aggName = scalar(aggNode, where + " agg");
     Aggregation agg =
-        Aggregation.fromSpecName(aggName)
-            .orElseThrow(
-                () ->
-                    error(
-                        aggNode,
-                        where
-                            + ": unknown agg '"
-                            + aggName
-                            + "' (expected one of "
-                            + Aggregation.allSpecNames()
-                            + ")"));
+        named(
+            aggNode,
+            where,
+            "agg",
+            aggName,
+            Aggregation.fromSpecName(aggName),
+            Aggregation.allSpecNames());
     Optional<String> column = Optional.empty();
     Node columnNode = entries.get("column");
     if (columnNode != null) {
@@ -343,17 +339,13 @@ final class SpecParser {
     Node typeNode = required(entries, "type", node, where);
     String typeName = scalar(typeNode, where + " type");
     FieldType type =
-        FieldType.fromSpecName(typeName)
-            .orElseThrow(
-                () ->
-                    error(
-                        typeNode,
-                        where
-                            + ": unknown type '"
-                            + typeName
-                            + "' (expected one of "
-                            + FieldType.allSpecNames()
-                            + ")"));
+        named(
+            typeNode,
+            where,
+            "type",
+            typeName,
+            FieldType.fromSpecName(typeName),
+            FieldType.allSpecNames());
     boolean required = false;
     if (entries.containsKey("required")) {
       String value = scalar(entries.get("required"), where + " required");
@@ -383,6 +375,23 @@ final class SpecParser {
     } catch (IllegalArgumentException e) {
       throw error(node, where + ": " + e.getMessage());
     }
+  }
+
+  /** The value a name stands for, or an error listing the names there are. */
+  private <T> T named(
+      Node node, String where, String what, String name, Optional<T> value, String allNames) {
+    return value.orElseThrow(
+        () ->
+            error(
+                node,
+                where
+                    + ": unknown "
+                    + what
+                    + " '"
+                    + name
+                    + "' (expected one of "
+                    + allNames
+                    + ")"));
   }
 
   private <E extends Enum<E>> E policy(Node node, String what, Class<E> type) {

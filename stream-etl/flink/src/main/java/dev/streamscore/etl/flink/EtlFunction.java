@@ -103,29 +103,17 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     try {
       event = Event.parseFrom(record.value);
     } catch (InvalidProtocolBufferException e) {
-      reject(
-          record,
-          new Rejection(
-              RejectReason.REJECT_REASON_MALFORMED,
-              "",
-              "",
-              "the record is not a streamscore.v1.Event: " + e.getMessage()),
-          now,
-          out);
+      malformed(record, "the record is not a streamscore.v1.Event: " + e.getMessage(), now, out);
       return;
     }
     if (!event.getEntityId().equals(record.entityId)) {
-      reject(
+      malformed(
           record,
-          new Rejection(
-              RejectReason.REJECT_REASON_MALFORMED,
-              "",
-              "",
-              "the record key '"
-                  + record.entityId
-                  + "' is not the event's entity id '"
-                  + event.getEntityId()
-                  + "'"),
+          "the record key '"
+              + record.entityId
+              + "' is not the event's entity id '"
+              + event.getEntityId()
+              + "'",
           now,
           out);
       return;
@@ -146,6 +134,10 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     for (Rejection r : outcome.rejections()) {
       reject(record, r, now, out);
     }
+  }
+
+  private void malformed(EventRecord record, String message, long now, Collector<KafkaOut> out) {
+    reject(record, new Rejection(RejectReason.REJECT_REASON_MALFORMED, "", "", message), now, out);
   }
 
   private void reject(EventRecord record, Rejection r, long now, Collector<KafkaOut> out) {
