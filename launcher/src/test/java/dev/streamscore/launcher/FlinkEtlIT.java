@@ -245,7 +245,16 @@ class FlinkEtlIT {
 
     EtlProcess first =
         startJob(
-            dir, dlq, List.of("--group-id", "restart-drill", "--checkpoint-interval-ms", "500"));
+            dir,
+            dlq,
+            List.of(
+                "--group-id",
+                "restart-drill",
+                "--checkpoint-interval-ms",
+                "500",
+                // One row per change, so the topic must hold exactly the rows of the replay.
+                "--emit-interval-ms",
+                "0"));
     try {
       // Kill it once some of its output is committed, well before the end.
       await()
@@ -261,7 +270,8 @@ class FlinkEtlIT {
 
     // A restored source keeps its splits' (unbounded) end, so the second run cannot be --bounded:
     // wait until all rows are committed, stop it, then check nothing more arrived.
-    try (EtlProcess second = startJob(dir, dlq, List.of("--group-id", "restart-drill"))) {
+    try (EtlProcess second =
+        startJob(dir, dlq, List.of("--group-id", "restart-drill", "--emit-interval-ms", "0"))) {
       await()
           .atMost(TIMEOUT)
           .pollInterval(Duration.ofSeconds(2))

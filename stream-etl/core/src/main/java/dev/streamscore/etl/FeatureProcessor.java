@@ -1,6 +1,5 @@
 package dev.streamscore.etl;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.RejectReason;
@@ -86,17 +85,17 @@ public final class FeatureProcessor {
   /**
    * What became of one event.
    *
-   * @param rows the new row of each tile the event changed, one per view that accepted it
-   * @param serializedRows the same rows serialized, in the same order (the state holds these bytes
-   *     already; an engine writes them as they are instead of serializing again)
+   * @param updates each tile the event changed, one per view that accepted it
    * @param rejections why it was rejected (one reason), or the views it is LATE for
    * @param accepted the cleaned event, when any view accepted it; else null
    */
-  public record Outcome(
-      List<FeatureRow> rows,
-      List<byte[]> serializedRows,
-      List<Rejection> rejections,
-      Accepted accepted) {}
+  public record Outcome(List<TileUpdate> updates, List<Rejection> rejections, Accepted accepted) {
+
+    /** The changed tiles' new rows (built now). */
+    public List<FeatureRow> rows() {
+      return updates.stream().map(TileUpdate::row).toList();
+    }
+  }
 
   /**
    * A cleaned, accepted event, for replays that answer point-in-time queries.
@@ -116,7 +115,7 @@ public final class FeatureProcessor {
     Value[] row = new Value[cleanser.columns().size()];
     Rejection rejection = cleanser.clean(event, row);
     if (rejection != null) {
-      return new Outcome(List.of(), List.of(), List.of(rejection), null);
+      return new Outcome(List.of(), List.of(rejection), null);
     }
     long t = event.getEventTimeMs();
     long max = state.maxEventTime();
@@ -126,7 +125,6 @@ public final class FeatureProcessor {
       long seen = state.seenAt(event.getEventId());
       if (seen != Long.MIN_VALUE && seen >= minus(max, horizon)) {
         return new Outcome(
-            List.of(),
             List.of(),
             List.of(
                 new Rejection(
@@ -138,8 +136,7 @@ public final class FeatureProcessor {
       }
       state.markSeen(event.getEventId(), t);
     }
-    List<FeatureRow> rows = new ArrayList<>(views.length);
-    List<byte[]> serialized = new ArrayList<>(views.length);
+    List<TileUpdate> updates = new ArrayList<>(views.length);
     List<Rejection> late = List.of();
     boolean[] acceptedBy = new boolean[views.length];
     for (ViewPlan view : views) {
@@ -168,35 +165,16 @@ public final class FeatureProcessor {
       acceptedBy[view.number()] = true;
       long tileStart = view.spec().tileStart(t);
       byte[] stored = state.tile(view.number(), tileStart);
-      FeatureRow.Builder tile;
-      if (stored == null) {
-        tile = Tiles.empty(view, event.getEntityId(), tileStart);
-      } else {
-        try {
-          tile = FeatureRow.newBuilder().mergeFrom(stored);
-        } catch (InvalidProtocolBufferException e) {
-          throw new IllegalStateException(
-              "corrupt tile state for view '"
-                  + view.spec().name()
-                  + "' entity '"
-                  + event.getEntityId()
-                  + "'",
-              e);
-        }
-      }
-      Tiles.fold(tile, view, row, t);
-      FeatureRow out = tile.setUpdatedAtMs(nowMs).setProducer(producer).build();
-      byte[] bytes = out.toByteArray();
-      state.putTile(view.number(), tileStart, bytes);
-      rows.add(out);
-      serialized.add(bytes);
+      Tiles tile = stored == null ? Tiles.empty(view) : Tiles.decode(view, stored);
+      tile.fold(row, t);
+      state.putTile(view.number(), tileStart, tile.encode());
+      updates.add(new TileUpdate(tile, event.getEntityId(), tileStart, nowMs, producer));
     }
     if (first || t > max) {
       state.maxEventTime(t);
       forget(state, first ? t : max, t);
     }
-    return new Outcome(
-        rows, serialized, late, rows.isEmpty() ? null : new Accepted(t, row, acceptedBy));
+    return new Outcome(updates, late, updates.isEmpty() ? null : new Accepted(t, row, acceptedBy));
   }
 
   /**

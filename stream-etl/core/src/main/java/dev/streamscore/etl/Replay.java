@@ -131,14 +131,14 @@ public final class Replay {
     if (asOfMs > current) {
       ViewPlan plan =
           ViewPlan.of(view, number, processor.source(), new Cleanser(processor.source()));
-      FeatureRow.Builder partial = Tiles.empty(plan, entityId, current);
+      Tiles partial = Tiles.empty(plan);
       for (FeatureProcessor.Accepted a : accepted.getOrDefault(entityId, List.of())) {
         if (a.views()[number] && a.eventTimeMs() >= current && a.eventTimeMs() < asOfMs) {
-          Tiles.fold(partial, plan, a.columns(), a.eventTimeMs());
+          partial.fold(a.columns(), a.eventTimeMs());
         }
       }
-      if (partial.getEventCount() > 0) {
-        window.add(partial.build());
+      if (partial.eventCount > 0) {
+        window.add(partial.toRow(entityId, current, 0, "core"));
       }
     }
     return Windows.merge(view, feature, window, asOfMs);

@@ -4,62 +4,231 @@ import com.google.protobuf.ByteString;
 import dev.streamscore.proto.v1.ColumnPartial;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.Value;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import org.apache.datasketches.hll.HllSketch;
 
-/** Folding one cleaned event into a tile's partials. The only place partials grow. */
+/**
+ * One open tile's partials while an engine holds it: folded event by event (the only place partials
+ * grow), kept in engine state in a compact binary form (cheaper to read and write per event than a
+ * {@link FeatureRow}), and turned into a {@code FeatureRow} when it is emitted.
+ *
+ * <p>State format, version 1: {@code byte 1, long eventCount, long maxEventTime}, then per column
+ * of the view: {@code long count}, and when count > 0 {@code double sum, sumSquares, min, max, long
+ * lastTime, value last, int hllLength, hll bytes}; a value is a tag byte (1 double, 2 long, 3
+ * string, 4 bool, 5 timestamp) and its payload.
+ */
 final class Tiles {
-  private Tiles() {}
+  private static final byte FORMAT = 1;
 
-  /** An empty tile of a view for an entity. */
-  static FeatureRow.Builder empty(ViewPlan view, String entityId, long tileStartMs) {
-    return FeatureRow.newBuilder()
-        .setView(view.spec().name())
-        .setEntityId(entityId)
-        .setTileStartMs(tileStartMs)
-        .setTileSizeMs(view.spec().tileMs())
-        .setSpecFingerprint(view.fingerprint());
+  final ViewPlan view;
+  long eventCount;
+  long maxEventTime;
+  final long[] count;
+  final double[] sum;
+  final double[] sumSquares;
+  final double[] min;
+  final double[] max;
+  final long[] lastTime;
+  final Value[] last;
+  final byte[][] hll;
+
+  private Tiles(ViewPlan view) {
+    this.view = view;
+    int n = view.columns().length;
+    count = new long[n];
+    sum = new double[n];
+    sumSquares = new double[n];
+    min = new double[n];
+    max = new double[n];
+    lastTime = new long[n];
+    last = new Value[n];
+    hll = new byte[n][];
+  }
+
+  /** An empty tile. */
+  static Tiles empty(ViewPlan view) {
+    return new Tiles(view);
   }
 
   /**
-   * Folds one accepted event into the tile; events of a tile are folded in the entity's partition
-   * order, which every engine preserves, so the doubles come out bit for bit the same.
+   * Folds one accepted event in; events of a tile are folded in the entity's partition order, which
+   * every engine preserves, so the doubles come out bit for bit the same.
    */
-  static void fold(FeatureRow.Builder tile, ViewPlan view, Value[] row, long eventTimeMs) {
-    long count = tile.getEventCount() + 1;
-    tile.setEventCount(count).setVersion(count);
-    if (count == 1 || eventTimeMs > tile.getMaxEventTimeMs()) {
-      tile.setMaxEventTimeMs(eventTimeMs);
+  void fold(Value[] row, long eventTimeMs) {
+    eventCount++;
+    if (eventCount == 1 || eventTimeMs > maxEventTime) {
+      maxEventTime = eventTimeMs;
     }
-    String[] columns = view.columns();
-    for (int c = 0; c < columns.length; c++) {
-      Value v = row[view.columnIndex()[c]];
+    int[] index = view.columnIndex();
+    for (int c = 0; c < index.length; c++) {
+      Value v = row[index[c]];
       if (v == null) {
         continue;
       }
-      ColumnPartial old = tile.getColumnsOrDefault(columns[c], ColumnPartial.getDefaultInstance());
-      ColumnPartial.Builder p = old.toBuilder();
-      long n = old.getCount() + 1;
-      p.setCount(n);
-      boolean numeric =
-          v.getKindCase() == Value.KindCase.DOUBLE_VALUE
-              || v.getKindCase() == Value.KindCase.LONG_VALUE;
-      if (numeric) {
-        double x =
-            v.getKindCase() == Value.KindCase.LONG_VALUE ? v.getLongValue() : v.getDoubleValue();
-        p.setSum(old.getSum() + x).setSumSquares(old.getSumSquares() + x * x);
-        p.setMin(n == 1 ? x : Math.min(old.getMin(), x));
-        p.setMax(n == 1 ? x : Math.max(old.getMax(), x));
+      long n = ++count[c];
+      Value.KindCase kind = v.getKindCase();
+      if (kind == Value.KindCase.DOUBLE_VALUE || kind == Value.KindCase.LONG_VALUE) {
+        double x = kind == Value.KindCase.LONG_VALUE ? v.getLongValue() : v.getDoubleValue();
+        sum[c] += x;
+        sumSquares[c] += x * x;
+        min[c] = n == 1 ? x : Math.min(min[c], x);
+        max[c] = n == 1 ? x : Math.max(max[c], x);
       }
       // Ties go to the later event in partition order.
-      if (n == 1 || eventTimeMs >= old.getLastTimeMs()) {
-        p.setLast(v).setLastTimeMs(eventTimeMs);
+      if (n == 1 || eventTimeMs >= lastTime[c]) {
+        last[c] = v;
+        lastTime[c] = eventTimeMs;
       }
       if (view.sketches()[c]) {
-        HllSketch sketch = Sketches.read(old.getHllSketch().toByteArray());
+        HllSketch sketch = Sketches.read(hll[c] == null ? new byte[0] : hll[c]);
         Sketches.update(sketch, v);
-        p.setHllSketch(ByteString.copyFrom(sketch.toCompactByteArray()));
+        hll[c] = sketch.toCompactByteArray();
       }
-      tile.putColumns(columns[c], p.build());
     }
+  }
+
+  /** The tile's row; the version is the number of events folded in. */
+  FeatureRow toRow(String entityId, long tileStartMs, long updatedAtMs, String producer) {
+    FeatureRow.Builder row =
+        FeatureRow.newBuilder()
+            .setView(view.spec().name())
+            .setEntityId(entityId)
+            .setTileStartMs(tileStartMs)
+            .setTileSizeMs(view.spec().tileMs())
+            .setVersion(eventCount)
+            .setEventCount(eventCount)
+            .setMaxEventTimeMs(maxEventTime)
+            .setSpecFingerprint(view.fingerprint())
+            .setUpdatedAtMs(updatedAtMs)
+            .setProducer(producer);
+    String[] columns = view.columns();
+    for (int c = 0; c < columns.length; c++) {
+      if (count[c] == 0) {
+        continue;
+      }
+      ColumnPartial.Builder p =
+          ColumnPartial.newBuilder()
+              .setCount(count[c])
+              .setSum(sum[c])
+              .setSumSquares(sumSquares[c])
+              .setMin(min[c])
+              .setMax(max[c])
+              .setLast(last[c])
+              .setLastTimeMs(lastTime[c]);
+      if (hll[c] != null) {
+        p.setHllSketch(ByteString.copyFrom(hll[c]));
+      }
+      row.putColumns(columns[c], p.build());
+    }
+    return row.build();
+  }
+
+  /** The state bytes. */
+  byte[] encode() {
+    int size = 1 + 16;
+    for (int c = 0; c < count.length; c++) {
+      size += 8;
+      if (count[c] > 0) {
+        size += 32 + 8 + valueSize(last[c]) + 4 + (hll[c] == null ? 0 : hll[c].length);
+      }
+    }
+    ByteBuffer out = ByteBuffer.allocate(size);
+    out.put(FORMAT).putLong(eventCount).putLong(maxEventTime);
+    for (int c = 0; c < count.length; c++) {
+      out.putLong(count[c]);
+      if (count[c] > 0) {
+        out.putDouble(sum[c]).putDouble(sumSquares[c]).putDouble(min[c]).putDouble(max[c]);
+        out.putLong(lastTime[c]);
+        putValue(out, last[c]);
+        if (hll[c] == null) {
+          out.putInt(-1);
+        } else {
+          out.putInt(hll[c].length).put(hll[c]);
+        }
+      }
+    }
+    return out.array();
+  }
+
+  /**
+   * Reads state bytes of this view.
+   *
+   * @throws IllegalStateException when they are not this format or not this view's columns
+   */
+  static Tiles decode(ViewPlan view, byte[] bytes) {
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    if (bytes.length < 17 || in.get() != FORMAT) {
+      throw new IllegalStateException(
+          "tile state of view '"
+              + view.spec().name()
+              + "' is not in format "
+              + FORMAT
+              + "; it was written by another streamscore version: start from a fresh checkpoint");
+    }
+    Tiles tile = new Tiles(view);
+    tile.eventCount = in.getLong();
+    tile.maxEventTime = in.getLong();
+    for (int c = 0; c < tile.count.length; c++) {
+      tile.count[c] = in.getLong();
+      if (tile.count[c] > 0) {
+        tile.sum[c] = in.getDouble();
+        tile.sumSquares[c] = in.getDouble();
+        tile.min[c] = in.getDouble();
+        tile.max[c] = in.getDouble();
+        tile.lastTime[c] = in.getLong();
+        tile.last[c] = getValue(in);
+        int hllLength = in.getInt();
+        if (hllLength >= 0) {
+          tile.hll[c] = new byte[hllLength];
+          in.get(tile.hll[c]);
+        }
+      }
+    }
+    if (in.hasRemaining()) {
+      throw new IllegalStateException(
+          "tile state of view '" + view.spec().name() + "' does not match its columns");
+    }
+    return tile;
+  }
+
+  private static int valueSize(Value v) {
+    return switch (v.getKindCase()) {
+      case DOUBLE_VALUE, LONG_VALUE, TIMESTAMP_MS -> 9;
+      case BOOL_VALUE -> 2;
+      case STRING_VALUE -> 5 + v.getStringValueBytes().size();
+      default -> 1;
+    };
+  }
+
+  private static void putValue(ByteBuffer out, Value v) {
+    switch (v.getKindCase()) {
+      case DOUBLE_VALUE -> out.put((byte) 1).putDouble(v.getDoubleValue());
+      case LONG_VALUE -> out.put((byte) 2).putLong(v.getLongValue());
+      case STRING_VALUE -> {
+        ByteString s = v.getStringValueBytes();
+        out.put((byte) 3).putInt(s.size());
+        s.copyTo(out);
+      }
+      case BOOL_VALUE -> out.put((byte) 4).put((byte) (v.getBoolValue() ? 1 : 0));
+      case TIMESTAMP_MS -> out.put((byte) 5).putLong(v.getTimestampMs());
+      default -> out.put((byte) 0);
+    }
+  }
+
+  private static Value getValue(ByteBuffer in) {
+    byte tag = in.get();
+    return switch (tag) {
+      case 1 -> Value.newBuilder().setDoubleValue(in.getDouble()).build();
+      case 2 -> Value.newBuilder().setLongValue(in.getLong()).build();
+      case 3 -> {
+        byte[] utf8 = new byte[in.getInt()];
+        in.get(utf8);
+        yield Value.newBuilder().setStringValue(new String(utf8, StandardCharsets.UTF_8)).build();
+      }
+      case 4 -> Value.newBuilder().setBoolValue(in.get() != 0).build();
+      case 5 -> Value.newBuilder().setTimestampMs(in.getLong()).build();
+      default -> Value.getDefaultInstance();
+    };
   }
 }

@@ -159,9 +159,9 @@ class FeatureProcessorTest {
 
   @Test
   void windowsEmptyThemselvesAsTimePasses() {
-    processor.process(state, event("a", T0 + 1_000).build(), 0);
+    FeatureRow tile = row(processor.process(state, event("a", T0 + 1_000).build(), 0), "user_txn");
     ViewSpec view = spec.views().get("user_txn");
-    List<FeatureRow> rows = List.of(parse(state.tile(0, T0)));
+    List<FeatureRow> rows = List.of(tile);
     FeatureDef count10m = view.features().get("txn_count_10m");
     FeatureDef last = view.features().get("last_country");
 
@@ -177,13 +177,5 @@ class FeatureProcessorTest {
     assertThat(Windows.value(view, last, rows, T0 + 61 * 60_000).getStatus())
         .as("out of the 1h window")
         .isEqualTo(FeatureStatus.FEATURE_STATUS_MISSING);
-  }
-
-  private static FeatureRow parse(byte[] bytes) {
-    try {
-      return FeatureRow.parseFrom(bytes);
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new AssertionError(e);
-    }
   }
 }

@@ -5,9 +5,9 @@ import dev.streamscore.etl.FeatureProcessor;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.Rejection;
 import dev.streamscore.etl.TileKeys;
+import dev.streamscore.etl.TileUpdate;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.v1.Event;
-import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.RejectReason;
 import java.util.EnumMap;
 import java.util.List;
@@ -38,9 +38,9 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
   private final String specOrigin;
   private final String source;
   private final String dlqTopic;
+  private final long emitIntervalMs;
 
   private transient FeatureProcessor processor;
-  private transient Map<String, String> viewTopics;
   private transient FlinkEntityState state;
   private transient LongCounter events;
   private transient LongCounter rows;
@@ -48,11 +48,43 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
   private transient Counter eventsMetric;
   private transient Map<RejectReason, Counter> rejectedMetric;
 
-  EtlFunction(String specYaml, String specOrigin, String source, String dlqTopic) {
+  // Rows not yet emitted, latest version per tile, in first-change order. Not state: they are
+  // emitted before every checkpoint barrier, and after a failure the replay makes them again.
+  private transient Map<String, TileUpdate> pending;
+
+  /**
+   * @param emitIntervalMs 0 emits every tile row as it changes; otherwise the latest row of each
+   *     changed tile is held and emitted by {@link EtlOperator} every this many ms, before every
+   *     checkpoint and at the end of input
+   */
+  EtlFunction(
+      String specYaml, String specOrigin, String source, String dlqTopic, long emitIntervalMs) {
     this.specYaml = specYaml;
     this.specOrigin = specOrigin;
     this.source = source;
     this.dlqTopic = dlqTopic;
+    this.emitIntervalMs = emitIntervalMs;
+  }
+
+  /** Emits the held rows. */
+  void flush(java.util.function.Consumer<KafkaOut> sink, long now) {
+    if (pending.isEmpty()) {
+      return;
+    }
+    for (TileUpdate update : pending.values()) {
+      rows.add(1);
+      sink.accept(row(update, now));
+    }
+    pending.clear();
+  }
+
+  private static KafkaOut row(TileUpdate update, long now) {
+    return new KafkaOut(
+        update.topic(),
+        update.entityId(),
+        TileKeys.key(update.entityId(), update.tileStartMs()),
+        update.bytes(),
+        now);
   }
 
   @Override
@@ -61,8 +93,6 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     FeatureSpec spec = FeatureSpec.parse(specYaml, specOrigin);
     processor = FeatureProcessor.of(spec, source, "flink");
     List<ViewSpec> views = processor.views();
-    viewTopics = new java.util.HashMap<>();
-    views.forEach(v -> viewTopics.put(v.name(), v.topic()));
     MapState<Long, byte[]>[] tiles = new MapState[views.size()];
     for (int i = 0; i < tiles.length; i++) {
       // Named per view, so adding a view to the spec keeps the others' state on restore.
@@ -80,6 +110,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
             getRuntimeContext()
                 .getMapState(new MapStateDescriptor<>("seen", Types.STRING, Types.LONG)),
             tiles);
+    pending = new java.util.LinkedHashMap<>();
     events = getRuntimeContext().getLongCounter("events");
     rows = getRuntimeContext().getLongCounter("rows");
     eventsMetric = getRuntimeContext().getMetricGroup().counter("events");
@@ -119,17 +150,13 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
       return;
     }
     FeatureProcessor.Outcome outcome = processor.process(state, event, now);
-    List<FeatureRow> changed = outcome.rows();
-    for (int i = 0; i < changed.size(); i++) {
-      FeatureRow row = changed.get(i);
-      rows.add(1);
-      out.collect(
-          new KafkaOut(
-              viewTopics.get(row.getView()),
-              row.getEntityId(),
-              TileKeys.key(row.getEntityId(), row.getTileStartMs()),
-              outcome.serializedRows().get(i),
-              now));
+    for (TileUpdate update : outcome.updates()) {
+      if (emitIntervalMs == 0) {
+        rows.add(1);
+        out.collect(row(update, now));
+      } else {
+        pending.put(update.view() + '|' + update.entityId() + '@' + update.tileStartMs(), update);
+      }
     }
     for (Rejection r : outcome.rejections()) {
       reject(record, r, now, out);

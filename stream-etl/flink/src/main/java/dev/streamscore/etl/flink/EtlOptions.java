@@ -21,6 +21,8 @@ import java.util.Optional;
  * @param dlqTopic where dead letters go
  * @param groupId the consumer group the source reports its offsets under
  * @param parentPid exit when this process is gone (0: no parent to watch)
+ * @param emitIntervalMs how often the latest row of each changed tile is written (also before every
+ *     checkpoint); 0 writes a row for every change
  */
 record EtlOptions(
     String bootstrap,
@@ -34,13 +36,14 @@ record EtlOptions(
     int parallelism,
     String dlqTopic,
     String groupId,
-    long parentPid) {
+    long parentPid,
+    long emitIntervalMs) {
 
   static final String USAGE =
       "usage: streamscore-etl-flink --bootstrap HOST:PORT [--spec FILE] [--sources a,b]"
           + " [--checkpoint-dir DIR] [--checkpoint-interval-ms N] [--state-backend rocksdb|hashmap]"
           + " [--delivery exactly-once|at-least-once] [--bounded] [--parallelism N]"
-          + " [--dlq-topic T] [--group-id G] [--parent-pid PID]";
+          + " [--dlq-topic T] [--group-id G] [--parent-pid PID] [--emit-interval-ms N]";
 
   static EtlOptions parse(String[] args) {
     String bootstrap = null;
@@ -55,6 +58,7 @@ record EtlOptions(
     String dlq = FeatureJob.DLQ_TOPIC;
     String group = "streamscore-etl-flink";
     long parentPid = 0;
+    long emitInterval = 200;
     for (int i = 0; i < args.length; i++) {
       String name = args[i];
       if (name.equals("--bounded")) {
@@ -89,6 +93,7 @@ record EtlOptions(
         case "--dlq-topic" -> dlq = value;
         case "--group-id" -> group = value;
         case "--parent-pid" -> parentPid = positive(name, value);
+        case "--emit-interval-ms" -> emitInterval = value.equals("0") ? 0 : positive(name, value);
         default -> throw new IllegalArgumentException("unknown option '" + name + "'; " + USAGE);
       }
     }
@@ -107,7 +112,8 @@ record EtlOptions(
         parallelism,
         dlq,
         group,
-        parentPid);
+        parentPid,
+        emitInterval);
   }
 
   private static long positive(String name, String value) {

@@ -28,13 +28,16 @@ public final class FeatureJob {
    * @param specYaml the spec's YAML text (parsed again on every task)
    * @param specOrigin how errors name the spec
    * @param source the source whose events these are
+   * @param emitIntervalMs 0 emits a row for every change of a tile; otherwise the latest row of
+   *     each changed tile every this many ms, before every checkpoint and at the end of input
    */
   public static DataStream<KafkaOut> features(
       DataStream<EventRecord> events,
       String specYaml,
       String specOrigin,
       String source,
-      String dlqTopic) {
+      String dlqTopic,
+      long emitIntervalMs) {
     // Fail here, on the client, rather than in every task.
     SourceSpec declared =
         FeatureSpec.parse(specYaml, specOrigin)
@@ -43,10 +46,12 @@ public final class FeatureJob {
                 () -> new IllegalArgumentException("the spec declares no source '" + source + "'"));
     return events
         .keyBy(new EntityKey())
-        .process(
-            new EtlFunction(specYaml, specOrigin, source, dlqTopic),
-            TypeInformation.of(KafkaOut.class))
-        .name("features: " + declared.name())
+        .transform(
+            "features: " + declared.name(),
+            TypeInformation.of(KafkaOut.class),
+            new EtlOperator(
+                new EtlFunction(specYaml, specOrigin, source, dlqTopic, emitIntervalMs),
+                emitIntervalMs))
         .uid("features-" + declared.name());
   }
 

@@ -120,7 +120,8 @@ public final class FlinkEtlMain {
                   WatermarkStrategy.noWatermarks(),
                   topic)
               .uid("source-" + source);
-      FeatureJob.features(events, specYaml, specOrigin, source, options.dlqTopic())
+      FeatureJob.features(
+              events, specYaml, specOrigin, source, options.dlqTopic(), options.emitIntervalMs())
           .sinkTo(
               FeatureJob.sink(
                   options.bootstrap(), options.exactlyOnce(), "streamscore-etl-flink-" + source))

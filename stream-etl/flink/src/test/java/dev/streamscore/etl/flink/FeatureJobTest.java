@@ -24,17 +24,20 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.CloseableIterator;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The golden stream through the real Flink job on a MiniCluster (parallelism 2, RocksDB state),
- * without Kafka: the rows and dead letters it emits equal the core's replay.
+ * without Kafka: the rows and dead letters it emits equal the core's replay, whether it emits a row
+ * per change or coalesces them.
  */
 class FeatureJobTest {
   private static final long START = 1_764_000_000_000L;
 
-  @Test
-  void goldenStreamGivesTheReplaysFinalTilesAndRejections() throws Exception {
+  @ParameterizedTest(name = "emit interval {0} ms")
+  @ValueSource(longs = {0, 200})
+  void goldenStreamGivesTheReplaysFinalTilesAndRejections(long emitIntervalMs) throws Exception {
     List<Event> events = GoldenStream.generate(7, 20_000, 200, START, 6 * 3_600_000L);
     List<EventRecord> records = new ArrayList<>();
     for (int i = 0; i < events.size(); i++) {
@@ -58,7 +61,12 @@ class FeatureJobTest {
     DataStream<EventRecord> in = env.fromData(records).setParallelism(1);
     CloseableIterator<KafkaOut> out =
         FeatureJob.features(
-                in, GoldenStream.specText(), "golden.yaml", GoldenStream.SOURCE, "events.dlq")
+                in,
+                GoldenStream.specText(),
+                "golden.yaml",
+                GoldenStream.SOURCE,
+                "events.dlq",
+                emitIntervalMs)
             .collectAsync();
     // The collect sink's buffer is small: read while the job runs, then ask for its result.
     JobClient client = env.executeAsync("golden");
@@ -107,6 +115,22 @@ class FeatureJobTest {
     assertThat(dlq).isEqualTo(expectedDlq);
     assertThat(result.<Long>getAccumulatorResult("rejected.DUPLICATE")).isEqualTo(duplicates);
     assertThat(result.<Long>getAccumulatorResult("events")).isEqualTo(events.size());
+    if (emitIntervalMs == 0) {
+      assertThat(result.<Long>getAccumulatorResult("rows"))
+          .as("one row per accepted event and view")
+          .isEqualTo(replayRows(replay));
+    }
+  }
+
+  private static long replayRows(Replay replay) {
+    return GoldenStream.spec().views().keySet().stream()
+        .mapToLong(
+            v ->
+                replay.finalRows(v).values().stream()
+                    .flatMap(t -> t.values().stream())
+                    .mapToLong(FeatureRow::getVersion)
+                    .sum())
+        .sum();
   }
 
   /** Drops what legitimately differs between engines and runs: processing time and producer. */

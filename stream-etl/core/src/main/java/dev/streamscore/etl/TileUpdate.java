@@ -1,0 +1,65 @@
+package dev.streamscore.etl;
+
+import dev.streamscore.proto.v1.FeatureRow;
+
+/**
+ * A tile an event changed. Its {@link FeatureRow} is built only when asked for, so an engine that
+ * coalesces changes (and writes only a tile's latest row) pays for one row per write, not one per
+ * event. Not thread-safe.
+ */
+public final class TileUpdate {
+  private final Tiles tile;
+  private final String entityId;
+  private final long tileStartMs;
+  private final long updatedAtMs;
+  private final String producer;
+  private FeatureRow row;
+  private byte[] bytes;
+
+  TileUpdate(Tiles tile, String entityId, long tileStartMs, long updatedAtMs, String producer) {
+    this.tile = tile;
+    this.entityId = entityId;
+    this.tileStartMs = tileStartMs;
+    this.updatedAtMs = updatedAtMs;
+    this.producer = producer;
+  }
+
+  /** The view's name. */
+  public String view() {
+    return tile.view.spec().name();
+  }
+
+  /** The view's topic, {@code features.<view>}. */
+  public String topic() {
+    return tile.view.spec().topic();
+  }
+
+  public String entityId() {
+    return entityId;
+  }
+
+  public long tileStartMs() {
+    return tileStartMs;
+  }
+
+  /** The tile's new version: the events folded into it. */
+  public long version() {
+    return tile.eventCount;
+  }
+
+  /** The tile's new row. */
+  public FeatureRow row() {
+    if (row == null) {
+      row = tile.toRow(entityId, tileStartMs, updatedAtMs, producer);
+    }
+    return row;
+  }
+
+  /** The row serialized. */
+  public byte[] bytes() {
+    if (bytes == null) {
+      bytes = row().toByteArray();
+    }
+    return bytes;
+  }
+}
