@@ -35,6 +35,7 @@ public final class EtlProcess implements AutoCloseable {
   private final Process process;
   private final CompletableFuture<String> running = new CompletableFuture<>();
   private final CompletableFuture<String> done = new CompletableFuture<>();
+  private volatile boolean stopping;
 
   private EtlProcess(String engine, Process process) {
     this.engine = engine;
@@ -155,6 +156,13 @@ public final class EtlProcess implements AutoCloseable {
       Thread.currentThread().interrupt();
       return;
     }
+    if (running.isDone() && !done.isDone() && !stopping) {
+      // Nothing restarts it yet: say so once, loudly, rather than serve stale features silently.
+      LOG.error(
+          "the {} job exited with status {}; features are no longer computed (its log is above)",
+          engine,
+          status);
+    }
     running.completeExceptionally(
         new StartupException(
             "the " + engine + " job exited with status " + status + " before it ran"));
@@ -201,11 +209,13 @@ public final class EtlProcess implements AutoCloseable {
 
   /** SIGKILL, no goodbye: for crash drills. Returns once the process is gone. */
   public void kill() throws InterruptedException {
+    stopping = true;
     process.destroyForcibly().waitFor();
   }
 
   @Override
   public void close() {
+    stopping = true;
     if (!process.isAlive()) {
       return;
     }
