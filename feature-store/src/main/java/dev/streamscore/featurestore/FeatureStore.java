@@ -1,0 +1,375 @@
+package dev.streamscore.featurestore;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.etl.FeatureDef;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.etl.Windows;
+import dev.streamscore.proto.v1.EntityFeatures;
+import dev.streamscore.proto.v1.EntityStatus;
+import dev.streamscore.proto.v1.FeatureRow;
+import dev.streamscore.proto.v1.FeatureStatus;
+import dev.streamscore.proto.v1.FeatureValue;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import org.rocksdb.ColumnFamilyDescriptor;
+import org.rocksdb.ColumnFamilyHandle;
+import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.DBOptions;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.Slice;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The online feature store: one RocksDB database with a column family per view holding tile rows,
+ * and one ({@code offsets}) holding the source offsets they were read up to. Window values are
+ * computed at read time by merging the window's tiles through the core's {@link Windows} — the same
+ * code the engines and the replay use.
+ *
+ * <p>Writes keep the greatest version of each tile, so replays and at-least-once writers are
+ * harmless, and put the rows and their source offsets in one {@code WriteBatch}: after a crash the
+ * store holds exactly the rows up to the offsets it reports. Rows of an incompatible view
+ * definition (another fingerprint) are refused. Tiles that no window can reach any more (older than
+ * the view's longest window plus its allowed lateness and one tile, before the entity's newest
+ * tile) are removed with a range delete when a newer tile arrives.
+ *
+ * <p>Thread-safe: reads run concurrently; a write excludes other writes. After {@link #close()}
+ * every call throws {@link IllegalStateException}. Close order: column family handles, the
+ * database, then the options objects they were made from.
+ */
+public final class FeatureStore implements AutoCloseable {
+  static {
+    RocksDB.loadLibrary();
+  }
+
+  private static final String OFFSETS = "offsets";
+
+  private final String name;
+  private final Map<String, ViewSpec> views;
+  private final Map<String, String> fingerprints = new HashMap<>();
+  private final DBOptions dbOptions;
+  private final ColumnFamilyOptions cfOptions;
+  private final RocksDB db;
+  private final List<ColumnFamilyHandle> handles;
+  private final Map<String, ColumnFamilyHandle> viewFamilies = new HashMap<>();
+  private final ColumnFamilyHandle offsetFamily;
+  private final WriteOptions writeOptions;
+  private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+  private volatile boolean closed;
+
+  /** What one {@link #write} did. */
+  public record WriteResult(int written, int superseded, int refused) {}
+
+  private FeatureStore(Path dir, FeatureSpec spec) {
+    this.name = dir.toAbsolutePath().toString();
+    this.views = new LinkedHashMap<>(spec.views());
+    for (ViewSpec view : views.values()) {
+      fingerprints.put(view.name(), view.fingerprint(spec.source(view.source()).orElseThrow()));
+    }
+    this.dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
+    this.cfOptions = new ColumnFamilyOptions();
+    this.writeOptions = new WriteOptions();
+    List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
+    descriptors.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions));
+    descriptors.add(new ColumnFamilyDescriptor(bytes(OFFSETS), cfOptions));
+    for (String view : views.keySet()) {
+      descriptors.add(new ColumnFamilyDescriptor(bytes("view." + view), cfOptions));
+    }
+    this.handles = new ArrayList<>();
+    try {
+      Files.createDirectories(dir);
+      this.db = RocksDB.open(dbOptions, name, descriptors, handles);
+    } catch (RocksDBException | java.io.IOException e) {
+      handles.forEach(ColumnFamilyHandle::close);
+      writeOptions.close();
+      cfOptions.close();
+      dbOptions.close();
+      throw new FeatureStoreException(name, "open the database", e);
+    }
+    this.offsetFamily = handles.get(1);
+    int i = 2;
+    for (String view : views.keySet()) {
+      viewFamilies.put(view, handles.get(i++));
+    }
+  }
+
+  /**
+   * Opens (creating if needed) the store in {@code dir} for the views of {@code spec}. Column
+   * families of views the spec no longer declares are left alone.
+   *
+   * @throws FeatureStoreException when RocksDB cannot open it (another process holds it, ...)
+   */
+  public static FeatureStore open(Path dir, FeatureSpec spec) {
+    return new FeatureStore(dir, spec);
+  }
+
+  /**
+   * Writes tile rows and the source offsets they were read up to, in one atomic batch. A row
+   * replaces the stored one only if its version is greater; within the call the greatest version of
+   * each tile wins.
+   *
+   * @param sourceOffsets next offset to read per source partition ({@code features.user_txn:3}),
+   *     stored with the rows
+   */
+  public WriteResult write(Collection<FeatureRow> rows, Map<String, Long> sourceOffsets) {
+    ensureOpen();
+    Map<String, Map<String, FeatureRow>> newest = new HashMap<>();
+    int refused = 0;
+    int superseded;
+    for (FeatureRow row : rows) {
+      String fingerprint = fingerprints.get(row.getView());
+      if (fingerprint == null || !fingerprint.equals(row.getSpecFingerprint())) {
+        refused++;
+        continue;
+      }
+      newest
+          .computeIfAbsent(row.getView(), v -> new HashMap<>())
+          .merge(
+              row.getEntityId() + '@' + row.getTileStartMs(),
+              row,
+              (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
+    }
+    int distinct = newest.values().stream().mapToInt(Map::size).sum();
+    superseded = rows.size() - refused - distinct;
+    lock.writeLock().lock();
+    try {
+      ensureOpen(); // before any native call: a closed database must not be touched
+      return writeBatch(newest, sourceOffsets, superseded, refused);
+    } catch (RocksDBException e) {
+      throw new FeatureStoreException(name, "write a batch of " + rows.size() + " rows", e);
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+
+  private WriteResult writeBatch(
+      Map<String, Map<String, FeatureRow>> newest,
+      Map<String, Long> sourceOffsets,
+      int superseded,
+      int refused)
+      throws RocksDBException {
+    try (WriteBatch batch = new WriteBatch()) {
+      int written = 0;
+      for (Map.Entry<String, Map<String, FeatureRow>> byView : newest.entrySet()) {
+        ViewSpec view = views.get(byView.getKey());
+        ColumnFamilyHandle family = viewFamilies.get(view.name());
+        long keep = view.longestWindowMs() + view.allowedLatenessMs() + view.tileMs();
+        for (FeatureRow row : byView.getValue().values()) {
+          byte[] key = TileKey.of(row.getEntityId(), row.getTileStartMs());
+          byte[] stored = db.get(family, key);
+          if (stored == null) {
+            // A new tile: what is now beyond every window of this entity can go.
+            batch.deleteRange(
+                family,
+                TileKey.of(row.getEntityId(), Long.MIN_VALUE),
+                TileKey.of(row.getEntityId(), row.getTileStartMs() - keep));
+          } else if (parse(stored).getVersion() >= row.getVersion()) {
+            superseded++;
+            continue;
+          }
+          batch.put(family, key, row.toByteArray());
+          written++;
+        }
+      }
+      for (Map.Entry<String, Long> offset : sourceOffsets.entrySet()) {
+        batch.put(
+            offsetFamily,
+            bytes(offset.getKey()),
+            ByteBuffer.allocate(8).putLong(offset.getValue()).array());
+      }
+      db.write(writeOptions, batch);
+      return new WriteResult(written, superseded, refused);
+    }
+  }
+
+  /** The source offsets stored with the rows, by source partition. */
+  public Map<String, Long> offsets() {
+    lock.readLock().lock();
+    try {
+      ensureOpen(); // before any native call: a closed database must not be touched
+      try (RocksIterator it = db.newIterator(offsetFamily)) {
+        Map<String, Long> offsets = new LinkedHashMap<>();
+        for (it.seekToFirst(); it.isValid(); it.next()) {
+          offsets.put(
+              new String(it.key(), StandardCharsets.UTF_8), ByteBuffer.wrap(it.value()).getLong());
+        }
+        return offsets;
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * The stored tiles of an entity in a view that start in {@code [fromMs, toMs)}, oldest first.
+   *
+   * @throws IllegalArgumentException for a view the spec does not declare
+   */
+  public List<FeatureRow> tiles(String view, String entityId, long fromMs, long toMs) {
+    ColumnFamilyHandle family = family(view);
+    List<FeatureRow> rows = new ArrayList<>();
+    if (fromMs >= toMs) {
+      return rows;
+    }
+    lock.readLock().lock();
+    try {
+      ensureOpen();
+      try (Slice lower = new Slice(TileKey.of(entityId, fromMs));
+          Slice upper = new Slice(TileKey.of(entityId, toMs));
+          ReadOptions options =
+              new ReadOptions().setIterateLowerBound(lower).setIterateUpperBound(upper);
+          RocksIterator it = db.newIterator(family, options)) {
+        for (it.seekToFirst(); it.isValid(); it.next()) {
+          rows.add(parse(it.value()));
+        }
+        return rows;
+      }
+    } finally {
+      lock.readLock().unlock();
+    }
+  }
+
+  /**
+   * One feature's value for an entity at {@code asOfMs}, from the tiles of its window. Exact when
+   * {@code asOfMs} is a tile boundary, and at any time when no event of the current tile is at or
+   * after it (as for now).
+   *
+   * @param feature {@code view:feature}
+   * @throws IllegalArgumentException naming an unknown view or feature
+   */
+  public FeatureValue value(String feature, String entityId, long asOfMs) {
+    Resolved r = resolve(feature);
+    long from = r.view.tileStart(asOfMs) - r.feature.windowMs();
+    return Windows.value(r.view, r.feature, tiles(r.view.name(), entityId, from, asOfMs), asOfMs);
+  }
+
+  /**
+   * An entity's values of several features at {@code asOfMs}, in the given order, with a summary
+   * status: COMPLETE when every value is OK, UNKNOWN when the store holds no tile of the entity in
+   * any requested view's window, PARTIAL otherwise. Each view's tiles are read once.
+   */
+  public EntityFeatures vector(String entityId, List<String> features, long asOfMs) {
+    List<Resolved> resolved = features.stream().map(this::resolve).toList();
+    Map<String, List<FeatureRow>> tilesByView = new HashMap<>();
+    EntityFeatures.Builder out = EntityFeatures.newBuilder().setEntityId(entityId);
+    boolean allOk = true;
+    boolean anyTile = false;
+    for (Resolved r : resolved) {
+      List<FeatureRow> rows =
+          tilesByView.computeIfAbsent(
+              r.view.name(),
+              v -> {
+                long longest = r.view.longestWindowMs();
+                return tiles(v, entityId, r.view.tileStart(asOfMs) - longest, asOfMs);
+              });
+      anyTile |= !rows.isEmpty();
+      FeatureValue value = Windows.value(r.view, r.feature, rows, asOfMs);
+      allOk &= value.getStatus() == FeatureStatus.FEATURE_STATUS_OK;
+      out.addValues(value);
+    }
+    out.setStatus(
+        !anyTile
+            ? EntityStatus.ENTITY_STATUS_UNKNOWN
+            : allOk ? EntityStatus.ENTITY_STATUS_COMPLETE : EntityStatus.ENTITY_STATUS_PARTIAL);
+    return out.build();
+  }
+
+  /** {@link #vector} for each entity, in order. */
+  public List<EntityFeatures> vectors(List<String> entityIds, List<String> features, long asOfMs) {
+    List<EntityFeatures> out = new ArrayList<>(entityIds.size());
+    for (String entity : entityIds) {
+      out.add(vector(entity, features, asOfMs));
+    }
+    return out;
+  }
+
+  private record Resolved(ViewSpec view, FeatureDef feature) {}
+
+  private Resolved resolve(String qualified) {
+    int colon = qualified.indexOf(':');
+    if (colon < 0) {
+      throw new IllegalArgumentException(
+          "feature '" + qualified + "' must be qualified as view:feature");
+    }
+    ViewSpec view = views.get(qualified.substring(0, colon));
+    if (view == null) {
+      throw new IllegalArgumentException(
+          "feature '"
+              + qualified
+              + "' names view '"
+              + qualified.substring(0, colon)
+              + "', which the store does not hold (views: "
+              + String.join(", ", views.keySet())
+              + ")");
+    }
+    FeatureDef feature = view.features().get(qualified.substring(colon + 1));
+    if (feature == null) {
+      throw new IllegalArgumentException(
+          "view '" + view.name() + "' has no feature '" + qualified.substring(colon + 1) + "'");
+    }
+    return new Resolved(view, feature);
+  }
+
+  private ColumnFamilyHandle family(String view) {
+    ColumnFamilyHandle family = viewFamilies.get(view);
+    if (family == null) {
+      throw new IllegalArgumentException(
+          "the store holds no view '"
+              + view
+              + "' (views: "
+              + String.join(", ", views.keySet())
+              + ")");
+    }
+    return family;
+  }
+
+  private FeatureRow parse(byte[] bytes) {
+    try {
+      return FeatureRow.parseFrom(bytes);
+    } catch (InvalidProtocolBufferException e) {
+      throw new FeatureStoreException(name, "read a stored tile row", e);
+    }
+  }
+
+  private void ensureOpen() {
+    if (closed) {
+      throw new IllegalStateException("feature store " + name + " is closed");
+    }
+  }
+
+  private static byte[] bytes(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /** Closes the column family handles, the database, then the options. Idempotent. */
+  @Override
+  public void close() {
+    lock.writeLock().lock();
+    try {
+      if (closed) {
+        return;
+      }
+      closed = true;
+      handles.forEach(ColumnFamilyHandle::close);
+      db.close();
+      writeOptions.close();
+      cfOptions.close();
+      dbOptions.close();
+    } finally {
+      lock.writeLock().unlock();
+    }
+  }
+}
