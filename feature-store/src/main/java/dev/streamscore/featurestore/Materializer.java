@@ -1,0 +1,233 @@
+package dev.streamscore.featurestore;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.proto.v1.FeatureRow;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Copies every partition of the given {@code features.<view>} topics into a {@link FeatureStore}:
+ * each node holds a full replica. Each poll's rows go to the store in one batch together with the
+ * next offsets, so a restart resumes exactly where the store stopped; no consumer group is used.
+ * Reads committed records only.
+ *
+ * <p>Progress: {@link #lag()} (records behind the partitions' ends), {@link #caughtUp()} (reached
+ * the ends seen at start: bootstrapping is over), {@link #freshnessMs()} (now minus the newest
+ * {@code updated_at} written). One thread; {@link #close()} stops it and waits.
+ */
+public final class Materializer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Materializer.class);
+
+  private final FeatureStore store;
+  private final KafkaConsumer<byte[], byte[]> consumer;
+  private final List<TopicPartition> partitions = new ArrayList<>();
+  private final Map<TopicPartition, Long> startEnds = new HashMap<>();
+  private final Map<TopicPartition, Long> positions =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<TopicPartition, Long> ends = new java.util.concurrent.ConcurrentHashMap<>();
+  private final AtomicLong rowsRead = new AtomicLong();
+  private final AtomicLong rowsWritten = new AtomicLong();
+  private final AtomicLong newestUpdate = new AtomicLong();
+  private final CountDownLatch stopped = new CountDownLatch(1);
+  private final Clock clock;
+  private final Thread thread;
+  private volatile boolean caughtUp;
+  private long lastEndsCheck;
+  private volatile boolean closing;
+  private volatile Throwable failure;
+
+  private Materializer(
+      String bootstrap, List<String> topics, FeatureStore store, Clock clock, Duration timeout) {
+    this.store = store;
+    this.clock = clock;
+    Map<String, Object> props = new HashMap<>();
+    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5_000);
+    props.put(ConsumerConfig.CLIENT_ID_CONFIG, "streamscore-materializer");
+    this.consumer =
+        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    try {
+      for (String topic : topics) {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+        if (infos == null || infos.isEmpty()) {
+          throw new IllegalStateException("topic " + topic + " does not exist");
+        }
+        infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+      }
+      consumer.assign(partitions);
+      Map<String, Long> stored = store.offsets();
+      for (TopicPartition tp : partitions) {
+        Long next = stored.get(tp.topic() + ":" + tp.partition());
+        if (next == null) {
+          consumer.seekToBeginning(List.of(tp));
+        } else {
+          consumer.seek(tp, next);
+        }
+      }
+      startEnds.putAll(consumer.endOffsets(partitions, timeout));
+      ends.putAll(startEnds);
+      for (TopicPartition tp : partitions) {
+        positions.put(tp, consumer.position(tp, timeout));
+      }
+      caughtUp = reachedStartEnds();
+    } catch (RuntimeException e) {
+      consumer.close();
+      throw e;
+    }
+    LOG.info(
+        "materializer reading {} partitions of {}; {} rows behind",
+        partitions.size(),
+        topics,
+        lag());
+    this.thread = new Thread(this::run, "materializer");
+    thread.setDaemon(true);
+  }
+
+  /**
+   * Starts copying the topics into the store, from the offsets the store holds (or the beginning).
+   *
+   * @throws IllegalStateException when a topic does not exist
+   */
+  public static Materializer start(
+      String bootstrap, List<String> topics, FeatureStore store, Clock clock) {
+    Materializer m = new Materializer(bootstrap, topics, store, clock, Duration.ofSeconds(30));
+    m.thread.start();
+    return m;
+  }
+
+  private void run() {
+    try {
+      while (!closing) {
+        ConsumerRecords<byte[], byte[]> records = consumer.poll(Duration.ofMillis(200));
+        if (!records.isEmpty()) {
+          List<FeatureRow> rows = new ArrayList<>(records.count());
+          long newest = 0;
+          for (ConsumerRecord<byte[], byte[]> r : records) {
+            if (r.value() == null) {
+              continue; // a tombstone: the tile is gone from the topic, old tiles go by range
+            }
+            FeatureRow row = parse(r);
+            if (row != null) {
+              rows.add(row);
+              newest = Math.max(newest, row.getUpdatedAtMs());
+            }
+          }
+          Map<String, Long> next = new HashMap<>();
+          for (TopicPartition tp : records.partitions()) {
+            List<ConsumerRecord<byte[], byte[]>> part = records.records(tp);
+            next.put(tp.topic() + ":" + tp.partition(), part.get(part.size() - 1).offset() + 1);
+          }
+          FeatureStore.WriteResult result = store.write(rows, next);
+          rowsRead.addAndGet(records.count());
+          rowsWritten.addAndGet(result.written());
+          newestUpdate.accumulateAndGet(newest, Math::max);
+        }
+        for (TopicPartition tp : partitions) {
+          positions.put(tp, consumer.position(tp));
+        }
+        if (!caughtUp && reachedStartEnds()) {
+          caughtUp = true;
+          LOG.info("materializer caught up: {} rows read, {} written", rowsRead, rowsWritten);
+        }
+        long now = System.nanoTime();
+        if (now - lastEndsCheck > 1_000_000_000L) {
+          consumer.endOffsets(partitions).forEach(ends::put);
+          lastEndsCheck = now;
+        }
+      }
+    } catch (WakeupException e) {
+      // closing
+    } catch (RuntimeException e) {
+      failure = e;
+      LOG.error("materializer stopped: {}", e.getMessage());
+    } finally {
+      consumer.close(Duration.ofSeconds(5));
+      stopped.countDown();
+    }
+  }
+
+  private FeatureRow parse(ConsumerRecord<byte[], byte[]> r) {
+    try {
+      return FeatureRow.parseFrom(r.value());
+    } catch (InvalidProtocolBufferException e) {
+      LOG.warn(
+          "skipping a record of {}-{} at offset {}: not a FeatureRow",
+          r.topic(),
+          r.partition(),
+          r.offset());
+      return null;
+    }
+  }
+
+  private boolean reachedStartEnds() {
+    for (TopicPartition tp : partitions) {
+      if (positions.getOrDefault(tp, 0L) < startEnds.get(tp)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Whether the store has reached the end the topics had when this materializer started. */
+  public boolean caughtUp() {
+    return caughtUp;
+  }
+
+  /** Records between the store's position and the partitions' ends (as last seen). */
+  public long lag() {
+    long lag = 0;
+    for (TopicPartition tp : partitions) {
+      lag += Math.max(0, ends.getOrDefault(tp, 0L) - positions.getOrDefault(tp, 0L));
+    }
+    return lag;
+  }
+
+  /** Milliseconds from the newest row's {@code updated_at} to now; -1 before the first row. */
+  public long freshnessMs() {
+    long newest = newestUpdate.get();
+    return newest == 0 ? -1 : clock.millis() - newest;
+  }
+
+  /** Records read since start. */
+  public long rowsRead() {
+    return rowsRead.get();
+  }
+
+  /** Why the materializer stopped by itself, if it did; null while it runs. */
+  public Throwable failure() {
+    return failure;
+  }
+
+  /**
+   * Stops reading and waits for the thread (up to 10 s). The store stays open: it is the caller's.
+   */
+  @Override
+  public void close() {
+    closing = true;
+    consumer.wakeup();
+    try {
+      stopped.await(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}
