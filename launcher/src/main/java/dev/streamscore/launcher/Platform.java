@@ -3,6 +3,8 @@ package dev.streamscore.launcher;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
 import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.featurestore.Materializer;
 import dev.streamscore.ingest.IngestGateway;
 import dev.streamscore.ingest.IngestGatewayConfig;
 import dev.streamscore.ingest.IngestGatewayException;
@@ -39,8 +41,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A running platform: the parts {@code streamscore up} starts, in dependency order, and stops in
  * reverse order: the Kafka broker (embedded or external), the validator of every declared source,
- * the gRPC ingest gateway, the ETL engine's job (a child JVM), then the Prometheus metrics
- * endpoint; later parts (feature store, registry, scoring) register themselves the same way.
+ * the gRPC ingest gateway, the ETL engine's job (a child JVM), the feature-store replica and its
+ * materializer, then the Prometheus metrics endpoint; later parts (registry, scoring) register
+ * themselves the same way.
  *
  * <p>Close order: every part in reverse start order, then the data directory (which releases its
  * lock and deletes itself if temporary).
@@ -57,6 +60,8 @@ final class Platform implements AutoCloseable {
   private final IngestMetrics ingestMetrics = new IngestMetrics();
   private String kafkaBootstrap;
   private FeatureSpec spec;
+  private FeatureStore featureStore;
+  private Materializer materializer;
 
   private static final String LOOPBACK = "127.0.0.1";
 
@@ -73,6 +78,7 @@ final class Platform implements AutoCloseable {
       startKafka(config);
       startValidator(clock);
       startGateway(config, clock);
+      startFeatureStore(clock);
       startEtl(config, clock);
       metrics.register(ingestMetrics);
       startMetrics(config);
@@ -151,7 +157,6 @@ final class Platform implements AutoCloseable {
     if (config.engine() == PlatformConfig.Engine.NONE || spec.views().isEmpty()) {
       return;
     }
-    createFeatureTopics(clock);
     EtlProcess etl =
         EtlProcess.startFlink(
             kafkaBootstrap,
@@ -161,6 +166,43 @@ final class Platform implements AutoCloseable {
             Duration.ofSeconds(180));
     register("Flink job", etl);
     endpoints.put("etl", etl.describe());
+  }
+
+  /**
+   * The node's feature-store replica (RocksDB under the data directory) and the materializer that
+   * fills it from {@code features.<view>}. Registered store first, so the materializer stops before
+   * the store closes.
+   */
+  private void startFeatureStore(Clock clock) {
+    if (spec.views().isEmpty()) {
+      return;
+    }
+    createFeatureTopics(clock);
+    try {
+      FeatureStore store = FeatureStore.open(dataDir.resolve("feature-store"), spec);
+      register("feature store", store);
+      this.featureStore = store;
+      Materializer materializer =
+          Materializer.start(
+              kafkaBootstrap,
+              spec.views().values().stream().map(ViewSpec::topic).toList(),
+              store,
+              clock);
+      register("materializer", materializer);
+      this.materializer = materializer;
+    } catch (RuntimeException e) {
+      throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
+    }
+  }
+
+  /** The node's feature-store replica, or null when the spec declares no views. */
+  FeatureStore featureStore() {
+    return featureStore;
+  }
+
+  /** The materializer filling {@link #featureStore()}, or null. */
+  Materializer materializer() {
+    return materializer;
   }
 
   /**
