@@ -192,6 +192,21 @@ public final class Materializer implements AutoCloseable {
     return caughtUp;
   }
 
+  /**
+   * Records still to read before the ends seen at start: 0 once bootstrapping is over (and from
+   * then on, whatever the lag).
+   */
+  public long bootstrapLag() {
+    if (caughtUp) {
+      return 0;
+    }
+    long lag = 0;
+    for (TopicPartition tp : partitions) {
+      lag += Math.max(0, startEnds.get(tp) - positions.getOrDefault(tp, 0L));
+    }
+    return Math.max(1, lag);
+  }
+
   /** Records between the store's position and the partitions' ends (as last seen). */
   public long lag() {
     long lag = 0;

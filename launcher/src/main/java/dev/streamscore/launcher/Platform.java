@@ -3,6 +3,7 @@ package dev.streamscore.launcher;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
 import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.featurestore.FeatureServer;
 import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.featurestore.Materializer;
 import dev.streamscore.ingest.IngestGateway;
@@ -78,7 +79,7 @@ final class Platform implements AutoCloseable {
       startKafka(config);
       startValidator(clock);
       startGateway(config, clock);
-      startFeatureStore(clock);
+      startFeatureStore(config, clock);
       startEtl(config, clock);
       metrics.register(ingestMetrics);
       startMetrics(config);
@@ -173,7 +174,7 @@ final class Platform implements AutoCloseable {
    * fills it from {@code features.<view>}. Registered store first, so the materializer stops before
    * the store closes.
    */
-  private void startFeatureStore(Clock clock) {
+  private void startFeatureStore(PlatformConfig config, Clock clock) {
     if (spec.views().isEmpty()) {
       return;
     }
@@ -190,6 +191,11 @@ final class Platform implements AutoCloseable {
               clock);
       register("materializer", materializer);
       this.materializer = materializer;
+      FeatureServer server =
+          FeatureServer.start(
+              LOOPBACK, config.featuresPort(), store, spec, materializer::bootstrapLag, clock);
+      register("feature service", server);
+      endpoints.put("features", server.address());
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
     }

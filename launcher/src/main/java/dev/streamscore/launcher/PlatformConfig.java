@@ -17,6 +17,7 @@ import java.util.regex.Pattern;
  * @param ingestPort the gRPC ingest gateway's port on 127.0.0.1 (0: any free port)
  * @param metricsPort the Prometheus metrics endpoint's port on 127.0.0.1 (0: any free port)
  * @param engine the streaming ETL engine that computes features
+ * @param featuresPort the gRPC FeatureService's port on 127.0.0.1 (0: any free port)
  */
 record PlatformConfig(
     Optional<String> externalKafka,
@@ -26,7 +27,8 @@ record PlatformConfig(
     Optional<Path> spec,
     int ingestPort,
     int metricsPort,
-    Engine engine) {
+    Engine engine,
+    int featuresPort) {
 
   /** The streaming ETL engine. */
   enum Engine {
@@ -39,6 +41,7 @@ record PlatformConfig(
   static final int DEFAULT_KAFKA_PORT = 9092;
   static final int DEFAULT_INGEST_PORT = 50051;
   static final int DEFAULT_METRICS_PORT = 9464;
+  static final int DEFAULT_FEATURES_PORT = 50052;
   private static final Pattern BOOTSTRAP =
       Pattern.compile("[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5}(,[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5})*");
 
@@ -57,6 +60,7 @@ record PlatformConfig(
     port("--kafka-port", kafkaPort);
     port("--ingest-port", ingestPort);
     port("--metrics-port", metricsPort);
+    port("--features-port", featuresPort);
     if (connectTimeout.isNegative() || connectTimeout.isZero()) {
       throw new StartupException("the Kafka connect timeout must be positive");
     }
@@ -68,36 +72,20 @@ record PlatformConfig(
    */
   static PlatformConfig anyPorts(Optional<String> externalKafka, Optional<Path> dataDir) {
     return new PlatformConfig(
-        externalKafka, dataDir, 0, Duration.ofSeconds(15), Optional.empty(), 0, 0, Engine.NONE);
+        externalKafka, dataDir, 0, Duration.ofSeconds(15), Optional.empty(), 0, 0, Engine.NONE, 0);
   }
 
   PlatformConfig withConnectTimeout(Duration timeout) {
     return new PlatformConfig(
-        externalKafka, dataDir, kafkaPort, timeout, spec, ingestPort, metricsPort, engine);
-  }
-
-  PlatformConfig withEngine(Engine newEngine) {
-    return new PlatformConfig(
         externalKafka,
         dataDir,
         kafkaPort,
-        connectTimeout,
+        timeout,
         spec,
         ingestPort,
         metricsPort,
-        newEngine);
-  }
-
-  PlatformConfig withSpec(Path file) {
-    return new PlatformConfig(
-        externalKafka,
-        dataDir,
-        kafkaPort,
-        connectTimeout,
-        Optional.of(file),
-        ingestPort,
-        metricsPort,
-        engine);
+        engine,
+        featuresPort);
   }
 
   private static void port(String option, int port) {

@@ -66,6 +66,14 @@ final class UpCommand implements Callable<Integer> {
   Path specFile;
 
   @Option(
+      names = "--features-port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_FEATURES_PORT,
+      description =
+          "Port of the gRPC FeatureService on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int featuresPort;
+
+  @Option(
       names = "--engine",
       paramLabel = "ENGINE",
       defaultValue = "flink",
@@ -98,7 +106,8 @@ final class UpCommand implements Callable<Integer> {
             Optional.ofNullable(specFile),
             ingestPort,
             metricsPort,
-            engine(engine));
+            engine(engine),
+            featuresPort);
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -36,6 +36,8 @@ final class Launcher {
                 "0",
                 "--metrics-port",
                 "0",
+                "--features-port",
+                "0",
                 "--data-dir",
                 dataDir.toString()));
     args.addAll(List.of(more));

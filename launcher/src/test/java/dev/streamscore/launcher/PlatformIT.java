@@ -11,7 +11,12 @@ import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
+import dev.streamscore.proto.v1.FeatureServiceGrpc;
+import dev.streamscore.proto.v1.GetOnlineFeaturesRequest;
+import dev.streamscore.proto.v1.GetOnlineFeaturesResponse;
 import dev.streamscore.proto.v1.Value;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -127,6 +132,25 @@ class PlatformIT {
       assertThat(platform.featureStore().value("user_txn:amount_sum_1h", "u1", asOf))
           .isEqualTo(replay.valueAt("user_txn", "amount_sum_1h", "u1", asOf));
       assertThat(platform.materializer().lag()).isZero();
+
+      // ... and serves them over gRPC.
+      ManagedChannel channel =
+          NettyChannelBuilder.forTarget(platform.endpoints().get("features"))
+              .usePlaintext()
+              .build();
+      try {
+        GetOnlineFeaturesResponse response =
+            FeatureServiceGrpc.newBlockingStub(channel)
+                .getOnlineFeatures(
+                    GetOnlineFeaturesRequest.newBuilder()
+                        .addFeatures("user_txn:txn_count_1h")
+                        .addEntityIds("u1")
+                        .setAsOfMs(asOf)
+                        .build());
+        assertThat(response.getEntities(0).getValues(0).getValue().getLongValue()).isEqualTo(10);
+      } finally {
+        channel.shutdownNow();
+      }
     }
   }
 }

@@ -1,0 +1,247 @@
+package dev.streamscore.featurestore;
+
+import dev.streamscore.etl.FeatureDef;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.proto.v1.FeatureDescriptor;
+import dev.streamscore.proto.v1.FeatureServiceGrpc;
+import dev.streamscore.proto.v1.GetOnlineFeaturesRequest;
+import dev.streamscore.proto.v1.GetOnlineFeaturesResponse;
+import dev.streamscore.proto.v1.ListFeaturesRequest;
+import dev.streamscore.proto.v1.ListFeaturesResponse;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gRPC {@code FeatureService} over a {@link FeatureStore}, on 127.0.0.1 (or any host given).
+ *
+ * <p>Errors: INVALID_ARGUMENT naming the empty list or the unknown feature, or features of views
+ * keyed by different entities; RESOURCE_EXHAUSTED for a batch above {@code maxEntities} or beyond
+ * {@code maxConcurrentCalls} calls at once; UNAVAILABLE while the store is still bootstrapping.
+ */
+public final class FeatureServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(FeatureServer.class);
+
+  /** Entities per GetOnlineFeatures call, at most. */
+  public static final int MAX_ENTITIES = 1_000;
+
+  /** Calls served at once, at most; more are refused rather than queued. */
+  public static final int MAX_CONCURRENT_CALLS = 256;
+
+  private final Server server;
+  private final ExecutorService executor;
+  private final String host;
+
+  private FeatureServer(Server server, ExecutorService executor, String host) {
+    this.server = server;
+    this.executor = executor;
+    this.host = host;
+  }
+
+  /**
+   * Starts serving.
+   *
+   * @param behind rows the store is still behind while bootstrapping, 0 once it has caught up
+   *     (calls get UNAVAILABLE until then); {@code Materializer::bootstrapLag} usually
+   * @throws IllegalStateException naming the port when it cannot be bound
+   */
+  public static FeatureServer start(
+      String host,
+      int port,
+      FeatureStore store,
+      FeatureSpec spec,
+      LongSupplier behind,
+      Clock clock) {
+    ExecutorService executor =
+        Executors.newFixedThreadPool(
+            Math.max(2, Runtime.getRuntime().availableProcessors()),
+            r -> {
+              Thread t = new Thread(r, "feature-server-" + THREADS.incrementAndGet());
+              t.setDaemon(true);
+              return t;
+            });
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
+            .executor(executor)
+            .addService(new Service(store, spec, behind, clock))
+            .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      executor.shutdownNow();
+      boolean inUse = e instanceof BindException || e.getCause() instanceof BindException;
+      throw new IllegalStateException(
+          inUse
+              ? "port " + port + " on " + host + " is in use; choose another port or 0"
+              : "cannot listen on " + host + ":" + port + ": " + e.getMessage(),
+          e);
+    }
+    FeatureServer fs = new FeatureServer(server, executor, host);
+    LOG.info("feature service listening on {}", fs.address());
+    return fs;
+  }
+
+  private static final AtomicInteger THREADS = new AtomicInteger();
+
+  /** {@code host:port}. */
+  public String address() {
+    return host + ":" + server.getPort();
+  }
+
+  @Override
+  public void close() {
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(10, TimeUnit.SECONDS)) {
+        server.shutdownNow();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    }
+    executor.shutdownNow();
+    LOG.info("feature service stopped");
+  }
+
+  private static final class Service extends FeatureServiceGrpc.FeatureServiceImplBase {
+    private final FeatureStore store;
+    private final FeatureSpec spec;
+    private final LongSupplier behind;
+    private final Clock clock;
+    private final Semaphore calls = new Semaphore(MAX_CONCURRENT_CALLS);
+
+    Service(FeatureStore store, FeatureSpec spec, LongSupplier behind, Clock clock) {
+      this.store = store;
+      this.spec = spec;
+      this.behind = behind;
+      this.clock = clock;
+    }
+
+    @Override
+    public void getOnlineFeatures(
+        GetOnlineFeaturesRequest request, StreamObserver<GetOnlineFeaturesResponse> response) {
+      if (!calls.tryAcquire()) {
+        response.onError(
+            Status.RESOURCE_EXHAUSTED
+                .withDescription(
+                    "the feature service is serving " + MAX_CONCURRENT_CALLS + " calls; retry")
+                .asRuntimeException());
+        return;
+      }
+      try {
+        Status invalid = check(request);
+        if (invalid != null) {
+          response.onError(invalid.asRuntimeException());
+          return;
+        }
+        long lag = behind.getAsLong();
+        if (lag > 0) {
+          response.onError(
+              Status.UNAVAILABLE
+                  .withDescription(
+                      "the feature store is bootstrapping: " + lag + " rows behind; retry")
+                  .asRuntimeException());
+          return;
+        }
+        long asOf = request.getAsOfMs() == 0 ? clock.millis() : request.getAsOfMs();
+        GetOnlineFeaturesResponse.Builder out =
+            GetOnlineFeaturesResponse.newBuilder()
+                .addAllFeatures(request.getFeaturesList())
+                .setAsOfMs(asOf);
+        out.addAllEntities(
+            store.vectors(request.getEntityIdsList(), request.getFeaturesList(), asOf));
+        response.onNext(out.build());
+        response.onCompleted();
+      } catch (IllegalArgumentException e) {
+        response.onError(
+            Status.INVALID_ARGUMENT.withDescription(e.getMessage()).asRuntimeException());
+      } catch (IllegalStateException | FeatureStoreException e) {
+        response.onError(Status.UNAVAILABLE.withDescription(e.getMessage()).asRuntimeException());
+      } finally {
+        calls.release();
+      }
+    }
+
+    /** INVALID_ARGUMENT or RESOURCE_EXHAUSTED for a malformed request, null for a good one. */
+    private Status check(GetOnlineFeaturesRequest request) {
+      if (request.getFeaturesCount() == 0) {
+        return Status.INVALID_ARGUMENT.withDescription("features must name at least one feature");
+      }
+      if (request.getEntityIdsCount() == 0) {
+        return Status.INVALID_ARGUMENT.withDescription("entity_ids must name at least one entity");
+      }
+      if (request.getEntityIdsCount() > MAX_ENTITIES) {
+        return Status.RESOURCE_EXHAUSTED.withDescription(
+            "entity_ids holds "
+                + request.getEntityIdsCount()
+                + " entities; at most "
+                + MAX_ENTITIES
+                + " per call");
+      }
+      if (request.getAsOfMs() < 0) {
+        return Status.INVALID_ARGUMENT.withDescription(
+            "as_of_ms must be 0 (now) or a time in ms since the epoch, got " + request.getAsOfMs());
+      }
+      Set<String> keys = new HashSet<>();
+      for (String name : request.getFeaturesList()) {
+        int colon = name.indexOf(':');
+        ViewSpec view = colon < 0 ? null : spec.views().get(name.substring(0, colon));
+        if (view != null) {
+          keys.add(spec.source(view.source()).orElseThrow().keyField());
+        }
+      }
+      if (keys.size() > 1) {
+        return Status.INVALID_ARGUMENT.withDescription(
+            "features must come from views keyed by one entity; these are keyed by "
+                + String.join(", ", keys.stream().sorted().toList()));
+      }
+      return null;
+    }
+
+    @Override
+    public void listFeatures(
+        ListFeaturesRequest request, StreamObserver<ListFeaturesResponse> response) {
+      List<FeatureDescriptor> features = new ArrayList<>();
+      for (ViewSpec view : spec.views().values()) {
+        if (!view.name().startsWith(request.getViewPrefix())) {
+          continue;
+        }
+        String entity = spec.source(view.source()).orElseThrow().keyField();
+        for (FeatureDef f : view.features().values()) {
+          features.add(
+              FeatureDescriptor.newBuilder()
+                  .setName(view.name() + ":" + f.name())
+                  .setView(view.name())
+                  .setEntity(entity)
+                  .setAggregation(f.aggregation().specName())
+                  .setColumn(f.column().orElse(""))
+                  .setWindowMs(f.windowMs())
+                  .setTtlMs(view.ttlMs())
+                  .build());
+        }
+      }
+      features.sort(Comparator.comparing(FeatureDescriptor::getName));
+      response.onNext(ListFeaturesResponse.newBuilder().addAllFeatures(features).build());
+      response.onCompleted();
+    }
+  }
+}
