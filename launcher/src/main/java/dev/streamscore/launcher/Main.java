@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
       UpCommand.class,
       ProduceCommand.class,
       StatusCommand.class,
+      FeatureStoreCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

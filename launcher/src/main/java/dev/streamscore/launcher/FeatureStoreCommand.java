@@ -1,0 +1,135 @@
+package dev.streamscore.launcher;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.SpecException;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.featurestore.FeatureServer;
+import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.featurestore.FeatureStoreException;
+import dev.streamscore.featurestore.Materializer;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamscore feature-store}: a standalone feature-store node — the same library {@code up}
+ * embeds — replicating the feature topics of an existing cluster and serving them over gRPC until
+ * SIGINT or SIGTERM. Close order: the FeatureService, the materializer, the store, the data
+ * directory.
+ */
+@Command(
+    name = "feature-store",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Replicates every features.<view> topic of a Kafka cluster into a local RocksDB store and",
+      "serves it over gRPC (FeatureService) until interrupted. Prints 'features: address', then",
+      "'ready'."
+    })
+final class FeatureStoreCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--kafka",
+      paramLabel = "HOST:PORT[,HOST:PORT...]",
+      defaultValue = "127.0.0.1:9092",
+      description = "The Kafka cluster holding the feature topics (default: ${DEFAULT-VALUE}).")
+  String kafka;
+
+  @Option(
+      names = "--port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_FEATURES_PORT,
+      description =
+          "Port of the FeatureService on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description =
+          "Keep the replica here across restarts, resuming where it stopped (default: a temporary"
+              + " directory, deleted on exit).")
+  Path dataDir;
+
+  @Option(
+      names = "--spec",
+      paramLabel = "FILE",
+      description = "The feature-definition spec (YAML) (default: the shipped payments spec).")
+  Path specFile;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    PrintWriter out = command.commandLine().getOut();
+    FeatureSpec spec;
+    try {
+      spec =
+          Optional.ofNullable(specFile)
+              .map(FeatureSpec::load)
+              .orElseGet(FeatureSpec::shippedPayments);
+    } catch (SpecException e) {
+      throw new StartupException("invalid spec: " + e.getMessage(), e);
+    }
+    if (spec.views().isEmpty()) {
+      throw new StartupException("the spec declares no views; there is nothing to serve");
+    }
+    DataDir dir = DataDir.open(Optional.ofNullable(dataDir));
+    FeatureStore store = null;
+    Materializer materializer = null;
+    FeatureServer server;
+    try {
+      store = FeatureStore.open(dir.resolve("feature-store"), spec);
+      materializer =
+          Materializer.start(
+              kafka,
+              spec.views().values().stream().map(ViewSpec::topic).toList(),
+              store,
+              Clock.systemUTC());
+      server =
+          FeatureServer.start(
+              "127.0.0.1", port, store, spec, materializer::bootstrapLag, Clock.systemUTC());
+    } catch (RuntimeException e) {
+      if (materializer != null) {
+        materializer.close();
+      }
+      if (store != null) {
+        store.close();
+      }
+      dir.close();
+      if (e instanceof FeatureStoreException || e instanceof IllegalStateException) {
+        throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
+      }
+      throw new StartupException(
+          "cannot start the feature store: Kafka at " + kafka + ": " + e.getMessage(), e);
+    }
+    Materializer started = materializer;
+    FeatureStore opened = store;
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  out.println("stopping");
+                  out.flush();
+                  server.close();
+                  started.close();
+                  opened.close();
+                  dir.close();
+                  out.println("stopped");
+                  out.flush();
+                  stopped.countDown();
+                },
+                "feature-store-shutdown"));
+    out.println("features: " + server.address());
+    out.println("ready");
+    out.flush();
+    stopped.await();
+    return 0;
+  }
+}
