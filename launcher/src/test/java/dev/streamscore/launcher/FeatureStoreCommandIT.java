@@ -5,16 +5,12 @@ import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.Replay;
-import dev.streamscore.etl.TileKeys;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
-import dev.streamscore.proto.v1.Event;
-import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.FeatureServiceGrpc;
 import dev.streamscore.proto.v1.GetOnlineFeaturesRequest;
-import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -23,7 +19,6 @@ import java.time.Duration;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -56,26 +51,8 @@ class FeatureStoreCommandIT {
               Duration.ofSeconds(30));
       Replay replay = new Replay(spec, "payments");
       long t0 = 1_764_000_000_000L;
-      for (int i = 0; i < 12; i++) {
-        Event e =
-            Event.newBuilder()
-                .setSource("payments")
-                .setEntityId("u7")
-                .setEventId("t" + i)
-                .setEventTimeMs(t0 + i)
-                .putFields("amount", Value.newBuilder().setDoubleValue(5).build())
-                .putFields("merchant_id", Value.newBuilder().setStringValue("m").build())
-                .build();
-        for (FeatureRow row : replay.accept(e).rows()) {
-          producer.send(
-              new ProducerRecord<>(
-                  "features." + row.getView(),
-                  TileKeys.partition(row.getEntityId(), 4),
-                  TileKeys.key(row.getEntityId(), row.getTileStartMs()),
-                  row.toByteArray()));
-        }
-      }
-      producer.flush();
+      // 12 events of u7 within 12 s, so the count at t0 + 60 s is 12.
+      FeatureRows.send(producer, FeatureRows.payments(replay, 12, t0, i -> "u7"));
 
       Launcher.Running node =
           launcher.start(

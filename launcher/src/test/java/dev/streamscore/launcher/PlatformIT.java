@@ -6,26 +6,21 @@ import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.Replay;
-import dev.streamscore.etl.TileKeys;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
-import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.FeatureServiceGrpc;
 import dev.streamscore.proto.v1.GetOnlineFeaturesRequest;
 import dev.streamscore.proto.v1.GetOnlineFeaturesResponse;
-import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -90,34 +85,14 @@ class PlatformIT {
     FeatureSpec spec = FeatureSpec.shippedPayments();
     Replay replay = new Replay(spec, "payments");
     long t0 = 1_764_000_000_000L;
-    List<FeatureRow> rows = new ArrayList<>();
-    for (int i = 0; i < 30; i++) {
-      Event e =
-          Event.newBuilder()
-              .setSource("payments")
-              .setEntityId("u" + (i % 3))
-              .setEventId("t" + i)
-              .setEventTimeMs(t0 + i * 1_000L)
-              .putFields("amount", Value.newBuilder().setDoubleValue(10 + i).build())
-              .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 4).build())
-              .build();
-      rows.addAll(replay.accept(e).rows());
-    }
+    List<FeatureRow> rows = FeatureRows.payments(replay, 30, t0, i -> "u" + (i % 3));
     try (Platform platform = Platform.start(config, Clock.systemUTC());
         KafkaProducer<byte[], byte[]> producer =
             new KafkaProducer<>(
                 Map.of("bootstrap.servers", platform.endpoints().get("kafka")),
                 new ByteArraySerializer(),
                 new ByteArraySerializer())) {
-      for (FeatureRow row : rows) {
-        producer.send(
-            new ProducerRecord<>(
-                "features." + row.getView(),
-                TileKeys.partition(row.getEntityId(), 4),
-                TileKeys.key(row.getEntityId(), row.getTileStartMs()),
-                row.toByteArray()));
-      }
-      producer.flush();
+      FeatureRows.send(producer, rows);
       long asOf = t0 + 60_000;
       await()
           .atMost(Duration.ofSeconds(30))
