@@ -50,6 +50,8 @@ public final class Materializer implements AutoCloseable {
   private final Thread thread;
   private volatile boolean caughtUp;
   private long lastEndsCheck;
+  private long lastProgress = System.nanoTime();
+  private final long toBootstrap;
   private volatile boolean closing;
   private volatile Throwable failure;
 
@@ -89,6 +91,11 @@ public final class Materializer implements AutoCloseable {
         positions.put(tp, consumer.position(tp, timeout));
       }
       caughtUp = reachedStartEnds();
+      long behind = 0;
+      for (TopicPartition tp : partitions) {
+        behind += Math.max(0, startEnds.get(tp) - positions.get(tp));
+      }
+      toBootstrap = behind;
     } catch (RuntimeException e) {
       consumer.close();
       throw e;
@@ -147,6 +154,13 @@ public final class Materializer implements AutoCloseable {
         if (!caughtUp && reachedStartEnds()) {
           caughtUp = true;
           LOG.info("materializer caught up: {} rows read, {} written", rowsRead, rowsWritten);
+        } else if (!caughtUp && System.nanoTime() - lastProgress > 1_000_000_000L) {
+          lastProgress = System.nanoTime();
+          LOG.info(
+              "materializer bootstrapping: {} of {} rows ({}%)",
+              rowsRead.get(),
+              toBootstrap,
+              toBootstrap == 0 ? 100 : rowsRead.get() * 100 / toBootstrap);
         }
         long now = System.nanoTime();
         if (now - lastEndsCheck > 1_000_000_000L) {

@@ -20,14 +20,25 @@ final class FeatureRows {
    */
   static List<FeatureRow> payments(
       Replay replay, int n, long t0, java.util.function.IntFunction<String> entityOf) {
+    return payments(replay, 0, n, t0, 1_000, entityOf);
+  }
+
+  /** Events {@code from} to {@code to} (exclusive), {@code stepMs} apart. */
+  static List<FeatureRow> payments(
+      Replay replay,
+      int from,
+      int to,
+      long t0,
+      long stepMs,
+      java.util.function.IntFunction<String> entityOf) {
     List<FeatureRow> rows = new ArrayList<>();
-    for (int i = 0; i < n; i++) {
+    for (int i = from; i < to; i++) {
       Event e =
           Event.newBuilder()
               .setSource("payments")
               .setEntityId(entityOf.apply(i))
               .setEventId("t" + i)
-              .setEventTimeMs(t0 + i * 1_000L)
+              .setEventTimeMs(t0 + i * stepMs)
               .putFields("amount", Value.newBuilder().setDoubleValue(10 + i).build())
               .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 4).build())
               .build();

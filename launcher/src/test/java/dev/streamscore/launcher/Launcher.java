@@ -146,6 +146,11 @@ final class Launcher {
       return out;
     }
 
+    /** Every stderr line, log lines included. */
+    List<String> stderr() {
+      return err;
+    }
+
     /** stderr lines other than log lines (which start with a time stamp). */
     List<String> errors() {
       return err.stream().filter(l -> !l.matches("^\\d\\d:\\d\\d:\\d\\d.*")).toList();
