@@ -6,6 +6,7 @@ import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.featurestore.FeatureServer;
 import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.featurestore.Materializer;
+import dev.streamscore.featurestore.MaterializerMetrics;
 import dev.streamscore.ingest.IngestGateway;
 import dev.streamscore.ingest.IngestGatewayConfig;
 import dev.streamscore.ingest.IngestGatewayException;
@@ -191,6 +192,7 @@ final class Platform implements AutoCloseable {
               clock);
       register("materializer", materializer);
       this.materializer = materializer;
+      metrics.register(new MaterializerMetrics(materializer));
       FeatureServer server =
           FeatureServer.start(
               LOOPBACK, config.featuresPort(), store, spec, materializer::bootstrapLag, clock);

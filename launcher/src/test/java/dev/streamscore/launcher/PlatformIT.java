@@ -108,6 +108,19 @@ class PlatformIT {
           .isEqualTo(replay.valueAt("user_txn", "amount_sum_1h", "u1", asOf));
       assertThat(platform.materializer().lag()).isZero();
 
+      String scraped =
+          java.net.http.HttpClient.newHttpClient()
+              .send(
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(platform.endpoints().get("metrics")))
+                      .build(),
+                  java.net.http.HttpResponse.BodyHandlers.ofString())
+              .body();
+      assertThat(scraped)
+          .contains("streamscore_feature_store_lag_rows 0.0")
+          .contains("streamscore_feature_store_bootstrapping 0.0")
+          .contains("streamscore_feature_store_rows_read_total " + rows.size() + ".0");
+
       // ... and serves them over gRPC.
       ManagedChannel channel =
           NettyChannelBuilder.forTarget(platform.endpoints().get("features"))
