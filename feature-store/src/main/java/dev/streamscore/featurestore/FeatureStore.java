@@ -29,7 +29,6 @@ import org.rocksdb.ReadOptions;
 import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
-import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 
@@ -67,6 +66,7 @@ public final class FeatureStore implements AutoCloseable {
   private final Map<String, ColumnFamilyHandle> viewFamilies = new HashMap<>();
   private final ColumnFamilyHandle offsetFamily;
   private final WriteOptions writeOptions;
+  private final ReadOptions readOptions;
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
   private volatile boolean closed;
 
@@ -82,6 +82,7 @@ public final class FeatureStore implements AutoCloseable {
     this.dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
     this.cfOptions = new ColumnFamilyOptions();
     this.writeOptions = new WriteOptions();
+    this.readOptions = new ReadOptions();
     List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
     descriptors.add(new ColumnFamilyDescriptor(RocksDB.DEFAULT_COLUMN_FAMILY, cfOptions));
     descriptors.add(new ColumnFamilyDescriptor(bytes(OFFSETS), cfOptions));
@@ -94,6 +95,7 @@ public final class FeatureStore implements AutoCloseable {
       this.db = RocksDB.open(dbOptions, name, descriptors, handles);
     } catch (RocksDBException | java.io.IOException e) {
       handles.forEach(ColumnFamilyHandle::close);
+      readOptions.close();
       writeOptions.close();
       cfOptions.close();
       dbOptions.close();
@@ -227,12 +229,15 @@ public final class FeatureStore implements AutoCloseable {
     lock.readLock().lock();
     try {
       ensureOpen();
-      try (Slice lower = new Slice(TileKey.of(entityId, fromMs));
-          Slice upper = new Slice(TileKey.of(entityId, toMs));
-          ReadOptions options =
-              new ReadOptions().setIterateLowerBound(lower).setIterateUpperBound(upper);
-          RocksIterator it = db.newIterator(family, options)) {
-        for (it.seekToFirst(); it.isValid(); it.next()) {
+      byte[] lower = TileKey.of(entityId, fromMs);
+      byte[] upper = TileKey.of(entityId, toMs);
+      // Bounds checked here rather than set on fresh ReadOptions and Slices: three native objects
+      // fewer per lookup, which is most of a lookup's cost.
+      try (RocksIterator it = db.newIterator(family, readOptions)) {
+        for (it.seek(lower); it.isValid(); it.next()) {
+          if (java.util.Arrays.compareUnsigned(it.key(), upper) >= 0) {
+            break;
+          }
           rows.add(parse(it.value()));
         }
         return rows;
@@ -365,6 +370,7 @@ public final class FeatureStore implements AutoCloseable {
       closed = true;
       handles.forEach(ColumnFamilyHandle::close);
       db.close();
+      readOptions.close();
       writeOptions.close();
       cfOptions.close();
       dbOptions.close();

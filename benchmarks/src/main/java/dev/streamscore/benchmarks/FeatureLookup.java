@@ -1,0 +1,247 @@
+package dev.streamscore.benchmarks;
+
+import dev.streamscore.etl.FeatureDef;
+import dev.streamscore.etl.FeatureProcessor;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.InMemoryEntityState;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.etl.Windows;
+import dev.streamscore.featurestore.FeatureServer;
+import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureRow;
+import dev.streamscore.proto.v1.FeatureServiceGrpc;
+import dev.streamscore.proto.v1.GetOnlineFeaturesRequest;
+import dev.streamscore.proto.v1.Value;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.HdrHistogram.Histogram;
+import redis.clients.jedis.Jedis;
+import redis.clients.jedis.Pipeline;
+import redis.clients.jedis.Response;
+
+/**
+ * Online feature lookups of every {@code user_txn} feature (11, merged from tiles at read time) for
+ * entities drawn uniformly from 1M, in batches of 1, 10 and 100, closed loop on one thread:
+ *
+ * <ul>
+ *   <li>the RocksDB store in-process ({@code FeatureStore.vectors});
+ *   <li>the same over gRPC on loopback ({@code FeatureService.GetOnlineFeatures});
+ *   <li>the baseline, in the same run: a real Redis ({@code redis-server}, Feast's default online
+ *       store) holding the same tile rows as hashes ({@code HSET user_txn:<entity> <tile> <row>}),
+ *       looked up over loopback with one pipelined {@code HGETALL} per entity, and the window
+ *       values merged client-side by the same code.
+ * </ul>
+ *
+ * <pre>
+ * java -Xmx3g -cp benchmarks/target/streamscore-benchmarks.jar \
+ *     dev.streamscore.benchmarks.FeatureLookup [entities=1000000] [seconds=10]
+ * </pre>
+ */
+public final class FeatureLookup {
+  private static final FeatureSpec SPEC = FeatureSpec.shippedPayments();
+  private static final ViewSpec VIEW = SPEC.views().get("user_txn");
+  private static final long T0 = 1_764_000_000_000L;
+  private static final long AS_OF = T0 + 3_600_000L;
+
+  public static void main(String[] args) throws Exception {
+    int entities = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+    int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
+    List<String> features =
+        VIEW.features().keySet().stream().map(f -> VIEW.name() + ":" + f).toList();
+    Path dir = Files.createTempDirectory("lookup-bench");
+    int port = freePort();
+    Process redis =
+        new ProcessBuilder(
+                "redis-server",
+                "--port",
+                Integer.toString(port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no")
+            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+            .redirectError(ProcessBuilder.Redirect.INHERIT)
+            .start();
+    try (FeatureStore store = FeatureStore.open(dir.resolve("store"), SPEC);
+        Jedis jedis = connect(port)) {
+      load(entities, store, jedis);
+      try (FeatureServer server =
+          FeatureServer.start("127.0.0.1", 0, store, SPEC, () -> 0, Clock.systemUTC())) {
+        ManagedChannel channel =
+            NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
+        var stub = FeatureServiceGrpc.newBlockingStub(channel);
+        System.out.printf(
+            Locale.ROOT,
+            "%-28s %6s %14s %10s %10s%n",
+            "path",
+            "batch",
+            "entities/s",
+            "p50 us",
+            "p99 us");
+        for (int batch : new int[] {1, 10, 100}) {
+          run(
+              "rocksdb in-process",
+              batch,
+              entities,
+              seconds,
+              ids -> store.vectors(ids, features, AS_OF));
+          run(
+              "rocksdb over gRPC",
+              batch,
+              entities,
+              seconds,
+              ids ->
+                  stub.getOnlineFeatures(
+                      GetOnlineFeaturesRequest.newBuilder()
+                          .addAllFeatures(features)
+                          .addAllEntityIds(ids)
+                          .setAsOfMs(AS_OF)
+                          .build()));
+          run("redis hashes, loopback", batch, entities, seconds, ids -> redis(jedis, ids));
+        }
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } finally {
+      redis.destroy();
+      redis.waitFor(10, TimeUnit.SECONDS);
+    }
+  }
+
+  private static Jedis connect(int port) throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (true) {
+      try {
+        Jedis jedis = new Jedis("127.0.0.1", port);
+        jedis.ping();
+        return jedis;
+      } catch (RuntimeException e) {
+        if (System.nanoTime() > deadline) {
+          throw e;
+        }
+        Thread.sleep(50); // redis-server is starting; there is no readiness signal to wait on
+      }
+    }
+  }
+
+  /** One event per entity, 2 s apart in event time, so every entity has one user_txn tile. */
+  private static void load(int entities, FeatureStore store, Jedis jedis) {
+    FeatureProcessor processor = FeatureProcessor.of(SPEC, "payments", "core");
+    long began = System.nanoTime();
+    List<FeatureRow> batch = new ArrayList<>();
+    Pipeline pipeline = jedis.pipelined();
+    for (int i = 0; i < entities; i++) {
+      Event e =
+          Event.newBuilder()
+              .setSource("payments")
+              .setEntityId("u" + i)
+              .setEventId("t" + i)
+              .setEventTimeMs(T0 + (i % 1_800) * 2_000L)
+              .putFields("amount", Value.newBuilder().setDoubleValue(5 + i % 500).build())
+              .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 997).build())
+              .putFields("country", Value.newBuilder().setStringValue("US").build())
+              .build();
+      for (FeatureRow row : processor.process(new InMemoryEntityState(), e, T0).rows()) {
+        if (row.getView().equals(VIEW.name())) {
+          batch.add(row);
+          pipeline.hset(
+              ("user_txn:" + row.getEntityId()).getBytes(StandardCharsets.UTF_8),
+              Long.toString(row.getTileStartMs()).getBytes(StandardCharsets.UTF_8),
+              row.toByteArray());
+        }
+      }
+      if (batch.size() >= 10_000) {
+        store.write(batch, Map.of());
+        batch.clear();
+        pipeline.sync();
+      }
+    }
+    store.write(batch, Map.of());
+    pipeline.sync();
+    System.out.printf(
+        Locale.ROOT,
+        "loaded %,d entities into RocksDB and Redis in %.1f s%n",
+        entities,
+        (System.nanoTime() - began) / 1e9);
+  }
+
+  private static Object redis(Jedis jedis, List<String> ids) {
+    Pipeline pipeline = jedis.pipelined();
+    List<Response<Map<byte[], byte[]>>> replies = new ArrayList<>(ids.size());
+    for (String id : ids) {
+      replies.add(pipeline.hgetAll(("user_txn:" + id).getBytes(StandardCharsets.UTF_8)));
+    }
+    pipeline.sync();
+    List<Object> vectors = new ArrayList<>(ids.size());
+    for (Response<Map<byte[], byte[]>> reply : replies) {
+      List<FeatureRow> rows = new ArrayList<>();
+      for (byte[] value : reply.get().values()) {
+        try {
+          rows.add(FeatureRow.parseFrom(value));
+        } catch (IOException ex) {
+          throw new IllegalStateException(ex);
+        }
+      }
+      List<Object> values = new ArrayList<>();
+      for (FeatureDef f : VIEW.features().values()) {
+        values.add(Windows.value(VIEW, f, rows, AS_OF));
+      }
+      vectors.add(values);
+    }
+    return vectors;
+  }
+
+  private static void run(
+      String path, int batch, int entities, int seconds, Consumer<List<String>> lookup) {
+    SplittableRandom random = new SplittableRandom(batch);
+    Histogram latency = new Histogram(TimeUnit.SECONDS.toMicros(10), 3);
+    long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(2);
+    long end = warmupEnd + TimeUnit.SECONDS.toNanos(seconds);
+    long done = 0;
+    while (true) {
+      List<String> ids = new ArrayList<>(batch);
+      for (int i = 0; i < batch; i++) {
+        ids.add("u" + random.nextInt(entities));
+      }
+      long t = System.nanoTime();
+      lookup.accept(ids);
+      long now = System.nanoTime();
+      if (now > end) {
+        break;
+      }
+      if (t >= warmupEnd) {
+        latency.recordValue(TimeUnit.NANOSECONDS.toMicros(now - t));
+        done += batch;
+      }
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "%-28s %6d %,14.0f %10d %10d%n",
+        path,
+        batch,
+        done / (double) seconds,
+        latency.getValueAtPercentile(50),
+        latency.getValueAtPercentile(99));
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket socket = new ServerSocket(0)) {
+      return socket.getLocalPort();
+    }
+  }
+}
