@@ -46,6 +46,8 @@ import redis.clients.jedis.Response;
  *       values merged client-side by the same code.
  * </ul>
  *
+ * <p>The store is compacted after the load, as the materializer does after bootstrapping.
+ *
  * <pre>
  * java -Xmx3g -cp benchmarks/target/streamscore-benchmarks.jar \
  *     dev.streamscore.benchmarks.FeatureLookup [entities=1000000] [seconds=10]
@@ -173,6 +175,7 @@ public final class FeatureLookup {
     }
     store.write(batch, Map.of());
     pipeline.sync();
+    store.compact(); // as after a bootstrap: no compaction competes with the lookups
     System.out.printf(
         Locale.ROOT,
         "loaded %,d entities into RocksDB and Redis in %.1f s%n",

@@ -25,6 +25,7 @@ import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.ColumnFamilyDescriptor;
 import org.rocksdb.ColumnFamilyHandle;
 import org.rocksdb.ColumnFamilyOptions;
+import org.rocksdb.CompressionType;
 import org.rocksdb.DBOptions;
 import org.rocksdb.LRUCache;
 import org.rocksdb.ReadOptions;
@@ -45,7 +46,8 @@ import org.rocksdb.WriteOptions;
  * store holds exactly the rows up to the offsets it reports. Rows of an incompatible view
  * definition (another fingerprint) are refused. Tiles that no window can reach any more (older than
  * the view's longest window plus its allowed lateness and one tile, before the entity's newest
- * tile) are removed with a range delete when a newer tile arrives.
+ * tile) are removed by {@link #dropUnreachableTiles()}, which the materializer runs periodically —
+ * not on every write: range tombstones per write made every later seek slower.
  *
  * <p>Thread-safe: reads run concurrently; a write excludes other writes. After {@link #close()}
  * every call throws {@link IllegalStateException}. Close order: column family handles, the
@@ -95,9 +97,12 @@ public final class FeatureStore implements AutoCloseable {
             .setTableFormatConfig(
                 new BlockBasedTableConfig()
                     .setBlockCache(blockCache)
-                    .setBlockSize(16 * 1024)
+                    .setBlockSize(4 * 1024)
                     .setCacheIndexAndFilterBlocks(true)
-                    .setPinL0FilterAndIndexBlocksInCache(true));
+                    .setPinL0FilterAndIndexBlocksInCache(true))
+            // Tile rows are small and lookups random: decompressing a block per miss cost more
+            // than the memory it saves.
+            .setCompressionType(CompressionType.NO_COMPRESSION);
     this.writeOptions = new WriteOptions();
     this.readOptions = new ReadOptions();
     List<ColumnFamilyDescriptor> descriptors = new ArrayList<>();
@@ -186,17 +191,10 @@ public final class FeatureStore implements AutoCloseable {
       for (Map.Entry<String, Map<String, FeatureRow>> byView : newest.entrySet()) {
         ViewSpec view = views.get(byView.getKey());
         ColumnFamilyHandle family = viewFamilies.get(view.name());
-        long keep = view.longestWindowMs() + view.allowedLatenessMs() + view.tileMs();
         for (FeatureRow row : byView.getValue().values()) {
           byte[] key = TileKey.of(row.getEntityId(), row.getTileStartMs());
           byte[] stored = db.get(family, key);
-          if (stored == null) {
-            // A new tile: what is now beyond every window of this entity can go.
-            batch.deleteRange(
-                family,
-                TileKey.of(row.getEntityId(), Long.MIN_VALUE),
-                TileKey.of(row.getEntityId(), row.getTileStartMs() - keep));
-          } else if (parse(stored).getVersion() >= row.getVersion()) {
+          if (stored != null && parse(stored).getVersion() >= row.getVersion()) {
             superseded++;
             continue;
           }
@@ -212,6 +210,77 @@ public final class FeatureStore implements AutoCloseable {
       }
       db.write(writeOptions, batch);
       return new WriteResult(written, superseded, refused);
+    }
+  }
+
+  /**
+   * Deletes, for every entity of every view, the tiles that start more than the view's longest
+   * window plus its allowed lateness and one tile before the entity's newest tile: no window can
+   * reach them any more. Scans each view once; returns how many tiles were deleted.
+   */
+  public long dropUnreachableTiles() {
+    long dropped = 0;
+    for (ViewSpec view : views.values()) {
+      ColumnFamilyHandle family = viewFamilies.get(view.name());
+      long keep = view.longestWindowMs() + view.allowedLatenessMs() + view.tileMs();
+      List<byte[]> unreachable = new ArrayList<>();
+      lock.readLock().lock();
+      try {
+        ensureOpen();
+        try (RocksIterator it = db.newIterator(family, readOptions)) {
+          it.seekToLast();
+          byte[] entity = null;
+          long newest = 0;
+          // Backwards, so each entity's newest tile comes first.
+          for (; it.isValid(); it.prev()) {
+            byte[] key = it.key();
+            byte[] prefix = java.util.Arrays.copyOf(key, key.length - 8);
+            if (entity == null || !java.util.Arrays.equals(prefix, entity)) {
+              entity = prefix;
+              newest = TileKey.tileStart(key);
+            } else if (TileKey.tileStart(key) < newest - keep) {
+              unreachable.add(key);
+            }
+          }
+        }
+      } finally {
+        lock.readLock().unlock();
+      }
+      if (unreachable.isEmpty()) {
+        continue;
+      }
+      lock.writeLock().lock();
+      try (WriteBatch batch = new WriteBatch()) {
+        ensureOpen();
+        for (byte[] key : unreachable) {
+          batch.delete(family, key);
+        }
+        db.write(writeOptions, batch);
+        dropped += unreachable.size();
+      } catch (RocksDBException e) {
+        throw new FeatureStoreException(name, "drop unreachable tiles of " + view.name(), e);
+      } finally {
+        lock.writeLock().unlock();
+      }
+    }
+    return dropped;
+  }
+
+  /**
+   * Compacts every view's tiles fully: after a bulk load (a bootstrap), so that reads do not share
+   * the machine with background compactions and find each key in one sorted run. Blocks until done.
+   */
+  public void compact() {
+    lock.readLock().lock();
+    try {
+      ensureOpen();
+      for (ColumnFamilyHandle family : viewFamilies.values()) {
+        db.compactRange(family);
+      }
+    } catch (RocksDBException e) {
+      throw new FeatureStoreException(name, "compact", e);
+    } finally {
+      lock.readLock().unlock();
     }
   }
 

@@ -50,6 +50,8 @@ public final class Materializer implements AutoCloseable {
   private final Thread thread;
   private volatile boolean caughtUp;
   private long lastEndsCheck;
+  private long lastSweep = System.nanoTime();
+  private static final long SWEEP_INTERVAL_NANOS = TimeUnit.MINUTES.toNanos(10);
   private long lastProgress = System.nanoTime();
   private final long toBootstrap;
   private volatile boolean closing;
@@ -152,8 +154,11 @@ public final class Materializer implements AutoCloseable {
           positions.put(tp, consumer.position(tp));
         }
         if (!caughtUp && reachedStartEnds()) {
-          caughtUp = true;
           LOG.info("materializer caught up: {} rows read, {} written", rowsRead, rowsWritten);
+          if (rowsWritten.get() > 100_000) {
+            store.compact(); // one sorted run after a bulk load keeps lookups fast
+          }
+          caughtUp = true;
         } else if (!caughtUp && System.nanoTime() - lastProgress > 1_000_000_000L) {
           lastProgress = System.nanoTime();
           LOG.info(
@@ -163,6 +168,13 @@ public final class Materializer implements AutoCloseable {
               toBootstrap == 0 ? 100 : rowsRead.get() * 100 / toBootstrap);
         }
         long now = System.nanoTime();
+        if (caughtUp && now - lastSweep > SWEEP_INTERVAL_NANOS) {
+          lastSweep = now;
+          long dropped = store.dropUnreachableTiles();
+          if (dropped > 0) {
+            LOG.info("materializer dropped {} tiles no window can reach", dropped);
+          }
+        }
         if (now - lastEndsCheck > 1_000_000_000L) {
           consumer.endOffsets(partitions).forEach(ends::put);
           lastEndsCheck = now;

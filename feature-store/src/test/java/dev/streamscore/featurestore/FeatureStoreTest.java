@@ -128,13 +128,16 @@ class FeatureStoreTest {
   }
 
   @Test
-  void dropsTilesNoWindowCanReachOnceANewerTileArrives() {
+  void dropsTilesNoWindowCanReachWhenSwept() {
     ViewSpec view = SPEC.views().get("user_txn");
     long keep = view.longestWindowMs() + view.allowedLatenessMs() + view.tileMs();
     try (FeatureStore store = FeatureStore.open(dir, SPEC)) {
       store.write(List.of(row("u1", START, 1), row("u1", START + 60_000, 1)), Map.of());
       store.write(List.of(row("u2", START, 1)), Map.of());
       store.write(List.of(row("u1", START + keep + 60_000, 1)), Map.of());
+      assertThat(store.tiles("user_txn", "u1", Long.MIN_VALUE, Long.MAX_VALUE)).hasSize(3);
+
+      assertThat(store.dropUnreachableTiles()).isEqualTo(1);
 
       assertThat(store.tiles("user_txn", "u1", Long.MIN_VALUE, Long.MAX_VALUE))
           .extracting(FeatureRow::getTileStartMs)
