@@ -117,11 +117,7 @@ public final class FeatureStore implements AutoCloseable {
       this.db = RocksDB.open(dbOptions, name, descriptors, handles);
     } catch (RocksDBException | java.io.IOException e) {
       handles.forEach(ColumnFamilyHandle::close);
-      readOptions.close();
-      writeOptions.close();
-      cfOptions.close();
-      blockCache.close();
-      dbOptions.close();
+      closeOptions();
       throw new FeatureStoreException(name, "open the database", e);
     }
     this.offsetFamily = handles.get(1);
@@ -446,6 +442,15 @@ public final class FeatureStore implements AutoCloseable {
     return s.getBytes(StandardCharsets.UTF_8);
   }
 
+  /** The options objects and the block cache, after the handles and the database that use them. */
+  private void closeOptions() {
+    readOptions.close();
+    writeOptions.close();
+    cfOptions.close();
+    blockCache.close();
+    dbOptions.close();
+  }
+
   /** Closes the column family handles, the database, then the options. Idempotent. */
   @Override
   public void close() {
@@ -457,11 +462,7 @@ public final class FeatureStore implements AutoCloseable {
       closed = true;
       handles.forEach(ColumnFamilyHandle::close);
       db.close();
-      readOptions.close();
-      writeOptions.close();
-      cfOptions.close();
-      blockCache.close();
-      dbOptions.close();
+      closeOptions();
     } finally {
       lock.writeLock().unlock();
     }

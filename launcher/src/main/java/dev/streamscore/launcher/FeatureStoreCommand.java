@@ -1,7 +1,6 @@
 package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
-import dev.streamscore.etl.SpecException;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.featurestore.FeatureServer;
 import dev.streamscore.featurestore.FeatureStore;
@@ -67,15 +66,7 @@ final class FeatureStoreCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = command.commandLine().getOut();
-    FeatureSpec spec;
-    try {
-      spec =
-          Optional.ofNullable(specFile)
-              .map(FeatureSpec::load)
-              .orElseGet(FeatureSpec::shippedPayments);
-    } catch (SpecException e) {
-      throw new StartupException("invalid spec: " + e.getMessage(), e);
-    }
+    FeatureSpec spec = Platform.loadSpec(Optional.ofNullable(specFile));
     if (spec.views().isEmpty()) {
       throw new StartupException("the spec declares no views; there is nothing to serve");
     }

@@ -30,6 +30,7 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -76,7 +77,7 @@ final class Platform implements AutoCloseable {
     Instant began = clock.instant();
     this.dataDir = DataDir.open(config.dataDir());
     try {
-      this.spec = loadSpec(config);
+      this.spec = loadSpec(config.spec());
       startKafka(config);
       startValidator(clock);
       startGateway(config, clock);
@@ -120,9 +121,10 @@ final class Platform implements AutoCloseable {
     endpoints.put("kafka", kafkaBootstrap);
   }
 
-  private static FeatureSpec loadSpec(PlatformConfig config) {
+  /** The spec file, or the shipped payments spec; an invalid one stops start-up in one line. */
+  static FeatureSpec loadSpec(Optional<java.nio.file.Path> file) {
     try {
-      return config.spec().map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
+      return file.map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
     } catch (SpecException e) {
       throw new StartupException("invalid spec: " + e.getMessage(), e);
     }

@@ -77,6 +77,11 @@ public final class FeatureProcessor {
     return specs;
   }
 
+  /** View number {@code number}'s plan, for replays that fold tiles themselves. */
+  ViewPlan plan(int number) {
+    return views[number];
+  }
+
   /** The cleaned column names, in the order of {@link Accepted#columns()}. */
   public List<String> columns() {
     return cleanser.columns();

@@ -86,11 +86,16 @@ public record FeatureSpec(Map<String, SourceSpec> sources, Map<String, ViewSpec>
    * payments}, keyed by {@code user_id}.
    */
   public static FeatureSpec shippedPayments() {
+    return parse(shippedPaymentsYaml(), "built-in payments.yaml");
+  }
+
+  /** The YAML text of {@link #shippedPayments()}, for engines that ship the spec as text. */
+  public static String shippedPaymentsYaml() {
     try (java.io.InputStream in = FeatureSpec.class.getResourceAsStream("payments.yaml")) {
       if (in == null) {
         throw new SpecException("payments.yaml: not found on the class path");
       }
-      return parse(new String(in.readAllBytes(), StandardCharsets.UTF_8), "built-in payments.yaml");
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new SpecException("built-in payments.yaml: cannot read: " + e.getMessage());
     }

@@ -129,8 +129,7 @@ public final class Replay {
       window.addAll(tiles.subMap(current - feature.windowMs(), true, current, false).values());
     }
     if (asOfMs > current) {
-      ViewPlan plan =
-          ViewPlan.of(view, number, processor.source(), new Cleanser(processor.source()));
+      ViewPlan plan = processor.plan(number);
       Tiles partial = Tiles.empty(plan);
       for (FeatureProcessor.Accepted a : accepted.getOrDefault(entityId, List.of())) {
         if (a.views()[number] && a.eventTimeMs() >= current && a.eventTimeMs() < asOfMs) {

@@ -4,7 +4,6 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
 import dev.streamscore.etl.ViewSpec;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,7 +49,10 @@ public final class FlinkEtlMain {
     try {
       options = EtlOptions.parse(args);
       specOrigin = options.spec().map(Path::toString).orElse("built-in payments.yaml");
-      specYaml = options.spec().isPresent() ? read(options.spec().get()) : builtInSpec();
+      specYaml =
+          options.spec().isPresent()
+              ? read(options.spec().get())
+              : FeatureSpec.shippedPaymentsYaml();
       sources = sources(FeatureSpec.parse(specYaml, specOrigin), options.sources());
     } catch (IllegalArgumentException | SpecException e) {
       System.err.println("streamscore-etl-flink: " + e.getMessage());
@@ -238,12 +240,6 @@ public final class FlinkEtlMain {
       return Files.readString(file, StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new IllegalArgumentException(file + ": cannot read the spec: " + e.getMessage());
-    }
-  }
-
-  private static String builtInSpec() throws IOException {
-    try (InputStream in = FeatureSpec.class.getResourceAsStream("payments.yaml")) {
-      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
     }
   }
 
