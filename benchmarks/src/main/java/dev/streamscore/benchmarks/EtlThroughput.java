@@ -45,6 +45,7 @@ import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.utils.Utils;
 
 /**
  * The Flink ETL job, deployed as {@code streamscore up} deploys it (its jar on a MiniCluster in a
@@ -80,49 +81,54 @@ public final class EtlThroughput {
     int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
     Path work = Files.createTempDirectory("etl-bench");
 
-    System.out.printf(Locale.ROOT, "generating %,d events...%n", events);
-    List<Event> generated = generate(events);
-    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
-      createTopics(kafka);
-      produce(kafka, generated);
-      generated = null; // let the heap breathe during the runs
-
-      double ceiling = plainConsumerRate(kafka, events);
-      System.out.printf(Locale.ROOT, "plain KafkaConsumer read: %,.0f events/s%n", ceiling);
-      for (String backend : System.getProperty("etl.backends", "rocksdb,hashmap").split(",")) {
-        long began = System.nanoTime();
-        EtlProcess job =
-            EtlProcess.startFlink(
-                kafka.bootstrapServers(),
-                work.resolve("throughput-" + backend),
-                Optional.empty(),
-                List.of("--bounded", "--parallelism", "2", "--state-backend", backend),
-                Duration.ofMinutes(3));
-        long running = System.nanoTime();
-        String done;
-        try (job) {
-          done = job.awaitDone(TIMEOUT);
-        }
-        long finished = System.nanoTime();
-        double secondsRunning = (finished - running) / 1e9;
-        System.out.printf(
-            Locale.ROOT,
-            "flink job (%s state, exactly-once): %,.0f events/s over %.1f s running"
-                + " (%.1f s with JVM and MiniCluster start) = %.2f of the plain consumer; %s%n",
-            backend,
-            events / secondsRunning,
-            secondsRunning,
-            (finished - began) / 1e9,
-            events / secondsRunning / ceiling,
-            done);
-      }
-    }
-    for (boolean exactlyOnce :
-        Boolean.getBoolean("etl.skipLatency") ? List.<Boolean>of() : List.of(true, false)) {
+    try {
+      System.out.printf(Locale.ROOT, "generating %,d events...%n", events);
+      List<Event> generated = generate(events);
       try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
         createTopics(kafka);
-        latency(kafka, work.resolve("latency-" + exactlyOnce), exactlyOnce, rate, seconds);
+        produce(kafka, generated);
+        generated = null; // let the heap breathe during the runs
+
+        double ceiling = plainConsumerRate(kafka, events);
+        System.out.printf(Locale.ROOT, "plain KafkaConsumer read: %,.0f events/s%n", ceiling);
+        for (String backend : System.getProperty("etl.backends", "rocksdb,hashmap").split(",")) {
+          long began = System.nanoTime();
+          EtlProcess job =
+              EtlProcess.startFlink(
+                  kafka.bootstrapServers(),
+                  work.resolve("throughput-" + backend),
+                  Optional.empty(),
+                  List.of("--bounded", "--parallelism", "2", "--state-backend", backend),
+                  Duration.ofMinutes(3));
+          long running = System.nanoTime();
+          String done;
+          try (job) {
+            done = job.awaitDone(TIMEOUT);
+          }
+          long finished = System.nanoTime();
+          double secondsRunning = (finished - running) / 1e9;
+          System.out.printf(
+              Locale.ROOT,
+              "flink job (%s state, exactly-once): %,.0f events/s over %.1f s running"
+                  + " (%.1f s with JVM and MiniCluster start) = %.2f of the plain consumer; %s%n",
+              backend,
+              events / secondsRunning,
+              secondsRunning,
+              (finished - began) / 1e9,
+              events / secondsRunning / ceiling,
+              done);
+        }
       }
+      for (boolean exactlyOnce :
+          Boolean.getBoolean("etl.skipLatency") ? List.<Boolean>of() : List.of(true, false)) {
+        try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
+          createTopics(kafka);
+          latency(kafka, work.resolve("latency-" + exactlyOnce), exactlyOnce, rate, seconds);
+        }
+      }
+
+    } finally {
+      Utils.delete(work.toFile()); // checkpoints and job state of every run
     }
   }
 
