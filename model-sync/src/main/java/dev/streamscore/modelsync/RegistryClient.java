@@ -1,0 +1,161 @@
+package dev.streamscore.modelsync;
+
+import com.google.protobuf.ByteString;
+import dev.streamscore.proto.v1.AliasChange;
+import dev.streamscore.proto.v1.AliasState;
+import dev.streamscore.proto.v1.GetModelRequest;
+import dev.streamscore.proto.v1.HistoryRequest;
+import dev.streamscore.proto.v1.ListModelsRequest;
+import dev.streamscore.proto.v1.ListNodeStatusRequest;
+import dev.streamscore.proto.v1.Model;
+import dev.streamscore.proto.v1.ModelRegistryGrpc;
+import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.NodeStatus;
+import dev.streamscore.proto.v1.RegisterHeader;
+import dev.streamscore.proto.v1.RegisterRequest;
+import dev.streamscore.proto.v1.RollbackRequest;
+import dev.streamscore.proto.v1.SetAliasRequest;
+import dev.streamscore.proto.v1.TrafficPolicy;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import io.grpc.stub.StreamObserver;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/**
+ * A blocking client of the registry for the CLI, the demo and tests. Sends the token (when given)
+ * and the caller's name with every call. Failures are the server's {@link StatusRuntimeException}s.
+ */
+public final class RegistryClient {
+  private static final int CHUNK = 512 * 1024;
+
+  private final ModelRegistryGrpc.ModelRegistryBlockingStub blocking;
+  private final ModelRegistryGrpc.ModelRegistryStub async;
+
+  /**
+   * @param channel owned by the caller
+   * @param token the registry's write token, if it has one
+   * @param user recorded as the author of writes
+   */
+  public RegistryClient(Channel channel, Optional<String> token, String user) {
+    Metadata headers = new Metadata();
+    token.ifPresent(t -> headers.put(RegistryServer.AUTHORIZATION, "Bearer " + t));
+    headers.put(RegistryServer.USER, user);
+    Channel withHeaders =
+        ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
+    this.blocking = ModelRegistryGrpc.newBlockingStub(withHeaders);
+    this.async = ModelRegistryGrpc.newStub(withHeaders);
+  }
+
+  /** Uploads {@code artifact} in chunks and registers it as the next version of its model. */
+  public ModelVersion register(Path artifact, ModelVersionSpec spec) throws IOException {
+    CompletableFuture<ModelVersion> result = new CompletableFuture<>();
+    StreamObserver<RegisterRequest> upload =
+        async.register(
+            new StreamObserver<>() {
+              @Override
+              public void onNext(ModelVersion value) {
+                result.complete(value);
+              }
+
+              @Override
+              public void onError(Throwable t) {
+                result.completeExceptionally(t);
+              }
+
+              @Override
+              public void onCompleted() {}
+            });
+    try (InputStream in = Files.newInputStream(artifact)) {
+      upload.onNext(
+          RegisterRequest.newBuilder()
+              .setHeader(
+                  RegisterHeader.newBuilder().setSpec(spec).setSizeBytes(Files.size(artifact)))
+              .build());
+      byte[] buf = new byte[CHUNK];
+      for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0 && !result.isDone(); ) {
+        upload.onNext(
+            RegisterRequest.newBuilder().setChunk(ByteString.copyFrom(buf, 0, n)).build());
+      }
+      upload.onCompleted();
+    } catch (IOException | RuntimeException e) {
+      upload.onError(e);
+      throw e;
+    }
+    try {
+      return result.get(5, TimeUnit.MINUTES);
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof StatusRuntimeException s) {
+        throw s;
+      }
+      throw new IllegalStateException(e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while registering", e);
+    } catch (TimeoutException e) {
+      throw new IllegalStateException("the registry did not answer the upload in 5 minutes", e);
+    }
+  }
+
+  public AliasState setAlias(String model, String alias, TrafficPolicy policy, String reason) {
+    return blocking.setAlias(
+        SetAliasRequest.newBuilder()
+            .setModel(model)
+            .setAlias(alias)
+            .setPolicy(policy)
+            .setReason(reason)
+            .build());
+  }
+
+  /** Sends all of the alias's traffic to {@code version}. */
+  public AliasState promote(String model, String alias, long version) {
+    return setAlias(
+        model,
+        alias,
+        TrafficPolicy.newBuilder()
+            .addSplits(
+                dev.streamscore.proto.v1.TrafficSplit.newBuilder().setVersion(version).setWeight(1))
+            .build(),
+        "");
+  }
+
+  public AliasState rollback(String model, String alias, String reason) {
+    return blocking.rollback(
+        RollbackRequest.newBuilder().setModel(model).setAlias(alias).setReason(reason).build());
+  }
+
+  public List<AliasChange> history(String model, String alias, int limit) {
+    return blocking
+        .history(
+            HistoryRequest.newBuilder().setModel(model).setAlias(alias).setLimit(limit).build())
+        .getChangesList();
+  }
+
+  public List<Model> list(String prefix) {
+    return blocking
+        .listModels(ListModelsRequest.newBuilder().setNamePrefix(prefix).build())
+        .getModelsList();
+  }
+
+  public Model model(String name) {
+    return blocking.getModel(GetModelRequest.newBuilder().setName(name).build());
+  }
+
+  public List<NodeStatus> nodeStatuses(String model) {
+    return blocking
+        .listNodeStatus(ListNodeStatusRequest.newBuilder().setModel(model).build())
+        .getStatusesList();
+  }
+}

@@ -1,0 +1,710 @@
+package dev.streamscore.modelsync;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.proto.v1.AliasState;
+import dev.streamscore.proto.v1.ArtifactChunk;
+import dev.streamscore.proto.v1.DownloadRequest;
+import dev.streamscore.proto.v1.Error;
+import dev.streamscore.proto.v1.GetModelRequest;
+import dev.streamscore.proto.v1.Model;
+import dev.streamscore.proto.v1.ModelInput;
+import dev.streamscore.proto.v1.ModelRegistryGrpc;
+import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.NodeStatus;
+import dev.streamscore.proto.v1.SyncState;
+import dev.streamscore.proto.v1.TrafficPolicy;
+import dev.streamscore.proto.v1.WatchEvent;
+import dev.streamscore.proto.v1.WatchRequest;
+import io.grpc.Channel;
+import io.grpc.ClientInterceptors;
+import io.grpc.Context;
+import io.grpc.Metadata;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import io.grpc.stub.MetadataUtils;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.security.MessageDigest;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Keeps a scoring node's models in step with the registry's aliases, and hands out {@link Lease}s
+ * on the versions an alias's policy routes to.
+ *
+ * <p>One agent thread follows the registry's {@code Watch} stream; when the stream is down it polls
+ * {@code GetModel} every {@link Config#pollInterval()} and tries the stream again. For each alias
+ * change it brings every version of the new policy in (download in chunks to the cache directory,
+ * sha256 check against the registry's metadata, load through DJL's ONNX Runtime engine, check the
+ * inputs against the node's feature views and the model's input width, warm up), then publishes the
+ * new serving set in one atomic step and retires the versions it no longer needs, which close when
+ * their last lease is released. If any step fails the current versions keep serving; the reason
+ * goes to the log (one line), to {@link #stats()} and to the registry as the node's status.
+ *
+ * <p>Thread-safe. {@link #acquire} never blocks on a swap.
+ */
+public final class SyncAgent implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(SyncAgent.class);
+  private static final Metadata.Key<String> AUTHORIZATION = RegistryServer.AUTHORIZATION;
+
+  /** One alias of one model this node serves. */
+  public record Target(String model, String alias) {
+    public Target {
+      Objects.requireNonNull(model, "model");
+      Objects.requireNonNull(alias, "alias");
+    }
+
+    @Override
+    public String toString() {
+      return model + "/" + alias;
+    }
+  }
+
+  /**
+   * The agent's settings.
+   *
+   * @param nodeId how this node reports itself to the registry
+   * @param targets the aliases to serve
+   * @param cacheDir where artifacts are downloaded, by sha256
+   * @param token the registry's write token, needed for status reports when it has one
+   * @param pollInterval how often to poll while the watch stream is down
+   * @param warmupRuns predictions run on a new version before it serves
+   */
+  public record Config(
+      String nodeId,
+      List<Target> targets,
+      Path cacheDir,
+      Optional<String> token,
+      Duration pollInterval,
+      int warmupRuns) {
+    public Config {
+      if (nodeId == null || nodeId.isBlank()) {
+        throw new IllegalArgumentException("nodeId must not be empty");
+      }
+      targets = List.copyOf(targets);
+      if (targets.isEmpty()) {
+        throw new IllegalArgumentException("targets must name at least one model alias");
+      }
+      Objects.requireNonNull(cacheDir, "cacheDir");
+      Objects.requireNonNull(token, "token");
+      if (pollInterval.isNegative() || pollInterval.isZero()) {
+        throw new IllegalArgumentException("pollInterval must be positive, got " + pollInterval);
+      }
+      if (warmupRuns < 1) {
+        throw new IllegalArgumentException("warmupRuns must be at least 1, got " + warmupRuns);
+      }
+    }
+
+    /** Defaults: poll every 5 s while the watch is down, 20 warm-up predictions, no token. */
+    public static Config of(String nodeId, List<Target> targets, Path cacheDir) {
+      return new Config(nodeId, targets, cacheDir, Optional.empty(), Duration.ofSeconds(5), 20);
+    }
+
+    public Config withToken(Optional<String> token) {
+      return new Config(nodeId, targets, cacheDir, token, pollInterval, warmupRuns);
+    }
+
+    public Config withPollInterval(Duration pollInterval) {
+      return new Config(nodeId, targets, cacheDir, token, pollInterval, warmupRuns);
+    }
+  }
+
+  /** What one alias serves now, and how the latest change went. */
+  public record TargetStatus(
+      Target target,
+      List<Long> servingVersions,
+      long servingRevision,
+      long attemptedRevision,
+      SyncState state,
+      String error) {}
+
+  /** Counters since start. */
+  public record Stats(long swaps, long failures, long versionsLoaded, long versionsClosed) {}
+
+  /** An alias's policy and the loaded versions it routes to. Replaced whole, never changed. */
+  private record Serving(AliasState state, Map<Long, ModelHandle> handles) {}
+
+  private final Config config;
+  private final FeatureSpec spec;
+  private final Clock clock;
+  private final ModelRegistryGrpc.ModelRegistryBlockingStub registry;
+  private final Map<Target, Serving> serving = new ConcurrentHashMap<>();
+  private final Map<Target, TargetStatus> statuses = new ConcurrentHashMap<>();
+  private final AtomicLong swaps = new AtomicLong();
+  private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong loaded = new AtomicLong();
+  private final AtomicLong closedVersions = new AtomicLong();
+  private final Thread thread;
+  private final Object wakeUp = new Object();
+  private volatile Context.CancellableContext watchContext;
+  private volatile boolean closed;
+
+  private SyncAgent(Config config, Channel channel, FeatureSpec spec, Clock clock) {
+    this.config = config;
+    this.spec = spec;
+    this.clock = clock;
+    Metadata headers = new Metadata();
+    config.token().ifPresent(t -> headers.put(AUTHORIZATION, "Bearer " + t));
+    headers.put(RegistryServer.USER, "node:" + config.nodeId());
+    this.registry =
+        ModelRegistryGrpc.newBlockingStub(
+            ClientInterceptors.intercept(
+                channel, MetadataUtils.newAttachHeadersInterceptor(headers)));
+    for (Target t : config.targets()) {
+      statuses.put(t, new TargetStatus(t, List.of(), 0, 0, SyncState.SYNC_STATE_UNSPECIFIED, ""));
+    }
+    this.thread = new Thread(this::run, "model-sync-" + config.nodeId());
+    this.thread.setDaemon(true);
+  }
+
+  /**
+   * Starts following the registry reachable through {@code channel} (owned by the caller).
+   *
+   * @param spec the node's feature views: a version whose inputs name a view or feature outside
+   *     them is refused
+   */
+  public static SyncAgent start(Config config, Channel channel, FeatureSpec spec, Clock clock) {
+    try {
+      Files.createDirectories(config.cacheDir());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create the model cache " + config.cacheDir(), e);
+    }
+    SyncAgent agent = new SyncAgent(config, channel, spec, clock);
+    agent.thread.start();
+    LOG.info("model sync started for {} (node {})", config.targets(), config.nodeId());
+    return agent;
+  }
+
+  /**
+   * A lease on the version of {@code model}/{@code alias} that the alias's traffic policy routes
+   * {@code routingKey} to (sticky per key; empty for random).
+   *
+   * @throws ModelUnavailableException when this node serves no such alias, or has not loaded it
+   */
+  public Lease acquire(String model, String alias, String routingKey) {
+    Target target = new Target(model, alias);
+    for (; ; ) {
+      Serving s = servingOf(target);
+      ModelHandle h = s.handles().get(Policies.route(s.state().getPolicy(), routingKey));
+      if (h.tryAcquire()) {
+        return new Lease(h);
+      }
+      // Retired after we read the set: a newer set is already published; read again.
+    }
+  }
+
+  /**
+   * A lease on a version pinned by number, if it is one of the versions this node has loaded for
+   * the alias (live or shadow).
+   */
+  public Optional<Lease> acquireVersion(String model, String alias, long version) {
+    for (; ; ) {
+      Serving s = servingOf(new Target(model, alias));
+      ModelHandle h = s.handles().get(version);
+      if (h == null) {
+        return Optional.empty();
+      }
+      if (h.tryAcquire()) {
+        return Optional.of(new Lease(h));
+      }
+    }
+  }
+
+  /** A lease on the alias's shadow version, when its policy names one. */
+  public Optional<Lease> acquireShadow(String model, String alias) {
+    Serving s = serving.get(new Target(model, alias));
+    if (s == null || s.state().getPolicy().getShadowVersion() == 0) {
+      return Optional.empty();
+    }
+    return acquireVersion(model, alias, s.state().getPolicy().getShadowVersion());
+  }
+
+  private Serving servingOf(Target target) {
+    Serving s = serving.get(target);
+    if (s == null) {
+      TargetStatus st = statuses.get(target);
+      if (st == null) {
+        throw new ModelUnavailableException(
+            "this node does not serve model '"
+                + target.model()
+                + "' alias '"
+                + target.alias()
+                + "' (it serves "
+                + config.targets()
+                + ")");
+      }
+      throw new ModelUnavailableException(
+          "model '"
+              + target.model()
+              + "' alias '"
+              + target.alias()
+              + "' is not loaded yet"
+              + (st.error().isEmpty() ? "" : ": " + st.error()));
+    }
+    return s;
+  }
+
+  /**
+   * The registry revision of the alias state this node serves now (0 before the first), read from
+   * the same published set {@link #acquire} reads: a lease taken after this call returns comes
+   * from this revision's versions or a later one.
+   */
+  public long servingRevision(String model, String alias) {
+    Serving s = serving.get(new Target(model, alias));
+    return s == null ? 0 : s.state().getRevision();
+  }
+
+  /** True once every target serves some version. */
+  public boolean ready() {
+    return config.targets().stream().allMatch(serving::containsKey);
+  }
+
+  public TargetStatus status(String model, String alias) {
+    TargetStatus s = statuses.get(new Target(model, alias));
+    if (s == null) {
+      throw new ModelUnavailableException(
+          "this node does not serve model '" + model + "' alias '" + alias + "'");
+    }
+    return s;
+  }
+
+  public List<TargetStatus> statuses() {
+    return config.targets().stream().map(statuses::get).toList();
+  }
+
+  public Stats stats() {
+    return new Stats(swaps.get(), failures.get(), loaded.get(), closedVersions.get());
+  }
+
+  private void run() {
+    boolean reportedDown = false;
+    while (!closed) {
+      try {
+        watchUntilBroken();
+      } catch (StatusRuntimeException e) {
+        if (closed) {
+          break;
+        }
+        if (!reportedDown) {
+          LOG.warn(
+              "model registry watch unavailable ({}); polling every {} s",
+              describe(e),
+              config.pollInterval().toSeconds());
+          reportedDown = true;
+        }
+      } catch (RuntimeException e) {
+        LOG.error("model sync failed; retrying", e);
+      }
+      if (closed) {
+        break;
+      }
+      try {
+        poll();
+      } catch (StatusRuntimeException e) {
+        LOG.debug("polling the registry failed: {}", describe(e));
+      }
+      synchronized (wakeUp) {
+        if (!closed) {
+          try {
+            wakeUp.wait(config.pollInterval().toMillis());
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+      }
+    }
+  }
+
+  /** Follows the watch stream until it breaks (throws) or the agent closes. */
+  private void watchUntilBroken() {
+    Context.CancellableContext ctx = Context.current().withCancellation();
+    watchContext = ctx;
+    if (closed) {
+      ctx.cancel(null);
+      return;
+    }
+    try {
+      ctx.run(
+          () -> {
+            Set<String> models = new LinkedHashSet<>();
+            config.targets().forEach(t -> models.add(t.model()));
+            Iterator<WatchEvent> events =
+                registry.watch(
+                    WatchRequest.newBuilder().addAllModels(models).setAfterRevision(0).build());
+            while (events.hasNext()) {
+              WatchEvent e = events.next();
+              if (e.hasAlias()) {
+                onAlias(e.getAlias());
+              }
+            }
+          });
+    } finally {
+      ctx.cancel(null);
+    }
+  }
+
+  private void poll() {
+    Set<String> models = new LinkedHashSet<>();
+    config.targets().forEach(t -> models.add(t.model()));
+    for (String model : models) {
+      Model m;
+      try {
+        m =
+            registry
+                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .getModel(GetModelRequest.newBuilder().setName(model).build());
+      } catch (StatusRuntimeException e) {
+        if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
+          continue; // not registered yet
+        }
+        throw e;
+      }
+      m.getAliasesList().forEach(this::onAlias);
+    }
+  }
+
+  private void onAlias(AliasState state) {
+    Target target = new Target(state.getModel(), state.getAlias());
+    TargetStatus status = statuses.get(target);
+    if (status == null || closed) {
+      return;
+    }
+    if (state.getRevision() == status.attemptedRevision()
+        || state.getRevision() == status.servingRevision()) {
+      return;
+    }
+    apply(target, state);
+  }
+
+  /** Brings the policy's versions in and swaps them in atomically, or keeps the current ones. */
+  private void apply(Target target, AliasState state) {
+    long began = System.nanoTime();
+    Serving current = serving.get(target);
+    TrafficPolicy policy = state.getPolicy();
+    Set<Long> wanted = new LinkedHashSet<>();
+    policy.getSplitsList().forEach(s -> wanted.add(s.getVersion()));
+    if (policy.getShadowVersion() != 0) {
+      wanted.add(policy.getShadowVersion());
+    }
+    setStatus(target, current, state.getRevision(), SyncState.SYNC_STATE_LOADING, "");
+    Map<Long, ModelHandle> next = new LinkedHashMap<>();
+    List<ModelHandle> fresh = new ArrayList<>();
+    try {
+      Model model = null;
+      for (long v : wanted) {
+        ModelHandle have = current == null ? null : current.handles().get(v);
+        if (have != null) {
+          next.put(v, have);
+          continue;
+        }
+        if (model == null) {
+          model =
+              registry
+                  .withDeadlineAfter(30, TimeUnit.SECONDS)
+                  .getModel(GetModelRequest.newBuilder().setName(target.model()).build());
+        }
+        ModelVersion meta = versionOf(model, v);
+        ModelHandle h = load(meta);
+        fresh.add(h);
+        next.put(v, h);
+      }
+    } catch (ModelLoadException | StatusRuntimeException | UncheckedIOException e) {
+      fresh.forEach(ModelHandle::retire);
+      failures.incrementAndGet();
+      String why = e instanceof StatusRuntimeException s ? describe(s) : e.getMessage();
+      LOG.warn(
+          "{}: cannot apply {} (revision {}); still serving {}: {}",
+          target,
+          Policies.describe(policy),
+          state.getRevision(),
+          current == null ? "nothing" : Policies.describe(current.state().getPolicy()),
+          why);
+      setStatus(target, current, state.getRevision(), SyncState.SYNC_STATE_FAILED, why);
+      return;
+    }
+    serving.put(target, new Serving(state, Map.copyOf(next)));
+    if (current != null) {
+      for (Map.Entry<Long, ModelHandle> old : current.handles().entrySet()) {
+        if (!next.containsKey(old.getKey())) {
+          old.getValue().retire();
+        }
+      }
+    }
+    swaps.incrementAndGet();
+    LOG.info(
+        "{}: serving {} (revision {}) after {} ms",
+        target,
+        Policies.describe(policy),
+        state.getRevision(),
+        TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
+    setStatus(target, serving.get(target), state.getRevision(), SyncState.SYNC_STATE_SERVING, "");
+  }
+
+  private static ModelVersion versionOf(Model model, long version) {
+    for (ModelVersion v : model.getVersionsList()) {
+      if (v.getVersion() == version) {
+        return v;
+      }
+    }
+    throw new ModelLoadException(
+        "the registry lists no version " + version + " of '" + model.getName() + "'");
+  }
+
+  /** Download (unless cached), verify, load, validate, warm up. */
+  private ModelHandle load(ModelVersion meta) {
+    String name = meta.getName() + " v" + meta.getVersion();
+    checkInputsAgainstViews(meta);
+    Path file = fetch(meta);
+    OnnxModel model = OnnxModel.load(file);
+    try {
+      int declared = meta.getSpec().getInputsCount();
+      if (model.inputWidth() > 0 && model.inputWidth() != declared) {
+        throw new ModelLoadException(
+            name
+                + ": the model takes "
+                + model.inputWidth()
+                + " inputs but its registry entry declares "
+                + declared);
+      }
+      warmUp(meta, model);
+    } catch (RuntimeException e) {
+      model.close();
+      throw e instanceof ModelLoadException
+          ? e
+          : new ModelLoadException(name + ": " + e.getMessage(), e);
+    }
+    loaded.incrementAndGet();
+    return new ModelHandle(meta, model, closedVersions::incrementAndGet);
+  }
+
+  private void checkInputsAgainstViews(ModelVersion meta) {
+    for (ModelInput in : meta.getSpec().getInputsList()) {
+      int colon = in.getName().indexOf(':');
+      if (colon < 0) {
+        continue; // a request-time feature
+      }
+      String viewName = in.getName().substring(0, colon);
+      ViewSpec view = spec.views().get(viewName);
+      if (view == null) {
+        throw new ModelLoadException(
+            meta.getName()
+                + " v"
+                + meta.getVersion()
+                + ": input '"
+                + in.getName()
+                + "' comes from view '"
+                + viewName
+                + "', which this node does not serve (views: "
+                + String.join(", ", spec.views().keySet())
+                + ")");
+      }
+      if (!view.features().containsKey(in.getName().substring(colon + 1))) {
+        throw new ModelLoadException(
+            meta.getName()
+                + " v"
+                + meta.getVersion()
+                + ": view '"
+                + viewName
+                + "' has no feature '"
+                + in.getName().substring(colon + 1)
+                + "'");
+      }
+    }
+  }
+
+  private void warmUp(ModelVersion meta, OnnxModel model) {
+    float[] input = new float[meta.getSpec().getInputsCount()];
+    for (int i = 0; i < input.length; i++) {
+      input[i] = (float) meta.getSpec().getInputs(i).getDefaultValue();
+    }
+    for (int run = 0; run < config.warmupRuns(); run++) {
+      float[] out;
+      try {
+        out = model.predict(input);
+      } catch (PredictionException e) {
+        throw new ModelLoadException(
+            meta.getName() + " v" + meta.getVersion() + " failed its warm-up: " + e.getMessage(),
+            e);
+      }
+      if (out.length != meta.getSpec().getOutputsCount()) {
+        throw new ModelLoadException(
+            meta.getName()
+                + " v"
+                + meta.getVersion()
+                + " returned "
+                + out.length
+                + " values in warm-up; its registry entry declares "
+                + meta.getSpec().getOutputsCount()
+                + " outputs");
+      }
+      for (float f : out) {
+        if (!Float.isFinite(f)) {
+          throw new ModelLoadException(
+              meta.getName() + " v" + meta.getVersion() + " returned " + f + " in warm-up");
+        }
+      }
+    }
+  }
+
+  /** The verified artifact in the cache, downloading it first unless a verified copy is there. */
+  private Path fetch(ModelVersion meta) {
+    Path file = config.cacheDir().resolve(meta.getSha256() + ".onnx");
+    try {
+      if (Files.exists(file) && sha256(file).equals(meta.getSha256())) {
+        return file;
+      }
+      Path part = Files.createTempFile(config.cacheDir(), meta.getSha256(), ".part");
+      try {
+        MessageDigest digest = RegistryServer.sha256();
+        long expectedOffset = 0;
+        try (OutputStream out = Files.newOutputStream(part)) {
+          Iterator<ArtifactChunk> chunks =
+              registry
+                  .withDeadlineAfter(5, TimeUnit.MINUTES)
+                  .download(
+                      DownloadRequest.newBuilder()
+                          .setName(meta.getName())
+                          .setVersion(meta.getVersion())
+                          .build());
+          while (chunks.hasNext()) {
+            ArtifactChunk c = chunks.next();
+            if (c.getOffset() != expectedOffset) {
+              throw new ModelLoadException(
+                  "the download of "
+                      + meta.getName()
+                      + " v"
+                      + meta.getVersion()
+                      + " skipped from offset "
+                      + expectedOffset
+                      + " to "
+                      + c.getOffset());
+            }
+            c.getData().writeTo(out);
+            digest.update(c.getData().asReadOnlyByteBuffer());
+            expectedOffset += c.getData().size();
+          }
+        }
+        String actual = HexFormat.of().formatHex(digest.digest());
+        if (!actual.equals(meta.getSha256())) {
+          throw new ModelLoadException(
+              meta.getName()
+                  + " v"
+                  + meta.getVersion()
+                  + ": sha256 mismatch: the registry says "
+                  + meta.getSha256()
+                  + ", the "
+                  + expectedOffset
+                  + " bytes downloaded hash to "
+                  + actual);
+        }
+        Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        return file;
+      } finally {
+        Files.deleteIfExists(part);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot store " + meta.getName() + " v" + meta.getVersion() + " in " + config.cacheDir(),
+          e);
+    }
+  }
+
+  private static String sha256(Path file) throws IOException {
+    MessageDigest digest = RegistryServer.sha256();
+    try (InputStream in = Files.newInputStream(file)) {
+      byte[] buf = new byte[64 * 1024];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        digest.update(buf, 0, n);
+      }
+    }
+    return HexFormat.of().formatHex(digest.digest());
+  }
+
+  private void setStatus(
+      Target target, Serving now, long attempted, SyncState state, String error) {
+    List<Long> versions =
+        now == null ? List.of() : now.handles().keySet().stream().sorted().toList();
+    long servingRevision = now == null ? 0 : now.state().getRevision();
+    statuses.put(
+        target, new TargetStatus(target, versions, servingRevision, attempted, state, error));
+    if (state == SyncState.SYNC_STATE_LOADING) {
+      return; // reported with the outcome
+    }
+    NodeStatus.Builder report =
+        NodeStatus.newBuilder()
+            .setNodeId(config.nodeId())
+            .setModel(target.model())
+            .setAlias(target.alias())
+            .addAllServingVersions(versions)
+            .setAttemptedRevision(attempted)
+            .setState(state)
+            .setReportedAtMs(clock.millis());
+    if (!error.isEmpty()) {
+      report.setError(
+          Error.newBuilder()
+              .setCode(Status.Code.FAILED_PRECONDITION.value())
+              .setMessage(error)
+              .build());
+    }
+    try {
+      registry.withDeadlineAfter(5, TimeUnit.SECONDS).reportNodeStatus(report.build());
+    } catch (StatusRuntimeException e) {
+      LOG.debug("reporting {} to the registry failed: {}", target, describe(e));
+    }
+  }
+
+  private static String describe(StatusRuntimeException e) {
+    Status s = e.getStatus();
+    return s.getCode() + (s.getDescription() == null ? "" : ": " + s.getDescription());
+  }
+
+  /**
+   * Stops following the registry, then retires every loaded version: each closes when its last
+   * lease is released. Leases taken before stay valid until closed; {@link #acquire} fails after.
+   */
+  @Override
+  public void close() {
+    closed = true;
+    Context.CancellableContext ctx = watchContext;
+    if (ctx != null) {
+      ctx.cancel(null);
+    }
+    synchronized (wakeUp) {
+      wakeUp.notifyAll();
+    }
+    try {
+      thread.join(TimeUnit.SECONDS.toMillis(30));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (Target t : config.targets()) {
+      Serving s = serving.remove(t);
+      if (s != null) {
+        s.handles().values().forEach(ModelHandle::retire);
+      }
+    }
+    LOG.info("model sync stopped (node {})", config.nodeId());
+  }
+}
