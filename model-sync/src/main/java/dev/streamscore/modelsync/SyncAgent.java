@@ -267,8 +267,8 @@ public final class SyncAgent implements AutoCloseable {
 
   /**
    * The registry revision of the alias state this node serves now (0 before the first), read from
-   * the same published set {@link #acquire} reads: a lease taken after this call returns comes
-   * from this revision's versions or a later one.
+   * the same published set {@link #acquire} reads: a lease taken after this call returns comes from
+   * this revision's versions or a later one.
    */
   public long servingRevision(String model, String alias) {
     Serving s = serving.get(new Target(model, alias));

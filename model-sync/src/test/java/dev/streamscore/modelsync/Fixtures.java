@@ -1,0 +1,46 @@
+package dev.streamscore.modelsync;
+
+import dev.streamscore.proto.v1.ModelFormat;
+import dev.streamscore.proto.v1.ModelInput;
+import dev.streamscore.proto.v1.ModelOutput;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.util.concurrent.TimeUnit;
+
+/** Specs and channels shared by the registry and agent tests. */
+final class Fixtures {
+  private Fixtures() {}
+
+  /** {@code width} stored inputs from the shipped payments view {@code user_txn}, one output. */
+  static ModelVersionSpec spec(String name, int width, int outputs) {
+    String[] features = {
+      "txn_count_10m",
+      "txn_count_1h",
+      "amount_sum_1h",
+      "amount_mean_1h",
+      "amount_max_10m",
+      "merchants_1h"
+    };
+    ModelVersionSpec.Builder spec =
+        ModelVersionSpec.newBuilder().setName(name).setFormat(ModelFormat.MODEL_FORMAT_ONNX);
+    for (int i = 0; i < width; i++) {
+      spec.addInputs(
+          ModelInput.newBuilder()
+              .setName(i < features.length ? "user_txn:" + features[i] : "request_" + i)
+              .setView(i < features.length ? "user_txn" : ""));
+    }
+    for (int i = 0; i < outputs; i++) {
+      spec.addOutputs(ModelOutput.newBuilder().setName("out" + i));
+    }
+    return spec.build();
+  }
+
+  static ManagedChannel channel(String address) {
+    return NettyChannelBuilder.forTarget(address).usePlaintext().build();
+  }
+
+  static void close(ManagedChannel channel) throws InterruptedException {
+    channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+  }
+}

@@ -1,0 +1,211 @@
+package dev.streamscore.modelsync;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.streamscore.proto.v1.AliasChange;
+import dev.streamscore.proto.v1.AliasState;
+import dev.streamscore.proto.v1.ModelRegistryGrpc;
+import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.TrafficPolicy;
+import dev.streamscore.proto.v1.TrafficSplit;
+import dev.streamscore.proto.v1.WatchEvent;
+import dev.streamscore.proto.v1.WatchRequest;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RegistryServerTest {
+  @TempDir Path dir;
+  private RegistryServer server;
+  private ManagedChannel channel;
+  private RegistryClient client;
+
+  @BeforeEach
+  void start() {
+    server =
+        RegistryServer.start(
+            "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC());
+    channel = Fixtures.channel(server.address());
+    client = new RegistryClient(channel, Optional.empty(), "alice");
+  }
+
+  @AfterEach
+  void stop() throws Exception {
+    Fixtures.close(channel);
+    server.close();
+  }
+
+  private Path model(String file, float constant) throws Exception {
+    return TestModels.constant(dir.resolve(file), 3, constant);
+  }
+
+  @Test
+  void versionsCountUpPerNameAndArtifactsAreStoredUnderTheirSha256() throws Exception {
+    Path artifact = model("a.onnx", 1f);
+    ModelVersion v1 = client.register(artifact, Fixtures.spec("fraud", 3, 1));
+    ModelVersion v2 = client.register(model("b.onnx", 2f), Fixtures.spec("fraud", 3, 1));
+    ModelVersion other = client.register(artifact, Fixtures.spec("churn", 3, 1));
+
+    assertThat(List.of(v1.getVersion(), v2.getVersion(), other.getVersion()))
+        .containsExactly(1L, 2L, 1L);
+    assertThat(v1.getCreatedBy()).isEqualTo("alice");
+    assertThat(v1.getSizeBytes()).isEqualTo(Files.size(artifact));
+    assertThat(other.getSha256()).isEqualTo(v1.getSha256());
+    Path stored = dir.resolve("registry/artifacts/sha256").resolve(v1.getSha256());
+    assertThat(Files.readAllBytes(stored)).isEqualTo(Files.readAllBytes(artifact));
+    assertThat(client.list("").stream().map(m -> m.getName())).containsExactly("churn", "fraud");
+    assertThat(client.model("fraud").getVersionsList()).containsExactly(v1, v2);
+  }
+
+  @Test
+  void aliasesKeepAnAuditHistoryAndRollbackWalksBackThroughIt() throws Exception {
+    for (int i = 1; i <= 3; i++) {
+      client.register(model(i + ".onnx", i), Fixtures.spec("fraud", 3, 1));
+    }
+    client.promote("fraud", "prod", 1);
+    client.promote("fraud", "prod", 2);
+    AliasState canary =
+        client.setAlias(
+            "fraud",
+            "prod",
+            TrafficPolicy.newBuilder().addSplits(split(2, 90)).addSplits(split(3, 10)).build(),
+            "canary v3");
+
+    AliasState back = client.rollback("fraud", "prod", "v3 is slow");
+    assertThat(back.getPolicy().getSplitsList()).containsExactly(split(2, 1));
+    assertThat(back.getRevision()).isGreaterThan(canary.getRevision());
+    assertThat(client.rollback("fraud", "prod", "").getPolicy().getSplitsList())
+        .containsExactly(split(1, 1));
+    assertThatThrownBy(() -> client.rollback("fraud", "prod", ""))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.FAILED_PRECONDITION))
+        .hasMessageContaining("no earlier policy");
+
+    List<AliasChange> history = client.history("fraud", "prod", 0);
+    assertThat(history.stream().map(AliasChange::getReason))
+        .containsExactly("rollback", "rollback: v3 is slow", "canary v3", "promote", "promote");
+    assertThat(history.get(2).getFrom().getSplitsList()).containsExactly(split(2, 1));
+    assertThat(history.get(2).getBy()).isEqualTo("alice");
+    assertThat(history.get(4).hasFrom()).isFalse();
+    assertThat(client.history("fraud", "prod", 2)).hasSize(2);
+  }
+
+  @Test
+  void badRequestsGetSpecificStatusesNamingTheField() throws Exception {
+    Path artifact = model("a.onnx", 1f);
+    client.register(artifact, Fixtures.spec("fraud", 3, 1));
+
+    assertThatThrownBy(() -> client.register(artifact, Fixtures.spec("Bad Name", 3, 1)))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.INVALID_ARGUMENT))
+        .hasMessageContaining("spec.name");
+    assertThatThrownBy(() -> client.register(artifact, Fixtures.spec("fraud", 0, 1)))
+        .hasMessageContaining("spec.inputs must name at least one input");
+    assertThatThrownBy(() -> client.promote("fraud", "prod", 7))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.NOT_FOUND))
+        .hasMessageContaining("policy.splits: model 'fraud' has versions 1..1, not 7");
+    assertThatThrownBy(() -> client.promote("nope", "prod", 1))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.NOT_FOUND))
+        .hasMessageContaining("no model named 'nope'");
+    AliasState prod = client.promote("fraud", "prod", 1);
+    var stale = ModelRegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+    assertThatThrownBy(
+            () ->
+                stale.setAlias(
+                    dev.streamscore.proto.v1.SetAliasRequest.newBuilder()
+                        .setModel("fraud")
+                        .setAlias("prod")
+                        .setPolicy(prod.getPolicy())
+                        .setExpectedRevision(prod.getRevision() - 1)
+                        .build()))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.ABORTED));
+    // Nothing refused changed anything.
+    assertThat(client.model("fraud").getVersionsCount()).isEqualTo(1);
+    assertThat(client.history("fraud", "", 0)).hasSize(1);
+  }
+
+  @Test
+  void writesNeedTheTokenWhenOneIsConfiguredButReadsDoNot() throws Exception {
+    stop();
+    server =
+        RegistryServer.start(
+            "127.0.0.1", 0, dir.resolve("secured"), Optional.of("s3cret"), Clock.systemUTC());
+    channel = Fixtures.channel(server.address());
+    RegistryClient anonymous = new RegistryClient(channel, Optional.empty(), "mallory");
+    RegistryClient wrong = new RegistryClient(channel, Optional.of("guess"), "mallory");
+    RegistryClient owner = new RegistryClient(channel, Optional.of("s3cret"), "alice");
+    Path artifact = model("a.onnx", 1f);
+
+    assertThatThrownBy(() -> anonymous.register(artifact, Fixtures.spec("fraud", 3, 1)))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED));
+    assertThatThrownBy(() -> wrong.register(artifact, Fixtures.spec("fraud", 3, 1)))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED))
+        .hasMessageContaining("the token is wrong");
+    owner.register(artifact, Fixtures.spec("fraud", 3, 1));
+    assertThatThrownBy(() -> anonymous.promote("fraud", "prod", 1))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED));
+    assertThat(anonymous.list("")).hasSize(1);
+  }
+
+  @Test
+  void everythingSurvivesARestartFromTheJournal() throws Exception {
+    client.register(model("a.onnx", 1f), Fixtures.spec("fraud", 3, 1));
+    client.register(model("b.onnx", 2f), Fixtures.spec("fraud", 3, 1));
+    client.promote("fraud", "prod", 1);
+    AliasState before = client.promote("fraud", "prod", 2);
+    var modelBefore = client.model("fraud");
+    var historyBefore = client.history("fraud", "", 0);
+
+    Fixtures.close(channel);
+    server.close();
+    server =
+        RegistryServer.start(
+            "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC());
+    channel = Fixtures.channel(server.address());
+    client = new RegistryClient(channel, Optional.empty(), "bob");
+
+    assertThat(client.model("fraud")).isEqualTo(modelBefore);
+    assertThat(client.history("fraud", "", 0)).isEqualTo(historyBefore);
+    assertThat(client.rollback("fraud", "prod", "").getRevision())
+        .isEqualTo(before.getRevision() + 1);
+    assertThat(client.register(model("c.onnx", 3f), Fixtures.spec("fraud", 3, 1)).getVersion())
+        .isEqualTo(3);
+  }
+
+  @Test
+  void watchersGetTheCurrentAliasesThenEachChangeInRevisionOrder() throws Exception {
+    client.register(model("a.onnx", 1f), Fixtures.spec("fraud", 3, 1));
+    client.register(model("b.onnx", 2f), Fixtures.spec("fraud", 3, 1));
+    AliasState first = client.promote("fraud", "prod", 1);
+    var stub = ModelRegistryGrpc.newBlockingStub(channel).withDeadlineAfter(20, TimeUnit.SECONDS);
+    Iterator<WatchEvent> events = stub.watch(WatchRequest.newBuilder().addModels("fraud").build());
+    assertThat(events.next().getAlias()).isEqualTo(first);
+
+    AliasState second = client.promote("fraud", "prod", 2);
+    client.register(model("c.onnx", 3f), Fixtures.spec("other", 3, 1)); // filtered out
+    ModelVersion v3 = client.register(model("d.onnx", 4f), Fixtures.spec("fraud", 3, 1));
+
+    assertThat(events.next().getAlias()).isEqualTo(second);
+    WatchEvent registered = events.next();
+    assertThat(registered.getVersion()).isEqualTo(v3);
+    assertThat(registered.getRevision()).isGreaterThan(second.getRevision());
+  }
+
+  private static TrafficSplit split(long version, int weight) {
+    return TrafficSplit.newBuilder().setVersion(version).setWeight(weight).build();
+  }
+
+  private static Status.Code code(Throwable e) {
+    return ((StatusRuntimeException) e).getStatus().getCode();
+  }
+}
