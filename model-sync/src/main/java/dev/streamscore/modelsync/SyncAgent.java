@@ -16,9 +16,10 @@ import dev.streamscore.proto.v1.SyncState;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.WatchEvent;
 import dev.streamscore.proto.v1.WatchRequest;
-import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
+import io.grpc.ConnectivityState;
 import io.grpc.Context;
+import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
@@ -146,6 +147,7 @@ public final class SyncAgent implements AutoCloseable {
   private record Serving(AliasState state, Map<Long, ModelHandle> handles) {}
 
   private final Config config;
+  private final ManagedChannel channel;
   private final FeatureSpec spec;
   private final Clock clock;
   private final ModelRegistryGrpc.ModelRegistryBlockingStub registry;
@@ -160,8 +162,9 @@ public final class SyncAgent implements AutoCloseable {
   private volatile Context.CancellableContext watchContext;
   private volatile boolean closed;
 
-  private SyncAgent(Config config, Channel channel, FeatureSpec spec, Clock clock) {
+  private SyncAgent(Config config, ManagedChannel channel, FeatureSpec spec, Clock clock) {
     this.config = config;
+    this.channel = channel;
     this.spec = spec;
     this.clock = clock;
     Metadata headers = new Metadata();
@@ -184,7 +187,8 @@ public final class SyncAgent implements AutoCloseable {
    * @param spec the node's feature views: a version whose inputs name a view or feature outside
    *     them is refused
    */
-  public static SyncAgent start(Config config, Channel channel, FeatureSpec spec, Clock clock) {
+  public static SyncAgent start(
+      Config config, ManagedChannel channel, FeatureSpec spec, Clock clock) {
     try {
       Files.createDirectories(config.cacheDir());
     } catch (IOException e) {
@@ -300,6 +304,10 @@ public final class SyncAgent implements AutoCloseable {
   private void run() {
     boolean reportedDown = false;
     while (!closed) {
+      if (channel.getState(false) == ConnectivityState.TRANSIENT_FAILURE) {
+        // The poll interval, not the channel's growing back-off (up to 2 min), paces retries.
+        channel.resetConnectBackoff();
+      }
       try {
         watchUntilBroken();
       } catch (StatusRuntimeException e) {
