@@ -14,6 +14,8 @@ import picocli.CommandLine.Command;
       ProduceCommand.class,
       StatusCommand.class,
       FeatureStoreCommand.class,
+      RegistryCommand.class,
+      ModelsCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
@@ -37,6 +39,17 @@ public final class Main implements Runnable {
           // Expected failures (bad configuration, port taken, broker unreachable) are one line.
           if (e instanceof StartupException) {
             commandLine.getErr().println("streamscore: " + e.getMessage());
+            return 1;
+          }
+          if (e instanceof io.grpc.StatusRuntimeException s) {
+            // A server's refusal (NOT_FOUND, INVALID_ARGUMENT, UNAUTHENTICATED, ...) is one line.
+            io.grpc.Status status = s.getStatus();
+            commandLine
+                .getErr()
+                .println(
+                    "streamscore: "
+                        + status.getCode()
+                        + (status.getDescription() == null ? "" : ": " + status.getDescription()));
             return 1;
           }
           throw e;

@@ -17,6 +17,7 @@ import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
+import dev.streamscore.modelsync.RegistryServer;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -44,9 +45,9 @@ import org.slf4j.LoggerFactory;
 /**
  * A running platform: the parts {@code streamscore up} starts, in dependency order, and stops in
  * reverse order: the Kafka broker (embedded or external), the validator of every declared source,
- * the gRPC ingest gateway, the ETL engine's job (a child JVM), the feature-store replica and its
- * materializer, then the Prometheus metrics endpoint; later parts (registry, scoring) register
- * themselves the same way.
+ * the gRPC ingest gateway, the feature-store replica and its materializer, the model registry, the
+ * ETL engine's job (a child JVM), then the Prometheus metrics endpoint; later parts (scoring)
+ * register themselves the same way.
  *
  * <p>Close order: every part in reverse start order, then the data directory (which releases its
  * lock and deletes itself if temporary).
@@ -82,6 +83,7 @@ final class Platform implements AutoCloseable {
       startValidator(clock);
       startGateway(config, clock);
       startFeatureStore(config, clock);
+      startRegistry(config, clock);
       startEtl(config, clock);
       metrics.register(ingestMetrics);
       startMetrics(config);
@@ -202,6 +204,23 @@ final class Platform implements AutoCloseable {
       endpoints.put("features", server.address());
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
+    }
+  }
+
+  /** The model registry, its artifacts and journal under {@code DATA_DIR/registry}. */
+  private void startRegistry(PlatformConfig config, Clock clock) {
+    try {
+      RegistryServer registry =
+          RegistryServer.start(
+              LOOPBACK,
+              config.registryPort(),
+              dataDir.resolve("registry"),
+              config.registryToken(),
+              clock);
+      register("model registry", registry);
+      endpoints.put("registry", registry.address());
+    } catch (RuntimeException e) {
+      throw new StartupException("cannot start the model registry: " + e.getMessage(), e);
     }
   }
 

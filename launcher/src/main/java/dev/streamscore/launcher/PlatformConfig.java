@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  * @param metricsPort the Prometheus metrics endpoint's port on 127.0.0.1 (0: any free port)
  * @param engine the streaming ETL engine that computes features
  * @param featuresPort the gRPC FeatureService's port on 127.0.0.1 (0: any free port)
+ * @param registryPort the gRPC model registry's port on 127.0.0.1 (0: any free port)
+ * @param registryToken when present, writes to the registry need it
  */
 record PlatformConfig(
     Optional<String> externalKafka,
@@ -28,7 +30,9 @@ record PlatformConfig(
     int ingestPort,
     int metricsPort,
     Engine engine,
-    int featuresPort) {
+    int featuresPort,
+    int registryPort,
+    Optional<String> registryToken) {
 
   /** The streaming ETL engine. */
   enum Engine {
@@ -42,6 +46,11 @@ record PlatformConfig(
   static final int DEFAULT_INGEST_PORT = 50051;
   static final int DEFAULT_METRICS_PORT = 9464;
   static final int DEFAULT_FEATURES_PORT = 50052;
+  static final int DEFAULT_REGISTRY_PORT = 50053;
+
+  /** Where {@code up} and the {@code models} commands read the registry's write token. */
+  static final String TOKEN_ENV = "STREAMSCORE_REGISTRY_TOKEN";
+
   private static final Pattern BOOTSTRAP =
       Pattern.compile("[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5}(,[A-Za-z0-9._\\-\\[\\]:]+:\\d{1,5})*");
 
@@ -50,6 +59,7 @@ record PlatformConfig(
     Objects.requireNonNull(dataDir, "dataDir");
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(engine, "engine");
+    Objects.requireNonNull(registryToken, "registryToken");
     externalKafka.ifPresent(
         servers -> {
           if (!BOOTSTRAP.matcher(servers).matches()) {
@@ -61,6 +71,7 @@ record PlatformConfig(
     port("--ingest-port", ingestPort);
     port("--metrics-port", metricsPort);
     port("--features-port", featuresPort);
+    port("--registry-port", registryPort);
     if (connectTimeout.isNegative() || connectTimeout.isZero()) {
       throw new StartupException("the Kafka connect timeout must be positive");
     }
@@ -72,7 +83,17 @@ record PlatformConfig(
    */
   static PlatformConfig anyPorts(Optional<String> externalKafka, Optional<Path> dataDir) {
     return new PlatformConfig(
-        externalKafka, dataDir, 0, Duration.ofSeconds(15), Optional.empty(), 0, 0, Engine.NONE, 0);
+        externalKafka,
+        dataDir,
+        0,
+        Duration.ofSeconds(15),
+        Optional.empty(),
+        0,
+        0,
+        Engine.NONE,
+        0,
+        0,
+        Optional.empty());
   }
 
   PlatformConfig withConnectTimeout(Duration timeout) {
@@ -85,7 +106,9 @@ record PlatformConfig(
         ingestPort,
         metricsPort,
         engine,
-        featuresPort);
+        featuresPort,
+        registryPort,
+        registryToken);
   }
 
   private static void port(String option, int port) {

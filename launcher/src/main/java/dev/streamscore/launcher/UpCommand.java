@@ -74,6 +74,16 @@ final class UpCommand implements Callable<Integer> {
   int featuresPort;
 
   @Option(
+      names = "--registry-port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_REGISTRY_PORT,
+      description =
+          "Port of the gRPC model registry on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}). Writes need the token in $"
+              + PlatformConfig.TOKEN_ENV
+              + " when that is set.")
+  int registryPort;
+
+  @Option(
       names = "--engine",
       paramLabel = "ENGINE",
       defaultValue = "flink",
@@ -107,7 +117,9 @@ final class UpCommand implements Callable<Integer> {
             ingestPort,
             metricsPort,
             engine(engine),
-            featuresPort);
+            featuresPort,
+            registryPort,
+            Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()));
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -38,6 +38,8 @@ final class Launcher {
                 "0",
                 "--features-port",
                 "0",
+                "--registry-port",
+                "0",
                 "--data-dir",
                 dataDir.toString()));
     args.addAll(List.of(more));
@@ -46,6 +48,11 @@ final class Launcher {
 
   /** {@code streamscore ARGS...}. */
   Running start(String... args) throws IOException {
+    return start(java.util.Map.of(), args);
+  }
+
+  /** {@code streamscore ARGS...} with these environment variables added. */
+  Running start(java.util.Map<String, String> env, String... args) throws IOException {
     List<String> command = new ArrayList<>();
     // As ./streamscore does: a SIGINT that is ignored on entry would otherwise stay ignored.
     command.addAll(List.of("env", "--default-signal=INT"));
@@ -57,7 +64,9 @@ final class Launcher {
             "-jar",
             JAR.toString()));
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).start();
+    ProcessBuilder builder = new ProcessBuilder(command);
+    builder.environment().putAll(env);
+    Process process = builder.start();
     started.add(process);
     return new Running(process);
   }

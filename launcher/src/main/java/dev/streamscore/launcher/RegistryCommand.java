@@ -1,0 +1,80 @@
+package dev.streamscore.launcher;
+
+import dev.streamscore.modelsync.RegistryServer;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamscore registry}: a standalone model registry, the same server {@code up} runs, until
+ * SIGINT or SIGTERM. Close order: the gRPC server, then the journal, then the data directory.
+ */
+@Command(
+    name = "registry",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Runs the model registry (gRPC ModelRegistry) until interrupted. Prints 'registry: address',",
+      "then 'ready'. Writes need the token in $" + PlatformConfig.TOKEN_ENV + " when that is set."
+    })
+final class RegistryCommand implements Callable<Integer> {
+
+  @Option(
+      names = "--port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_REGISTRY_PORT,
+      description = "Port on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      description =
+          "Keep artifacts and the journal here (default: a temporary directory, deleted on exit).")
+  Path dataDir;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+  @Override
+  public Integer call() throws InterruptedException {
+    PrintWriter out = command.commandLine().getOut();
+    DataDir dir = DataDir.open(Optional.ofNullable(dataDir));
+    RegistryServer server;
+    try {
+      server =
+          RegistryServer.start(
+              "127.0.0.1",
+              port,
+              dir.resolve("registry"),
+              Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV))
+                  .filter(t -> !t.isBlank()),
+              Clock.systemUTC());
+    } catch (IllegalStateException | UncheckedIOException e) {
+      dir.close();
+      throw new StartupException("cannot start the model registry: " + e.getMessage(), e);
+    }
+    CountDownLatch stopped = new CountDownLatch(1);
+    Runtime.getRuntime()
+        .addShutdownHook(
+            new Thread(
+                () -> {
+                  server.close();
+                  dir.close();
+                  out.println("stopped");
+                  out.flush();
+                  stopped.countDown();
+                },
+                "registry-shutdown"));
+    out.println("registry: " + server.address());
+    out.println("ready");
+    out.flush();
+    stopped.await();
+    return 0;
+  }
+}

@@ -1,0 +1,150 @@
+package dev.streamscore.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamscore.modelsync.RegistryServer;
+import dev.streamscore.modelsync.TestModels;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code streamscore registry} as a process, driven by the {@code streamscore models} verbs. */
+class ModelsCommandIT {
+  private static final String INPUTS = "user_txn:txn_count_10m,user_txn:amount_sum_1h,amount";
+  private final Launcher launcher = new Launcher();
+  @TempDir Path dir;
+
+  @AfterEach
+  void killLeftovers() {
+    launcher.killAll();
+  }
+
+  /** The output, error text and exit code of one in-process run of the command line. */
+  record Result(int code, String out, String err) {}
+
+  private static Result run(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  private static Result models(String registry, String... args) {
+    List<String> all = new ArrayList<>(List.of("models"));
+    all.add(args[0]);
+    all.addAll(List.of("--registry", registry));
+    all.addAll(List.of(args).subList(1, args.length));
+    return run(all.toArray(String[]::new));
+  }
+
+  @Test
+  void registersPromotesCanariesAndRollsBackThroughTheStandaloneRegistry() throws Exception {
+    Path v1 = TestModels.logisticRegression(dir.resolve("v1.onnx"), 3, 1);
+    Path v2 = TestModels.logisticRegression(dir.resolve("v2.onnx"), 3, 2);
+    Path data = dir.resolve("data");
+    Launcher.Running registry =
+        launcher.start("registry", "--port", "0", "--data-dir", data.toString());
+    registry.awaitLine("ready", Duration.ofSeconds(60));
+    String address = registry.endpoint("registry").orElseThrow();
+
+    Result r1 =
+        models(
+            address,
+            "register",
+            v1.toString(),
+            "--name",
+            "fraud",
+            "--inputs",
+            INPUTS,
+            "--outputs",
+            "p0,p1",
+            "--metric",
+            "auc=0.81",
+            "--default",
+            "amount=12.5");
+    assertThat(r1.code()).as(r1.err()).isZero();
+    assertThat(r1.out()).startsWith("registered fraud version 1 (");
+    assertThat(
+            models(
+                    address,
+                    "register",
+                    v2.toString(),
+                    "--name",
+                    "fraud",
+                    "--inputs",
+                    INPUTS,
+                    "--outputs",
+                    "p0,p1")
+                .out())
+        .startsWith("registered fraud version 2 (");
+
+    assertThat(models(address, "promote", "fraud", "1").out())
+        .isEqualTo("fraud/prod -> v1 (revision 3)\n");
+    assertThat(
+            models(address, "promote", "fraud", "2", "--weight", "10", "--reason", "canary").out())
+        .isEqualTo("fraud/prod -> v1 90%, v2 10% (revision 4)\n");
+    assertThat(models(address, "list").out()).contains("fraud").contains("prod=v1 90%, v2 10%");
+    String shown = models(address, "show", "fraud").out();
+    assertThat(shown)
+        .contains("v1  ")
+        .contains("inputs [user_txn:txn_count_10m, user_txn:amount_sum_1h, amount]")
+        .contains("metrics {auc=0.81}")
+        .contains("alias prod -> v1 90%, v2 10% (revision 4");
+    assertThat(models(address, "rollback", "fraud", "--reason", "latency").out())
+        .isEqualTo("fraud/prod rolled back to v1 (revision 5)\n");
+    assertThat(models(address, "history", "fraud").out().lines().toList())
+        .hasSize(3)
+        .satisfies(
+            lines -> {
+              assertThat(lines.get(0))
+                  .contains("v1 90%, v2 10% -> v1")
+                  .contains("(rollback: latency)");
+              assertThat(lines.get(1)).contains("v1 -> v1 90%, v2 10%").contains("(canary)");
+              assertThat(lines.get(2)).contains("(new) -> v1").contains("(promote)");
+            });
+
+    Result missing = models(address, "promote", "fraud", "9");
+    assertThat(missing.code()).isEqualTo(1);
+    assertThat(missing.err())
+        .isEqualTo(
+            "streamscore: NOT_FOUND: policy.splits: model 'fraud' has versions 1..2, not 9\n");
+
+    // The journal and artifacts are in the data directory: a restarted registry has it all.
+    registry.process.destroy();
+    assertThat(registry.awaitExit(Duration.ofSeconds(30))).isNotZero();
+    Launcher.Running again =
+        launcher.start("registry", "--port", "0", "--data-dir", data.toString());
+    again.awaitLine("ready", Duration.ofSeconds(60));
+    String address2 = again.endpoint("registry").orElseThrow();
+    assertThat(models(address2, "list").out()).contains("prod=v1");
+    assertThat(models(address2, "history", "fraud").out().lines()).hasSize(3);
+  }
+
+  @Test
+  void writesWithoutTheTokenFailInOneLineAndReadsStillWork() throws Exception {
+    Path v1 = TestModels.logisticRegression(dir.resolve("v1.onnx"), 3, 1);
+    try (RegistryServer secured =
+        RegistryServer.start(
+            "127.0.0.1", 0, dir.resolve("secured"), Optional.of("t0k3n"), Clock.systemUTC())) {
+      Result refused =
+          models(
+              secured.address(), "register", v1.toString(), "--name", "fraud", "--inputs", INPUTS);
+      assertThat(refused.code()).isEqualTo(1);
+      assertThat(refused.err())
+          .startsWith(
+              "streamscore: UNAUTHENTICATED: Register needs 'authorization: Bearer <token>'")
+          .hasLineCount(1);
+      Result list = models(secured.address(), "list");
+      assertThat(list.code()).isZero();
+      assertThat(list.out().lines()).hasSize(1); // the header only
+    }
+  }
+}
