@@ -141,4 +141,52 @@ class PlatformIT {
       }
     }
   }
+
+  @Test
+  void runsTheModelRegistryAndKeepsItsModelsAcrossARestart(@TempDir Path dir) throws Exception {
+    var config = PlatformConfig.anyPorts(Optional.empty(), Optional.of(dir));
+    Path model = dev.streamscore.modelsync.TestModels.constant(dir.resolve("m.onnx"), 2, 1f);
+    var spec =
+        dev.streamscore.proto.v1.ModelVersionSpec.newBuilder()
+            .setName("fraud")
+            .setFormat(dev.streamscore.proto.v1.ModelFormat.MODEL_FORMAT_ONNX)
+            .addInputs(
+                dev.streamscore.proto.v1.ModelInput.newBuilder().setName("user_txn:txn_count_1h"))
+            .addInputs(dev.streamscore.proto.v1.ModelInput.newBuilder().setName("amount"))
+            .addOutputs(dev.streamscore.proto.v1.ModelOutput.newBuilder().setName("score"))
+            .build();
+    try (Platform platform = Platform.start(config, Clock.systemUTC())) {
+      withRegistry(
+          platform,
+          client -> {
+            try {
+              client.register(model, spec);
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+            client.promote("fraud", "prod", 1);
+          });
+    }
+    try (Platform again = Platform.start(config, Clock.systemUTC())) {
+      withRegistry(
+          again,
+          client -> {
+            var fraud = client.model("fraud");
+            assertThat(fraud.getVersionsCount()).isEqualTo(1);
+            assertThat(fraud.getAliases(0).getPolicy().getSplits(0).getVersion()).isEqualTo(1);
+          });
+    }
+  }
+
+  private static void withRegistry(
+      Platform platform, java.util.function.Consumer<dev.streamscore.modelsync.RegistryClient> use)
+      throws InterruptedException {
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(platform.endpoints().get("registry")).usePlaintext().build();
+    try {
+      use.accept(new dev.streamscore.modelsync.RegistryClient(channel, Optional.empty(), "ci"));
+    } finally {
+      channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+    }
+  }
 }

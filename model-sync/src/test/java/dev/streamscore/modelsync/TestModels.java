@@ -25,6 +25,14 @@ import org.tribuo.util.onnx.ONNXPlaceholder;
 
 /** Real ONNX models made here, never downloaded. */
 public final class TestModels {
+  /** Held so the setting stays: Tribuo logs every training epoch through java.util.logging. */
+  private static final java.util.logging.Logger TRIBUO =
+      java.util.logging.Logger.getLogger("org.tribuo");
+
+  static {
+    TRIBUO.setLevel(java.util.logging.Level.WARNING);
+  }
+
   private TestModels() {}
 
   /**
