@@ -8,6 +8,7 @@ import dev.streamscore.proto.v1.DownloadRequest;
 import dev.streamscore.proto.v1.Error;
 import dev.streamscore.proto.v1.GetModelRequest;
 import dev.streamscore.proto.v1.Model;
+import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import dev.streamscore.proto.v1.ModelVersion;
@@ -483,6 +484,10 @@ public final class SyncAgent implements AutoCloseable {
   /** Download (unless cached), verify, load, validate, warm up. */
   private ModelHandle load(ModelVersion meta) {
     String name = meta.getName() + " v" + meta.getVersion();
+    if (meta.getSpec().getFormat() != ModelFormat.MODEL_FORMAT_ONNX) {
+      throw new ModelLoadException(
+          name + " is " + meta.getSpec().getFormat() + "; this node runs ONNX models only");
+    }
     checkInputsAgainstViews(meta);
     Path file = fetch(meta);
     OnnxModel model = OnnxModel.load(file);

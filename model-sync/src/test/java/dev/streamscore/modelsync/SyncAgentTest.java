@@ -249,7 +249,29 @@ class SyncAgentTest {
         client.register(TestModels.constant(dir.resolve("v.onnx"), WIDTH, 8f), foreign);
     assertRefused(agent, unknownView, "view 'clicks', which this node does not serve");
 
-    assertThat(agent.stats().failures()).isEqualTo(5);
+    // A format this node does not run.
+    ModelVersion xgboost =
+        client.register(
+            TestModels.constant(dir.resolve("x.onnx"), WIDTH, 8f),
+            Fixtures.spec("fraud", WIDTH, 1).toBuilder()
+                .setFormat(dev.streamscore.proto.v1.ModelFormat.MODEL_FORMAT_XGBOOST_JSON)
+                .build());
+    assertRefused(agent, xgboost, "this node runs ONNX models only");
+
+    assertThat(agent.stats().failures()).isEqualTo(6);
+    var scraped = new SyncMetrics(agent).collect();
+    assertThat(scraped.stream().map(m -> m.getMetadata().getName()))
+        .contains(
+            "streamscore_model_swap_failures",
+            "streamscore_model_versions_open",
+            "streamscore_model_serving_revision");
+    var failuresMetric =
+        (io.prometheus.metrics.model.snapshots.CounterSnapshot)
+            scraped.stream()
+                .filter(m -> m.getMetadata().getName().equals("streamscore_model_swap_failures"))
+                .findFirst()
+                .orElseThrow();
+    assertThat(failuresMetric.getDataPoints().get(0).getValue()).isEqualTo(6.0);
     assertThat(agent.stats().versionsLoaded() - agent.stats().versionsClosed()).isEqualTo(1);
     // A good version after all that still goes live.
     ModelVersion good = register(9f);
