@@ -355,19 +355,7 @@ public final class RegistryServer implements AutoCloseable {
     @Override
     public void setAlias(SetAliasRequest request, StreamObserver<AliasState> response) {
       String by = CALLER.get();
-      unary(
-          response,
-          () -> {
-            AliasState s = registry.setAlias(request, by);
-            LOG.info(
-                "alias {}/{} -> {} (revision {}) by {}",
-                s.getModel(),
-                s.getAlias(),
-                Policies.describe(s.getPolicy()),
-                s.getRevision(),
-                by);
-            return s;
-          });
+      unary(response, () -> logged("->", registry.setAlias(request, by), by));
     }
 
     @Override
@@ -375,18 +363,24 @@ public final class RegistryServer implements AutoCloseable {
       String by = CALLER.get();
       unary(
           response,
-          () -> {
-            AliasState s =
-                registry.rollback(request.getModel(), request.getAlias(), request.getReason(), by);
-            LOG.info(
-                "alias {}/{} rolled back to {} (revision {}) by {}",
-                s.getModel(),
-                s.getAlias(),
-                Policies.describe(s.getPolicy()),
-                s.getRevision(),
-                by);
-            return s;
-          });
+          () ->
+              logged(
+                  "rolled back to",
+                  registry.rollback(
+                      request.getModel(), request.getAlias(), request.getReason(), by),
+                  by));
+    }
+
+    private static AliasState logged(String verb, AliasState s, String by) {
+      LOG.info(
+          "alias {}/{} {} {} (revision {}) by {}",
+          s.getModel(),
+          s.getAlias(),
+          verb,
+          Policies.describe(s.getPolicy()),
+          s.getRevision(),
+          by);
+      return s;
     }
 
     @Override

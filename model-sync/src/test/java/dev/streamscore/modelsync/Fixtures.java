@@ -36,6 +36,28 @@ final class Fixtures {
     return spec.build();
   }
 
+  /** A registry on a free loopback port with a channel and a client to it. */
+  record Registry(RegistryServer server, ManagedChannel channel, RegistryClient client)
+      implements AutoCloseable {
+    static Registry start(java.nio.file.Path dir, java.util.Optional<String> token, String user) {
+      RegistryServer server =
+          RegistryServer.start("127.0.0.1", 0, dir, token, java.time.Clock.systemUTC());
+      ManagedChannel channel = Fixtures.channel(server.address());
+      return new Registry(server, channel, new RegistryClient(channel, token, user));
+    }
+
+    @Override
+    public void close() {
+      try {
+        Fixtures.close(channel);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        server.close();
+      }
+    }
+  }
+
   static ManagedChannel channel(String address) {
     return NettyChannelBuilder.forTarget(address).usePlaintext().build();
   }

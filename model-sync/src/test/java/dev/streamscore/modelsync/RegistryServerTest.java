@@ -16,7 +16,6 @@ import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
@@ -28,23 +27,24 @@ import org.junit.jupiter.api.io.TempDir;
 
 class RegistryServerTest {
   @TempDir Path dir;
-  private RegistryServer server;
+  private Fixtures.Registry registry;
   private ManagedChannel channel;
   private RegistryClient client;
 
   @BeforeEach
   void start() {
-    server =
-        RegistryServer.start(
-            "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC());
-    channel = Fixtures.channel(server.address());
-    client = new RegistryClient(channel, Optional.empty(), "alice");
+    use(Fixtures.Registry.start(dir.resolve("registry"), Optional.empty(), "alice"));
+  }
+
+  private void use(Fixtures.Registry started) {
+    registry = started;
+    channel = started.channel();
+    client = started.client();
   }
 
   @AfterEach
   void stop() throws Exception {
-    Fixtures.close(channel);
-    server.close();
+    registry.close();
   }
 
   private Path model(String file, float constant) throws Exception {
@@ -137,10 +137,7 @@ class RegistryServerTest {
   @Test
   void writesNeedTheTokenWhenOneIsConfiguredButReadsDoNot() throws Exception {
     stop();
-    server =
-        RegistryServer.start(
-            "127.0.0.1", 0, dir.resolve("secured"), Optional.of("s3cret"), Clock.systemUTC());
-    channel = Fixtures.channel(server.address());
+    use(Fixtures.Registry.start(dir.resolve("secured"), Optional.of("s3cret"), "alice"));
     RegistryClient anonymous = new RegistryClient(channel, Optional.empty(), "mallory");
     RegistryClient wrong = new RegistryClient(channel, Optional.of("guess"), "mallory");
     RegistryClient owner = new RegistryClient(channel, Optional.of("s3cret"), "alice");
@@ -166,13 +163,8 @@ class RegistryServerTest {
     var modelBefore = client.model("fraud");
     var historyBefore = client.history("fraud", "", 0);
 
-    Fixtures.close(channel);
-    server.close();
-    server =
-        RegistryServer.start(
-            "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC());
-    channel = Fixtures.channel(server.address());
-    client = new RegistryClient(channel, Optional.empty(), "bob");
+    stop();
+    use(Fixtures.Registry.start(dir.resolve("registry"), Optional.empty(), "bob"));
 
     assertThat(client.model("fraud")).isEqualTo(modelBefore);
     assertThat(client.history("fraud", "", 0)).isEqualTo(historyBefore);

@@ -36,25 +36,22 @@ class SyncAgentTest {
   private static final int WIDTH = 3;
 
   @TempDir Path dir;
-  private RegistryServer server;
+  private Fixtures.Registry registry;
   private ManagedChannel channel;
   private RegistryClient client;
   private final List<SyncAgent> agents = new ArrayList<>();
 
   @BeforeEach
   void start() {
-    server =
-        RegistryServer.start(
-            "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC());
-    channel = Fixtures.channel(server.address());
-    client = new RegistryClient(channel, Optional.empty(), "ci");
+    registry = Fixtures.Registry.start(dir.resolve("registry"), Optional.empty(), "ci");
+    channel = registry.channel();
+    client = registry.client();
   }
 
   @AfterEach
   void stop() throws Exception {
     agents.forEach(SyncAgent::close);
-    Fixtures.close(channel);
-    server.close();
+    registry.close();
   }
 
   private SyncAgent agent(String node) {
