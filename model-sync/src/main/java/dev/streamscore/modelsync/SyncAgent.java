@@ -236,6 +236,12 @@ public final class SyncAgent implements AutoCloseable {
     }
   }
 
+  /** The shadow version the alias's serving policy names here, 0 for none. */
+  public long shadowVersion(String model, String alias) {
+    Serving s = serving.get(new Target(model, alias));
+    return s == null ? 0 : s.state().getPolicy().getShadowVersion();
+  }
+
   /** A lease on the alias's shadow version, when its policy names one. */
   public Optional<Lease> acquireShadow(String model, String alias) {
     Serving s = serving.get(new Target(model, alias));
@@ -245,21 +251,74 @@ public final class SyncAgent implements AutoCloseable {
     return acquireVersion(model, alias, s.state().getPolicy().getShadowVersion());
   }
 
+  /**
+   * A lease on a version pinned by number, from whichever alias of {@code model} this node has it
+   * loaded for (live or shadow), bypassing traffic policies.
+   *
+   * @throws ModelUnavailableException when no alias of the model here has that version loaded
+   */
+  public Lease acquirePinned(String model, long version) {
+    requireModel(model);
+    List<Long> loaded = new ArrayList<>();
+    for (; ; ) {
+      boolean retired = false;
+      for (Target t : config.targets()) {
+        Serving s = t.model().equals(model) ? serving.get(t) : null;
+        ModelHandle h = s == null ? null : s.handles().get(version);
+        if (h != null) {
+          if (h.tryAcquire()) {
+            return new Lease(h);
+          }
+          retired = true;
+        } else if (s != null) {
+          loaded.addAll(s.handles().keySet());
+        }
+      }
+      if (!retired) {
+        throw new ModelUnavailableException(
+            ModelUnavailableException.Reason.NOT_SERVED,
+            "this node has not loaded version "
+                + version
+                + " of '"
+                + model
+                + "' (loaded: "
+                + loaded.stream().distinct().sorted().toList()
+                + ")");
+      }
+      loaded.clear();
+    }
+  }
+
+  private void requireModel(String model) {
+    if (config.targets().stream().noneMatch(t -> t.model().equals(model))) {
+      throw new ModelUnavailableException(
+          ModelUnavailableException.Reason.UNKNOWN_MODEL,
+          "this node serves no model '"
+              + model
+              + "' (it serves "
+              + config.targets().stream().map(Target::model).distinct().toList()
+              + ")");
+    }
+  }
+
   private Serving servingOf(Target target) {
     Serving s = serving.get(target);
     if (s == null) {
       TargetStatus st = statuses.get(target);
       if (st == null) {
+        requireModel(target.model());
         throw new ModelUnavailableException(
-            "this node does not serve model '"
-                + target.model()
-                + "' alias '"
+            ModelUnavailableException.Reason.NOT_SERVED,
+            "this node serves no alias '"
                 + target.alias()
+                + "' of '"
+                + target.model()
                 + "' (it serves "
                 + config.targets()
                 + ")");
       }
       throw new ModelUnavailableException(
+          ModelUnavailableException.Reason.NOT_LOADED,
           "model '"
               + target.model()
               + "' alias '"
@@ -289,6 +348,7 @@ public final class SyncAgent implements AutoCloseable {
     TargetStatus s = statuses.get(new Target(model, alias));
     if (s == null) {
       throw new ModelUnavailableException(
+          ModelUnavailableException.Reason.NOT_SERVED,
           "this node does not serve model '" + model + "' alias '" + alias + "'");
     }
     return s;

@@ -1,0 +1,458 @@
+package dev.streamscore.scoring;
+
+import dev.streamscore.proto.v1.Error;
+import dev.streamscore.proto.v1.PredictRequest;
+import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.ScoringGrpc;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Server;
+import io.grpc.Status;
+import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.protobuf.services.HealthStatusManager;
+import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.grpc.stub.ServerCallStreamObserver;
+import io.grpc.stub.StreamObserver;
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.Objects;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A scoring node's gRPC face: {@code streamscore.v1.Scoring} ({@code Predict}, {@code
+ * PredictStream}), {@code grpc.health.v1} (NOT_SERVING until every model alias has loaded and the
+ * feature store has caught up) and server reflection.
+ *
+ * <p>Requests run on a fixed pool; at most {@link Config#maxInFlight()} are scored at once, and
+ * more are answered RESOURCE_EXHAUSTED at once rather than queued. A request whose deadline has
+ * passed is not scored. Each stream keeps at most {@link Config#streamWindow()} requests in flight,
+ * through gRPC flow control. Shadow versions are scored on their own bounded pool, off the request
+ * path; what it cannot take is dropped and counted. Every prediction (and shadow prediction) goes
+ * to the {@link PredictionSink}, which never blocks.
+ *
+ * <p>Close order: stop the server (in-flight calls finish, up to 10 s), then the pools.
+ */
+public final class ScoringServer implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ScoringServer.class);
+  private static final String SERVICE = ScoringGrpc.SERVICE_NAME;
+
+  /**
+   * @param host the address to bind (127.0.0.1 on the embedded default)
+   * @param port 0 for any free port
+   * @param nodeId names this node in predictions
+   * @param threads request threads
+   * @param maxInFlight requests scored at once, at most
+   * @param streamWindow requests in flight per stream, at most
+   */
+  public record Config(
+      String host, int port, String nodeId, int threads, int maxInFlight, int streamWindow) {
+    public Config {
+      Objects.requireNonNull(host, "host");
+      if (port < 0 || port > 65_535) {
+        throw new IllegalArgumentException("port must be 0..65535, got " + port);
+      }
+      if (threads < 1 || maxInFlight < 1 || streamWindow < 1) {
+        throw new IllegalArgumentException("threads, maxInFlight and streamWindow must be >= 1");
+      }
+    }
+
+    /** Two request threads per core, 1,024 requests in flight, 128 per stream. */
+    public static Config defaults(String host, int port, String nodeId) {
+      return new Config(
+          host, port, nodeId, 2 * Runtime.getRuntime().availableProcessors(), 1_024, 128);
+    }
+  }
+
+  /** Whether the node can serve now, and if not, why. */
+  public record Readiness(boolean ready, String why) {}
+
+  private final Server server;
+  private final ThreadPoolExecutor requests;
+  private final ThreadPoolExecutor shadows;
+  private final ScheduledExecutorService health;
+  private final String host;
+
+  private ScoringServer(
+      Server server,
+      ThreadPoolExecutor requests,
+      ThreadPoolExecutor shadows,
+      ScheduledExecutorService health,
+      String host) {
+    this.server = server;
+    this.requests = requests;
+    this.shadows = shadows;
+    this.health = health;
+    this.host = host;
+  }
+
+  /**
+   * Starts serving.
+   *
+   * @param readiness checked before every request and by the health service every 200 ms
+   * @param metrics where the request, latency and prediction metrics are registered
+   * @throws IllegalStateException naming the port when it cannot be bound
+   */
+  public static ScoringServer start(
+      Config config,
+      Scorer scorer,
+      PredictionSink log,
+      Supplier<Readiness> readiness,
+      PrometheusRegistry metrics,
+      Clock clock) {
+    ThreadPoolExecutor requests =
+        new ThreadPoolExecutor(
+            config.threads(),
+            config.threads(),
+            0,
+            TimeUnit.MILLISECONDS,
+            new java.util.concurrent.LinkedBlockingQueue<>(),
+            daemon("scoring"));
+    ThreadPoolExecutor shadows =
+        new ThreadPoolExecutor(
+            1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1_000), daemon("shadow"));
+    Service service = new Service(config, scorer, log, readiness, new Metrics(metrics), clock);
+    service.shadows = shadows;
+    service.pool = requests;
+    HealthStatusManager healthManager = new HealthStatusManager();
+    healthManager.setStatus("", ServingStatus.NOT_SERVING);
+    healthManager.setStatus(SERVICE, ServingStatus.NOT_SERVING);
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
+            .executor(requests)
+            .addService(service)
+            .addService(healthManager.getHealthService())
+            .addService(ProtoReflectionServiceV1.newInstance())
+            .build();
+    try {
+      server.start();
+    } catch (IOException e) {
+      requests.shutdownNow();
+      shadows.shutdownNow();
+      boolean inUse = e instanceof BindException || e.getCause() instanceof BindException;
+      throw new IllegalStateException(
+          inUse
+              ? "port "
+                  + config.port()
+                  + " on "
+                  + config.host()
+                  + " is in use; choose another port or 0"
+              : "cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(),
+          e);
+    }
+    ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(daemon("health"));
+    AtomicBoolean serving = new AtomicBoolean();
+    checker.scheduleWithFixedDelay(
+        () -> {
+          boolean now = readiness.get().ready();
+          if (serving.getAndSet(now) != now) {
+            ServingStatus status = now ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+            healthManager.setStatus("", status);
+            healthManager.setStatus(SERVICE, status);
+            LOG.info("scoring node {}: {}", config.nodeId(), now ? "serving" : "not serving");
+          }
+        },
+        0,
+        200,
+        TimeUnit.MILLISECONDS);
+    ScoringServer scoring = new ScoringServer(server, requests, shadows, checker, config.host());
+    LOG.info("scoring service listening on {} (node {})", scoring.address(), config.nodeId());
+    return scoring;
+  }
+
+  /** {@code host:port}. */
+  public String address() {
+    return host + ":" + server.getPort();
+  }
+
+  @Override
+  public void close() {
+    health.shutdownNow();
+    server.shutdown();
+    try {
+      if (!server.awaitTermination(10, TimeUnit.SECONDS)) {
+        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      server.shutdownNow();
+    }
+    shadows.shutdown();
+    requests.shutdownNow();
+    try {
+      shadows.awaitTermination(5, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    LOG.info("scoring service stopped");
+  }
+
+  private static java.util.concurrent.ThreadFactory daemon(String name) {
+    AtomicInteger n = new AtomicInteger();
+    return r -> {
+      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
+      t.setDaemon(true);
+      return t;
+    };
+  }
+
+  /** Request counts by method and status code, latency, predictions by version. */
+  private static final class Metrics {
+    final Counter requests;
+    final Histogram latency;
+    final Counter predictions;
+    final Counter shadowDropped;
+
+    Metrics(PrometheusRegistry registry) {
+      requests =
+          Counter.builder()
+              .name("streamscore_scoring_requests_total")
+              .help("Scoring requests by method and gRPC status code.")
+              .labelNames("method", "code")
+              .register(registry);
+      latency =
+          Histogram.builder()
+              .name("streamscore_scoring_latency_seconds")
+              .help("Time from a request's arrival to its answer, in the server.")
+              .labelNames("method")
+              .classicOnly()
+              .classicUpperBounds(
+                  0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1)
+              .register(registry);
+      predictions =
+          Counter.builder()
+              .name("streamscore_scoring_predictions_total")
+              .help("Predictions by model, version and whether they were shadow predictions.")
+              .labelNames("model", "version", "shadow")
+              .register(registry);
+      shadowDropped =
+          Counter.builder()
+              .name("streamscore_scoring_shadow_dropped_total")
+              .help("Shadow scorings dropped because the shadow pool was full.")
+              .register(registry);
+    }
+  }
+
+  private static final class Service extends ScoringGrpc.ScoringImplBase {
+    private final Config config;
+    private final Scorer scorer;
+    private final PredictionSink log;
+    private final Supplier<Readiness> readiness;
+    private final Metrics metrics;
+    private final Clock clock;
+    private final Semaphore inFlight;
+    private final AtomicLong ids = new AtomicLong();
+    ThreadPoolExecutor shadows;
+    ThreadPoolExecutor pool;
+
+    Service(
+        Config config,
+        Scorer scorer,
+        PredictionSink log,
+        Supplier<Readiness> readiness,
+        Metrics metrics,
+        Clock clock) {
+      this.config = config;
+      this.scorer = scorer;
+      this.log = log;
+      this.readiness = readiness;
+      this.metrics = metrics;
+      this.clock = clock;
+      this.inFlight = new Semaphore(config.maxInFlight());
+    }
+
+    @Override
+    public void predict(PredictRequest request, StreamObserver<PredictResponse> response) {
+      long began = System.nanoTime();
+      PredictResponse answer;
+      try {
+        if (request.getRequestId().isEmpty()) {
+          request =
+              request.toBuilder()
+                  .setRequestId(config.nodeId() + "-" + ids.incrementAndGet())
+                  .build();
+        }
+        answer = scoreOne(request);
+      } catch (ScoringException e) {
+        done("Predict", e.code(), began);
+        response.onError(e.status().asRuntimeException());
+        return;
+      }
+      done("Predict", Status.Code.OK, began);
+      response.onNext(answer);
+      response.onCompleted();
+    }
+
+    /** Scores and logs one request; throws with the status to answer. */
+    private PredictResponse scoreOne(PredictRequest request) {
+      Deadline deadline = Context.current().getDeadline();
+      if (deadline != null && deadline.isExpired()) {
+        throw new ScoringException(
+            Status.Code.DEADLINE_EXCEEDED, "the deadline passed before scoring began");
+      }
+      Readiness ready = readiness.get();
+      if (!ready.ready()) {
+        throw new ScoringException(Status.Code.UNAVAILABLE, ready.why());
+      }
+      if (!inFlight.tryAcquire()) {
+        throw new ScoringException(
+            Status.Code.RESOURCE_EXHAUSTED,
+            "the node is scoring " + config.maxInFlight() + " requests; retry");
+      }
+      try {
+        Scorer.Scored scored = scorer.score(request, clock.millis(), this::shadow);
+        log.publish(scored.prediction());
+        metrics
+            .predictions
+            .labelValues(
+                scored.prediction().getModelName(),
+                Long.toString(scored.prediction().getModelVersion()),
+                "false")
+            .inc();
+        return scored.response();
+      } finally {
+        inFlight.release();
+      }
+    }
+
+    private void shadow(Scorer.ShadowTask task) {
+      try {
+        shadows.execute(
+            () -> {
+              try {
+                scorer
+                    .scoreShadow(task)
+                    .ifPresent(
+                        p -> {
+                          log.publish(p);
+                          metrics
+                              .predictions
+                              .labelValues(
+                                  p.getModelName(), Long.toString(p.getModelVersion()), "true")
+                              .inc();
+                        });
+              } catch (ScoringException e) {
+                LOG.debug("shadow scoring failed: {}", e.getMessage());
+              }
+            });
+      } catch (RejectedExecutionException e) {
+        metrics.shadowDropped.inc();
+      }
+    }
+
+    private void done(String method, Status.Code code, long began) {
+      metrics.requests.labelValues(method, code.name()).inc();
+      metrics.latency.labelValues(method).observe((System.nanoTime() - began) / 1e9);
+    }
+
+    @Override
+    public StreamObserver<PredictRequest> predictStream(
+        StreamObserver<PredictResponse> responseObserver) {
+      ServerCallStreamObserver<PredictResponse> out =
+          (ServerCallStreamObserver<PredictResponse>) responseObserver;
+      out.disableAutoRequest();
+      out.request(config.streamWindow());
+      Context context = Context.current();
+      return new StreamObserver<>() {
+        private final AtomicInteger pending = new AtomicInteger();
+        private final AtomicBoolean halfClosed = new AtomicBoolean();
+        private final AtomicBoolean finished = new AtomicBoolean();
+
+        @Override
+        public void onNext(PredictRequest request) {
+          long began = System.nanoTime();
+          pending.incrementAndGet();
+          if (request.getRequestId().isEmpty()) {
+            reply(
+                error(
+                    request,
+                    Status.Code.INVALID_ARGUMENT,
+                    "request_id is required on PredictStream"),
+                Status.Code.INVALID_ARGUMENT,
+                began);
+            return;
+          }
+          try {
+            pool.execute(
+                context.wrap(
+                    () -> {
+                      PredictResponse answer;
+                      Status.Code code = Status.Code.OK;
+                      try {
+                        answer = scoreOne(request);
+                      } catch (ScoringException e) {
+                        code = e.code();
+                        answer = error(request, e.code(), e.getMessage());
+                      }
+                      reply(answer, code, began);
+                    }));
+          } catch (RejectedExecutionException e) {
+            reply(
+                error(request, Status.Code.UNAVAILABLE, "the scoring node is stopping"),
+                Status.Code.UNAVAILABLE,
+                began);
+          }
+        }
+
+        private void reply(PredictResponse answer, Status.Code code, long began) {
+          done("PredictStream", code, began);
+          synchronized (out) {
+            if (!finished.get() && !out.isCancelled()) {
+              out.onNext(answer);
+            }
+          }
+          if (pending.decrementAndGet() == 0 && halfClosed.get()) {
+            finish();
+          } else if (!halfClosed.get()) {
+            out.request(1);
+          }
+        }
+
+        private void finish() {
+          synchronized (out) {
+            if (finished.compareAndSet(false, true) && !out.isCancelled()) {
+              out.onCompleted();
+            }
+          }
+        }
+
+        @Override
+        public void onError(Throwable t) {
+          finished.set(true); // the client went away; answers still in flight are dropped
+        }
+
+        @Override
+        public void onCompleted() {
+          halfClosed.set(true);
+          if (pending.get() == 0) {
+            finish();
+          }
+        }
+      };
+    }
+
+    private static PredictResponse error(PredictRequest request, Status.Code code, String message) {
+      return PredictResponse.newBuilder()
+          .setRequestId(request.getRequestId())
+          .setError(Error.newBuilder().setCode(code.value()).setMessage(message))
+          .build();
+    }
+  }
+}
