@@ -87,7 +87,7 @@ public final class SyncAgent implements AutoCloseable {
    * The agent's settings.
    *
    * @param nodeId how this node reports itself to the registry
-   * @param targets the aliases to serve
+   * @param targets the aliases to serve; empty for every alias of every model in the registry
    * @param cacheDir where artifacts are downloaded, by sha256
    * @param token the registry's write token, needed for status reports when it has one
    * @param pollInterval how often to poll while the watch stream is down
@@ -105,9 +105,6 @@ public final class SyncAgent implements AutoCloseable {
         throw new IllegalArgumentException("nodeId must not be empty");
       }
       targets = List.copyOf(targets);
-      if (targets.isEmpty()) {
-        throw new IllegalArgumentException("targets must name at least one model alias");
-      }
       Objects.requireNonNull(cacheDir, "cacheDir");
       Objects.requireNonNull(token, "token");
       if (pollInterval.isNegative() || pollInterval.isZero()) {
@@ -176,7 +173,7 @@ public final class SyncAgent implements AutoCloseable {
             ClientInterceptors.intercept(
                 channel, MetadataUtils.newAttachHeadersInterceptor(headers)));
     for (Target t : config.targets()) {
-      statuses.put(t, new TargetStatus(t, List.of(), 0, 0, SyncState.SYNC_STATE_UNSPECIFIED, ""));
+      statuses.put(t, unspecified(t));
     }
     this.thread = new Thread(this::run, "model-sync-" + config.nodeId());
     this.thread.setDaemon(true);
@@ -197,7 +194,10 @@ public final class SyncAgent implements AutoCloseable {
     }
     SyncAgent agent = new SyncAgent(config, channel, spec, clock);
     agent.thread.start();
-    LOG.info("model sync started for {} (node {})", config.targets(), config.nodeId());
+    LOG.info(
+        "model sync started for {} (node {})",
+        config.targets().isEmpty() ? "every model alias" : config.targets(),
+        config.nodeId());
     return agent;
   }
 
@@ -262,7 +262,7 @@ public final class SyncAgent implements AutoCloseable {
     List<Long> loaded = new ArrayList<>();
     for (; ; ) {
       boolean retired = false;
-      for (Target t : config.targets()) {
+      for (Target t : targets()) {
         Serving s = t.model().equals(model) ? serving.get(t) : null;
         ModelHandle h = s == null ? null : s.handles().get(version);
         if (h != null) {
@@ -290,15 +290,28 @@ public final class SyncAgent implements AutoCloseable {
   }
 
   private void requireModel(String model) {
-    if (config.targets().stream().noneMatch(t -> t.model().equals(model))) {
+    if (targets().stream().noneMatch(t -> t.model().equals(model))) {
       throw new ModelUnavailableException(
           ModelUnavailableException.Reason.UNKNOWN_MODEL,
           "this node serves no model '"
               + model
               + "' (it serves "
-              + config.targets().stream().map(Target::model).distinct().toList()
+              + targets().stream().map(Target::model).distinct().sorted().toList()
               + ")");
     }
+  }
+
+  /** The aliases served: the configured ones, or every one seen so far. */
+  private List<Target> targets() {
+    return config.targets().isEmpty()
+        ? statuses.keySet().stream()
+            .sorted(java.util.Comparator.comparing(Target::toString))
+            .toList()
+        : config.targets();
+  }
+
+  private static TargetStatus unspecified(Target t) {
+    return new TargetStatus(t, List.of(), 0, 0, SyncState.SYNC_STATE_UNSPECIFIED, "");
   }
 
   private Serving servingOf(Target target) {
@@ -314,7 +327,7 @@ public final class SyncAgent implements AutoCloseable {
                 + "' of '"
                 + target.model()
                 + "' (it serves "
-                + config.targets()
+                + targets()
                 + ")");
       }
       throw new ModelUnavailableException(
@@ -341,7 +354,8 @@ public final class SyncAgent implements AutoCloseable {
 
   /** True once every target serves some version. */
   public boolean ready() {
-    return config.targets().stream().allMatch(serving::containsKey);
+    List<Target> all = targets();
+    return !all.isEmpty() && all.stream().allMatch(serving::containsKey);
   }
 
   public TargetStatus status(String model, String alias) {
@@ -355,7 +369,7 @@ public final class SyncAgent implements AutoCloseable {
   }
 
   public List<TargetStatus> statuses() {
-    return config.targets().stream().map(statuses::get).toList();
+    return targets().stream().map(statuses::get).toList();
   }
 
   public Stats stats() {
@@ -418,7 +432,7 @@ public final class SyncAgent implements AutoCloseable {
       ctx.run(
           () -> {
             Set<String> models = new LinkedHashSet<>();
-            config.targets().forEach(t -> models.add(t.model()));
+            config.targets().forEach(t -> models.add(t.model())); // none: every model
             Iterator<WatchEvent> events =
                 registry.watch(
                     WatchRequest.newBuilder().addAllModels(models).setAfterRevision(0).build());
@@ -437,6 +451,14 @@ public final class SyncAgent implements AutoCloseable {
   private void poll() {
     Set<String> models = new LinkedHashSet<>();
     config.targets().forEach(t -> models.add(t.model()));
+    if (models.isEmpty()) {
+      registry
+          .withDeadlineAfter(10, TimeUnit.SECONDS)
+          .listModels(dev.streamscore.proto.v1.ListModelsRequest.getDefaultInstance())
+          .getModelsList()
+          .forEach(m -> m.getAliasesList().forEach(this::onAlias));
+      return;
+    }
     for (String model : models) {
       Model m;
       try {
@@ -456,6 +478,9 @@ public final class SyncAgent implements AutoCloseable {
 
   private void onAlias(AliasState state) {
     Target target = new Target(state.getModel(), state.getAlias());
+    if (config.targets().isEmpty()) {
+      statuses.putIfAbsent(target, unspecified(target));
+    }
     TargetStatus status = statuses.get(target);
     if (status == null || closed) {
       return;
@@ -772,7 +797,7 @@ public final class SyncAgent implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (Target t : config.targets()) {
+    for (Target t : targets()) {
       Serving s = serving.remove(t);
       if (s != null) {
         s.handles().values().forEach(ModelHandle::retire);

@@ -376,4 +376,42 @@ class SyncAgentTest {
       late.close();
     }
   }
+
+  @Test
+  void anAgentWithoutTargetsServesEveryAliasOfEveryModel() throws Exception {
+    SyncAgent agent =
+        SyncAgent.start(
+            SyncAgent.Config.of("all", List.of(), dir.resolve("cache-all"))
+                .withPollInterval(Duration.ofMillis(200)),
+            channel,
+            SPEC,
+            Clock.systemUTC());
+    agents.add(agent);
+    assertThat(agent.ready()).isFalse();
+    register(1f);
+    client.register(
+        TestModels.constant(dir.resolve("churn.onnx"), WIDTH, 3f),
+        Fixtures.spec("churn", WIDTH, 1));
+    long fraud = client.promote("fraud", "prod", 1).getRevision();
+    long churn = client.promote("churn", "staging", 1).getRevision();
+    await().atMost(Duration.ofSeconds(30)).until(agent::ready);
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .until(
+            () ->
+                agent.servingRevision("fraud", "prod") == fraud
+                    && agent.servingRevision("churn", "staging") == churn);
+
+    try (Lease l = agent.acquire("churn", "staging", "k")) {
+      assertThat(l.predict(new float[WIDTH])).containsExactly(3f);
+    }
+    assertThat(predict(agent, "k")).isEqualTo(1f);
+    assertThatThrownBy(() -> agent.acquire("nope", "prod", "k"))
+        .isInstanceOfSatisfying(
+            ModelUnavailableException.class,
+            e -> assertThat(e.reason()).isEqualTo(ModelUnavailableException.Reason.UNKNOWN_MODEL));
+    assertThat(agent.statuses())
+        .extracting(s -> s.target().toString())
+        .containsExactly("churn/staging", "fraud/prod");
+  }
 }
