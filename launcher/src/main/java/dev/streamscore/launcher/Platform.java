@@ -18,6 +18,13 @@ import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
 import dev.streamscore.modelsync.RegistryServer;
+import dev.streamscore.modelsync.SyncAgent;
+import dev.streamscore.modelsync.SyncMetrics;
+import dev.streamscore.scoring.PredictionLog;
+import dev.streamscore.scoring.Scorer;
+import dev.streamscore.scoring.ScoringServer;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -46,8 +53,8 @@ import org.slf4j.LoggerFactory;
  * A running platform: the parts {@code streamscore up} starts, in dependency order, and stops in
  * reverse order: the Kafka broker (embedded or external), the validator of every declared source,
  * the gRPC ingest gateway, the feature-store replica and its materializer, the model registry, the
- * ETL engine's job (a child JVM), then the Prometheus metrics endpoint; later parts (scoring)
- * register themselves the same way.
+ * scoring node (prediction log, model sync, scoring service), the ETL engine's job (a child JVM),
+ * then the Prometheus metrics endpoint.
  *
  * <p>Close order: every part in reverse start order, then the data directory (which releases its
  * lock and deletes itself if temporary).
@@ -69,6 +76,9 @@ final class Platform implements AutoCloseable {
 
   private static final String LOOPBACK = "127.0.0.1";
 
+  /** How this platform's scoring node names itself in predictions and to the registry. */
+  private static final String NODE_ID = "local";
+
   /** As the validator's events topics: tiles are partitioned like their entity's events. */
   private static final int FEATURE_PARTITIONS = 4;
 
@@ -84,6 +94,7 @@ final class Platform implements AutoCloseable {
       startGateway(config, clock);
       startFeatureStore(config, clock);
       startRegistry(config, clock);
+      startScoring(config, clock);
       startEtl(config, clock);
       metrics.register(ingestMetrics);
       startMetrics(config);
@@ -221,6 +232,60 @@ final class Platform implements AutoCloseable {
       endpoints.put("registry", registry.address());
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the model registry: " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * The scoring node: the prediction log, the sync agent following every alias in the registry, and
+   * the gRPC scoring service over the node's feature store. Registered log, channel, agent, server,
+   * so they stop in reverse: no request is scored once its model or log has closed.
+   */
+  private void startScoring(PlatformConfig config, Clock clock) {
+    if (featureStore == null) {
+      return; // no views: nothing to score from
+    }
+    try {
+      PredictionLog log = PredictionLog.start(kafkaBootstrap, 10_000);
+      register("prediction log", log);
+      ManagedChannel channel =
+          NettyChannelBuilder.forTarget(endpoints.get("registry")).usePlaintext().build();
+      register(
+          "registry channel", () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+      SyncAgent agent =
+          SyncAgent.start(
+              SyncAgent.Config.of(NODE_ID, List.of(), dataDir.resolve("models"))
+                  .withToken(config.registryToken()),
+              channel,
+              spec,
+              clock);
+      register("model sync", agent);
+      metrics.register(new SyncMetrics(agent));
+      Materializer materializer = this.materializer;
+      ScoringServer server =
+          ScoringServer.start(
+              ScoringServer.Config.defaults(LOOPBACK, config.scoringPort(), NODE_ID),
+              new Scorer(featureStore, spec, agent, NODE_ID),
+              log,
+              () -> {
+                long behind = materializer.bootstrapLag();
+                if (behind > 0) {
+                  return new ScoringServer.Readiness(
+                      false, "the feature store is bootstrapping: " + behind + " rows behind");
+                }
+                if (!agent.ready()) {
+                  return new ScoringServer.Readiness(
+                      false,
+                      "no model is loaded yet: register one and promote it"
+                          + " (streamscore models register …; streamscore models promote …)");
+                }
+                return new ScoringServer.Readiness(true, "");
+              },
+              metrics,
+              clock);
+      register("scoring service", server);
+      endpoints.put("scoring", server.address());
+    } catch (RuntimeException e) {
+      throw new StartupException("cannot start the scoring node: " + e.getMessage(), e);
     }
   }
 

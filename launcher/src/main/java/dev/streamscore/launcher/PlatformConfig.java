@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
  * @param featuresPort the gRPC FeatureService's port on 127.0.0.1 (0: any free port)
  * @param registryPort the gRPC model registry's port on 127.0.0.1 (0: any free port)
  * @param registryToken when present, writes to the registry need it
+ * @param scoringPort the gRPC scoring service's port on 127.0.0.1 (0: any free port)
  */
 record PlatformConfig(
     Optional<String> externalKafka,
@@ -32,7 +33,8 @@ record PlatformConfig(
     Engine engine,
     int featuresPort,
     int registryPort,
-    Optional<String> registryToken) {
+    Optional<String> registryToken,
+    int scoringPort) {
 
   /** The streaming ETL engine. */
   enum Engine {
@@ -47,6 +49,7 @@ record PlatformConfig(
   static final int DEFAULT_METRICS_PORT = 9464;
   static final int DEFAULT_FEATURES_PORT = 50052;
   static final int DEFAULT_REGISTRY_PORT = 50053;
+  static final int DEFAULT_SCORING_PORT = 50054;
 
   /** Where {@code up} and the {@code models} commands read the registry's write token. */
   static final String TOKEN_ENV = "STREAMSCORE_REGISTRY_TOKEN";
@@ -72,6 +75,7 @@ record PlatformConfig(
     port("--metrics-port", metricsPort);
     port("--features-port", featuresPort);
     port("--registry-port", registryPort);
+    port("--scoring-port", scoringPort);
     if (connectTimeout.isNegative() || connectTimeout.isZero()) {
       throw new StartupException("the Kafka connect timeout must be positive");
     }
@@ -93,7 +97,8 @@ record PlatformConfig(
         Engine.NONE,
         0,
         0,
-        Optional.empty());
+        Optional.empty(),
+        0);
   }
 
   PlatformConfig withConnectTimeout(Duration timeout) {
@@ -108,7 +113,8 @@ record PlatformConfig(
         engine,
         featuresPort,
         registryPort,
-        registryToken);
+        registryToken,
+        scoringPort);
   }
 
   private static void port(String option, int port) {

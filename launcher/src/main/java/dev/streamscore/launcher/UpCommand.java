@@ -84,6 +84,14 @@ final class UpCommand implements Callable<Integer> {
   int registryPort;
 
   @Option(
+      names = "--scoring-port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_SCORING_PORT,
+      description =
+          "Port of the gRPC scoring service on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int scoringPort;
+
+  @Option(
       names = "--engine",
       paramLabel = "ENGINE",
       defaultValue = "flink",
@@ -119,7 +127,8 @@ final class UpCommand implements Callable<Integer> {
             engine(engine),
             featuresPort,
             registryPort,
-            Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()));
+            Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()),
+            scoringPort);
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);

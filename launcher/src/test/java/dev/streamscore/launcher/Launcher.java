@@ -40,6 +40,8 @@ final class Launcher {
                 "0",
                 "--registry-port",
                 "0",
+                "--scoring-port",
+                "0",
                 "--data-dir",
                 dataDir.toString()));
     args.addAll(List.of(more));

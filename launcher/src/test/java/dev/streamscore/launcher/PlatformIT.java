@@ -189,4 +189,103 @@ class PlatformIT {
       channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
     }
   }
+
+  @Test
+  void scoresOnMaterializedFeaturesOnceAModelIsPromotedAndLogsThePrediction(@TempDir Path dir)
+      throws Exception {
+    var config = PlatformConfig.anyPorts(Optional.empty(), Optional.of(dir));
+    Path model =
+        dev.streamscore.modelsync.TestModels.logisticRegression(dir.resolve("m.onnx"), 2, 1);
+    var spec =
+        dev.streamscore.proto.v1.ModelVersionSpec.newBuilder()
+            .setName("fraud")
+            .setFormat(dev.streamscore.proto.v1.ModelFormat.MODEL_FORMAT_ONNX)
+            .addInputs(
+                dev.streamscore.proto.v1.ModelInput.newBuilder()
+                    .setName("user_txn:txn_count_1h")
+                    .setView("user_txn"))
+            .addInputs(dev.streamscore.proto.v1.ModelInput.newBuilder().setName("amount"))
+            .addOutputs(dev.streamscore.proto.v1.ModelOutput.newBuilder().setName("p0"))
+            .addOutputs(dev.streamscore.proto.v1.ModelOutput.newBuilder().setName("p1"))
+            .build();
+    Replay replay = new Replay(FeatureSpec.shippedPayments(), "payments");
+    long t0 = System.currentTimeMillis() - 30_000;
+    try (Platform platform = Platform.start(config, Clock.systemUTC());
+        KafkaProducer<byte[], byte[]> producer =
+            new KafkaProducer<>(
+                Map.of("bootstrap.servers", platform.endpoints().get("kafka")),
+                new ByteArraySerializer(),
+                new ByteArraySerializer())) {
+      ManagedChannel channel =
+          NettyChannelBuilder.forTarget(platform.endpoints().get("scoring")).usePlaintext().build();
+      try {
+        var scoring =
+            dev.streamscore.proto.v1.ScoringGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(30, java.util.concurrent.TimeUnit.SECONDS);
+        var request =
+            dev.streamscore.proto.v1.PredictRequest.newBuilder()
+                .setRequestId("r1")
+                .setModel(dev.streamscore.proto.v1.ModelRef.newBuilder().setName("fraud"))
+                .putEntityIds("user_id", "u1")
+                .putRequestFeatures(
+                    "amount",
+                    dev.streamscore.proto.v1.Value.newBuilder().setDoubleValue(40).build())
+                .setIncludeFeatures(true)
+                .build();
+        // No model yet: UNAVAILABLE, saying what to do.
+        assertThatThrownBy(() -> scoring.predict(request))
+            .hasMessageContaining("UNAVAILABLE: no model is loaded yet");
+
+        withRegistry(
+            platform,
+            client -> {
+              try {
+                client.register(model, spec);
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+              client.promote("fraud", "prod", 1);
+            });
+        FeatureRows.send(producer, FeatureRows.payments(replay, 7, t0, i -> "u1"));
+        var response =
+            await()
+                .atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .until(() -> scoring.predict(request), r -> r.getFeatures(0) == 7.0);
+        assertThat(response.getModelVersion()).isEqualTo(1);
+        assertThat(response.getFeaturesList()).containsExactly(7.0, 40.0);
+        try (dev.streamscore.modelsync.OnnxModel offline =
+            dev.streamscore.modelsync.OnnxModel.load(model)) {
+          assertThat((float) response.getScores(1).getValue())
+              .isEqualTo(offline.predict(new float[] {7, 40})[1]);
+        }
+      } finally {
+        channel.shutdownNow().awaitTermination(5, java.util.concurrent.TimeUnit.SECONDS);
+      }
+
+      // The prediction log has it, keyed by the entity.
+      try (var consumer =
+          new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(
+              Map.of(
+                  "bootstrap.servers", platform.endpoints().get("kafka"),
+                  "auto.offset.reset", "earliest",
+                  "group.id", "it"),
+              new org.apache.kafka.common.serialization.StringDeserializer(),
+              new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+        consumer.subscribe(List.of("predictions.fraud"));
+        List<dev.streamscore.proto.v1.Prediction> logged = new java.util.ArrayList<>();
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(
+                () -> {
+                  for (var r : consumer.poll(Duration.ofMillis(200))) {
+                    assertThat(r.key()).isEqualTo("u1");
+                    logged.add(dev.streamscore.proto.v1.Prediction.parseFrom(r.value()));
+                  }
+                  return logged.stream().anyMatch(p -> p.getRequestId().equals("r1"));
+                });
+        assertThat(logged).allSatisfy(p -> assertThat(p.getNodeId()).isEqualTo("local"));
+      }
+    }
+  }
 }
