@@ -57,6 +57,17 @@ public final class Scorer {
     this.nodeId = nodeId;
   }
 
+  /**
+   * The key field of a source's entities: the name its entity ids go by in {@code entity_ids}.
+   *
+   * @throws ScoringException INVALID_ARGUMENT for a source the spec does not declare
+   */
+  public String keyField(String source) {
+    return spec.source(source)
+        .orElseThrow(() -> ScoringException.invalid("the spec declares no source '" + source + "'"))
+        .keyField();
+  }
+
   /** The outcome: what the caller gets, and what goes to {@code predictions.<model>}. */
   public record Scored(PredictResponse response, Prediction prediction) {}
 
@@ -68,6 +79,19 @@ public final class Scorer {
    * @throws ScoringException with the status the call answers
    */
   public Scored score(PredictRequest request, long asOfMs, Consumer<ShadowTask> shadow) {
+    return score(request, asOfMs, shadow, false);
+  }
+
+  /**
+   * As {@link #score(PredictRequest, long, Consumer)}; with {@code ignoreExtraFeatures}, request
+   * features the model does not take are ignored instead of refused (stream scoring passes all of
+   * an event's fields).
+   */
+  public Scored score(
+      PredictRequest request,
+      long asOfMs,
+      Consumer<ShadowTask> shadow,
+      boolean ignoreExtraFeatures) {
     long began = System.nanoTime();
     ModelRef ref = request.getModel();
     if (ref.getName().isEmpty()) {
@@ -97,7 +121,7 @@ public final class Scorer {
     }
     Scored scored;
     try (lease) {
-      scored = run(lease, request, asOfMs, alias, false, began);
+      scored = run(lease, request, asOfMs, alias, false, ignoreExtraFeatures, began);
     }
     if (!alias.isEmpty() && agent.shadowVersion(ref.getName(), alias) != 0) {
       shadow.accept(new ShadowTask(request, asOfMs, alias));
@@ -122,15 +146,21 @@ public final class Scorer {
     }
     try (Lease l = lease.get()) {
       return Optional.of(
-          run(l, task.request(), task.asOfMs(), task.alias(), true, began).prediction());
+          run(l, task.request(), task.asOfMs(), task.alias(), true, false, began).prediction());
     }
   }
 
   private Scored run(
-      Lease lease, PredictRequest request, long asOfMs, String alias, boolean shadow, long began) {
+      Lease lease,
+      PredictRequest request,
+      long asOfMs,
+      String alias,
+      boolean shadow,
+      boolean ignoreExtraFeatures,
+      long began) {
     ModelVersion meta = lease.metadata();
     Plan plan = plans.computeIfAbsent(meta.getName() + "@" + meta.getVersion(), k -> plan(meta));
-    Assembled in = assemble(plan, meta, request, asOfMs);
+    Assembled in = assemble(plan, meta, request, asOfMs, ignoreExtraFeatures);
     float[] out;
     try {
       out = lease.predict(in.vector());
@@ -217,7 +247,8 @@ public final class Scorer {
       long oldestFeatureTimeMs,
       Map<String, Long> featureTimes) {}
 
-  private Assembled assemble(Plan plan, ModelVersion meta, PredictRequest request, long asOfMs) {
+  private Assembled assemble(
+      Plan plan, ModelVersion meta, PredictRequest request, long asOfMs, boolean ignoreExtra) {
     List<ModelInput> inputs = meta.getSpec().getInputsList();
     float[] vector = new float[inputs.size()];
     List<FeatureIssue> issues = new ArrayList<>();
@@ -226,7 +257,7 @@ public final class Scorer {
     String model = meta.getName() + " v" + meta.getVersion();
 
     for (String name : request.getRequestFeaturesMap().keySet()) {
-      if (!plan.requestInputs().containsKey(name)) {
+      if (!ignoreExtra && !plan.requestInputs().containsKey(name)) {
         throw ScoringException.invalid(
             "request_features['"
                 + name

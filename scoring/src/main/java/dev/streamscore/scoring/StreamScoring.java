@@ -1,0 +1,362 @@
+package dev.streamscore.scoring;
+
+import com.google.protobuf.ByteString;
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.proto.v1.DeadLetter;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.ModelRef;
+import dev.streamscore.proto.v1.PredictRequest;
+import dev.streamscore.proto.v1.Prediction;
+import dev.streamscore.proto.v1.RejectReason;
+import io.grpc.Status;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.BooleanSupplier;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.streams.CloseOptions;
+import org.apache.kafka.streams.KafkaStreams;
+import org.apache.kafka.streams.StreamsBuilder;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.Topology;
+import org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler;
+import org.apache.kafka.streams.kstream.Branched;
+import org.apache.kafka.streams.kstream.Consumed;
+import org.apache.kafka.streams.kstream.KStream;
+import org.apache.kafka.streams.kstream.Produced;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
+import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
+import org.apache.kafka.streams.processor.api.FixedKeyRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Stream scoring: a Kafka Streams application ({@code exactly_once_v2}) that scores every event of
+ * {@code events.<source>} with one model alias and writes exactly one record per event: a {@code
+ * Prediction} to {@code predictions.<model>} (key: the entity id), or, when the model cannot score
+ * it (a feature it refuses defaults for is missing, a value is not a number), a dead letter with
+ * reason UNSCORABLE to {@code events.dlq}. Count in = predictions + unscorable, across crashes: the
+ * output and the consumed offsets commit in one transaction.
+ *
+ * <p>Features are read from the node's store as of the event's time, and the event's own fields are
+ * the request-time features. Lineage: the prediction carries the event's id and time, the model
+ * version and every stored feature's event time; its request id is {@code
+ * <topic>-<partition>-<offset>}. While the model is not loaded or the store is still catching up,
+ * the stream waits (up to a minute per event, then the thread restarts and retries) rather than
+ * skip an event.
+ */
+public final class StreamScoring implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(StreamScoring.class);
+  static final String STAGE = "stream-scoring";
+
+  /**
+   * @param bootstrapServers the Kafka cluster
+   * @param source the source whose {@code events.<source>} topic is scored
+   * @param model the model name
+   * @param alias the alias whose policy picks the version
+   * @param stateDir Kafka Streams' state directory
+   * @param dlqTopic where unscorable events go
+   */
+  public record Config(
+      String bootstrapServers,
+      String source,
+      String model,
+      String alias,
+      Path stateDir,
+      String dlqTopic) {
+    public Config {
+      Objects.requireNonNull(bootstrapServers, "bootstrapServers");
+      Objects.requireNonNull(source, "source");
+      Objects.requireNonNull(model, "model");
+      Objects.requireNonNull(alias, "alias");
+      Objects.requireNonNull(stateDir, "stateDir");
+      Objects.requireNonNull(dlqTopic, "dlqTopic");
+    }
+
+    String applicationId() {
+      return "streamscore-stream-scoring-" + source + "-" + model + "-" + alias;
+    }
+
+    String eventsTopic() {
+      return "events." + source;
+    }
+  }
+
+  /** Events scored and events the model could not score, since start. */
+  public record Counts(long scored, long unscorable) {}
+
+  private final KafkaStreams streams;
+  private final AtomicLong scored;
+  private final AtomicLong unscorable;
+
+  private StreamScoring(KafkaStreams streams, AtomicLong scored, AtomicLong unscorable) {
+    this.streams = streams;
+    this.scored = scored;
+    this.unscorable = unscorable;
+  }
+
+  /**
+   * Starts scoring and returns once the application runs.
+   *
+   * @param ready false while the feature store is catching up: events wait
+   * @throws IllegalStateException if it does not run within a minute
+   */
+  public static StreamScoring start(
+      Config config, Scorer scorer, BooleanSupplier ready, Clock clock) {
+    ensureTopics(config);
+    AtomicLong scored = new AtomicLong();
+    AtomicLong unscorable = new AtomicLong();
+    Topology topology = topology(config, scorer, ready, clock, scored, unscorable);
+    KafkaStreams streams = new KafkaStreams(topology, properties(config));
+    CountDownLatch running = new CountDownLatch(1);
+    streams.setStateListener(
+        (now, before) -> {
+          if (now == KafkaStreams.State.RUNNING) {
+            running.countDown();
+          }
+        });
+    // A stream thread that gave up waiting for the model is replaced; its transaction aborted.
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          LOG.warn("stream scoring thread failed, replacing it: {}", e.toString());
+          return StreamsUncaughtExceptionHandler.StreamThreadExceptionResponse.REPLACE_THREAD;
+        });
+    streams.start();
+    try {
+      if (!running.await(60, TimeUnit.SECONDS)) {
+        streams.close(Duration.ofSeconds(10));
+        throw new IllegalStateException("stream scoring did not start within 60 s");
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      streams.close(Duration.ofSeconds(10));
+      throw new IllegalStateException("interrupted while starting stream scoring", e);
+    }
+    LOG.info(
+        "stream scoring running: {} -> {} with {}/{}",
+        config.eventsTopic(),
+        PredictionLog.topic(config.model()),
+        config.model(),
+        config.alias());
+    return new StreamScoring(streams, scored, unscorable);
+  }
+
+  public Counts counts() {
+    return new Counts(scored.get(), unscorable.get());
+  }
+
+  /** The topology: a function of its inputs, so tests drive it the same way. */
+  static Topology topology(
+      Config config,
+      Scorer scorer,
+      BooleanSupplier ready,
+      Clock clock,
+      AtomicLong scored,
+      AtomicLong unscorable) {
+    StreamsBuilder builder = new StreamsBuilder();
+    KStream<String, Outcome> outcomes =
+        builder.stream(config.eventsTopic(), Consumed.with(Serdes.String(), Serdes.ByteArray()))
+            .processValues(
+                () -> new ScoreProcessor(config, scorer, ready, clock, scored, unscorable));
+    outcomes
+        .split()
+        .branch(
+            (k, o) -> o.prediction() != null,
+            Branched.withConsumer(
+                s ->
+                    s.mapValues(o -> o.prediction())
+                        .to(
+                            PredictionLog.topic(config.model()),
+                            Produced.with(Serdes.String(), Serdes.ByteArray()))))
+        .defaultBranch(
+            Branched.withConsumer(
+                s ->
+                    s.mapValues(o -> o.deadLetter())
+                        .to(
+                            config.dlqTopic(),
+                            Produced.with(Serdes.String(), Serdes.ByteArray()))));
+    return builder.build();
+  }
+
+  /** One event's result: a prediction or a dead letter, serialized. */
+  record Outcome(byte[] prediction, byte[] deadLetter) {}
+
+  private static final class ScoreProcessor implements FixedKeyProcessor<String, byte[], Outcome> {
+    private final Config config;
+    private final Scorer scorer;
+    private final BooleanSupplier ready;
+    private final Clock clock;
+    private final AtomicLong scored;
+    private final AtomicLong unscorable;
+    private FixedKeyProcessorContext<String, Outcome> context;
+
+    ScoreProcessor(
+        Config config,
+        Scorer scorer,
+        BooleanSupplier ready,
+        Clock clock,
+        AtomicLong scored,
+        AtomicLong unscorable) {
+      this.config = config;
+      this.scorer = scorer;
+      this.ready = ready;
+      this.clock = clock;
+      this.scored = scored;
+      this.unscorable = unscorable;
+    }
+
+    @Override
+    public void init(FixedKeyProcessorContext<String, Outcome> context) {
+      this.context = context;
+    }
+
+    @Override
+    public void process(FixedKeyRecord<String, byte[]> record) {
+      var meta = context.recordMetadata().orElseThrow();
+      String origin = meta.topic() + "-" + meta.partition() + "-" + meta.offset();
+      Event event;
+      try {
+        event = Event.parseFrom(record.value());
+      } catch (InvalidProtocolBufferException e) {
+        // The validator writes only valid events; a foreign writer's record is not ours to score.
+        unscorable.incrementAndGet();
+        context.forward(
+            record.withValue(
+                new Outcome(null, dead(record, meta, "not an Event protobuf: " + e.getMessage()))));
+        return;
+      }
+      PredictRequest.Builder request =
+          PredictRequest.newBuilder()
+              .setRequestId(origin)
+              .setModel(ModelRef.newBuilder().setName(config.model()).setAlias(config.alias()))
+              .putAllRequestFeatures(event.getFieldsMap());
+      String key = keyField(scorer, event);
+      request.putEntityIds(key, event.getEntityId());
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+      while (true) {
+        try {
+          if (!ready.getAsBoolean()) {
+            throw new ScoringException(Status.Code.UNAVAILABLE, "the feature store is catching up");
+          }
+          Scorer.Scored s = scorer.score(request.build(), event.getEventTimeMs(), task -> {}, true);
+          Prediction p =
+              s.prediction().toBuilder()
+                  .setEventId(event.getEventId())
+                  .setEventTimeMs(event.getEventTimeMs())
+                  .setPredictedAtMs(clock.millis())
+                  .setNodeId("stream")
+                  .build();
+          scored.incrementAndGet();
+          context.forward(record.withValue(new Outcome(p.toByteArray(), null)));
+          return;
+        } catch (ScoringException e) {
+          if (e.code() == Status.Code.UNAVAILABLE || e.code() == Status.Code.NOT_FOUND) {
+            if (System.nanoTime() > deadline) {
+              throw new IllegalStateException(
+                  "cannot score " + origin + " for a minute: " + e.getMessage());
+            }
+            sleepBriefly();
+            continue;
+          }
+          unscorable.incrementAndGet();
+          context.forward(record.withValue(new Outcome(null, dead(record, meta, e.getMessage()))));
+          return;
+        }
+      }
+    }
+
+    private byte[] dead(
+        FixedKeyRecord<String, byte[]> record,
+        org.apache.kafka.streams.processor.api.RecordMetadata meta,
+        String message) {
+      DeadLetter.Builder d =
+          DeadLetter.newBuilder()
+              .setSource(config.source())
+              .setSourceTopic(meta.topic())
+              .setSourcePartition(meta.partition())
+              .setSourceOffset(meta.offset())
+              .setReason(RejectReason.REJECT_REASON_UNSCORABLE)
+              .setMessage(config.model() + "/" + config.alias() + ": " + message)
+              .setOriginalValue(ByteString.copyFrom(record.value()))
+              .setRejectedAtMs(clock.millis())
+              .setStage(STAGE)
+              .setOriginalTimestampMs(record.timestamp());
+      if (record.key() != null) {
+        d.setOriginalKey(ByteString.copyFromUtf8(record.key()));
+      }
+      return d.build().toByteArray();
+    }
+
+    private static void sleepBriefly() {
+      try {
+        // The model or the store is not there yet; nothing to await but time.
+        Thread.sleep(100);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while waiting for the model", e);
+      }
+    }
+  }
+
+  private static String keyField(Scorer scorer, Event event) {
+    return scorer.keyField(event.getSource());
+  }
+
+  private static void ensureTopics(Config config) {
+    try (Admin admin =
+        Admin.create(
+            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
+      for (String topic : List.of(PredictionLog.topic(config.model()))) {
+        try {
+          admin
+              .createTopics(List.of(new NewTopic(topic, PredictionLog.PARTITIONS, (short) -1)))
+              .all()
+              .get(30, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) {
+            throw new IllegalStateException("cannot create " + topic + ": " + e.getCause(), e);
+          }
+        } catch (java.util.concurrent.TimeoutException e) {
+          throw new IllegalStateException("creating " + topic + " timed out", e);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          throw new IllegalStateException("interrupted", e);
+        }
+      }
+    }
+  }
+
+  static Properties properties(Config config) {
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+    p.put("processing.exception.handler.global.enabled", true);
+    p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
+    // After a crash (no leave-group), the next start waits for the old member's session to expire.
+    p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 10_000);
+    return p;
+  }
+
+  /** Commits what is done, leaves the group and stops (up to 30 s). */
+  @Override
+  public void close() {
+    streams.close(
+        CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+            .withTimeout(Duration.ofSeconds(30)));
+    LOG.info("stream scoring stopped: {} scored, {} unscorable", scored.get(), unscorable.get());
+  }
+}

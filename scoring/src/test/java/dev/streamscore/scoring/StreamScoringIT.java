@@ -1,0 +1,150 @@
+package dev.streamscore.scoring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.streamscore.kafka.Topics;
+import dev.streamscore.kafka.embedded.EmbeddedKafka;
+import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.v1.DeadLetter;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.MissingPolicy;
+import dev.streamscore.proto.v1.Prediction;
+import dev.streamscore.proto.v1.RejectReason;
+import dev.streamscore.proto.v1.Value;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class StreamScoringIT {
+  @TempDir Path dir;
+
+  @Test
+  void everyEventGivesExactlyOnePredictionOrOneDeadLetterAcrossARestart() throws Exception {
+    int n = 3_000;
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Node node = new Node(dir);
+        Admin admin = Admin.create(kafka.clientProperties())) {
+      Topics.using(admin)
+          .ensure(
+              List.of(
+                  new NewTopic("events.payments", 4, (short) 1),
+                  new NewTopic("events.dlq", 4, (short) 1)),
+              Duration.ofSeconds(30));
+      node.payments("u1", 5);
+      node.client.register(
+          TestModels.logisticRegression(dir.resolve("m.onnx"), 3, 1),
+          Node.spec(MissingPolicy.MISSING_POLICY_USE_DEFAULT));
+      node.client.promote("fraud", "prod", 1);
+
+      StreamScoring.Config config =
+          new StreamScoring.Config(
+              kafka.bootstrapServers(),
+              "payments",
+              "fraud",
+              "prod",
+              dir.resolve("streams"),
+              "events.dlq");
+      try (KafkaProducer<String, byte[]> producer =
+          new KafkaProducer<>(
+              kafka.clientProperties(), new StringSerializer(), new ByteArraySerializer())) {
+        send(producer, 0, n / 2);
+        StreamScoring first =
+            StreamScoring.start(config, scorerOf(node), () -> true, Clock.systemUTC());
+        await().atMost(Duration.ofSeconds(60)).until(() -> first.counts().scored() > 200);
+        first.close(); // mid-stream
+        send(producer, n / 2, n);
+        try (StreamScoring second =
+            StreamScoring.start(config, scorerOf(node), () -> true, Clock.systemUTC())) {
+          Map<String, Prediction> predictions = new HashMap<>();
+          Map<Long, DeadLetter> dead = new HashMap<>();
+          try (KafkaConsumer<String, byte[]> consumer =
+              new KafkaConsumer<>(
+                  Map.of(
+                      "bootstrap.servers", kafka.bootstrapServers(),
+                      "auto.offset.reset", "earliest",
+                      "isolation.level", "read_committed",
+                      "group.id", "check"),
+                  new StringDeserializer(),
+                  new ByteArrayDeserializer())) {
+            consumer.subscribe(List.of("predictions.fraud", "events.dlq"));
+            await()
+                .atMost(Duration.ofSeconds(90))
+                .until(
+                    () -> {
+                      for (var r : consumer.poll(Duration.ofMillis(200))) {
+                        if (r.topic().equals("events.dlq")) {
+                          DeadLetter d = DeadLetter.parseFrom(r.value());
+                          assertThat(dead.put(d.getSourceOffset() * 10 + d.getSourcePartition(), d))
+                              .isNull();
+                        } else {
+                          Prediction p = Prediction.parseFrom(r.value());
+                          assertThat(predictions.put(p.getEventId(), p)).as("duplicate").isNull();
+                        }
+                      }
+                      return predictions.size() + dead.size() >= n;
+                    });
+            // Nothing more arrives: exactly one record per event.
+            assertThat(consumer.poll(Duration.ofSeconds(2))).isEmpty();
+          }
+          assertThat(dead).hasSize(n / 100);
+          assertThat(predictions).hasSize(n - n / 100);
+          assertThat(dead.values())
+              .allSatisfy(
+                  d -> {
+                    assertThat(d.getReason()).isEqualTo(RejectReason.REJECT_REASON_UNSCORABLE);
+                    assertThat(d.getMessage()).contains("request_features['amount'] is the string");
+                  });
+          Prediction p = predictions.get("e2");
+          assertThat(p.getModelVersion()).isEqualTo(1);
+          assertThat(p.getEventTimeMs()).isEqualTo(Node.NOW + 2);
+          assertThat(p.getNodeId()).isEqualTo("stream");
+          assertThat(p.getEntityIdsMap()).containsEntry("user_id", "u1");
+          assertThat(p.getFeatureTimeMsMap()).containsKey("user_txn:txn_count_1h");
+          assertThat(p.getRequestId()).startsWith("events.payments-");
+        }
+      }
+    }
+  }
+
+  private static Scorer scorerOf(Node node) {
+    return new Scorer(node.store, Node.SPEC, node.agent, "stream");
+  }
+
+  /** Events i in [from, to): user u1 or u{i}, one in a hundred with a string amount. */
+  private static void send(KafkaProducer<String, byte[]> producer, int from, int to) {
+    for (int i = from; i < to; i++) {
+      String user = i % 2 == 0 ? "u1" : "u" + i;
+      Value amount =
+          i % 100 == 99
+              ? Value.newBuilder().setStringValue("twelve").build()
+              : Value.newBuilder().setDoubleValue(i % 300).build();
+      Event e =
+          Event.newBuilder()
+              .setSource("payments")
+              .setEntityId(user)
+              .setEventId("e" + i)
+              .setEventTimeMs(Node.NOW + i)
+              .putFields("amount", amount)
+              .putFields("merchant_id", Value.newBuilder().setStringValue("m1").build())
+              .build();
+      producer.send(new ProducerRecord<>("events.payments", user, e.toByteArray()));
+    }
+    producer.flush();
+  }
+}
