@@ -23,6 +23,7 @@ import dev.streamscore.modelsync.SyncMetrics;
 import dev.streamscore.scoring.PredictionLog;
 import dev.streamscore.scoring.Scorer;
 import dev.streamscore.scoring.ScoringServer;
+import dev.streamscore.scoring.StreamScoring;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -261,10 +262,11 @@ final class Platform implements AutoCloseable {
       register("model sync", agent);
       metrics.register(new SyncMetrics(agent));
       Materializer materializer = this.materializer;
+      Scorer scorer = new Scorer(featureStore, spec, agent, NODE_ID);
       ScoringServer server =
           ScoringServer.start(
               ScoringServer.Config.defaults(LOOPBACK, config.scoringPort(), NODE_ID),
-              new Scorer(featureStore, spec, agent, NODE_ID),
+              scorer,
               log,
               () -> {
                 long behind = materializer.bootstrapLag();
@@ -284,9 +286,42 @@ final class Platform implements AutoCloseable {
               clock);
       register("scoring service", server);
       endpoints.put("scoring", server.address());
+      config
+          .streamScoring()
+          .ifPresent(target -> startStreamScoring(target, agent, scorer, materializer, clock));
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the scoring node: " + e.getMessage(), e);
     }
+  }
+
+  /** Scores the events of the first source that has views with {@code model:alias}. */
+  private void startStreamScoring(
+      String target, SyncAgent agent, Scorer scorer, Materializer materializer, Clock clock) {
+    String[] parts = target.split(":");
+    String source = spec.views().values().iterator().next().source();
+    StreamScoring.Config streamConfig =
+        new StreamScoring.Config(
+            kafkaBootstrap,
+            source,
+            parts[0],
+            parts[1],
+            dataDir.resolve("stream-scoring"),
+            "events.dlq");
+    StreamScoringPart part =
+        new StreamScoringPart(
+            streamConfig, agent, scorer, () -> materializer.bootstrapLag() == 0, clock);
+    register("stream scoring", part);
+    endpoints.put(
+        "stream-scoring",
+        "events."
+            + source
+            + " -> "
+            + PredictionLog.topic(parts[0])
+            + " with "
+            + parts[0]
+            + "/"
+            + parts[1]
+            + " (starts once it has a version)");
   }
 
   /** The node's feature-store replica, or null when the spec declares no views. */

@@ -21,6 +21,8 @@ import java.util.regex.Pattern;
  * @param registryPort the gRPC model registry's port on 127.0.0.1 (0: any free port)
  * @param registryToken when present, writes to the registry need it
  * @param scoringPort the gRPC scoring service's port on 127.0.0.1 (0: any free port)
+ * @param streamScoring {@code model:alias} whose version scores every event of the first source
+ *     with views; empty for none
  */
 record PlatformConfig(
     Optional<String> externalKafka,
@@ -34,7 +36,8 @@ record PlatformConfig(
     int featuresPort,
     int registryPort,
     Optional<String> registryToken,
-    int scoringPort) {
+    int scoringPort,
+    Optional<String> streamScoring) {
 
   /** The streaming ETL engine. */
   enum Engine {
@@ -63,6 +66,14 @@ record PlatformConfig(
     Objects.requireNonNull(spec, "spec");
     Objects.requireNonNull(engine, "engine");
     Objects.requireNonNull(registryToken, "registryToken");
+    Objects.requireNonNull(streamScoring, "streamScoring");
+    streamScoring.ifPresent(
+        target -> {
+          if (!target.matches("[a-z0-9_-]{1,64}:[a-z0-9_-]{1,64}")) {
+            throw new StartupException(
+                "--stream-scoring must be MODEL:ALIAS (fraud:prod) or none, got '" + target + "'");
+          }
+        });
     externalKafka.ifPresent(
         servers -> {
           if (!BOOTSTRAP.matcher(servers).matches()) {
@@ -98,7 +109,8 @@ record PlatformConfig(
         0,
         0,
         Optional.empty(),
-        0);
+        0,
+        Optional.empty());
   }
 
   PlatformConfig withConnectTimeout(Duration timeout) {
@@ -114,7 +126,8 @@ record PlatformConfig(
         featuresPort,
         registryPort,
         registryToken,
-        scoringPort);
+        scoringPort,
+        streamScoring);
   }
 
   private static void port(String option, int port) {

@@ -92,6 +92,15 @@ final class UpCommand implements Callable<Integer> {
   int scoringPort;
 
   @Option(
+      names = "--stream-scoring",
+      paramLabel = "MODEL:ALIAS",
+      defaultValue = "fraud:prod",
+      description =
+          "Score every event with this model alias (Kafka Streams, exactly-once) into"
+              + " predictions.<model>, once the alias has a version; none to turn off (default: ${DEFAULT-VALUE}).")
+  String streamScoring;
+
+  @Option(
       names = "--engine",
       paramLabel = "ENGINE",
       defaultValue = "flink",
@@ -128,7 +137,8 @@ final class UpCommand implements Callable<Integer> {
             featuresPort,
             registryPort,
             Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()),
-            scoringPort);
+            scoringPort,
+            Optional.of(streamScoring).filter(s -> !s.equals("none")));
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);
