@@ -1,0 +1,180 @@
+package dev.streamscore.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.Replay;
+import dev.streamscore.modelsync.OnnxModel;
+import dev.streamscore.modelsync.RegistryClient;
+import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.v1.ModelFormat;
+import dev.streamscore.proto.v1.ModelInput;
+import dev.streamscore.proto.v1.ModelOutput;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A Python client (Debian's python3-grpcio, stubs generated from {@code proto/}) asks a running
+ * {@code streamscore up} for predictions, and gets exactly what the model computes offline on the
+ * same vector.
+ */
+class PythonScoringClientIT {
+  private static final Path PYTHON = Path.of("/usr/bin/python3");
+  private static final Path PROTO_DIR =
+      Path.of(System.getProperty("streamscore.proto.dir", "../proto/src/main/proto"))
+          .toAbsolutePath()
+          .normalize();
+  private final Launcher launcher = new Launcher();
+
+  @AfterEach
+  void killLeftovers() {
+    launcher.killAll();
+  }
+
+  @Test
+  void aPythonClientGetsTheScoresTheModelComputesOffline(@TempDir Path dir) throws Exception {
+    requireGrpcTools();
+    Path stubs = Files.createDirectories(dir.resolve("stubs"));
+    generateStubs(stubs);
+    Launcher.Running up = launcher.up(Launcher.freePort(), dir.resolve("data"), "--engine", "none");
+    up.awaitLine("ready", Duration.ofSeconds(90));
+
+    Path model = TestModels.logisticRegression(dir.resolve("m.onnx"), 3, 7);
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(up.endpoint("registry").orElseThrow()).usePlaintext().build();
+    try {
+      RegistryClient client = new RegistryClient(channel, Optional.empty(), "ci");
+      client.register(
+          model,
+          ModelVersionSpec.newBuilder()
+              .setName("fraud")
+              .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
+              .addInputs(
+                  ModelInput.newBuilder().setName("user_txn:txn_count_1h").setView("user_txn"))
+              .addInputs(
+                  ModelInput.newBuilder().setName("user_txn:amount_max_10m").setView("user_txn"))
+              .addInputs(ModelInput.newBuilder().setName("amount"))
+              .addOutputs(ModelOutput.newBuilder().setName("p_legit"))
+              .addOutputs(ModelOutput.newBuilder().setName("p_fraud"))
+              .build());
+      client.promote("fraud", "prod", 1);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    // Features for u1: 6 payments in the last minute, amounts 10..15.
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(
+            Map.of("bootstrap.servers", up.endpoint("kafka").orElseThrow()),
+            new ByteArraySerializer(),
+            new ByteArraySerializer())) {
+      FeatureRows.send(
+          producer,
+          FeatureRows.payments(
+              new Replay(FeatureSpec.shippedPayments(), "payments"),
+              6,
+              System.currentTimeMillis() - 30_000,
+              i -> "u1"));
+    }
+
+    String script =
+        String.join(
+            "\n",
+            "import sys, grpc",
+            "from streamscore.v1 import scoring_pb2, scoring_pb2_grpc",
+            "stub = scoring_pb2_grpc.ScoringStub(grpc.insecure_channel(sys.argv[1]))",
+            "r = scoring_pb2.PredictRequest(request_id='py-1', include_features=True)",
+            "r.model.name = 'fraud'",
+            "r.entity_ids['user_id'] = 'u1'",
+            "r.request_features['amount'].double_value = 123.5",
+            "resp = stub.Predict(r, timeout=10)",
+            "print(resp.request_id, resp.model_version)",
+            "print(' '.join(repr(f) for f in resp.features))",
+            "print(' '.join(s.name + '=' + repr(s.value) for s in resp.scores))");
+    // Beside the stubs: Python puts the script's directory on its path.
+    Path file = Files.writeString(stubs.resolve("client.py"), script);
+    String scoring = up.endpoint("scoring").orElseThrow();
+    List<String> out =
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .ignoreExceptions()
+            .until(
+                () -> run(List.of(PYTHON.toString(), file.toString(), scoring), stubs),
+                lines -> lines.size() == 3 && lines.get(1).startsWith("6.0 "));
+
+    assertThat(out.get(0)).isEqualTo("py-1 1");
+    String[] features = out.get(1).split(" ");
+    assertThat(features).containsExactly("6.0", "15.0", "123.5");
+    float[] vector = {6f, 15f, 123.5f};
+    try (OnnxModel offline = OnnxModel.load(model)) {
+      float[] expected = offline.predict(vector);
+      assertThat(out.get(2))
+          .isEqualTo("p_legit=" + pyRepr(expected[0]) + " p_fraud=" + pyRepr(expected[1]));
+    }
+  }
+
+  /** How Python prints a double that came from this float: the shortest repr of the double. */
+  private static String pyRepr(float f) {
+    String s = Double.toString(f);
+    return s.contains("E") ? s.replace("E", "e") : s;
+  }
+
+  private static void generateStubs(Path out) throws Exception {
+    List<String> protos;
+    try (Stream<Path> files = Files.walk(PROTO_DIR)) {
+      protos =
+          files
+              .filter(f -> f.toString().endsWith(".proto"))
+              .map(f -> PROTO_DIR.relativize(f).toString())
+              .sorted()
+              .toList();
+    }
+    List<String> command = new ArrayList<>(List.of(PYTHON.toString(), "-m", "grpc_tools.protoc"));
+    command.addAll(List.of("-I" + PROTO_DIR, "--python_out=" + out, "--grpc_python_out=" + out));
+    command.addAll(protos);
+    run(command, out);
+  }
+
+  private static void requireGrpcTools() throws Exception {
+    boolean present =
+        Files.isExecutable(PYTHON)
+            && new ProcessBuilder(PYTHON.toString(), "-c", "import grpc_tools, grpc")
+                    .start()
+                    .waitFor()
+                == 0;
+    if (!present && System.getenv("CI") == null) {
+      Assumptions.abort(
+          "python3-grpcio is not installed (Debian: apt-get install python3-grpcio"
+              + " python3-grpc-tools); .ci/run installs it");
+    }
+    assertThat(present).as("/usr/bin/python3 with grpc must be installed in CI").isTrue();
+  }
+
+  private static List<String> run(List<String> command, Path dir)
+      throws IOException, InterruptedException {
+    Process p =
+        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
+    assertThat(p.exitValue()).as("%s\n%s", command, output).isZero();
+    return output.lines().toList();
+  }
+}
