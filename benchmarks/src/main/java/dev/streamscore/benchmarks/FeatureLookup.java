@@ -16,7 +16,6 @@ import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -70,23 +69,9 @@ public final class FeatureLookup {
     List<String> features =
         VIEW.features().keySet().stream().map(f -> VIEW.name() + ":" + f).toList();
     Path dir = Files.createTempDirectory("lookup-bench");
-    int port = freePort();
-    Process redis =
-        new ProcessBuilder(
-                "redis-server",
-                "--port",
-                Integer.toString(port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no")
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+    RedisServer redis = RedisServer.start();
     try (FeatureStore store = FeatureStore.open(dir.resolve("store"), SPEC);
-        Jedis jedis = connect(port)) {
+        Jedis jedis = redis.connect()) {
       load(entities, store, jedis);
       try (FeatureServer server =
           FeatureServer.start("127.0.0.1", 0, store, SPEC, () -> 0, Clock.systemUTC())) {
@@ -136,25 +121,8 @@ public final class FeatureLookup {
         channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       }
     } finally {
-      redis.destroy();
-      redis.waitFor(10, TimeUnit.SECONDS);
+      redis.close();
       Utils.delete(dir.toFile());
-    }
-  }
-
-  private static Jedis connect(int port) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (true) {
-      try {
-        Jedis jedis = new Jedis("127.0.0.1", port);
-        jedis.ping();
-        return jedis;
-      } catch (RuntimeException e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Thread.sleep(50); // redis-server is starting; there is no readiness signal to wait on
-      }
     }
   }
 
@@ -249,12 +217,6 @@ public final class FeatureLookup {
       }
       latency.recordValue(TimeUnit.NANOSECONDS.toMicros(now - t));
       done += batch;
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
     }
   }
 }

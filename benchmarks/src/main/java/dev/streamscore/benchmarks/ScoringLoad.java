@@ -33,7 +33,6 @@ import io.grpc.stub.ClientResponseObserver;
 import io.grpc.stub.StreamObserver;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -104,27 +103,13 @@ public final class ScoringLoad {
             .mapToInt(Integer::parseInt)
             .toArray();
     Path dir = Files.createTempDirectory("scoring-load");
-    int redisPort = freePort();
-    Process redis =
-        new ProcessBuilder(
-                "redis-server",
-                "--port",
-                "" + redisPort,
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no")
-            .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-            .redirectError(ProcessBuilder.Redirect.INHERIT)
-            .start();
+    RedisServer redis = RedisServer.start();
     Clock clock = Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC);
     try (FeatureStore store = FeatureStore.open(dir.resolve("store"), SPEC);
         RegistryServer registry =
             RegistryServer.start(
                 "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC());
-        JedisPool pool = connect(redisPort)) {
+        JedisPool pool = redis.pool(64)) {
       load(entities, store, pool);
       ManagedChannel registryChannel =
           NettyChannelBuilder.forTarget(registry.address()).usePlaintext().build();
@@ -203,8 +188,7 @@ public final class ScoringLoad {
       agent.close();
       registryChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     } finally {
-      redis.destroy();
-      redis.waitFor(10, TimeUnit.SECONDS);
+      redis.close();
       Utils.delete(dir.toFile());
     }
   }
@@ -488,28 +472,5 @@ public final class ScoringLoad {
       pipeline.sync();
     }
     store.compact();
-  }
-
-  private static JedisPool connect(int port) throws InterruptedException {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (true) {
-      try (Jedis jedis = new Jedis("127.0.0.1", port)) {
-        jedis.ping();
-        var config = new redis.clients.jedis.JedisPoolConfig();
-        config.setMaxTotal(64);
-        return new JedisPool(config, "127.0.0.1", port);
-      } catch (RuntimeException e) {
-        if (System.nanoTime() > deadline) {
-          throw e;
-        }
-        Thread.sleep(50); // redis-server is starting; there is no readiness signal to wait on
-      }
-    }
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket socket = new ServerSocket(0)) {
-      return socket.getLocalPort();
-    }
   }
 }

@@ -14,7 +14,6 @@ import io.grpc.Status;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
@@ -88,12 +87,8 @@ public final class FeatureServer implements AutoCloseable {
       server.start();
     } catch (IOException e) {
       executor.shutdownNow();
-      boolean inUse = e instanceof BindException || e.getCause() instanceof BindException;
       throw new IllegalStateException(
-          inUse
-              ? "port " + port + " on " + host + " is in use; choose another port or 0"
-              : "cannot listen on " + host + ":" + port + ": " + e.getMessage(),
-          e);
+          dev.streamscore.proto.ListenFailure.message(host, port, e), e);
     }
     FeatureServer fs = new FeatureServer(server, executor, host);
     LOG.info("feature service listening on {}", fs.address());

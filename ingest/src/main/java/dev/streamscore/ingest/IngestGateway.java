@@ -4,7 +4,6 @@ import dev.streamscore.etl.FeatureSpec;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -84,16 +83,8 @@ public final class IngestGateway implements AutoCloseable {
     } catch (IOException e) {
       publisher.close(Duration.ZERO);
       executor.shutdownNow();
-      boolean inUse = e instanceof BindException || e.getCause() instanceof BindException;
       throw new IngestGatewayException(
-          inUse
-              ? "port "
-                  + config.port()
-                  + " on "
-                  + config.host()
-                  + " is in use; choose another port or 0"
-              : "cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(),
-          e);
+          dev.streamscore.proto.ListenFailure.message(config.host(), config.port(), e), e);
     }
     IngestGateway gateway =
         new IngestGateway(server, publisher, executor, counters, stats, config.host());

@@ -40,7 +40,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,12 +110,8 @@ public final class RegistryServer implements AutoCloseable {
       server.start();
     } catch (IOException e) {
       closeQuietly(registry);
-      boolean inUse = e instanceof BindException || e.getCause() instanceof BindException;
       throw new IllegalStateException(
-          inUse
-              ? "port " + port + " on " + host + " is in use; choose another port or 0"
-              : "cannot listen on " + host + ":" + port + ": " + e.getMessage(),
-          e);
+          dev.streamscore.proto.ListenFailure.message(host, port, e), e);
     }
     RegistryServer rs = new RegistryServer(server, registry, host);
     LOG.info(

@@ -18,7 +18,6 @@ import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.Objects;
@@ -146,16 +145,8 @@ public final class ScoringServer implements AutoCloseable {
     } catch (IOException e) {
       requests.shutdownNow();
       shadows.shutdownNow();
-      boolean inUse = e instanceof BindException || e.getCause() instanceof BindException;
       throw new IllegalStateException(
-          inUse
-              ? "port "
-                  + config.port()
-                  + " on "
-                  + config.host()
-                  + " is in use; choose another port or 0"
-              : "cannot listen on " + config.host() + ":" + config.port() + ": " + e.getMessage(),
-          e);
+          dev.streamscore.proto.ListenFailure.message(config.host(), config.port(), e), e);
     }
     ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(daemon("health"));
     AtomicBoolean serving = new AtomicBoolean();
