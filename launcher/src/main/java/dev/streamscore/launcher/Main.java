@@ -10,6 +10,7 @@ import picocli.CommandLine.Command;
     versionProvider = Main.Version.class,
     description = "Streaming features and online scoring on Kafka.",
     subcommands = {
+      DemoCommand.class,
       UpCommand.class,
       ProduceCommand.class,
       StatusCommand.class,

@@ -74,6 +74,7 @@ final class Platform implements AutoCloseable {
   private FeatureSpec spec;
   private FeatureStore featureStore;
   private Materializer materializer;
+  private StreamScoringPart streamScoring;
 
   private static final String LOOPBACK = "127.0.0.1";
 
@@ -311,6 +312,7 @@ final class Platform implements AutoCloseable {
         new StreamScoringPart(
             streamConfig, agent, scorer, () -> materializer.bootstrapLag() == 0, clock);
     register("stream scoring", part);
+    this.streamScoring = part;
     endpoints.put(
         "stream-scoring",
         "events."
@@ -330,6 +332,11 @@ final class Platform implements AutoCloseable {
   }
 
   /** The materializer filling {@link #featureStore()}, or null. */
+  /** Stream scoring, when configured. */
+  Optional<StreamScoringPart> streamScoring() {
+    return Optional.ofNullable(streamScoring);
+  }
+
   Materializer materializer() {
     return materializer;
   }

@@ -27,7 +27,14 @@ public final class Replay {
   private final List<ViewSpec> views;
   private final Map<String, InMemoryEntityState> states = new HashMap<>();
   private final Map<String, Map<String, TreeMap<Long, FeatureRow>>> rows = new LinkedHashMap<>();
-  private final Map<String, List<FeatureProcessor.Accepted>> accepted = new HashMap<>();
+
+  /** Per entity, accepted events by event time: a partial tile is one range of it. */
+  private final Map<String, TreeMap<Long, List<FeatureProcessor.Accepted>>> accepted =
+      new HashMap<>();
+
+  /** Per entity and view: the partial current tile of the last point-in-time query. */
+  private final Map<String, Map<Integer, Cursor>> cursors = new HashMap<>();
+
   private final Map<RejectReason, Long> rejected = new EnumMap<>(RejectReason.class);
   private final Map<String, Long> lateByView = new HashMap<>();
   private final boolean pointInTime;
@@ -73,7 +80,12 @@ public final class Replay {
           .merge(row.getTileStartMs(), row, (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
     }
     if (pointInTime && outcome.accepted() != null) {
-      accepted.computeIfAbsent(event.getEntityId(), e -> new ArrayList<>()).add(outcome.accepted());
+      // A new event may fall inside a tile a cursor has already folded past.
+      cursors.remove(event.getEntityId());
+      accepted
+          .computeIfAbsent(event.getEntityId(), e -> new TreeMap<>())
+          .computeIfAbsent(outcome.accepted().eventTimeMs(), t -> new ArrayList<>(1))
+          .add(outcome.accepted());
     }
     return outcome;
   }
@@ -110,37 +122,86 @@ public final class Replay {
    * time < T.
    */
   public FeatureValue valueAt(String viewName, String featureName, String entityId, long asOfMs) {
+    return valuesAt(viewName, List.of(featureName), entityId, asOfMs).get(0);
+  }
+
+  /**
+   * {@link #valueAt} for several features of one view at once: the window's tiles and the partial
+   * current tile are read once for all of them (point-in-time training data asks this per event).
+   */
+  public List<FeatureValue> valuesAt(
+      String viewName, List<String> featureNames, String entityId, long asOfMs) {
     if (!pointInTime) {
       throw new IllegalStateException(
           "this replay keeps final rows only; it cannot answer valueAt");
     }
     int number = viewNumber(viewName);
     ViewSpec view = views.get(number);
-    FeatureDef feature = view.features().get(featureName);
-    if (feature == null) {
-      throw new IllegalArgumentException(
-          "view '" + viewName + "' has no feature '" + featureName + "'");
+    List<FeatureDef> features = new ArrayList<>(featureNames.size());
+    long longest = 0;
+    for (String name : featureNames) {
+      FeatureDef feature = view.features().get(name);
+      if (feature == null) {
+        throw new IllegalArgumentException("view '" + viewName + "' has no feature '" + name + "'");
+      }
+      features.add(feature);
+      longest = Math.max(longest, feature.windowMs());
     }
     long current = view.tileStart(asOfMs);
     List<FeatureRow> window = new ArrayList<>();
     TreeMap<Long, FeatureRow> tiles = rows.get(viewName).get(entityId);
     if (tiles != null) {
       // Final rows hold every accepted event of their tile, however late it came.
-      window.addAll(tiles.subMap(current - feature.windowMs(), true, current, false).values());
+      window.addAll(tiles.subMap(current - longest, true, current, false).values());
     }
-    if (asOfMs > current) {
-      ViewPlan plan = processor.plan(number);
-      Tiles partial = Tiles.empty(plan);
-      for (FeatureProcessor.Accepted a : accepted.getOrDefault(entityId, List.of())) {
-        if (a.views()[number] && a.eventTimeMs() >= current && a.eventTimeMs() < asOfMs) {
-          partial.fold(a.columns(), a.eventTimeMs());
-        }
-      }
+    TreeMap<Long, List<FeatureProcessor.Accepted>> byTime = accepted.get(entityId);
+    if (asOfMs > current && byTime != null) {
+      Tiles partial = partialTile(number, entityId, byTime, current, asOfMs);
       if (partial.eventCount > 0) {
         window.add(partial.toRow(entityId, current, 0, "core"));
       }
     }
-    return Windows.merge(view, feature, window, asOfMs);
+    List<FeatureValue> values = new ArrayList<>(features.size());
+    for (FeatureDef feature : features) {
+      // Windows.value picks this feature's window out of the longest one's tiles.
+      values.add(Windows.value(view, feature, window, asOfMs));
+    }
+    return values;
+  }
+
+  /** The fold of an entity's current tile up to a time, and where it stopped. */
+  private record Cursor(long tileStart, long until, Tiles partial) {}
+
+  /**
+   * Accepted events of the tile starting at {@code current} with time before {@code asOfMs}. Point
+   * in time queries come per event, mostly in time order: the fold continues from the previous
+   * query of the same tile instead of starting over, which keeps a busy entity linear.
+   */
+  private Tiles partialTile(
+      int number,
+      String entityId,
+      TreeMap<Long, List<FeatureProcessor.Accepted>> byTime,
+      long current,
+      long asOfMs) {
+    Map<Integer, Cursor> ofEntity = cursors.computeIfAbsent(entityId, e -> new HashMap<>());
+    Cursor cursor = ofEntity.get(number);
+    long from = current;
+    Tiles partial;
+    if (cursor != null && cursor.tileStart() == current && cursor.until() <= asOfMs) {
+      partial = cursor.partial();
+      from = cursor.until();
+    } else {
+      partial = Tiles.empty(processor.plan(number));
+    }
+    for (List<FeatureProcessor.Accepted> at : byTime.subMap(from, true, asOfMs, false).values()) {
+      for (FeatureProcessor.Accepted a : at) {
+        if (a.views()[number]) {
+          partial.fold(a.columns(), a.eventTimeMs());
+        }
+      }
+    }
+    ofEntity.put(number, new Cursor(current, asOfMs, partial));
+    return partial;
   }
 
   private int viewNumber(String view) {

@@ -1,0 +1,597 @@
+package dev.streamscore.launcher;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.Replay;
+import dev.streamscore.ingest.generator.GeneratedEvent;
+import dev.streamscore.ingest.generator.GeneratorConfig;
+import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.modelsync.RegistryClient;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureStatus;
+import dev.streamscore.proto.v1.FeatureValue;
+import dev.streamscore.proto.v1.ModelFormat;
+import dev.streamscore.proto.v1.ModelInput;
+import dev.streamscore.proto.v1.ModelOutput;
+import dev.streamscore.proto.v1.ModelRef;
+import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.PredictRequest;
+import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.ScoringGrpc;
+import dev.streamscore.proto.v1.Value;
+import dev.streamscore.scoring.StreamScoring;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.StreamObserver;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamscore demo}: the whole loop on the embedded platform, with live progress.
+ *
+ * <ol>
+ *   <li>starts the platform (broker, validator, Flink ETL, feature store, registry, scoring node,
+ *       stream scoring) on free ports;
+ *   <li>publishes labelled payments (fraud bursts included) and lets the ETL build features;
+ *   <li>builds point-in-time training data: the core's replay of {@code events.payments} gives each
+ *       labelled event the features as they were at its time;
+ *   <li>trains a first model in Java (Tribuo), exports ONNX, registers and promotes it;
+ *   <li>scores live over gRPC under open-loop load while stream scoring scores every event;
+ *   <li>retrains on more data, hot-swaps to v2 under that load;
+ *   <li>reports events, features, predictions, latency, failed requests and the AUC of v1 and v2 on
+ *       the same held-out events.
+ * </ol>
+ */
+@Command(
+    name = "demo",
+    mixinStandardHelpOptions = true,
+    description = "Runs the platform's whole loop end to end on the embedded default and reports.")
+final class DemoCommand implements Callable<Integer> {
+  /** The model's inputs: stored features of user_txn, then request-time fields of the payment. */
+  static final List<String> STORED =
+      List.of(
+          "txn_count_10m",
+          "txn_count_1h",
+          "amount_mean_1h",
+          "amount_max_10m",
+          "countries_1h",
+          "merchants_1h",
+          "last_device");
+
+  static final List<String> REQUEST = List.of("amount", "card_present");
+
+  @Option(
+      names = "--events",
+      defaultValue = "40000",
+      description = "Payments per phase; there are two (default: ${DEFAULT-VALUE}).")
+  int events;
+
+  @Option(
+      names = "--rate",
+      defaultValue = "4000",
+      description = "Payments published per second (default: ${DEFAULT-VALUE}).")
+  int rate;
+
+  @Option(
+      names = "--predict-rate",
+      defaultValue = "500",
+      description =
+          "gRPC Predict requests per second during live scoring (default: ${DEFAULT-VALUE}).")
+  int predictRate;
+
+  @Option(
+      names = "--engine",
+      defaultValue = "flink",
+      description = "The ETL engine: flink or none (default: ${DEFAULT-VALUE}).")
+  String engine;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+  private PrintWriter out;
+  private long began;
+
+  @Override
+  public Integer call() throws Exception {
+    out = command.commandLine().getOut();
+    began = System.nanoTime();
+    PlatformConfig config =
+        new PlatformConfig(
+            Optional.empty(),
+            Optional.empty(),
+            0,
+            Duration.ofSeconds(15),
+            Optional.empty(),
+            0,
+            0,
+            switch (engine) {
+              case "flink" -> PlatformConfig.Engine.FLINK;
+              case "none" -> PlatformConfig.Engine.NONE;
+              default -> throw new StartupException("--engine must be flink or none");
+            },
+            0,
+            0,
+            Optional.empty(),
+            0,
+            Optional.of("fraud:prod"));
+    say(
+        "starting the platform (embedded Kafka, validator, %s ETL, feature store, registry,"
+            + " scoring node, stream scoring)",
+        engine);
+    try (Platform platform = Platform.start(config, Clock.systemUTC())) {
+      for (Map.Entry<String, String> e : platform.endpoints().entrySet()) {
+        say("  %s: %s", e.getKey(), e.getValue());
+      }
+      return run(platform);
+    }
+  }
+
+  private int run(Platform platform) throws Exception {
+    String kafka = platform.endpoints().get("kafka");
+    FeatureSpec spec = platform.spec();
+    PaymentsGenerator generator =
+        new PaymentsGenerator(
+            GeneratorConfig.defaults(42)
+                .withPopulation(3_000, 1_000)
+                .withFraudRate(0.004)
+                .withRates(0.005, 0.002, 0.01),
+            Clock.systemUTC());
+    try (KafkaProducer<String, byte[]> producer =
+            new KafkaProducer<>(
+                Map.of(
+                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                    kafka,
+                    ProducerConfig.LINGER_MS_CONFIG,
+                    5,
+                    ProducerConfig.ACKS_CONFIG,
+                    "all"),
+                new StringSerializer(),
+                new ByteArraySerializer());
+        KafkaConsumer<byte[], byte[]> events = eventsConsumer(kafka)) {
+      // Phase 1: history to train the first model on.
+      publish(producer, generator, events, platform, "phase 1");
+      List<Event> phase1 = drain(events, Duration.ofSeconds(5));
+      say("phase 1: %,d valid events in events.payments", phase1.size());
+
+      List<Event> all = new ArrayList<>(phase1);
+      Replay replay = new Replay(spec, "payments");
+      phase1.forEach(replay::accept);
+      List<Trainer.Row> train1 = rows(replay, phase1);
+      Path dir = platform.dataDir().resolve("demo");
+      java.nio.file.Files.createDirectories(dir);
+      Trainer.Trained v1 = Trainer.train(train1, 5, 1, dir.resolve("fraud-v1.onnx"));
+      say(
+          "trained v1 (Tribuo logistic regression) on %,d point-in-time rows, %,d fraud",
+          train1.size(), train1.stream().filter(Trainer.Row::fraud).count());
+
+      ManagedChannel registry =
+          NettyChannelBuilder.forTarget(platform.endpoints().get("registry"))
+              .usePlaintext()
+              .build();
+      ManagedChannel scoring =
+          NettyChannelBuilder.forTarget(platform.endpoints().get("scoring")).usePlaintext().build();
+      try {
+        RegistryClient client = new RegistryClient(registry, Optional.empty(), "demo");
+        ModelVersion m1 = client.register(v1.onnx(), spec(v1, Map.of()));
+        client.promote("fraud", "prod", m1.getVersion());
+        say("registered and promoted fraud v%d", m1.getVersion());
+        awaitServing(scoring, m1.getVersion());
+        say("scoring node serves v%d", m1.getVersion());
+
+        // Phase 2: live traffic, scored over gRPC and by stream scoring.
+        Load load = new Load(scoring, predictRate);
+        load.start();
+        publish(producer, generator, events, platform, "phase 2 (live scoring)");
+        Load.Result live = load.stop(); // training is next; it would compete for the cores
+        say(
+            "live scoring: %,d gRPC predictions at %,d/s, p50 %.2f ms, p99 %.2f ms, %d failed",
+            live.ok(), predictRate, live.p50Ms(), live.p99Ms(), live.failed());
+        List<Event> phase2 = drain(events, Duration.ofSeconds(5));
+        phase2.forEach(replay::accept);
+        all.addAll(phase2);
+
+        // Held out: the last quarter of phase 2, which neither model trains on.
+        int cut = phase2.size() * 3 / 4;
+        List<Event> trainMore = new ArrayList<>(phase1);
+        trainMore.addAll(phase2.subList(0, cut));
+        List<Trainer.Row> train2 = rows(replay, trainMore);
+        List<Trainer.Row> heldOut = rows(replay, phase2.subList(cut, phase2.size()));
+        Trainer.Trained v2 = Trainer.train(train2, 10, 2, dir.resolve("fraud-v2.onnx"));
+        double auc1 = auc(v1, heldOut);
+        double auc2 = auc(v2, heldOut);
+        say(
+            "trained v2 on %,d rows; held-out AUC: v1 %.3f, v2 %.3f (%,d events, %,d fraud)",
+            train2.size(),
+            auc1,
+            auc2,
+            heldOut.size(),
+            heldOut.stream().filter(Trainer.Row::fraud).count());
+
+        ModelVersion m2 = client.register(v2.onnx(), spec(v2, Map.of("auc", auc2)));
+        Load swapLoad = new Load(scoring, predictRate);
+        swapLoad.start();
+        Thread.sleep(2_000); // the load is on v1 before the swap
+        long swapAt = System.nanoTime();
+        client.promote("fraud", "prod", m2.getVersion());
+        awaitServing(scoring, m2.getVersion());
+        say(
+            "hot-swapped to v%d under load in %d ms",
+            m2.getVersion(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - swapAt));
+        Thread.sleep(3_000); // keep the load on the new version for a while
+        Load.Result swap = swapLoad.stop();
+
+        StreamScoring.Counts streamed = awaitStreamScoring(platform, all.size());
+        long predictions = countPredictions(kafka);
+        report(platform, all, live, swap, streamed, predictions, auc1, auc2, m1, m2);
+        return live.failed() + swap.failed() == 0 ? 0 : 1;
+      } finally {
+        registry.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        scoring.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** Publishes one phase of payments at the configured rate, with progress every 2 s. */
+  private void publish(
+      KafkaProducer<String, byte[]> producer,
+      PaymentsGenerator generator,
+      KafkaConsumer<byte[], byte[]> events,
+      Platform platform,
+      String phase) {
+    long start = System.nanoTime();
+    long interval = TimeUnit.SECONDS.toNanos(1) / rate;
+    long nextReport = start + TimeUnit.SECONDS.toNanos(2);
+    for (int i = 0; i < this.events; i++) {
+      long due = start + i * interval;
+      for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
+        java.util.concurrent.locks.LockSupport.parkNanos(wait);
+      }
+      GeneratedEvent e = generator.next();
+      producer.send(new ProducerRecord<>("raw.payments", e.key(), e.json()));
+      if (System.nanoTime() > nextReport) {
+        say(
+            "%s: published %,d of %,d payments; feature rows stored %,d",
+            phase, i, this.events, platform.materializer().rowsRead());
+        nextReport += TimeUnit.SECONDS.toNanos(2);
+      }
+    }
+    producer.flush();
+    say("%s: published %,d payments", phase, this.events);
+  }
+
+  private static KafkaConsumer<byte[], byte[]> eventsConsumer(String kafka) {
+    KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer());
+    List<TopicPartition> partitions =
+        consumer.partitionsFor("events.payments").stream()
+            .map(p -> new TopicPartition(p.topic(), p.partition()))
+            .toList();
+    consumer.assign(partitions);
+    consumer.seekToBeginning(partitions);
+    return consumer;
+  }
+
+  /** Reads events until none has come for {@code quiet}: the validator has passed them all. */
+  private static List<Event> drain(KafkaConsumer<byte[], byte[]> consumer, Duration quiet)
+      throws Exception {
+    List<Event> out = new ArrayList<>();
+    long lastSeen = System.nanoTime();
+    while (System.nanoTime() - lastSeen < quiet.toNanos()) {
+      var records = consumer.poll(Duration.ofMillis(200));
+      for (var r : records) {
+        out.add(Event.parseFrom(r.value()));
+      }
+      if (!records.isEmpty()) {
+        lastSeen = System.nanoTime();
+      }
+    }
+    return out;
+  }
+
+  /** Each labelled event's features as they were at its time (strictly before it). */
+  private static List<Trainer.Row> rows(Replay replay, List<Event> events) {
+    List<Trainer.Row> rows = new ArrayList<>(events.size());
+    for (Event e : events) {
+      double[] x = new double[STORED.size() + REQUEST.size()];
+      List<FeatureValue> stored =
+          replay.valuesAt("user_txn", STORED, e.getEntityId(), e.getEventTimeMs());
+      for (int i = 0; i < STORED.size(); i++) {
+        x[i] = number(stored.get(i));
+      }
+      for (int i = 0; i < REQUEST.size(); i++) {
+        Value v = e.getFieldsMap().get(REQUEST.get(i));
+        x[STORED.size() + i] = v == null ? 0 : number(v);
+      }
+      Value label = e.getFieldsMap().get("is_fraud");
+      rows.add(new Trainer.Row(x, label != null && label.getBoolValue()));
+    }
+    return rows;
+  }
+
+  /** As the scoring node fills a missing or expired value: the input's default, 0. */
+  private static double number(FeatureValue v) {
+    return v.getStatus() == FeatureStatus.FEATURE_STATUS_OK ? number(v.getValue()) : 0;
+  }
+
+  private static double number(Value v) {
+    return switch (v.getKindCase()) {
+      case DOUBLE_VALUE -> v.getDoubleValue();
+      case LONG_VALUE -> v.getLongValue();
+      case BOOL_VALUE -> v.getBoolValue() ? 1 : 0;
+      case TIMESTAMP_MS -> v.getTimestampMs();
+      default -> 0;
+    };
+  }
+
+  /** AUC of the exported model, run through ONNX Runtime as the scoring node runs it. */
+  private static double auc(Trainer.Trained model, List<Trainer.Row> rows) {
+    double[] scores = new double[rows.size()];
+    boolean[] labels = new boolean[rows.size()];
+    try (dev.streamscore.modelsync.OnnxModel onnx =
+        dev.streamscore.modelsync.OnnxModel.load(model.onnx())) {
+      for (int i = 0; i < rows.size(); i++) {
+        double[] x = rows.get(i).x();
+        float[] f = new float[x.length];
+        for (int j = 0; j < x.length; j++) {
+          f[j] = (float) x[j];
+        }
+        scores[i] = onnx.predict(f)[model.fraudColumn()];
+        labels[i] = rows.get(i).fraud();
+      }
+    }
+    return Trainer.auc(scores, labels);
+  }
+
+  private static ModelVersionSpec spec(Trainer.Trained model, Map<String, Double> metrics) {
+    ModelVersionSpec.Builder spec =
+        ModelVersionSpec.newBuilder()
+            .setName("fraud")
+            .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
+            .setDescription("streamscore demo: Tribuo logistic regression")
+            .putAllMetrics(metrics);
+    for (String f : STORED) {
+      spec.addInputs(ModelInput.newBuilder().setName("user_txn:" + f).setView("user_txn"));
+    }
+    for (String f : REQUEST) {
+      spec.addInputs(ModelInput.newBuilder().setName(f));
+    }
+    for (String o : model.outputs()) {
+      spec.addOutputs(ModelOutput.newBuilder().setName(o));
+    }
+    return spec.build();
+  }
+
+  private static PredictRequest request(String user, double amount) {
+    return PredictRequest.newBuilder()
+        .setModel(ModelRef.newBuilder().setName("fraud"))
+        .putEntityIds("user_id", user)
+        .putRequestFeatures("amount", Value.newBuilder().setDoubleValue(amount).build())
+        .putRequestFeatures("card_present", Value.newBuilder().setBoolValue(false).build())
+        .build();
+  }
+
+  private static void awaitServing(ManagedChannel scoring, long version) throws Exception {
+    var stub = ScoringGrpc.newBlockingStub(scoring);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      try {
+        if (stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request("u1", 10)).getModelVersion()
+            == version) {
+          return;
+        }
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (System.nanoTime() > deadline) {
+          throw new StartupException("the scoring node did not serve v" + version + ": " + e);
+        }
+      }
+      if (System.nanoTime() > deadline) {
+        throw new StartupException("the scoring node did not serve v" + version + " in 60 s");
+      }
+      Thread.sleep(100); // polling the node: there is no push of "now serving"
+    }
+  }
+
+  /** Records in predictions.fraud, read committed to its end. */
+  private static long countPredictions(String kafka) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(
+            Map.of(
+                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                kafka,
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false),
+            new ByteArrayDeserializer(),
+            new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions =
+          consumer.partitionsFor("predictions.fraud").stream()
+              .map(p -> new TopicPartition(p.topic(), p.partition()))
+              .toList();
+      consumer.assign(partitions);
+      consumer.seekToBeginning(partitions);
+      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
+      long count = 0;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+      while (System.nanoTime() < deadline
+          && partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
+        count += consumer.poll(Duration.ofMillis(200)).count();
+      }
+      return count;
+    }
+  }
+
+  /** Waits (up to a minute) until stream scoring has answered every valid event. */
+  private StreamScoring.Counts awaitStreamScoring(Platform platform, int events)
+      throws InterruptedException {
+    StreamScoringPart part = platform.streamScoring().orElseThrow();
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    StreamScoring.Counts c = part.counts();
+    while (c.scored() + c.unscorable() < events && System.nanoTime() < deadline) {
+      Thread.sleep(200); // stream scoring is catching up with the events topic
+      c = part.counts();
+    }
+    return c;
+  }
+
+  private void report(
+      Platform platform,
+      List<Event> events,
+      Load.Result live,
+      Load.Result swap,
+      StreamScoring.Counts streamed,
+      long predictionRecords,
+      double auc1,
+      double auc2,
+      ModelVersion m1,
+      ModelVersion m2) {
+    long fraud =
+        events.stream()
+            .filter(e -> e.getFieldsMap().containsKey("is_fraud"))
+            .filter(e -> e.getFieldsMap().get("is_fraud").getBoolValue())
+            .count();
+    say("");
+    say("streamscore demo report (%.0f s)", (System.nanoTime() - began) / 1e9);
+    say("  events published         %,d (2 phases)", 2L * events());
+    say("  valid events             %,d (%,d labelled fraud)", events.size(), fraud);
+    say("  feature rows stored      %,d", platform.materializer().rowsRead());
+    say(
+        "  stream scoring           %,d predictions + %,d unscorable for %,d valid events",
+        streamed.scored(), streamed.unscorable(), events.size());
+    say(
+        "  gRPC Predict, live       %,d at %,d/s: p50 %.2f ms, p99 %.2f ms, %d failed",
+        live.ok(), predictRate, live.p50Ms(), live.p99Ms(), live.failed());
+    say(
+        "  gRPC Predict, hot swap   %,d at %,d/s across v%d -> v%d: p50 %.2f ms, p99 %.2f ms,"
+            + " %d failed",
+        swap.ok(),
+        predictRate,
+        m1.getVersion(),
+        m2.getVersion(),
+        swap.p50Ms(),
+        swap.p99Ms(),
+        swap.failed());
+    say("  prediction log           %,d records in predictions.fraud", predictionRecords);
+    say(
+        "  AUC on held-out events   v%d %.3f, v%d %.3f",
+        m1.getVersion(), auc1, m2.getVersion(), auc2);
+  }
+
+  private int events() {
+    return events;
+  }
+
+  private void say(String format, Object... args) {
+    out.printf(
+        Locale.ROOT, "[%5.1fs] " + format + "%n", concat((System.nanoTime() - began) / 1e9, args));
+    out.flush();
+  }
+
+  private static Object[] concat(Object first, Object[] rest) {
+    Object[] all = new Object[rest.length + 1];
+    all[0] = first;
+    System.arraycopy(rest, 0, all, 1, rest.length);
+    return all;
+  }
+
+  /** Open-loop Predict load on random users, latency from when each request was due. */
+  private static final class Load {
+    record Result(long ok, long failed, double p50Ms, double p99Ms) {}
+
+    private final ScoringGrpc.ScoringStub stub;
+    private final int rate;
+    private final Recorder latency = new Recorder(3);
+    private final AtomicLong ok = new AtomicLong();
+    private final AtomicLong failed = new AtomicLong();
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private Thread thread;
+
+    Load(ManagedChannel channel, int rate) {
+      this.stub = ScoringGrpc.newStub(channel);
+      this.rate = rate;
+    }
+
+    void start() {
+      thread =
+          new Thread(
+              () -> {
+                java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+                long start = System.nanoTime();
+                long interval = TimeUnit.SECONDS.toNanos(1) / rate;
+                for (long i = 0; running.get(); i++) {
+                  long due = start + i * interval;
+                  for (long w = due - System.nanoTime(); w > 0; w = due - System.nanoTime()) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(w);
+                  }
+                  stub.withDeadlineAfter(5, TimeUnit.SECONDS)
+                      .predict(
+                          request(
+                              "u" + random.nextInt(3_000), Math.exp(3.4 + random.nextGaussian())),
+                          new StreamObserver<PredictResponse>() {
+                            @Override
+                            public void onNext(PredictResponse value) {}
+
+                            @Override
+                            public void onError(Throwable t) {
+                              failed.incrementAndGet();
+                            }
+
+                            @Override
+                            public void onCompleted() {
+                              latency.recordValue((System.nanoTime() - due) / 1_000);
+                              ok.incrementAndGet();
+                            }
+                          });
+                }
+              },
+              "demo-load");
+      thread.setDaemon(true);
+      thread.start();
+    }
+
+    Result stop() throws InterruptedException {
+      running.set(false);
+      thread.join();
+      Thread.sleep(500); // answers still in flight
+      Histogram h = latency.getIntervalHistogram();
+      return new Result(
+          ok.get(),
+          failed.get(),
+          h.getValueAtPercentile(50) / 1000.0,
+          h.getValueAtPercentile(99) / 1000.0);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+package dev.streamscore.launcher;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.logging.Level;
+import org.tribuo.Example;
+import org.tribuo.Model;
+import org.tribuo.MutableDataset;
+import org.tribuo.ONNXExportable;
+import org.tribuo.classification.Label;
+import org.tribuo.classification.LabelFactory;
+import org.tribuo.classification.sgd.linear.LinearSGDTrainer;
+import org.tribuo.classification.sgd.objectives.LogMulticlass;
+import org.tribuo.datasource.ListDataSource;
+import org.tribuo.impl.ArrayExample;
+import org.tribuo.math.optimisers.AdaGrad;
+import org.tribuo.provenance.SimpleDataSourceProvenance;
+
+/**
+ * Trains a fraud model in Java (Tribuo logistic regression, AdaGrad, which adapts its step to each
+ * feature's scale) on point-in-time feature vectors, exports it to ONNX, and measures AUC. The
+ * exported graph takes the raw vector in the caller's input order, so a scoring node can feed it
+ * what it assembles.
+ */
+final class Trainer {
+  /** Held so the setting stays: Tribuo logs every epoch through java.util.logging. */
+  private static final java.util.logging.Logger TRIBUO =
+      java.util.logging.Logger.getLogger("org.tribuo");
+
+  static {
+    TRIBUO.setLevel(Level.WARNING);
+  }
+
+  /** One labelled vector. */
+  record Row(double[] x, boolean fraud) {}
+
+  /** A trained model: its ONNX file and which output column is the fraud probability. */
+  record Trained(Path onnx, List<String> outputs, int fraudColumn) {}
+
+  private Trainer() {}
+
+  /**
+   * Trains on {@code rows} and writes the ONNX graph to {@code file}. Feature names are {@code
+   * x000, x001, …} because Tribuo orders features by name: the graph's input order is then the
+   * caller's.
+   */
+  static Trained train(List<Row> rows, int epochs, long seed, Path file) throws IOException {
+    LabelFactory labels = new LabelFactory();
+    int width = rows.get(0).x().length;
+    String[] names = new String[width];
+    for (int i = 0; i < width; i++) {
+      names[i] = String.format("x%03d", i);
+    }
+    List<Example<Label>> examples = new ArrayList<>(rows.size());
+    for (Row r : rows) {
+      examples.add(new ArrayExample<>(new Label(r.fraud() ? "1" : "0"), names, r.x()));
+    }
+    MutableDataset<Label> data =
+        new MutableDataset<>(
+            new ListDataSource<>(
+                examples, labels, new SimpleDataSourceProvenance("streamscore-demo", labels)));
+    Model<Label> model =
+        new LinearSGDTrainer(new LogMulticlass(), new AdaGrad(0.5, 0.1), epochs, seed).train(data);
+    ((ONNXExportable) model).saveONNXModel("dev.streamscore.demo", 1, file);
+    List<String> outputs = new ArrayList<>();
+    int fraudColumn = -1;
+    for (int id = 0; id < model.getOutputIDInfo().size(); id++) {
+      String label = model.getOutputIDInfo().getOutput(id).getLabel();
+      outputs.add(label.equals("1") ? "p_fraud" : "p_legit");
+      if (label.equals("1")) {
+        fraudColumn = id;
+      }
+    }
+    if (fraudColumn < 0) {
+      throw new IllegalStateException("the training data holds no fraud; generate more events");
+    }
+    return new Trained(file, outputs, fraudColumn);
+  }
+
+  /** Area under the ROC curve of {@code scores} for {@code labels} (ties count half). */
+  static double auc(double[] scores, boolean[] labels) {
+    Integer[] order = new Integer[scores.length];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> Double.compare(scores[a], scores[b]));
+    double rankSum = 0;
+    long positives = 0;
+    int i = 0;
+    while (i < order.length) {
+      int j = i;
+      while (j + 1 < order.length && scores[order[j + 1]] == scores[order[i]]) {
+        j++;
+      }
+      double rank = (i + j) / 2.0 + 1; // average rank of the tie group, 1-based
+      for (int k = i; k <= j; k++) {
+        if (labels[order[k]]) {
+          rankSum += rank;
+          positives++;
+        }
+      }
+      i = j + 1;
+    }
+    long negatives = scores.length - positives;
+    if (positives == 0 || negatives == 0) {
+      return Double.NaN;
+    }
+    return (rankSum - positives * (positives + 1) / 2.0) / (positives * (double) negatives);
+  }
+}

@@ -1,0 +1,47 @@
+package dev.streamscore.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Duration;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/** {@code streamscore demo} end to end, smaller and without the Flink engine to keep CI short. */
+class DemoIT {
+  private final Launcher launcher = new Launcher();
+
+  @AfterEach
+  void killLeftovers() {
+    launcher.killAll();
+  }
+
+  @Test
+  void runsTheWholeLoopAndReports() throws Exception {
+    Launcher.Running demo =
+        launcher.start("demo", "--events", "12000", "--rate", "4000", "--engine", "none");
+    assertThat(demo.awaitExit(Duration.ofMinutes(4))).as(String.join("\n", demo.lines())).isZero();
+    String out = String.join("\n", demo.lines());
+    assertThat(out)
+        .contains("registered and promoted fraud v1")
+        .contains("hot-swapped to v2 under load")
+        .contains("streamscore demo report");
+    Matcher stream =
+        Pattern.compile(
+                "stream scoring +([\\d,]+) predictions \\+ ([\\d,]+) unscorable for ([\\d,]+) valid")
+            .matcher(out);
+    assertThat(stream.find()).isTrue();
+    long scored = Long.parseLong(stream.group(1).replace(",", ""));
+    long unscorable = Long.parseLong(stream.group(2).replace(",", ""));
+    long valid = Long.parseLong(stream.group(3).replace(",", ""));
+    assertThat(scored + unscorable).isEqualTo(valid);
+    assertThat(out).containsPattern("hot swap .* 0 failed");
+    Matcher auc =
+        Pattern.compile("AUC on held-out events +v1 ([\\d.]+), v2 ([\\d.]+)").matcher(out);
+    assertThat(auc.find()).isTrue();
+    // Fraud bursts are learnable from the features: both models beat chance clearly.
+    assertThat(Double.parseDouble(auc.group(1))).isGreaterThan(0.6);
+    assertThat(Double.parseDouble(auc.group(2))).isGreaterThan(0.6);
+  }
+}
