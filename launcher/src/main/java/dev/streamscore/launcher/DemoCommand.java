@@ -171,7 +171,7 @@ final class DemoCommand implements Callable<Integer> {
                     "all"),
                 new StringSerializer(),
                 new ByteArraySerializer());
-        KafkaConsumer<byte[], byte[]> events = eventsConsumer(kafka)) {
+        KafkaConsumer<byte[], byte[]> events = fromBeginning(kafka, "events.payments")) {
       // Phase 1: history to train the first model on.
       publish(producer, generator, events, platform, "phase 1");
       List<Event> phase1 = drain(events, Duration.ofSeconds(5));
@@ -283,7 +283,8 @@ final class DemoCommand implements Callable<Integer> {
     say("%s: published %,d payments", phase, this.events);
   }
 
-  private static KafkaConsumer<byte[], byte[]> eventsConsumer(String kafka) {
+  /** A read-committed consumer of every partition of {@code topic}, at the beginning. */
+  private static KafkaConsumer<byte[], byte[]> fromBeginning(String kafka, String topic) {
     KafkaConsumer<byte[], byte[]> consumer =
         new KafkaConsumer<>(
             Map.of(
@@ -296,7 +297,7 @@ final class DemoCommand implements Callable<Integer> {
             new ByteArrayDeserializer(),
             new ByteArrayDeserializer());
     List<TopicPartition> partitions =
-        consumer.partitionsFor("events.payments").stream()
+        consumer.partitionsFor(topic).stream()
             .map(p -> new TopicPartition(p.topic(), p.partition()))
             .toList();
     consumer.assign(partitions);
@@ -426,23 +427,8 @@ final class DemoCommand implements Callable<Integer> {
 
   /** Records in predictions.fraud, read committed to its end. */
   private static long countPredictions(String kafka) {
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                kafka,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                false),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions =
-          consumer.partitionsFor("predictions.fraud").stream()
-              .map(p -> new TopicPartition(p.topic(), p.partition()))
-              .toList();
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
+    try (KafkaConsumer<byte[], byte[]> consumer = fromBeginning(kafka, "predictions.fraud")) {
+      var partitions = consumer.assignment();
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
       long count = 0;
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
