@@ -88,7 +88,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--events",
       defaultValue = "40000",
-      description = "Payments per phase; there are two (default: ${DEFAULT-VALUE}).")
+      description = "Payments published first, to train v1 on (default: ${DEFAULT-VALUE}).")
   int events;
 
   @Option(
@@ -96,6 +96,20 @@ final class DemoCommand implements Callable<Integer> {
       defaultValue = "4000",
       description = "Payments published per second (default: ${DEFAULT-VALUE}).")
   int rate;
+
+  @Option(
+      names = "--live-events",
+      defaultValue = "20000",
+      description = "Payments published during live scoring (default: ${DEFAULT-VALUE}).")
+  int liveEvents;
+
+  @Option(
+      names = "--live-rate",
+      defaultValue = "1000",
+      description =
+          "Payments per second during live scoring: the ETL, stream scoring and gRPC scoring share"
+              + " the machine then (default: ${DEFAULT-VALUE}).")
+  int liveRate;
 
   @Option(
       names = "--predict-rate",
@@ -173,7 +187,7 @@ final class DemoCommand implements Callable<Integer> {
                 new ByteArraySerializer());
         KafkaConsumer<byte[], byte[]> events = fromBeginning(kafka, "events.payments")) {
       // Phase 1: history to train the first model on.
-      publish(producer, generator, events, platform, "phase 1");
+      publish(producer, generator, platform, "phase 1", this.events, rate);
       List<Event> phase1 = drain(events, Duration.ofSeconds(5));
       say("phase 1: %,d valid events in events.payments", phase1.size());
 
@@ -201,11 +215,15 @@ final class DemoCommand implements Callable<Integer> {
         say("registered and promoted fraud v%d", m1.getVersion());
         awaitServing(scoring, m1.getVersion());
         say("scoring node serves v%d", m1.getVersion());
+        // Stream scoring starts with the model and has all of phase 1 to catch up on: let it, so
+        // that the live figures below measure steady traffic, not that one-time backlog.
+        StreamScoring.Counts backlog = awaitStreamScoring(platform, phase1.size());
+        say("stream scoring caught up: %,d predictions for phase 1", backlog.scored());
 
         // Phase 2: live traffic, scored over gRPC and by stream scoring.
         Load load = new Load(scoring, predictRate);
         load.start();
-        publish(producer, generator, events, platform, "phase 2 (live scoring)");
+        publish(producer, generator, platform, "phase 2 (live scoring)", liveEvents, liveRate);
         Load.Result live = load.stop(); // training is next; it would compete for the cores
         say(
             "live scoring: %,d gRPC predictions at %,d/s, p50 %.2f ms, p99 %.2f ms, %d failed",
@@ -259,13 +277,14 @@ final class DemoCommand implements Callable<Integer> {
   private void publish(
       KafkaProducer<String, byte[]> producer,
       PaymentsGenerator generator,
-      KafkaConsumer<byte[], byte[]> events,
       Platform platform,
-      String phase) {
+      String phase,
+      int count,
+      int perSecond) {
     long start = System.nanoTime();
-    long interval = TimeUnit.SECONDS.toNanos(1) / rate;
+    long interval = TimeUnit.SECONDS.toNanos(1) / perSecond;
     long nextReport = start + TimeUnit.SECONDS.toNanos(2);
-    for (int i = 0; i < this.events; i++) {
+    for (int i = 0; i < count; i++) {
       long due = start + i * interval;
       for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
         java.util.concurrent.locks.LockSupport.parkNanos(wait);
@@ -275,12 +294,12 @@ final class DemoCommand implements Callable<Integer> {
       if (System.nanoTime() > nextReport) {
         say(
             "%s: published %,d of %,d payments; feature rows stored %,d",
-            phase, i, this.events, platform.materializer().rowsRead());
+            phase, i, count, platform.materializer().rowsRead());
         nextReport += TimeUnit.SECONDS.toNanos(2);
       }
     }
     producer.flush();
-    say("%s: published %,d payments", phase, this.events);
+    say("%s: published %,d payments", phase, count);
   }
 
   /** A read-committed consumer of every partition of {@code topic}, at the beginning. */
@@ -471,7 +490,9 @@ final class DemoCommand implements Callable<Integer> {
             .count();
     say("");
     say("streamscore demo report (%.0f s)", (System.nanoTime() - began) / 1e9);
-    say("  events published         %,d (2 phases)", 2L * events());
+    say(
+        "  events published         %,d (%,d, then %,d live)",
+        (long) this.events + liveEvents, this.events, liveEvents);
     say("  valid events             %,d (%,d labelled fraud)", events.size(), fraud);
     say("  feature rows stored      %,d", platform.materializer().rowsRead());
     say(
@@ -494,10 +515,6 @@ final class DemoCommand implements Callable<Integer> {
     say(
         "  AUC on held-out events   v%d %.3f, v%d %.3f",
         m1.getVersion(), auc1, m2.getVersion(), auc2);
-  }
-
-  private int events() {
-    return events;
   }
 
   private void say(String format, Object... args) {
