@@ -24,7 +24,6 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -88,7 +87,7 @@ public final class FeatureServer implements AutoCloseable {
     } catch (IOException e) {
       executor.shutdownNow();
       throw new IllegalStateException(
-          dev.streamscore.proto.ListenFailure.message(host, port, e), e);
+          dev.streamscore.proto.GrpcServers.listenFailure(host, port, e), e);
     }
     FeatureServer fs = new FeatureServer(server, executor, host);
     LOG.info("feature service listening on {}", fs.address());
@@ -104,15 +103,7 @@ public final class FeatureServer implements AutoCloseable {
 
   @Override
   public void close() {
-    server.shutdown();
-    try {
-      if (!server.awaitTermination(10, TimeUnit.SECONDS)) {
-        server.shutdownNow();
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      server.shutdownNow();
-    }
+    dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(10));
     executor.shutdownNow();
     LOG.info("feature service stopped");
   }

@@ -10,7 +10,6 @@ import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -84,7 +83,7 @@ public final class IngestGateway implements AutoCloseable {
       publisher.close(Duration.ZERO);
       executor.shutdownNow();
       throw new IngestGatewayException(
-          dev.streamscore.proto.ListenFailure.message(config.host(), config.port(), e), e);
+          dev.streamscore.proto.GrpcServers.listenFailure(config.host(), config.port(), e), e);
     }
     IngestGateway gateway =
         new IngestGateway(server, publisher, executor, counters, stats, config.host());
@@ -136,16 +135,7 @@ public final class IngestGateway implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    server.shutdown();
-    try {
-      if (!server.awaitTermination(10, TimeUnit.SECONDS)) {
-        server.shutdownNow();
-        server.awaitTermination(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      server.shutdownNow();
-    }
+    dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(10));
     publisher.close(Duration.ofSeconds(10));
     executor.shutdownNow();
     LOG.info("ingest gateway stopped");

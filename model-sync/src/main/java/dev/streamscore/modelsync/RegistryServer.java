@@ -50,7 +50,6 @@ import java.util.HashSet;
 import java.util.HexFormat;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -111,7 +110,7 @@ public final class RegistryServer implements AutoCloseable {
     } catch (IOException e) {
       closeQuietly(registry);
       throw new IllegalStateException(
-          dev.streamscore.proto.ListenFailure.message(host, port, e), e);
+          dev.streamscore.proto.GrpcServers.listenFailure(host, port, e), e);
     }
     RegistryServer rs = new RegistryServer(server, registry, host);
     LOG.info(
@@ -131,15 +130,7 @@ public final class RegistryServer implements AutoCloseable {
   /** Stops serving (watch streams end with UNAVAILABLE), then closes the journal. */
   @Override
   public void close() {
-    server.shutdown();
-    try {
-      if (!server.awaitTermination(5, TimeUnit.SECONDS)) {
-        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      server.shutdownNow();
-    }
+    dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(5));
     closeQuietly(registry);
     LOG.info("model registry stopped");
   }

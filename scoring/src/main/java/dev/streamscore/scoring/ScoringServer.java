@@ -146,7 +146,7 @@ public final class ScoringServer implements AutoCloseable {
       requests.shutdownNow();
       shadows.shutdownNow();
       throw new IllegalStateException(
-          dev.streamscore.proto.ListenFailure.message(config.host(), config.port(), e), e);
+          dev.streamscore.proto.GrpcServers.listenFailure(config.host(), config.port(), e), e);
     }
     ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(daemon("health"));
     AtomicBoolean serving = new AtomicBoolean();
@@ -176,15 +176,7 @@ public final class ScoringServer implements AutoCloseable {
   @Override
   public void close() {
     health.shutdownNow();
-    server.shutdown();
-    try {
-      if (!server.awaitTermination(10, TimeUnit.SECONDS)) {
-        server.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      server.shutdownNow();
-    }
+    dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(10));
     shadows.shutdown();
     requests.shutdownNow();
     try {
