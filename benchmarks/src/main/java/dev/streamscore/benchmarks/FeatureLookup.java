@@ -130,37 +130,21 @@ public final class FeatureLookup {
   private static void load(int entities, FeatureStore store, Jedis jedis) {
     FeatureProcessor processor = FeatureProcessor.of(SPEC, "payments", "core");
     long began = System.nanoTime();
-    List<FeatureRow> batch = new ArrayList<>();
-    Pipeline pipeline = jedis.pipelined();
-    for (int i = 0; i < entities; i++) {
-      Event e =
-          Event.newBuilder()
-              .setSource("payments")
-              .setEntityId("u" + i)
-              .setEventId("t" + i)
-              .setEventTimeMs(T0 + (i % 1_800) * 2_000L)
-              .putFields("amount", Value.newBuilder().setDoubleValue(5 + i % 500).build())
-              .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 997).build())
-              .putFields("country", Value.newBuilder().setStringValue("US").build())
-              .build();
-      for (FeatureRow row : processor.process(new InMemoryEntityState(), e, T0).rows()) {
-        if (row.getView().equals(VIEW.name())) {
-          batch.add(row);
-          pipeline.hset(
-              ("user_txn:" + row.getEntityId()).getBytes(StandardCharsets.UTF_8),
-              Long.toString(row.getTileStartMs()).getBytes(StandardCharsets.UTF_8),
-              row.toByteArray());
-        }
-      }
-      if (batch.size() >= 10_000) {
-        store.write(batch, Map.of());
-        batch.clear();
-        pipeline.sync();
+    try (BaselineLoader loader = new BaselineLoader(store, jedis, VIEW.name())) {
+      for (int i = 0; i < entities; i++) {
+        Event e =
+            Event.newBuilder()
+                .setSource("payments")
+                .setEntityId("u" + i)
+                .setEventId("t" + i)
+                .setEventTimeMs(T0 + (i % 1_800) * 2_000L)
+                .putFields("amount", Value.newBuilder().setDoubleValue(5 + i % 500).build())
+                .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 997).build())
+                .putFields("country", Value.newBuilder().setStringValue("US").build())
+                .build();
+        loader.add(processor.process(new InMemoryEntityState(), e, T0).rows());
       }
     }
-    store.write(batch, Map.of());
-    pipeline.sync();
-    store.compact(); // as after a bootstrap: no compaction competes with the lookups
     System.out.printf(
         Locale.ROOT,
         "loaded %,d entities into RocksDB and Redis in %.1f s%n",

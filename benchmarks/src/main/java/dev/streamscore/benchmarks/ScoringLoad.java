@@ -55,7 +55,6 @@ import org.HdrHistogram.Recorder;
 import org.apache.kafka.common.utils.Utils;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
-import redis.clients.jedis.Pipeline;
 
 /**
  * Online scoring under open-loop load, all in one run on one machine:
@@ -435,9 +434,8 @@ public final class ScoringLoad {
   /** Payments of every user spread over the last hour, into the store and Redis alike. */
   private static void load(int entities, FeatureStore store, JedisPool pool) {
     FeatureProcessor processor = FeatureProcessor.of(SPEC, "payments", "bench");
-    List<FeatureRow> batch = new ArrayList<>();
-    try (Jedis jedis = pool.getResource()) {
-      Pipeline pipeline = jedis.pipelined();
+    try (Jedis jedis = pool.getResource();
+        BaselineLoader loader = new BaselineLoader(store, jedis, VIEW.name())) {
       for (int i = 0; i < entities; i++) {
         InMemoryEntityState state = new InMemoryEntityState();
         for (int k = 0; k < 3; k++) {
@@ -452,25 +450,9 @@ public final class ScoringLoad {
                       "merchant_id", Value.newBuilder().setStringValue("m" + (i + k) % 997).build())
                   .putFields("country", Value.newBuilder().setStringValue("US").build())
                   .build();
-          for (FeatureRow row : processor.process(state, e, T0).rows()) {
-            if (row.getView().equals(VIEW.name())) {
-              batch.add(row);
-              pipeline.hset(
-                  ("user_txn:" + row.getEntityId()).getBytes(StandardCharsets.UTF_8),
-                  Long.toString(row.getTileStartMs()).getBytes(StandardCharsets.UTF_8),
-                  row.toByteArray());
-            }
-          }
-        }
-        if (batch.size() >= 10_000) {
-          store.write(batch, Map.of());
-          batch.clear();
-          pipeline.sync();
+          loader.add(processor.process(state, e, T0).rows());
         }
       }
-      store.write(batch, Map.of());
-      pipeline.sync();
     }
-    store.compact();
   }
 }

@@ -26,24 +26,27 @@ final class Launcher {
    * by the system, and any further options.
    */
   Running up(int kafkaPort, Path dataDir, String... more) throws IOException {
-    List<String> args =
-        new ArrayList<>(
-            List.of(
-                "up",
-                "--kafka-port",
-                Integer.toString(kafkaPort),
-                "--ingest-port",
-                "0",
-                "--metrics-port",
-                "0",
-                "--features-port",
-                "0",
-                "--registry-port",
-                "0",
-                "--scoring-port",
-                "0",
-                "--data-dir",
-                dataDir.toString()));
+    return upWith(List.of("--kafka-port", Integer.toString(kafkaPort)), dataDir, more);
+  }
+
+  /** {@code streamscore up} on an existing cluster, every port chosen by the system. */
+  Running upOn(String kafka, Path dataDir, String... more) throws IOException {
+    return upWith(List.of("--kafka", kafka), dataDir, more);
+  }
+
+  private Running upWith(List<String> kafka, Path dataDir, String... more) throws IOException {
+    List<String> args = new ArrayList<>(List.of("up"));
+    args.addAll(kafka);
+    for (String port :
+        List.of(
+            "--ingest-port",
+            "--metrics-port",
+            "--features-port",
+            "--registry-port",
+            "--scoring-port")) {
+      args.addAll(List.of(port, "0"));
+    }
+    args.addAll(List.of("--data-dir", dataDir.toString()));
     args.addAll(List.of(more));
     return start(args.toArray(String[]::new));
   }

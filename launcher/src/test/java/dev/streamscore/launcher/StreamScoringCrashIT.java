@@ -78,25 +78,7 @@ class StreamScoringCrashIT {
   }
 
   private Launcher.Running up(EmbeddedKafka kafka, Path data) throws Exception {
-    Launcher.Running running =
-        launcher.start(
-            "up",
-            "--kafka",
-            kafka.bootstrapServers(),
-            "--engine",
-            "none",
-            "--ingest-port",
-            "0",
-            "--metrics-port",
-            "0",
-            "--features-port",
-            "0",
-            "--registry-port",
-            "0",
-            "--scoring-port",
-            "0",
-            "--data-dir",
-            data.toString());
+    Launcher.Running running = launcher.upOn(kafka.bootstrapServers(), data, "--engine", "none");
     running.awaitLine("ready", Duration.ofSeconds(90));
     return running;
   }
