@@ -12,23 +12,19 @@ import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
 import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.PythonTools;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -38,7 +34,6 @@ import org.junit.jupiter.api.io.TempDir;
  * same vector.
  */
 class PythonScoringClientIT {
-  private static final Path PYTHON = Path.of("/usr/bin/python3");
   private static final Path PROTO_DIR =
       Path.of(System.getProperty("streamscore.proto.dir", "../proto/src/main/proto"))
           .toAbsolutePath()
@@ -52,9 +47,9 @@ class PythonScoringClientIT {
 
   @Test
   void aPythonClientGetsTheScoresTheModelComputesOffline(@TempDir Path dir) throws Exception {
-    requireGrpcTools();
+    PythonTools.requireGrpcTools();
     Path stubs = Files.createDirectories(dir.resolve("stubs"));
-    generateStubs(stubs);
+    PythonTools.generateStubs(PROTO_DIR, stubs);
     Launcher.Running up = launcher.up(Launcher.freePort(), dir.resolve("data"), "--engine", "none");
     up.awaitLine("ready", Duration.ofSeconds(90));
 
@@ -117,7 +112,9 @@ class PythonScoringClientIT {
             .atMost(Duration.ofSeconds(60))
             .ignoreExceptions()
             .until(
-                () -> run(List.of(PYTHON.toString(), file.toString(), scoring), stubs),
+                () ->
+                    PythonTools.run(
+                        List.of(PythonTools.PYTHON.toString(), file.toString(), scoring), stubs),
                 lines -> lines.size() == 3 && lines.get(1).startsWith("6.0 "));
 
     assertThat(out.get(0)).isEqualTo("py-1 1");
@@ -135,46 +132,5 @@ class PythonScoringClientIT {
   private static String pyRepr(float f) {
     String s = Double.toString(f);
     return s.contains("E") ? s.replace("E", "e") : s;
-  }
-
-  private static void generateStubs(Path out) throws Exception {
-    List<String> protos;
-    try (Stream<Path> files = Files.walk(PROTO_DIR)) {
-      protos =
-          files
-              .filter(f -> f.toString().endsWith(".proto"))
-              .map(f -> PROTO_DIR.relativize(f).toString())
-              .sorted()
-              .toList();
-    }
-    List<String> command = new ArrayList<>(List.of(PYTHON.toString(), "-m", "grpc_tools.protoc"));
-    command.addAll(List.of("-I" + PROTO_DIR, "--python_out=" + out, "--grpc_python_out=" + out));
-    command.addAll(protos);
-    run(command, out);
-  }
-
-  private static void requireGrpcTools() throws Exception {
-    boolean present =
-        Files.isExecutable(PYTHON)
-            && new ProcessBuilder(PYTHON.toString(), "-c", "import grpc_tools, grpc")
-                    .start()
-                    .waitFor()
-                == 0;
-    if (!present && System.getenv("CI") == null) {
-      Assumptions.abort(
-          "python3-grpcio is not installed (Debian: apt-get install python3-grpcio"
-              + " python3-grpc-tools); .ci/run installs it");
-    }
-    assertThat(present).as("/usr/bin/python3 with grpc must be installed in CI").isTrue();
-  }
-
-  private static List<String> run(List<String> command, Path dir)
-      throws IOException, InterruptedException {
-    Process p =
-        new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-    String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    assertThat(p.waitFor(60, TimeUnit.SECONDS)).isTrue();
-    assertThat(p.exitValue()).as("%s\n%s", command, output).isZero();
-    return output.lines().toList();
   }
 }
