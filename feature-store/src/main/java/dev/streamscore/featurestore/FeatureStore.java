@@ -366,52 +366,95 @@ public final class FeatureStore implements AutoCloseable {
    * entity than single lookups.
    */
   public List<EntityFeatures> vectors(List<String> entityIds, List<String> features, long asOfMs) {
-    List<Resolved> resolved = features.stream().map(this::resolve).toList();
-    Map<String, RocksIterator> iterators = new HashMap<>();
-    lock.readLock().lock();
-    try {
-      ensureOpen();
-      for (Resolved r : resolved) {
-        iterators.computeIfAbsent(
-            r.view.name(), v -> db.newIterator(viewFamilies.get(v), readOptions));
-      }
-      List<EntityFeatures> out = new ArrayList<>(entityIds.size());
-      for (String entity : entityIds) {
-        out.add(vector(entity, resolved, asOfMs, iterators));
-      }
-      return out;
-    } finally {
-      iterators.values().forEach(RocksIterator::close);
-      lock.readLock().unlock();
-    }
+    return lookup(features).vectors(entityIds, asOfMs);
   }
 
-  private EntityFeatures vector(
-      String entityId, List<Resolved> resolved, long asOfMs, Map<String, RocksIterator> its) {
-    Map<String, List<FeatureRow>> tilesByView = new HashMap<>();
-    EntityFeatures.Builder out = EntityFeatures.newBuilder().setEntityId(entityId);
-    boolean allOk = true;
-    boolean anyTile = false;
-    for (Resolved r : resolved) {
-      List<FeatureRow> rows =
-          tilesByView.computeIfAbsent(
-              r.view.name(),
-              v ->
-                  tiles(
-                      its.get(v),
-                      entityId,
-                      r.view.tileStart(asOfMs) - r.view.longestWindowMs(),
-                      asOfMs));
-      anyTile |= !rows.isEmpty();
-      FeatureValue value = Windows.value(r.view, r.feature, rows, asOfMs);
-      allOk &= value.getStatus() == FeatureStatus.FEATURE_STATUS_OK;
-      out.addValues(value);
+  /**
+   * Prepares reads of {@code features} ({@code view:feature}, in this order), resolving the names
+   * once: for callers that read the same features many times.
+   *
+   * @throws IllegalArgumentException naming an unknown view or feature
+   */
+  public Lookup lookup(List<String> features) {
+    return new Lookup(features.stream().map(this::resolve).toList());
+  }
+
+  /** Reads of a fixed list of features; thread-safe, valid until the store closes. */
+  public final class Lookup {
+    private final List<Resolved> resolved;
+
+    /** Per feature, the index of its view in {@link #viewNames}. */
+    private final int[] viewOf;
+
+    private final List<String> viewNames = new ArrayList<>();
+
+    private Lookup(List<Resolved> resolved) {
+      this.resolved = resolved;
+      this.viewOf = new int[resolved.size()];
+      for (int i = 0; i < resolved.size(); i++) {
+        String view = resolved.get(i).view.name();
+        int at = viewNames.indexOf(view);
+        if (at < 0) {
+          at = viewNames.size();
+          viewNames.add(view);
+        }
+        viewOf[i] = at;
+      }
     }
-    out.setStatus(
-        !anyTile
-            ? EntityStatus.ENTITY_STATUS_UNKNOWN
-            : allOk ? EntityStatus.ENTITY_STATUS_COMPLETE : EntityStatus.ENTITY_STATUS_PARTIAL);
-    return out.build();
+
+    /** As {@link FeatureStore#vectors}, for this lookup's features. */
+    public List<EntityFeatures> vectors(List<String> entityIds, long asOfMs) {
+      RocksIterator[] iterators = new RocksIterator[viewNames.size()];
+      lock.readLock().lock();
+      try {
+        ensureOpen();
+        for (int v = 0; v < iterators.length; v++) {
+          iterators[v] = db.newIterator(viewFamilies.get(viewNames.get(v)), readOptions);
+        }
+        List<EntityFeatures> out = new ArrayList<>(entityIds.size());
+        for (String entity : entityIds) {
+          out.add(vector(entity, asOfMs, iterators));
+        }
+        return out;
+      } finally {
+        for (RocksIterator it : iterators) {
+          if (it != null) {
+            it.close();
+          }
+        }
+        lock.readLock().unlock();
+      }
+    }
+
+    private EntityFeatures vector(String entityId, long asOfMs, RocksIterator[] its) {
+      @SuppressWarnings("unchecked")
+      List<FeatureRow>[] tilesByView = new List[its.length];
+      EntityFeatures.Builder out = EntityFeatures.newBuilder().setEntityId(entityId);
+      boolean allOk = true;
+      boolean anyTile = false;
+      for (int i = 0; i < resolved.size(); i++) {
+        Resolved r = resolved.get(i);
+        List<FeatureRow> rows = tilesByView[viewOf[i]];
+        if (rows == null) {
+          rows =
+              tiles(
+                  its[viewOf[i]],
+                  entityId,
+                  r.view.tileStart(asOfMs) - r.view.longestWindowMs(),
+                  asOfMs);
+          tilesByView[viewOf[i]] = rows;
+        }
+        anyTile |= !rows.isEmpty();
+        FeatureValue value = Windows.value(r.view, r.feature, rows, asOfMs);
+        allOk &= value.getStatus() == FeatureStatus.FEATURE_STATUS_OK;
+        out.addValues(value);
+      }
+      out.setStatus(
+          !anyTile
+              ? EntityStatus.ENTITY_STATUS_UNKNOWN
+              : allOk ? EntityStatus.ENTITY_STATUS_COMPLETE : EntityStatus.ENTITY_STATUS_PARTIAL);
+      return out.build();
+    }
   }
 
   private record Resolved(ViewSpec view, FeatureDef feature) {}

@@ -37,6 +37,26 @@ public final class Lease implements AutoCloseable {
    * @throws PredictionException when ONNX Runtime fails on it
    */
   public float[] predict(float[] input) {
+    check(input);
+    return handle.model().predict(input);
+  }
+
+  /**
+   * Runs the model on several vectors at once (see {@link OnnxModel#predictBatch}).
+   *
+   * @return one output row per input, in order
+   * @throws IllegalArgumentException for a vector of the wrong width
+   * @throws IllegalStateException after {@link #close()}
+   * @throws PredictionException when ONNX Runtime fails on them
+   */
+  public float[][] predictBatch(float[][] inputs) {
+    for (float[] input : inputs) {
+      check(input);
+    }
+    return handle.model().predictBatch(inputs);
+  }
+
+  private void check(float[] input) {
     if (closed.get()) {
       throw new IllegalStateException("the lease on " + handle.describe() + " is closed");
     }
@@ -45,7 +65,6 @@ public final class Lease implements AutoCloseable {
       throw new IllegalArgumentException(
           handle.describe() + " takes " + width + " inputs, got " + input.length);
     }
-    return handle.model().predict(input);
   }
 
   @Override

@@ -46,11 +46,15 @@ public final class OnnxModel implements AutoCloseable {
   private final ZooModel<float[], float[]> model;
   private final BlockingQueue<Predictor<float[], float[]>> predictors =
       new ArrayBlockingQueue<>(POOL);
+  private final BlockingQueue<Predictor<float[][], float[][]>> batchPredictors =
+      new ArrayBlockingQueue<>(POOL);
   private final int inputWidth;
+  private final boolean batchable;
 
-  private OnnxModel(ZooModel<float[], float[]> model, int inputWidth) {
+  private OnnxModel(ZooModel<float[], float[]> model, int inputWidth, boolean batchable) {
     this.model = model;
     this.inputWidth = inputWidth;
+    this.batchable = batchable;
   }
 
   /**
@@ -76,7 +80,8 @@ public final class OnnxModel implements AutoCloseable {
       throw new ModelLoadException("not a loadable ONNX model: " + rootMessage(e), e);
     }
     try {
-      return new OnnxModel(model, inputWidth(file));
+      long[] shape = inputShape(file);
+      return new OnnxModel(model, (int) shape[1], shape[0] < 0);
     } catch (RuntimeException e) {
       model.close();
       throw e;
@@ -84,10 +89,10 @@ public final class OnnxModel implements AutoCloseable {
   }
 
   /**
-   * The width of the first input, read through a short-lived ONNX Runtime session: DJL's engine
-   * reports input names but not their shapes.
+   * The shape of the first input, read through a short-lived ONNX Runtime session: DJL's engine
+   * reports input names but not their shapes. A symbolic dimension is -1.
    */
-  private static int inputWidth(Path file) {
+  private static long[] inputShape(Path file) {
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         OrtSession session = env.createSession(file.toString(), options)) {
@@ -107,7 +112,7 @@ public final class OnnxModel implements AutoCloseable {
                 + input.getInfo()
                 + "; expected float [batch, width]");
       }
-      return (int) tensor.getShape()[1];
+      return tensor.getShape();
     } catch (OrtException e) {
       throw new ModelLoadException("not a loadable ONNX model: " + rootMessage(e), e);
     }
@@ -139,9 +144,43 @@ public final class OnnxModel implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs the model on several vectors at once, in one ONNX Runtime call when the model's batch
+   * dimension is open (one call per vector otherwise): the fixed cost of a call is most of a small
+   * model's cost.
+   *
+   * @return one output row per input row, in order
+   * @throws PredictionException wrapping ONNX Runtime's error when the model cannot run on them
+   */
+  public float[][] predictBatch(float[][] inputs) {
+    if (!batchable || inputs.length == 1) {
+      float[][] out = new float[inputs.length][];
+      for (int i = 0; i < inputs.length; i++) {
+        out[i] = predict(inputs[i]);
+      }
+      return out;
+    }
+    Predictor<float[][], float[][]> predictor = batchPredictors.poll();
+    if (predictor == null) {
+      predictor = model.newPredictor(new MatrixTranslator());
+    }
+    try {
+      return predictor.predict(inputs);
+    } catch (TranslateException | RuntimeException e) {
+      throw new PredictionException("the model failed: " + rootMessage(e), e);
+    } finally {
+      if (!batchPredictors.offer(predictor)) {
+        predictor.close();
+      }
+    }
+  }
+
   @Override
   public void close() {
     for (Predictor<float[], float[]> p; (p = predictors.poll()) != null; ) {
+      p.close();
+    }
+    for (Predictor<float[][], float[][]> p; (p = batchPredictors.poll()) != null; ) {
       p.close();
     }
     model.close();
@@ -166,12 +205,48 @@ public final class OnnxModel implements AutoCloseable {
 
     @Override
     public float[] processOutput(TranslatorContext ctx, NDList list) {
-      NDArray out = list.get(0);
-      if (out.getDataType() != DataType.FLOAT32) {
-        throw new IllegalStateException(
-            "the model's first output is " + out.getDataType() + "; expected float32");
+      return floats(list);
+    }
+  }
+
+  private static float[] floats(NDList list) {
+    NDArray out = list.get(0);
+    if (out.getDataType() != DataType.FLOAT32) {
+      throw new IllegalStateException(
+          "the model's first output is " + out.getDataType() + "; expected float32");
+    }
+    return out.toFloatArray();
+  }
+
+  /** Rows in as one {@code [rows, width]} tensor; the first output split back into rows. */
+  private static final class MatrixTranslator
+      implements NoBatchifyTranslator<float[][], float[][]> {
+    private int rows;
+
+    @Override
+    public NDList processInput(TranslatorContext ctx, float[][] input) {
+      int width = input[0].length;
+      float[] flat = new float[input.length * width];
+      for (int i = 0; i < input.length; i++) {
+        System.arraycopy(input[i], 0, flat, i * width, width);
       }
-      return out.toFloatArray();
+      rows = input.length; // a predictor serves one call at a time
+      return new NDList(ctx.getNDManager().create(flat, new Shape(input.length, width)));
+    }
+
+    @Override
+    public float[][] processOutput(TranslatorContext ctx, NDList list) {
+      float[] flat = floats(list);
+      if (flat.length % rows != 0) {
+        throw new IllegalStateException(
+            "the model returned " + flat.length + " values for " + rows + " rows");
+      }
+      int width = flat.length / rows;
+      float[][] out = new float[rows][];
+      for (int i = 0; i < rows; i++) {
+        out[i] = java.util.Arrays.copyOfRange(flat, i * width, (i + 1) * width);
+      }
+      return out;
     }
   }
 }

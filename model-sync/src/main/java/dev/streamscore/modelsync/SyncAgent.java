@@ -664,6 +664,49 @@ public final class SyncAgent implements AutoCloseable {
         }
       }
     }
+    warmUpBatched(meta, model, input);
+  }
+
+  /** Batched scoring (stream replies) must give what one-at-a-time scoring gives. */
+  private static void warmUpBatched(ModelVersion meta, OnnxModel model, float[] input) {
+    float[] single = model.predict(input);
+    float[][] batch;
+    try {
+      batch = model.predictBatch(new float[][] {input, input, input});
+    } catch (PredictionException e) {
+      throw new ModelLoadException(
+          meta.getName()
+              + " v"
+              + meta.getVersion()
+              + " fails on a batch of 3 vectors though its batch dimension is open: "
+              + e.getMessage(),
+          e);
+    }
+    for (float[] row : batch) {
+      if (!close(row, single)) {
+        throw new ModelLoadException(
+            meta.getName()
+                + " v"
+                + meta.getVersion()
+                + " scores a vector differently in a batch: "
+                + java.util.Arrays.toString(row)
+                + " vs "
+                + java.util.Arrays.toString(single));
+      }
+    }
+  }
+
+  /** Equal but for float rounding: a batch may run another kernel than one vector does. */
+  private static boolean close(float[] a, float[] b) {
+    if (a.length != b.length) {
+      return false;
+    }
+    for (int i = 0; i < a.length; i++) {
+      if (Math.abs(a[i] - b[i]) > 1e-6f + 1e-5f * Math.abs(b[i])) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The verified artifact in the cache, downloading it first unless a verified copy is there. */

@@ -23,6 +23,28 @@ class OnnxModelTest {
   }
 
   @Test
+  void aBatchScoresEachRowAsItWouldBeScoredAlone() throws Exception {
+    Path file = TestModels.logisticRegression(dir.resolve("lr.onnx"), 3, 2);
+    try (OnnxModel model = OnnxModel.load(file)) {
+      float[][] rows = new float[50][];
+      for (int i = 0; i < rows.length; i++) {
+        rows[i] = new float[] {i / 10f, -i / 7f, (i % 5) - 2f};
+      }
+      float[][] batched = model.predictBatch(rows);
+      assertThat(batched).hasNumberOfRows(rows.length);
+      for (int i = 0; i < rows.length; i++) {
+        float[] alone = model.predict(rows[i]);
+        assertThat(batched[i]).hasSize(2);
+        for (int k = 0; k < 2; k++) {
+          assertThat(batched[i][k])
+              .as("row %d output %d", i, k)
+              .isCloseTo(alone[k], org.assertj.core.data.Offset.offset(1e-6f));
+        }
+      }
+    }
+  }
+
+  @Test
   void aConstantModelReturnsItsConstant() throws Exception {
     try (OnnxModel model = OnnxModel.load(TestModels.constant(dir.resolve("c.onnx"), 4, 7f))) {
       assertThat(model.predict(new float[] {1, 2, 3, 4})).containsExactly(7f);

@@ -92,41 +92,74 @@ public final class Scorer {
       long asOfMs,
       Consumer<ShadowTask> shadow,
       boolean ignoreExtraFeatures) {
-    long began = System.nanoTime();
-    ModelRef ref = request.getModel();
-    if (ref.getName().isEmpty()) {
-      throw ScoringException.invalid("model.name is empty");
+    Outcome outcome = score(List.of(request), asOfMs, shadow, ignoreExtraFeatures).get(0);
+    if (outcome.failure() != null) {
+      throw outcome.failure();
     }
-    String alias = "";
-    Lease lease;
-    try {
-      if (ref.getSelectorCase() == ModelRef.SelectorCase.VERSION) {
-        if (ref.getVersion() < 1) {
-          throw ScoringException.invalid("model.version must be >= 1, got " + ref.getVersion());
-        }
-        lease = agent.acquirePinned(ref.getName(), ref.getVersion());
-      } else {
-        alias = ref.getSelectorCase() == ModelRef.SelectorCase.ALIAS ? ref.getAlias() : "prod";
-        lease = agent.acquire(ref.getName(), alias, routingKey(request));
+    return outcome.scored();
+  }
+
+  /** One request's outcome in a batch: scored, or the status it is answered with. */
+  public record Outcome(Scored scored, ScoringException failure) {
+    public Outcome {
+      if ((scored == null) == (failure == null)) {
+        throw new IllegalArgumentException("exactly one of scored and failure");
       }
-    } catch (ModelUnavailableException e) {
-      throw new ScoringException(
-          switch (e.reason()) {
-            case UNKNOWN_MODEL -> Status.Code.INVALID_ARGUMENT;
-            case NOT_SERVED -> Status.Code.NOT_FOUND;
-            case NOT_LOADED -> Status.Code.UNAVAILABLE;
-          },
-          (e.reason() == ModelUnavailableException.Reason.UNKNOWN_MODEL ? "model.name: " : "")
-              + e.getMessage());
     }
-    Scored scored;
-    try (lease) {
-      scored = run(lease, request, asOfMs, alias, false, ignoreExtraFeatures, began);
+  }
+
+  /**
+   * Scores several requests, each as {@link #score(PredictRequest, long, Consumer)} would, but with
+   * one feature-store read per entity key and one model call per version for the whole batch: a
+   * stream's requests share those fixed costs. One request's failure does not fail the others.
+   *
+   * @return one outcome per request, in order
+   */
+  public List<Outcome> score(
+      List<PredictRequest> requests,
+      long asOfMs,
+      Consumer<ShadowTask> shadow,
+      boolean ignoreExtraFeatures) {
+    long began = System.nanoTime();
+    Item[] items = new Item[requests.size()];
+    Map<String, List<Item>> byVersion = new LinkedHashMap<>();
+    try {
+      for (int i = 0; i < items.length; i++) {
+        Item item = new Item(requests.get(i));
+        items[i] = item;
+        try {
+          acquire(item);
+          ModelVersion meta = item.lease.metadata();
+          byVersion
+              .computeIfAbsent(meta.getName() + "@" + meta.getVersion(), k -> new ArrayList<>())
+              .add(item);
+        } catch (ScoringException e) {
+          item.failure = e;
+        }
+      }
+      for (List<Item> group : byVersion.values()) {
+        run(group, asOfMs, false, ignoreExtraFeatures, began);
+      }
+    } finally {
+      for (Item item : items) {
+        if (item != null && item.lease != null) {
+          item.lease.close();
+        }
+      }
     }
-    if (!alias.isEmpty() && agent.shadowVersion(ref.getName(), alias) != 0) {
-      shadow.accept(new ShadowTask(request, asOfMs, alias));
+    List<Outcome> out = new ArrayList<>(items.length);
+    for (Item item : items) {
+      if (item.failure != null) {
+        out.add(new Outcome(null, item.failure));
+        continue;
+      }
+      out.add(new Outcome(item.scored, null));
+      String model = item.request.getModel().getName();
+      if (!item.alias.isEmpty() && agent.shadowVersion(model, item.alias) != 0) {
+        shadow.accept(new ShadowTask(item.request, asOfMs, item.alias));
+      }
     }
-    return scored;
+    return out;
   }
 
   /** A shadow scoring to run off the request path. */
@@ -144,51 +177,132 @@ public final class Scorer {
     if (lease.isEmpty()) {
       return Optional.empty();
     }
+    Item item = new Item(task.request());
+    item.alias = task.alias();
     try (Lease l = lease.get()) {
-      return Optional.of(
-          run(l, task.request(), task.asOfMs(), task.alias(), true, false, began).prediction());
+      item.lease = l;
+      run(List.of(item), task.asOfMs(), true, false, began);
+    }
+    if (item.failure != null) {
+      throw item.failure;
+    }
+    return Optional.of(item.scored.prediction());
+  }
+
+  /** One request on its way through a batch. */
+  private static final class Item {
+    final PredictRequest request;
+    String alias = "";
+    Lease lease;
+    float[] vector;
+    List<FeatureIssue> issues;
+    Map<String, Long> featureTimes;
+    long oldestFeatureTimeMs = Long.MAX_VALUE;
+    ScoringException failure;
+    Scored scored;
+
+    Item(PredictRequest request) {
+      this.request = request;
     }
   }
 
-  private Scored run(
-      Lease lease,
-      PredictRequest request,
-      long asOfMs,
-      String alias,
-      boolean shadow,
-      boolean ignoreExtraFeatures,
-      long began) {
-    ModelVersion meta = lease.metadata();
-    Plan plan = plans.computeIfAbsent(meta.getName() + "@" + meta.getVersion(), k -> plan(meta));
-    Assembled in = assemble(plan, meta, request, asOfMs, ignoreExtraFeatures);
-    float[] out;
-    try {
-      out = lease.predict(in.vector());
-    } catch (PredictionException e) {
-      throw new ScoringException(
-          Status.Code.INTERNAL,
-          meta.getName() + " v" + meta.getVersion() + " failed: " + e.getMessage());
+  private void acquire(Item item) {
+    ModelRef ref = item.request.getModel();
+    if (ref.getName().isEmpty()) {
+      throw ScoringException.invalid("model.name is empty");
     }
-    if (out.length != meta.getSpec().getOutputsCount()) {
+    try {
+      if (ref.getSelectorCase() == ModelRef.SelectorCase.VERSION) {
+        if (ref.getVersion() < 1) {
+          throw ScoringException.invalid("model.version must be >= 1, got " + ref.getVersion());
+        }
+        item.lease = agent.acquirePinned(ref.getName(), ref.getVersion());
+      } else {
+        String alias =
+            ref.getSelectorCase() == ModelRef.SelectorCase.ALIAS ? ref.getAlias() : "prod";
+        item.lease = agent.acquire(ref.getName(), alias, routingKey(item.request));
+        item.alias = alias;
+      }
+    } catch (ModelUnavailableException e) {
       throw new ScoringException(
-          Status.Code.INTERNAL,
-          meta.getName()
-              + " v"
-              + meta.getVersion()
-              + " returned "
-              + out.length
-              + " values for "
-              + meta.getSpec().getOutputsCount()
-              + " outputs");
+          switch (e.reason()) {
+            case UNKNOWN_MODEL -> Status.Code.INVALID_ARGUMENT;
+            case NOT_SERVED -> Status.Code.NOT_FOUND;
+            case NOT_LOADED -> Status.Code.UNAVAILABLE;
+          },
+          (e.reason() == ModelUnavailableException.Reason.UNKNOWN_MODEL ? "model.name: " : "")
+              + e.getMessage());
+    }
+  }
+
+  /** Assembles, predicts and describes {@code group}: requests for one model version. */
+  private void run(
+      List<Item> group, long asOfMs, boolean shadow, boolean ignoreExtraFeatures, long began) {
+    ModelVersion meta = group.get(0).lease.metadata();
+    Plan plan = plans.computeIfAbsent(meta.getName() + "@" + meta.getVersion(), k -> plan(meta));
+    String model = meta.getName() + " v" + meta.getVersion();
+    for (Item item : group) {
+      try {
+        assembleRequestFeatures(plan, meta, item, ignoreExtraFeatures, model);
+      } catch (ScoringException e) {
+        item.failure = e;
+      }
+    }
+    for (KeyGroup key : plan.stored()) {
+      assembleStored(key, meta, group, asOfMs, model);
+    }
+    List<Item> ready = new ArrayList<>(group.size());
+    for (Item item : group) {
+      if (item.failure == null) {
+        ready.add(item);
+      }
+    }
+    if (ready.isEmpty()) {
+      return;
+    }
+    float[][] in = new float[ready.size()][];
+    for (int i = 0; i < in.length; i++) {
+      in[i] = ready.get(i).vector;
+    }
+    float[][] out;
+    try {
+      out = ready.get(0).lease.predictBatch(in);
+    } catch (PredictionException e) {
+      ScoringException failure =
+          new ScoringException(Status.Code.INTERNAL, model + " failed: " + e.getMessage());
+      ready.forEach(item -> item.failure = failure);
+      return;
     }
     long latencyUs = (System.nanoTime() - began) / 1_000;
+    for (int i = 0; i < in.length; i++) {
+      Item item = ready.get(i);
+      if (out[i].length != meta.getSpec().getOutputsCount()) {
+        item.failure =
+            new ScoringException(
+                Status.Code.INTERNAL,
+                model
+                    + " returned "
+                    + out[i].length
+                    + " values for "
+                    + meta.getSpec().getOutputsCount()
+                    + " outputs");
+        continue;
+      }
+      item.scored = describe(item, meta, out[i], asOfMs, shadow, latencyUs);
+    }
+  }
+
+  private Scored describe(
+      Item item, ModelVersion meta, float[] out, long asOfMs, boolean shadow, long latencyUs) {
+    PredictRequest request = item.request;
+    long oldest = item.oldestFeatureTimeMs == Long.MAX_VALUE ? 0 : item.oldestFeatureTimeMs;
     PredictResponse.Builder response =
         PredictResponse.newBuilder()
             .setRequestId(request.getRequestId())
             .setModelName(meta.getName())
             .setModelVersion(meta.getVersion())
-            .setOldestFeatureTimeMs(in.oldestFeatureTimeMs())
-            .addAllFeatureIssues(in.issues())
+            .setOldestFeatureTimeMs(oldest)
+            .addAllFeatureIssues(item.issues)
             .setServerLatencyUs(latencyUs);
     Prediction.Builder prediction =
         Prediction.newBuilder()
@@ -196,12 +310,12 @@ public final class Scorer {
             .putAllEntityIds(request.getEntityIdsMap())
             .setModelName(meta.getName())
             .setModelVersion(meta.getVersion())
-            .setAlias(alias)
+            .setAlias(item.alias)
             .setShadow(shadow)
             .setPredictedAtMs(asOfMs)
             .setLatencyUs(latencyUs)
-            .setFeatureHash(hash(in.vector()))
-            .putAllFeatureTimeMs(in.featureTimes())
+            .setFeatureHash(hash(item.vector))
+            .putAllFeatureTimeMs(item.featureTimes)
             .setNodeId(nodeId);
     for (int i = 0; i < out.length; i++) {
       Score score =
@@ -213,15 +327,21 @@ public final class Scorer {
       prediction.addScores(score);
     }
     if (request.getIncludeFeatures()) {
-      for (float f : in.vector()) {
+      for (float f : item.vector) {
         response.addFeatures(f);
       }
     }
     return new Scored(response.build(), prediction.build());
   }
 
-  /** A version's stored inputs grouped by the entity key of their view. */
-  private record Plan(Map<String, List<Integer>> storedByKey, Map<String, Integer> requestInputs) {}
+  /**
+   * A version's inputs: stored ones grouped by the entity key of their view (each group read
+   * through one prepared lookup), request-time ones by name.
+   */
+  private record Plan(List<KeyGroup> stored, Map<String, Integer> requestInputs) {}
+
+  /** Stored inputs read for one entity key: their positions in the vector, and their lookup. */
+  private record KeyGroup(String key, int[] positions, FeatureStore.Lookup lookup) {}
 
   private Plan plan(ModelVersion meta) {
     Map<String, List<Integer>> byKey = new TreeMap<>();
@@ -238,105 +358,136 @@ public final class Scorer {
       String key = spec.source(view.source()).orElseThrow().keyField();
       byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
     }
-    return new Plan(byKey, request);
+    List<KeyGroup> stored = new ArrayList<>();
+    for (Map.Entry<String, List<Integer>> e : byKey.entrySet()) {
+      int[] positions = e.getValue().stream().mapToInt(Integer::intValue).toArray();
+      List<String> names = new ArrayList<>();
+      for (int i : positions) {
+        names.add(meta.getSpec().getInputs(i).getName());
+      }
+      stored.add(new KeyGroup(e.getKey(), positions, store.lookup(names)));
+    }
+    return new Plan(stored, request);
   }
 
-  private record Assembled(
-      float[] vector,
-      List<FeatureIssue> issues,
-      long oldestFeatureTimeMs,
-      Map<String, Long> featureTimes) {}
-
-  private Assembled assemble(
-      Plan plan, ModelVersion meta, PredictRequest request, long asOfMs, boolean ignoreExtra) {
+  private void assembleRequestFeatures(
+      Plan plan, ModelVersion meta, Item item, boolean ignoreExtra, String model) {
+    PredictRequest request = item.request;
     List<ModelInput> inputs = meta.getSpec().getInputsList();
-    float[] vector = new float[inputs.size()];
-    List<FeatureIssue> issues = new ArrayList<>();
-    Map<String, Long> times = new HashMap<>();
-    long oldest = Long.MAX_VALUE;
-    String model = meta.getName() + " v" + meta.getVersion();
-
-    for (String name : request.getRequestFeaturesMap().keySet()) {
-      if (!ignoreExtra && !plan.requestInputs().containsKey(name)) {
-        throw ScoringException.invalid(
-            "request_features['"
-                + name
-                + "'] is not a request-time input of "
-                + model
-                + " (its request-time inputs: "
-                + plan.requestInputs().keySet()
-                + ")");
+    item.vector = new float[inputs.size()];
+    item.issues = new ArrayList<>();
+    item.featureTimes = new HashMap<>();
+    Map<String, Value> given = request.getRequestFeaturesMap();
+    if (!ignoreExtra) {
+      for (String name : given.keySet()) {
+        if (!plan.requestInputs().containsKey(name)) {
+          throw ScoringException.invalid(
+              "request_features['"
+                  + name
+                  + "'] is not a request-time input of "
+                  + model
+                  + " (its request-time inputs: "
+                  + plan.requestInputs().keySet()
+                  + ")");
+        }
       }
     }
     for (Map.Entry<String, Integer> e : plan.requestInputs().entrySet()) {
-      Value v = request.getRequestFeaturesMap().get(e.getKey());
+      Value v = given.get(e.getKey());
       ModelInput input = inputs.get(e.getValue());
       if (v == null) {
         if (input.getMissingPolicy() == MissingPolicy.MISSING_POLICY_REJECT) {
           throw ScoringException.invalid(
               "request_features['" + e.getKey() + "'] is required by " + model);
         }
-        vector[e.getValue()] = (float) input.getDefaultValue();
-        issues.add(issue(input, "missing"));
+        item.vector[e.getValue()] = (float) input.getDefaultValue();
+        item.issues.add(issue(input, "missing"));
       } else {
-        vector[e.getValue()] = number(v, "request_features['" + e.getKey() + "']");
+        item.vector[e.getValue()] = number(v, "request_features['" + e.getKey() + "']");
       }
     }
+  }
 
-    for (Map.Entry<String, List<Integer>> group : plan.storedByKey().entrySet()) {
-      String key = group.getKey();
-      String entity = request.getEntityIdsMap().get(key);
+  /** Reads one key's stored inputs for every item still standing, in one store read. */
+  private void assembleStored(
+      KeyGroup group, ModelVersion meta, List<Item> items, long asOfMs, String model) {
+    String key = group.key();
+    List<Item> reading = new ArrayList<>(items.size());
+    List<String> entities = new ArrayList<>(items.size());
+    for (Item item : items) {
+      if (item.failure != null) {
+        continue;
+      }
+      String entity = item.request.getEntityIdsMap().get(key);
       if (entity == null || entity.isEmpty()) {
-        throw ScoringException.invalid(
-            "entity_ids['"
-                + key
-                + "'] is required: "
-                + model
-                + " reads features keyed by "
-                + key
-                + " (given: "
-                + request.getEntityIdsMap().keySet()
-                + ")");
-      }
-      List<String> names = new ArrayList<>(group.getValue().size());
-      for (int i : group.getValue()) {
-        names.add(inputs.get(i).getName());
-      }
-      EntityFeatures features = store.vector(entity, names, asOfMs);
-      for (int j = 0; j < names.size(); j++) {
-        int i = group.getValue().get(j);
-        ModelInput input = inputs.get(i);
-        FeatureValue fv = features.getValues(j);
-        if (fv.getStatus() == FeatureStatus.FEATURE_STATUS_OK) {
-          vector[i] = number(fv.getValue(), "feature '" + input.getName() + "'");
-          times.put(input.getName(), fv.getEventTimeMs());
-          if (fv.getEventTimeMs() > 0) {
-            oldest = Math.min(oldest, fv.getEventTimeMs());
-          }
-        } else {
-          String status =
-              fv.getStatus() == FeatureStatus.FEATURE_STATUS_EXPIRED ? "expired" : "missing";
-          if (input.getMissingPolicy() == MissingPolicy.MISSING_POLICY_REJECT) {
-            throw new ScoringException(
-                Status.Code.FAILED_PRECONDITION,
-                "feature '"
-                    + input.getName()
-                    + "' is "
-                    + status
-                    + " for "
+        item.failure =
+            ScoringException.invalid(
+                "entity_ids['"
                     + key
-                    + " '"
-                    + entity
-                    + "' and "
+                    + "'] is required: "
                     + model
-                    + " refuses defaults for it");
-          }
-          vector[i] = (float) input.getDefaultValue();
-          issues.add(issue(input, status));
-        }
+                    + " reads features keyed by "
+                    + key
+                    + " (given: "
+                    + item.request.getEntityIdsMap().keySet()
+                    + ")");
+        continue;
+      }
+      reading.add(item);
+      entities.add(entity);
+    }
+    if (reading.isEmpty()) {
+      return;
+    }
+    List<EntityFeatures> read = group.lookup().vectors(entities, asOfMs);
+    for (int r = 0; r < reading.size(); r++) {
+      try {
+        fill(group, meta, reading.get(r), entities.get(r), read.get(r), model);
+      } catch (ScoringException e) {
+        reading.get(r).failure = e;
       }
     }
-    return new Assembled(vector, issues, oldest == Long.MAX_VALUE ? 0 : oldest, times);
+  }
+
+  private static void fill(
+      KeyGroup group,
+      ModelVersion meta,
+      Item item,
+      String entity,
+      EntityFeatures features,
+      String model) {
+    for (int j = 0; j < group.positions().length; j++) {
+      int i = group.positions()[j];
+      ModelInput input = meta.getSpec().getInputs(i);
+      FeatureValue fv = features.getValues(j);
+      if (fv.getStatus() == FeatureStatus.FEATURE_STATUS_OK) {
+        item.vector[i] = number(fv.getValue(), "feature '" + input.getName() + "'");
+        item.featureTimes.put(input.getName(), fv.getEventTimeMs());
+        if (fv.getEventTimeMs() > 0) {
+          item.oldestFeatureTimeMs = Math.min(item.oldestFeatureTimeMs, fv.getEventTimeMs());
+        }
+        continue;
+      }
+      String status =
+          fv.getStatus() == FeatureStatus.FEATURE_STATUS_EXPIRED ? "expired" : "missing";
+      if (input.getMissingPolicy() == MissingPolicy.MISSING_POLICY_REJECT) {
+        throw new ScoringException(
+            Status.Code.FAILED_PRECONDITION,
+            "feature '"
+                + input.getName()
+                + "' is "
+                + status
+                + " for "
+                + group.key()
+                + " '"
+                + entity
+                + "' and "
+                + model
+                + " refuses defaults for it");
+      }
+      item.vector[i] = (float) input.getDefaultValue();
+      item.issues.add(issue(input, status));
+    }
   }
 
   private static FeatureIssue issue(ModelInput input, String status) {

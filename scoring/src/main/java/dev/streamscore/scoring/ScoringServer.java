@@ -3,6 +3,7 @@ package dev.streamscore.scoring;
 import dev.streamscore.proto.v1.Error;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -14,14 +15,21 @@ import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
+import io.prometheus.metrics.core.datapoints.DistributionDataPoint;
 import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
@@ -43,15 +51,20 @@ import org.slf4j.LoggerFactory;
  * <p>Requests run on a fixed pool; at most {@link Config#maxInFlight()} are scored at once, and
  * more are answered RESOURCE_EXHAUSTED at once rather than queued. A request whose deadline has
  * passed is not scored. Each stream keeps at most {@link Config#streamWindow()} requests in flight,
- * through gRPC flow control. Shadow versions are scored on their own bounded pool, off the request
- * path; what it cannot take is dropped and counted. Every prediction (and shadow prediction) goes
- * to the {@link PredictionSink}, which never blocks.
+ * through gRPC flow control, and scores what has arrived as one batch (up to 64 requests: one
+ * feature-store read and one model call), without waiting for a batch to fill. Shadow versions are
+ * scored on their own bounded pool, off the request path; what it cannot take is dropped and
+ * counted. Every prediction (and shadow prediction) goes to the {@link PredictionSink}, which never
+ * blocks.
  *
  * <p>Close order: stop the server (in-flight calls finish, up to 10 s), then the pools.
  */
 public final class ScoringServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ScoringServer.class);
   private static final String SERVICE = ScoringGrpc.SERVICE_NAME;
+
+  /** Requests of one stream scored together, at most. */
+  private static final int MAX_BATCH = 64;
 
   /**
    * @param host the address to bind (127.0.0.1 on the embedded default)
@@ -231,6 +244,33 @@ public final class ScoringServer implements AutoCloseable {
               .help("Shadow scorings dropped because the shadow pool was full.")
               .register(registry);
     }
+
+    // Label lookups build a key per call; the data points a busy node touches on every request
+    // are kept here instead.
+    private final Map<String, CounterDataPoint> okRequests = new ConcurrentHashMap<>();
+    private final Map<String, DistributionDataPoint> latencies = new ConcurrentHashMap<>();
+    private final Map<String, CounterDataPoint> predicted = new ConcurrentHashMap<>();
+
+    void done(String method, Status.Code code, double seconds) {
+      (code == Status.Code.OK
+              ? okRequests.computeIfAbsent(method, m -> requests.labelValues(m, "OK"))
+              : requests.labelValues(method, code.name()))
+          .inc();
+      latencies.computeIfAbsent(method, latency::labelValues).observe(seconds);
+    }
+
+    void predicted(Prediction p, boolean shadow) {
+      String key = p.getModelName() + "@" + p.getModelVersion() + (shadow ? "/shadow" : "");
+      predicted
+          .computeIfAbsent(
+              key,
+              k ->
+                  predictions.labelValues(
+                      p.getModelName(),
+                      Long.toString(p.getModelVersion()),
+                      Boolean.toString(shadow)))
+          .inc();
+    }
   }
 
   private static final class Service extends ScoringGrpc.ScoringImplBase {
@@ -285,6 +325,41 @@ public final class ScoringServer implements AutoCloseable {
 
     /** Scores and logs one request; throws with the status to answer. */
     private PredictResponse scoreOne(PredictRequest request) {
+      admit(1);
+      try {
+        Scorer.Scored scored = scorer.score(request, clock.millis(), this::shadow);
+        logged(scored);
+        return scored.response();
+      } finally {
+        inFlight.release();
+      }
+    }
+
+    /**
+     * Scores and logs a stream's batch in one pass: the answers in order, a failed request's
+     * carrying its error.
+     */
+    private List<Scorer.Outcome> scoreBatch(List<PredictRequest> batch) {
+      try {
+        admit(batch.size());
+      } catch (ScoringException e) {
+        return java.util.Collections.nCopies(batch.size(), new Scorer.Outcome(null, e));
+      }
+      try {
+        List<Scorer.Outcome> outcomes = scorer.score(batch, clock.millis(), this::shadow, false);
+        for (Scorer.Outcome o : outcomes) {
+          if (o.scored() != null) {
+            logged(o.scored());
+          }
+        }
+        return outcomes;
+      } finally {
+        inFlight.release(batch.size());
+      }
+    }
+
+    /** Takes {@code n} in-flight permits, or throws with the status to answer. */
+    private void admit(int n) {
       Deadline deadline = Context.current().getDeadline();
       if (deadline != null && deadline.isExpired()) {
         throw new ScoringException(
@@ -294,25 +369,16 @@ public final class ScoringServer implements AutoCloseable {
       if (!ready.ready()) {
         throw new ScoringException(Status.Code.UNAVAILABLE, ready.why());
       }
-      if (!inFlight.tryAcquire()) {
+      if (!inFlight.tryAcquire(n)) {
         throw new ScoringException(
             Status.Code.RESOURCE_EXHAUSTED,
             "the node is scoring " + config.maxInFlight() + " requests; retry");
       }
-      try {
-        Scorer.Scored scored = scorer.score(request, clock.millis(), this::shadow);
-        log.publish(scored.prediction());
-        metrics
-            .predictions
-            .labelValues(
-                scored.prediction().getModelName(),
-                Long.toString(scored.prediction().getModelVersion()),
-                "false")
-            .inc();
-        return scored.response();
-      } finally {
-        inFlight.release();
-      }
+    }
+
+    private void logged(Scorer.Scored scored) {
+      log.publish(scored.prediction());
+      metrics.predicted(scored.prediction(), false);
     }
 
     private void shadow(Scorer.ShadowTask task) {
@@ -325,11 +391,7 @@ public final class ScoringServer implements AutoCloseable {
                     .ifPresent(
                         p -> {
                           log.publish(p);
-                          metrics
-                              .predictions
-                              .labelValues(
-                                  p.getModelName(), Long.toString(p.getModelVersion()), "true")
-                              .inc();
+                          metrics.predicted(p, true);
                         });
               } catch (ScoringException e) {
                 LOG.debug("shadow scoring failed: {}", e.getMessage());
@@ -341,8 +403,7 @@ public final class ScoringServer implements AutoCloseable {
     }
 
     private void done(String method, Status.Code code, long began) {
-      metrics.requests.labelValues(method, code.name()).inc();
-      metrics.latency.labelValues(method).observe((System.nanoTime() - began) / 1e9);
+      metrics.done(method, code, (System.nanoTime() - began) / 1e9);
     }
 
     @Override
@@ -357,6 +418,8 @@ public final class ScoringServer implements AutoCloseable {
         private final AtomicInteger pending = new AtomicInteger();
         private final AtomicBoolean halfClosed = new AtomicBoolean();
         private final AtomicBoolean finished = new AtomicBoolean();
+        private final ConcurrentLinkedQueue<Queued> queue = new ConcurrentLinkedQueue<>();
+        private final AtomicBoolean draining = new AtomicBoolean();
 
         @Override
         public void onNext(PredictRequest request) {
@@ -364,47 +427,88 @@ public final class ScoringServer implements AutoCloseable {
           pending.incrementAndGet();
           if (request.getRequestId().isEmpty()) {
             reply(
-                error(
-                    request,
-                    Status.Code.INVALID_ARGUMENT,
-                    "request_id is required on PredictStream"),
-                Status.Code.INVALID_ARGUMENT,
-                began);
+                List.of(
+                    new Answer(
+                        error(
+                            request,
+                            Status.Code.INVALID_ARGUMENT,
+                            "request_id is required on PredictStream"),
+                        Status.Code.INVALID_ARGUMENT,
+                        began)));
+            return;
+          }
+          queue.add(new Queued(request, began));
+          drainLater();
+        }
+
+        /**
+         * One drain per stream scores what has queued up as one batch, so under load the batch is
+         * whatever arrived while the last one was scored: no waiting to fill a batch.
+         */
+        private void drainLater() {
+          if (queue.isEmpty() || !draining.compareAndSet(false, true)) {
             return;
           }
           try {
-            pool.execute(
-                context.wrap(
-                    () -> {
-                      PredictResponse answer;
-                      Status.Code code = Status.Code.OK;
-                      try {
-                        answer = scoreOne(request);
-                      } catch (ScoringException e) {
-                        code = e.code();
-                        answer = error(request, e.code(), e.getMessage());
-                      }
-                      reply(answer, code, began);
-                    }));
+            pool.execute(context.wrap(this::drain));
           } catch (RejectedExecutionException e) {
-            reply(
-                error(request, Status.Code.UNAVAILABLE, "the scoring node is stopping"),
-                Status.Code.UNAVAILABLE,
-                began);
+            List<Answer> answers = new ArrayList<>();
+            for (Queued q; (q = queue.poll()) != null; ) {
+              answers.add(
+                  new Answer(
+                      error(q.request(), Status.Code.UNAVAILABLE, "the scoring node is stopping"),
+                      Status.Code.UNAVAILABLE,
+                      q.began()));
+            }
+            draining.set(false);
+            reply(answers);
           }
         }
 
-        private void reply(PredictResponse answer, Status.Code code, long began) {
-          done("PredictStream", code, began);
+        private void drain() {
+          List<Queued> batch = new ArrayList<>(MAX_BATCH);
+          List<PredictRequest> requests = new ArrayList<>(MAX_BATCH);
+          for (Queued q; batch.size() < MAX_BATCH && (q = queue.poll()) != null; ) {
+            batch.add(q);
+            requests.add(q.request());
+          }
+          try {
+            if (!batch.isEmpty()) {
+              List<Scorer.Outcome> outcomes = scoreBatch(requests);
+              List<Answer> answers = new ArrayList<>(batch.size());
+              for (int i = 0; i < batch.size(); i++) {
+                Scorer.Outcome o = outcomes.get(i);
+                answers.add(
+                    o.failure() == null
+                        ? new Answer(o.scored().response(), Status.Code.OK, batch.get(i).began())
+                        : new Answer(
+                            error(requests.get(i), o.failure().code(), o.failure().getMessage()),
+                            o.failure().code(),
+                            batch.get(i).began()));
+              }
+              reply(answers);
+            }
+          } finally {
+            draining.set(false);
+            drainLater();
+          }
+        }
+
+        private void reply(List<Answer> answers) {
+          for (Answer a : answers) {
+            done("PredictStream", a.code(), a.began());
+          }
           synchronized (out) {
             if (!finished.get() && !out.isCancelled()) {
-              out.onNext(answer);
+              for (Answer a : answers) {
+                out.onNext(a.response());
+              }
             }
           }
-          if (pending.decrementAndGet() == 0 && halfClosed.get()) {
+          if (pending.addAndGet(-answers.size()) == 0 && halfClosed.get()) {
             finish();
           } else if (!halfClosed.get()) {
-            out.request(1);
+            out.request(answers.size());
           }
         }
 
@@ -430,6 +534,10 @@ public final class ScoringServer implements AutoCloseable {
         }
       };
     }
+
+    private record Queued(PredictRequest request, long began) {}
+
+    private record Answer(PredictResponse response, Status.Code code, long began) {}
 
     private static PredictResponse error(PredictRequest request, Status.Code code, String message) {
       return PredictResponse.newBuilder()
