@@ -49,9 +49,10 @@ import org.rocksdb.WriteOptions;
  * tile) are removed by {@link #dropUnreachableTiles()}, which the materializer runs periodically —
  * not on every write: range tombstones per write made every later seek slower.
  *
- * <p>Thread-safe: reads run concurrently; a write excludes other writes. After {@link #close()}
- * every call throws {@link IllegalStateException}. Close order: column family handles, the
- * database, then the options objects they were made from and the block cache (256 MiB).
+ * <p>Thread-safe: reads run concurrently with each other and with a write; a write excludes other
+ * writes. After {@link #close()} every call throws {@link IllegalStateException}. Close order:
+ * column family handles, the database, then the options objects they were made from and the block
+ * cache (256 MiB).
  */
 public final class FeatureStore implements AutoCloseable {
   static {
@@ -76,7 +77,17 @@ public final class FeatureStore implements AutoCloseable {
   private final ColumnFamilyHandle offsetFamily;
   private final WriteOptions writeOptions;
   private final ReadOptions readOptions;
+
+  /**
+   * Held shared by every call that touches the database and exclusively by {@link #close()}: a
+   * closed database must never be touched. Writes take it shared too — RocksDB readers see a {@code
+   * WriteBatch} whole or not at all — so lookups never wait for the materializer.
+   */
   private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+
+  /** Serializes writers: a write reads each tile's stored version before it replaces it. */
+  private final Object writer = new Object();
+
   private volatile boolean closed;
 
   /** What one {@link #write} did. */
@@ -165,14 +176,16 @@ public final class FeatureStore implements AutoCloseable {
     }
     int distinct = newest.values().stream().mapToInt(Map::size).sum();
     superseded = rows.size() - refused - distinct;
-    lock.writeLock().lock();
-    try {
-      ensureOpen(); // before any native call: a closed database must not be touched
-      return writeBatch(newest, sourceOffsets, superseded, refused);
-    } catch (RocksDBException e) {
-      throw new FeatureStoreException(name, "write a batch of " + rows.size() + " rows", e);
-    } finally {
-      lock.writeLock().unlock();
+    synchronized (writer) {
+      lock.readLock().lock();
+      try {
+        ensureOpen(); // before any native call: a closed database must not be touched
+        return writeBatch(newest, sourceOffsets, superseded, refused);
+      } catch (RocksDBException e) {
+        throw new FeatureStoreException(name, "write a batch of " + rows.size() + " rows", e);
+      } finally {
+        lock.readLock().unlock();
+      }
     }
   }
 
@@ -245,18 +258,20 @@ public final class FeatureStore implements AutoCloseable {
       if (unreachable.isEmpty()) {
         continue;
       }
-      lock.writeLock().lock();
-      try (WriteBatch batch = new WriteBatch()) {
-        ensureOpen();
-        for (byte[] key : unreachable) {
-          batch.delete(family, key);
+      synchronized (writer) {
+        lock.readLock().lock();
+        try (WriteBatch batch = new WriteBatch()) {
+          ensureOpen();
+          for (byte[] key : unreachable) {
+            batch.delete(family, key);
+          }
+          db.write(writeOptions, batch);
+          dropped += unreachable.size();
+        } catch (RocksDBException e) {
+          throw new FeatureStoreException(name, "drop unreachable tiles of " + view.name(), e);
+        } finally {
+          lock.readLock().unlock();
         }
-        db.write(writeOptions, batch);
-        dropped += unreachable.size();
-      } catch (RocksDBException e) {
-        throw new FeatureStoreException(name, "drop unreachable tiles of " + view.name(), e);
-      } finally {
-        lock.writeLock().unlock();
       }
     }
     return dropped;

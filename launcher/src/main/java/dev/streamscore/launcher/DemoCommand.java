@@ -187,7 +187,7 @@ final class DemoCommand implements Callable<Integer> {
                 new ByteArraySerializer());
         KafkaConsumer<byte[], byte[]> events = fromBeginning(kafka, "events.payments")) {
       // Phase 1: history to train the first model on.
-      publish(producer, generator, platform, "phase 1", this.events, rate);
+      publish(producer, generator, platform, "phase 1", this.events, rate, () -> "");
       List<Event> phase1 = drain(events, Duration.ofSeconds(5));
       say("phase 1: %,d valid events in events.payments", phase1.size());
 
@@ -220,10 +220,20 @@ final class DemoCommand implements Callable<Integer> {
         StreamScoring.Counts backlog = awaitStreamScoring(platform, phase1.size());
         say("stream scoring caught up: %,d predictions for phase 1", backlog.scored());
 
-        // Phase 2: live traffic, scored over gRPC and by stream scoring.
+        // Phase 2: live traffic, scored over gRPC and by stream scoring. The gRPC load starts a
+        // little earlier, so that the figures measure a warmed-up node, not its first requests.
         Load load = new Load(scoring, predictRate);
         load.start();
-        publish(producer, generator, platform, "phase 2 (live scoring)", liveEvents, liveRate);
+        Thread.sleep(2_000); // two seconds of gRPC load before the live events
+        load.reset();
+        publish(
+            producer,
+            generator,
+            platform,
+            "phase 2 (live scoring)",
+            liveEvents,
+            liveRate,
+            load::sinceLast);
         Load.Result live = load.stop(); // training is next; it would compete for the cores
         say(
             "live scoring: %,d gRPC predictions at %,d/s, p50 %.2f ms, p99 %.2f ms, %d failed",
@@ -280,7 +290,8 @@ final class DemoCommand implements Callable<Integer> {
       Platform platform,
       String phase,
       int count,
-      int perSecond) {
+      int perSecond,
+      java.util.function.Supplier<String> progress) {
     long start = System.nanoTime();
     long interval = TimeUnit.SECONDS.toNanos(1) / perSecond;
     long nextReport = start + TimeUnit.SECONDS.toNanos(2);
@@ -292,9 +303,10 @@ final class DemoCommand implements Callable<Integer> {
       GeneratedEvent e = generator.next();
       producer.send(new ProducerRecord<>("raw.payments", e.key(), e.json()));
       if (System.nanoTime() > nextReport) {
+        String more = progress.get();
         say(
-            "%s: published %,d of %,d payments; feature rows stored %,d",
-            phase, i, count, platform.materializer().rowsRead());
+            "%s: published %,d of %,d payments; feature rows stored %,d%s",
+            phase, i, count, platform.materializer().rowsRead(), more.isEmpty() ? "" : "; " + more);
         nextReport += TimeUnit.SECONDS.toNanos(2);
       }
     }
@@ -537,6 +549,9 @@ final class DemoCommand implements Callable<Integer> {
     private final ScoringGrpc.ScoringStub stub;
     private final int rate;
     private final Recorder latency = new Recorder(3);
+    private final Recorder recent = new Recorder(3);
+    private final AtomicLong sent = new AtomicLong();
+    private final AtomicLong answered = new AtomicLong();
     private final AtomicLong ok = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final AtomicBoolean running = new AtomicBoolean(true);
@@ -559,6 +574,7 @@ final class DemoCommand implements Callable<Integer> {
                   for (long w = due - System.nanoTime(); w > 0; w = due - System.nanoTime()) {
                     java.util.concurrent.locks.LockSupport.parkNanos(w);
                   }
+                  sent.incrementAndGet();
                   stub.withDeadlineAfter(5, TimeUnit.SECONDS)
                       .predict(
                           request(
@@ -570,12 +586,16 @@ final class DemoCommand implements Callable<Integer> {
                             @Override
                             public void onError(Throwable t) {
                               failed.incrementAndGet();
+                              answered.incrementAndGet();
                             }
 
                             @Override
                             public void onCompleted() {
-                              latency.recordValue((System.nanoTime() - due) / 1_000);
+                              long us = (System.nanoTime() - due) / 1_000;
+                              latency.recordValue(us);
+                              recent.recordValue(us);
                               ok.incrementAndGet();
+                              answered.incrementAndGet();
                             }
                           });
                 }
@@ -585,10 +605,30 @@ final class DemoCommand implements Callable<Integer> {
       thread.start();
     }
 
+    /** Forgets what was measured so far: the figures start from here. */
+    void reset() {
+      latency.reset();
+      ok.set(0);
+      failed.set(0);
+    }
+
+    /** p50 and p99 since the last call, for progress lines. */
+    String sinceLast() {
+      Histogram h = recent.getIntervalHistogram();
+      return String.format(
+          Locale.ROOT,
+          "gRPC p50 %.1f ms, p99 %.1f ms",
+          h.getValueAtPercentile(50) / 1000.0,
+          h.getValueAtPercentile(99) / 1000.0);
+    }
+
     Result stop() throws InterruptedException {
       running.set(false);
       thread.join();
-      Thread.sleep(500); // answers still in flight
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(6); // past the 5 s deadline
+      while (answered.get() < sent.get() && System.nanoTime() < deadline) {
+        Thread.sleep(10); // the answers still in flight
+      }
       Histogram h = latency.getIntervalHistogram();
       return new Result(
           ok.get(),

@@ -1,6 +1,8 @@
 package dev.streamscore.launcher;
 
+import ai.onnx.proto.OnnxMl;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -54,9 +56,11 @@ final class Trainer {
     for (int i = 0; i < width; i++) {
       names[i] = String.format("x%03d", i);
     }
+    Scaling scaling = Scaling.of(rows);
     List<Example<Label>> examples = new ArrayList<>(rows.size());
     for (Row r : rows) {
-      examples.add(new ArrayExample<>(new Label(r.fraud() ? "1" : "0"), names, r.x()));
+      examples.add(
+          new ArrayExample<>(new Label(r.fraud() ? "1" : "0"), names, scaling.apply(r.x())));
     }
     MutableDataset<Label> data =
         new MutableDataset<>(
@@ -64,7 +68,8 @@ final class Trainer {
                 examples, labels, new SimpleDataSourceProvenance("streamscore-demo", labels)));
     Model<Label> model =
         new LinearSGDTrainer(new LogMulticlass(), new AdaGrad(0.5, 0.1), epochs, seed).train(data);
-    ((ONNXExportable) model).saveONNXModel("dev.streamscore.demo", 1, file);
+    OnnxMl.ModelProto graph = ((ONNXExportable) model).exportONNXModel("dev.streamscore.demo", 1);
+    Files.write(file, scaling.prependTo(graph).toByteArray());
     List<String> outputs = new ArrayList<>();
     int fraudColumn = -1;
     for (int id = 0; id < model.getOutputIDInfo().size(); id++) {
@@ -78,6 +83,90 @@ final class Trainer {
       throw new IllegalStateException("the training data holds no fraud; generate more events");
     }
     return new Trained(file, outputs, fraudColumn);
+  }
+
+  /**
+   * Standardization to zero mean and unit variance per feature. Counts and sums of amounts differ
+   * by orders of magnitude, and SGD on them unscaled gave models that changed from run to run. The
+   * exported graph scales its input itself, so a scoring node still feeds it raw features.
+   */
+  record Scaling(double[] mean, double[] std) {
+    static Scaling of(List<Row> rows) {
+      int width = rows.get(0).x().length;
+      double[] mean = new double[width];
+      double[] sq = new double[width];
+      for (Row r : rows) {
+        for (int i = 0; i < width; i++) {
+          mean[i] += r.x()[i];
+          sq[i] += r.x()[i] * r.x()[i];
+        }
+      }
+      double[] std = new double[width];
+      for (int i = 0; i < width; i++) {
+        mean[i] /= rows.size();
+        double variance = sq[i] / rows.size() - mean[i] * mean[i];
+        std[i] = variance > 1e-12 ? Math.sqrt(variance) : 1; // a constant feature stays as is
+      }
+      return new Scaling(mean, std);
+    }
+
+    double[] apply(double[] x) {
+      double[] z = new double[x.length];
+      for (int i = 0; i < x.length; i++) {
+        z[i] = (x[i] - mean[i]) / std[i];
+      }
+      return z;
+    }
+
+    /** {@code graph} with {@code (input - mean) / std} computed before anything reads its input. */
+    OnnxMl.ModelProto prependTo(OnnxMl.ModelProto graph) {
+      String input = graph.getGraph().getInput(0).getName();
+      String centered = input + "_centered";
+      String scaled = input + "_scaled";
+      OnnxMl.GraphProto.Builder g = graph.getGraph().toBuilder();
+      for (OnnxMl.NodeProto.Builder node : g.getNodeBuilderList()) {
+        for (int i = 0; i < node.getInputCount(); i++) {
+          if (node.getInput(i).equals(input)) {
+            node.setInput(i, scaled);
+          }
+        }
+      }
+      g.addInitializer(tensor("streamscore_mean", mean));
+      g.addInitializer(tensor("streamscore_std", std));
+      List<OnnxMl.NodeProto> nodes = new ArrayList<>(g.getNodeList());
+      nodes.add(
+          0,
+          OnnxMl.NodeProto.newBuilder()
+              .setOpType("Sub")
+              .setName("streamscore_center")
+              .addInput(input)
+              .addInput("streamscore_mean")
+              .addOutput(centered)
+              .build());
+      nodes.add(
+          1,
+          OnnxMl.NodeProto.newBuilder()
+              .setOpType("Div")
+              .setName("streamscore_scale")
+              .addInput(centered)
+              .addInput("streamscore_std")
+              .addOutput(scaled)
+              .build());
+      g.clearNode().addAllNode(nodes);
+      return graph.toBuilder().setGraph(g).build();
+    }
+
+    private static OnnxMl.TensorProto tensor(String name, double[] values) {
+      OnnxMl.TensorProto.Builder t =
+          OnnxMl.TensorProto.newBuilder()
+              .setName(name)
+              .setDataType(OnnxMl.TensorProto.DataType.FLOAT.getNumber())
+              .addDims(values.length);
+      for (double v : values) {
+        t.addFloatData((float) v);
+      }
+      return t.build();
+    }
   }
 
   /** Area under the ROC curve of {@code scores} for {@code labels} (ties count half). */
