@@ -129,19 +129,7 @@ public final class OnnxModel implements AutoCloseable {
    * @throws PredictionException wrapping ONNX Runtime's error when the model cannot run on it
    */
   public float[] predict(float[] input) {
-    Predictor<float[], float[]> predictor = predictors.poll();
-    if (predictor == null) {
-      predictor = model.newPredictor();
-    }
-    try {
-      return predictor.predict(input);
-    } catch (TranslateException | RuntimeException e) {
-      throw new PredictionException("the model failed: " + rootMessage(e), e);
-    } finally {
-      if (!predictors.offer(predictor)) {
-        predictor.close();
-      }
-    }
+    return pooled(predictors, model::newPredictor, input);
   }
 
   /**
@@ -160,16 +148,24 @@ public final class OnnxModel implements AutoCloseable {
       }
       return out;
     }
-    Predictor<float[][], float[][]> predictor = batchPredictors.poll();
+    return pooled(batchPredictors, () -> model.newPredictor(new MatrixTranslator()), inputs);
+  }
+
+  /** Runs {@code input} on a predictor from {@code pool} (a new one when none is idle). */
+  private static <I, O> O pooled(
+      BlockingQueue<Predictor<I, O>> pool,
+      java.util.function.Supplier<Predictor<I, O>> create,
+      I input) {
+    Predictor<I, O> predictor = pool.poll();
     if (predictor == null) {
-      predictor = model.newPredictor(new MatrixTranslator());
+      predictor = create.get();
     }
     try {
-      return predictor.predict(inputs);
+      return predictor.predict(input);
     } catch (TranslateException | RuntimeException e) {
       throw new PredictionException("the model failed: " + rootMessage(e), e);
     } finally {
-      if (!batchPredictors.offer(predictor)) {
+      if (!pool.offer(predictor)) {
         predictor.close();
       }
     }

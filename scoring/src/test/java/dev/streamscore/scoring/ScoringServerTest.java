@@ -197,18 +197,7 @@ class ScoringServerTest {
     node.client.register(
         TestModels.logisticRegression(dir.resolve("v2.onnx"), 3, 2),
         Node.spec(MissingPolicy.MISSING_POLICY_REJECT));
-    // v2 loads as prod's shadow, so requests can pin it; v1 serves the alias.
-    serving(
-        node.client
-            .setAlias(
-                "fraud",
-                "prod",
-                TrafficPolicy.newBuilder()
-                    .addSplits(TrafficSplit.newBuilder().setVersion(1).setWeight(1))
-                    .setShadowVersion(2)
-                    .build(),
-                "shadow v2")
-            .getRevision());
+    shadowV2(); // loaded as prod's shadow, so requests can pin it; v1 serves the alias
     ModelRef v2 = ModelRef.newBuilder().setName("fraud").setVersion(2).build();
     List<PredictRequest> batch =
         List.of(
@@ -259,6 +248,21 @@ class ScoringServerTest {
             "INVALID_ARGUMENT",
             "UNAVAILABLE",
             "OK");
+  }
+
+  /** Prod serves v1 with v2 as its shadow, and the node has loaded both. */
+  private void shadowV2() {
+    serving(
+        node.client
+            .setAlias(
+                "fraud",
+                "prod",
+                TrafficPolicy.newBuilder()
+                    .addSplits(TrafficSplit.newBuilder().setVersion(1).setWeight(1))
+                    .setShadowVersion(2)
+                    .build(),
+                "shadow v2")
+            .getRevision());
   }
 
   /** A response but for the time it took. */
@@ -340,18 +344,7 @@ class ScoringServerTest {
     node.client.register(
         TestModels.logisticRegression(dir.resolve("v2.onnx"), 3, 2),
         Node.spec(MissingPolicy.MISSING_POLICY_USE_DEFAULT));
-    long revision =
-        node.client
-            .setAlias(
-                "fraud",
-                "prod",
-                TrafficPolicy.newBuilder()
-                    .addSplits(TrafficSplit.newBuilder().setVersion(1).setWeight(1))
-                    .setShadowVersion(2)
-                    .build(),
-                "shadow v2")
-            .getRevision();
-    serving(revision);
+    shadowV2();
 
     for (int i = 0; i < 20; i++) {
       assertThat(stub().predict(request("u1", i).setRequestId("q" + i).build()).getModelVersion())

@@ -6,7 +6,8 @@ import java.util.TreeMap;
 
 /**
  * An {@link EntityState} held in plain maps: for {@link Replay}, tests and engines without keyed
- * maps.
+ * maps. {@link #toBytes()} and {@link #fromBytes} carry it whole through an engine's state store
+ * (Spark's group state).
  */
 public final class InMemoryEntityState implements EntityState {
   private long maxEventTime = Long.MIN_VALUE;
@@ -57,6 +58,70 @@ public final class InMemoryEntityState implements EntityState {
       viewTiles.headMap(tileStartMs).clear();
     }
   }
+
+  /** The whole state in a compact, versioned binary form. */
+  public byte[] toBytes() {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+      out.writeByte(FORMAT);
+      out.writeLong(maxEventTime);
+      out.writeInt(seen.size());
+      for (Map.Entry<String, Long> e : seen.entrySet()) {
+        out.writeUTF(e.getKey());
+        out.writeLong(e.getValue());
+      }
+      out.writeInt(tiles.size());
+      for (Map.Entry<Integer, TreeMap<Long, byte[]>> view : tiles.entrySet()) {
+        out.writeInt(view.getKey());
+        out.writeInt(view.getValue().size());
+        for (Map.Entry<Long, byte[]> tile : view.getValue().entrySet()) {
+          out.writeLong(tile.getKey());
+          out.writeInt(tile.getValue().length);
+          out.write(tile.getValue());
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e); // a byte array does not fail
+    }
+    return bytes.toByteArray();
+  }
+
+  /**
+   * The state {@link #toBytes()} wrote.
+   *
+   * @throws IllegalArgumentException for bytes of another format or cut short
+   */
+  public static InMemoryEntityState fromBytes(byte[] bytes) {
+    InMemoryEntityState state = new InMemoryEntityState();
+    try (java.io.DataInputStream in =
+        new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
+      int format = in.readByte();
+      if (format != FORMAT) {
+        throw new IllegalArgumentException(
+            "entity state of format " + format + "; this version reads format " + FORMAT);
+      }
+      state.maxEventTime = in.readLong();
+      for (int n = in.readInt(), i = 0; i < n; i++) {
+        state.seen.put(in.readUTF(), in.readLong());
+      }
+      for (int views = in.readInt(), v = 0; v < views; v++) {
+        TreeMap<Long, byte[]> viewTiles = new TreeMap<>();
+        int view = in.readInt();
+        for (int n = in.readInt(), i = 0; i < n; i++) {
+          long start = in.readLong();
+          byte[] row = new byte[in.readInt()];
+          in.readFully(row);
+          viewTiles.put(start, row);
+        }
+        state.tiles.put(view, viewTiles);
+      }
+    } catch (java.io.IOException e) {
+      throw new IllegalArgumentException("entity state bytes are cut short", e);
+    }
+    return state;
+  }
+
+  private static final int FORMAT = 1;
 
   /** Event ids currently remembered for dedupe. */
   public int seenCount() {

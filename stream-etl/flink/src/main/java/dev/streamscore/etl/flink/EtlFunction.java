@@ -1,13 +1,11 @@
 package dev.streamscore.etl.flink;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.FeatureProcessor;
 import dev.streamscore.etl.FeatureSpec;
-import dev.streamscore.etl.Rejection;
+import dev.streamscore.etl.RecordProcessor;
 import dev.streamscore.etl.TileKeys;
 import dev.streamscore.etl.TileUpdate;
 import dev.streamscore.etl.ViewSpec;
-import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.RejectReason;
 import java.util.EnumMap;
 import java.util.List;
@@ -41,6 +39,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
   private final long emitIntervalMs;
 
   private transient FeatureProcessor processor;
+  private transient RecordProcessor records;
   private transient FlinkEntityState state;
   private transient LongCounter events;
   private transient LongCounter rows;
@@ -92,6 +91,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
   public void open(OpenContext context) {
     FeatureSpec spec = FeatureSpec.parse(specYaml, specOrigin);
     processor = FeatureProcessor.of(spec, source, "flink");
+    records = new RecordProcessor(processor, source, STAGE);
     List<ViewSpec> views = processor.views();
     MapState<Long, byte[]>[] tiles = new MapState[views.size()];
     for (int i = 0; i < tiles.length; i++) {
@@ -130,64 +130,39 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     events.add(1);
     eventsMetric.inc();
     long now = ctx.timerService().currentProcessingTime();
-    Event event;
-    try {
-      event = Event.parseFrom(record.value);
-    } catch (InvalidProtocolBufferException e) {
-      malformed(record, "the record is not a streamscore.v1.Event: " + e.getMessage(), now, out);
-      return;
-    }
-    if (!event.getEntityId().equals(record.entityId)) {
-      malformed(
-          record,
-          "the record key '"
-              + record.entityId
-              + "' is not the event's entity id '"
-              + event.getEntityId()
-              + "'",
-          now,
-          out);
-      return;
-    }
-    FeatureProcessor.Outcome outcome = processor.process(state, event, now);
-    for (TileUpdate update : outcome.updates()) {
-      if (emitIntervalMs == 0) {
-        rows.add(1);
-        out.collect(row(update, now));
-      } else {
-        pending.put(update.view() + '|' + update.entityId() + '@' + update.tileStartMs(), update);
-      }
-    }
-    for (Rejection r : outcome.rejections()) {
-      reject(record, r, now, out);
-    }
-  }
+    records.process(
+        state,
+        record.entityId,
+        new RecordProcessor.Record(
+            record.topic,
+            record.partition,
+            record.offset,
+            record.timestamp,
+            record.key,
+            record.value),
+        now,
+        new RecordProcessor.Sink() {
+          @Override
+          public void row(TileUpdate update) {
+            if (emitIntervalMs == 0) {
+              rows.add(1);
+              out.collect(EtlFunction.row(update, now));
+            } else {
+              pending.put(
+                  update.view() + '|' + update.entityId() + '@' + update.tileStartMs(), update);
+            }
+          }
 
-  private void malformed(EventRecord record, String message, long now, Collector<KafkaOut> out) {
-    reject(record, new Rejection(RejectReason.REJECT_REASON_MALFORMED, "", "", message), now, out);
-  }
+          @Override
+          public void rejected(RejectReason reason) {
+            rejected.get(reason).add(1);
+            rejectedMetric.get(reason).inc();
+          }
 
-  private void reject(EventRecord record, Rejection r, long now, Collector<KafkaOut> out) {
-    rejected.get(r.reason()).add(1);
-    rejectedMetric.get(r.reason()).inc();
-    if (r.writesDeadLetter()) {
-      out.collect(
-          new KafkaOut(
-              dlqTopic,
-              null,
-              record.key,
-              r.toDeadLetter(
-                      source,
-                      record.topic,
-                      record.partition,
-                      record.offset,
-                      record.key,
-                      record.value,
-                      record.timestamp,
-                      STAGE,
-                      now)
-                  .toByteArray(),
-              now));
-    }
+          @Override
+          public void deadLetter(byte[] key, byte[] deadLetter) {
+            out.collect(new KafkaOut(dlqTopic, null, key, deadLetter, now));
+          }
+        });
   }
 }

@@ -1,0 +1,102 @@
+package dev.streamscore.etl;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.RejectReason;
+
+/**
+ * One record of {@code events.<source>} through the {@link FeatureProcessor}, as every engine does
+ * it: parse, check the key is the event's entity, process, and turn each rejection into a dead
+ * letter that keeps the record's bytes and Kafka coordinates. The engines differ only in where the
+ * state lives and where the output goes, so the dead letters and counts agree between them.
+ *
+ * <p>Not thread-safe: one per task, like the processor.
+ */
+public final class RecordProcessor {
+  /** Where an engine puts what a record produced. */
+  public interface Sink {
+    /** A tile the event changed. */
+    void row(TileUpdate update);
+
+    /** A rejection, counted by reason whether or not it writes a dead letter. */
+    void rejected(RejectReason reason);
+
+    /** A dead letter, {@code DeadLetter} bytes keyed by the record's key, for the DLQ topic. */
+    void deadLetter(byte[] key, byte[] deadLetter);
+  }
+
+  /** A record's Kafka coordinates and bytes. */
+  public record Record(
+      String topic, int partition, long offset, long timestampMs, byte[] key, byte[] value) {}
+
+  private final FeatureProcessor processor;
+  private final String source;
+  private final String stage;
+
+  /**
+   * @param stage {@code etl-flink} or {@code etl-spark}: written into dead letters
+   */
+  public RecordProcessor(FeatureProcessor processor, String source, String stage) {
+    this.processor = processor;
+    this.source = source;
+    this.stage = stage;
+  }
+
+  /**
+   * Processes one record for the entity {@code entityId} (the record key) with its state.
+   *
+   * @param nowMs processing time: the rows' {@code updated_at_ms} and the rejections' time
+   */
+  public void process(EntityState state, String entityId, Record record, long nowMs, Sink sink) {
+    Event event;
+    try {
+      event = Event.parseFrom(record.value());
+    } catch (InvalidProtocolBufferException e) {
+      malformed(record, "the record is not a streamscore.v1.Event: " + e.getMessage(), nowMs, sink);
+      return;
+    }
+    if (!event.getEntityId().equals(entityId)) {
+      malformed(
+          record,
+          "the record key '"
+              + entityId
+              + "' is not the event's entity id '"
+              + event.getEntityId()
+              + "'",
+          nowMs,
+          sink);
+      return;
+    }
+    FeatureProcessor.Outcome outcome = processor.process(state, event, nowMs);
+    for (TileUpdate update : outcome.updates()) {
+      sink.row(update);
+    }
+    for (Rejection r : outcome.rejections()) {
+      reject(record, r, nowMs, sink);
+    }
+  }
+
+  private void malformed(Record record, String message, long nowMs, Sink sink) {
+    reject(
+        record, new Rejection(RejectReason.REJECT_REASON_MALFORMED, "", "", message), nowMs, sink);
+  }
+
+  private void reject(Record record, Rejection r, long nowMs, Sink sink) {
+    sink.rejected(r.reason());
+    if (r.writesDeadLetter()) {
+      sink.deadLetter(
+          record.key(),
+          r.toDeadLetter(
+                  source,
+                  record.topic(),
+                  record.partition(),
+                  record.offset(),
+                  record.key(),
+                  record.value(),
+                  record.timestampMs(),
+                  stage,
+                  nowMs)
+              .toByteArray());
+    }
+  }
+}
