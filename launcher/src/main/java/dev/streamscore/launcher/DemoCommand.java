@@ -121,7 +121,7 @@ final class DemoCommand implements Callable<Integer> {
   @Option(
       names = "--engine",
       defaultValue = "flink",
-      description = "The ETL engine: flink or none (default: ${DEFAULT-VALUE}).")
+      description = "The ETL engine: flink, spark or none (default: ${DEFAULT-VALUE}).")
   String engine;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
@@ -142,11 +142,7 @@ final class DemoCommand implements Callable<Integer> {
             Optional.empty(),
             0,
             0,
-            switch (engine) {
-              case "flink" -> PlatformConfig.Engine.FLINK;
-              case "none" -> PlatformConfig.Engine.NONE;
-              default -> throw new StartupException("--engine must be flink or none");
-            },
+            PlatformConfig.Engine.parse(engine),
             0,
             0,
             Optional.empty(),

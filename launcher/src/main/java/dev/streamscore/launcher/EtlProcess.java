@@ -30,6 +30,7 @@ import org.slf4j.LoggerFactory;
 public final class EtlProcess implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(EtlProcess.class);
   private static final String FLINK_JAR = "stream-etl/flink/target/streamscore-etl-flink.jar";
+  private static final String SPARK_JAR = "stream-etl/spark/target/streamscore-etl-spark.jar";
 
   private final String engine;
   private final Process process;
@@ -58,22 +59,8 @@ public final class EtlProcess implements AutoCloseable {
       Optional<Path> spec,
       List<String> extraArgs,
       Duration startTimeout) {
-    Path jar = home().resolve(FLINK_JAR);
-    if (!Files.isRegularFile(jar)) {
-      throw new StartupException(
-          "the Flink job jar "
-              + jar
-              + " is missing; build it with: mvn -B -DskipTests -pl stream-etl/flink -am package");
-    }
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    String opts = System.getenv().getOrDefault("STREAMSCORE_ETL_JAVA_OPTS", "-Xmx768m");
-    command.addAll(List.of(opts.trim().split("\\s+")));
-    command.add("-XX:+ExitOnOutOfMemoryError");
-    // Flink leaves a copy of its RPC jar in java.io.tmpdir on every start.
-    command.add("-Djava.io.tmpdir=" + workDir.resolve("tmp"));
     // Flink 2 on Java 17: its serializers reflect into these packages.
-    for (String pkg :
+    List<String> opens =
         List.of(
             "java.lang",
             "java.util",
@@ -84,9 +71,86 @@ public final class EtlProcess implements AutoCloseable {
             "java.time",
             "java.util.concurrent",
             "java.util.concurrent.atomic",
-            "sun.nio.ch")) {
+            "sun.nio.ch");
+    return start(
+        "flink", FLINK_JAR, opens, List.of(), bootstrap, workDir, spec, extraArgs, startTimeout);
+  }
+
+  /**
+   * Starts the Spark job in {@code local[2]} in a child JVM, bound to loopback, and waits until it
+   * runs.
+   *
+   * @param workDir checkpoints and scratch files go here
+   * @param extraArgs further options of the job's command line ({@code --bounded}, ...)
+   * @throws StartupException when the jar is missing, or the job does not run within the timeout
+   */
+  public static EtlProcess startSpark(
+      String bootstrap,
+      Path workDir,
+      Optional<Path> spec,
+      List<String> extraArgs,
+      Duration startTimeout) {
+    // Spark 4 on Java 17: what its own launcher opens.
+    List<String> opens =
+        List.of(
+            "java.lang",
+            "java.lang.invoke",
+            "java.lang.reflect",
+            "java.io",
+            "java.net",
+            "java.nio",
+            "java.util",
+            "java.util.concurrent",
+            "java.util.concurrent.atomic",
+            "jdk.internal.ref",
+            "sun.nio.ch",
+            "sun.nio.cs",
+            "sun.security.action",
+            "sun.util.calendar");
+    return start(
+        "spark",
+        SPARK_JAR,
+        opens,
+        List.of("-Djdk.reflect.useDirectMethodHandle=false", "-Dspark.ui.enabled=false"),
+        bootstrap,
+        workDir,
+        spec,
+        extraArgs,
+        startTimeout);
+  }
+
+  private static EtlProcess start(
+      String engine,
+      String jarPath,
+      List<String> opens,
+      List<String> jvmOptions,
+      String bootstrap,
+      Path workDir,
+      Optional<Path> spec,
+      List<String> extraArgs,
+      Duration startTimeout) {
+    Path jar = home().resolve(jarPath);
+    if (!Files.isRegularFile(jar)) {
+      throw new StartupException(
+          "the "
+              + engine
+              + " job jar "
+              + jar
+              + " is missing; build it with: mvn -B -DskipTests -pl stream-etl/"
+              + engine
+              + " -am package");
+    }
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    String opts = System.getenv().getOrDefault("STREAMSCORE_ETL_JAVA_OPTS", "-Xmx768m");
+    command.addAll(List.of(opts.trim().split("\\s+")));
+    command.add("-XX:+ExitOnOutOfMemoryError");
+    // Both engines leave scratch files in java.io.tmpdir on every start.
+    command.add("-Djava.io.tmpdir=" + workDir.resolve("tmp"));
+    for (String pkg : opens) {
       command.add("--add-opens=java.base/" + pkg + "=ALL-UNNAMED");
     }
+    command.addAll(jvmOptions);
     command.addAll(List.of("-jar", jar.toString()));
     command.addAll(
         List.of(
@@ -97,16 +161,17 @@ public final class EtlProcess implements AutoCloseable {
     command.addAll(extraArgs);
     try {
       Files.createDirectories(workDir.resolve("tmp"));
-      Process process =
+      ProcessBuilder builder =
           new ProcessBuilder(command)
               .redirectError(ProcessBuilder.Redirect.INHERIT)
-              .redirectInput(ProcessBuilder.Redirect.PIPE)
-              .start();
-      EtlProcess etl = new EtlProcess("flink", process);
+              .redirectInput(ProcessBuilder.Redirect.PIPE);
+      // Spark otherwise resolves the host name and binds to the external interface.
+      builder.environment().put("SPARK_LOCAL_IP", "127.0.0.1");
+      EtlProcess etl = new EtlProcess(engine, builder.start());
       etl.awaitRunning(startTimeout);
       return etl;
     } catch (IOException e) {
-      throw new StartupException("cannot start the Flink job: " + e.getMessage(), e);
+      throw new StartupException("cannot start the " + engine + " job: " + e.getMessage(), e);
     }
   }
 
@@ -192,7 +257,10 @@ public final class EtlProcess implements AutoCloseable {
 
   /** What the endpoint line shows. */
   String describe() {
-    return engine + " (MiniCluster, pid " + process.pid() + ")";
+    return engine
+        + (engine.equals("spark") ? " (local[2], pid " : " (MiniCluster, pid ")
+        + process.pid()
+        + ")";
   }
 
   long pid() {

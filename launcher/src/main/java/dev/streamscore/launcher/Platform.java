@@ -177,13 +177,20 @@ final class Platform implements AutoCloseable {
       return;
     }
     EtlProcess etl =
-        EtlProcess.startFlink(
-            kafkaBootstrap,
-            dataDir.resolve("etl-flink"),
-            config.spec(),
-            List.of(),
-            Duration.ofSeconds(180));
-    register("Flink job", etl);
+        config.engine() == PlatformConfig.Engine.SPARK
+            ? EtlProcess.startSpark(
+                kafkaBootstrap,
+                dataDir.resolve("etl-spark"),
+                config.spec(),
+                List.of(),
+                Duration.ofSeconds(180))
+            : EtlProcess.startFlink(
+                kafkaBootstrap,
+                dataDir.resolve("etl-flink"),
+                config.spec(),
+                List.of(),
+                Duration.ofSeconds(180));
+    register(config.engine() == PlatformConfig.Engine.SPARK ? "Spark job" : "Flink job", etl);
     endpoints.put("etl", etl.describe());
   }
 

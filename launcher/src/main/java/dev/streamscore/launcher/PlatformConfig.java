@@ -43,8 +43,25 @@ record PlatformConfig(
   enum Engine {
     /** The Flink job on a MiniCluster in a child JVM. */
     FLINK,
+    /** The Spark job in local[2] in a child JVM. */
+    SPARK,
     /** No ETL: events are validated only. */
-    NONE
+    NONE;
+
+    /**
+     * The engine named on a command line.
+     *
+     * @throws StartupException naming the choices
+     */
+    static Engine parse(String name) {
+      return switch (name) {
+        case "flink" -> FLINK;
+        case "spark" -> SPARK;
+        case "none" -> NONE;
+        default ->
+            throw new StartupException("--engine must be flink, spark or none, got '" + name + "'");
+      };
+    }
   }
 
   static final int DEFAULT_KAFKA_PORT = 9092;

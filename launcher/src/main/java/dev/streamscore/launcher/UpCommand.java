@@ -105,18 +105,11 @@ final class UpCommand implements Callable<Integer> {
       paramLabel = "ENGINE",
       defaultValue = "flink",
       description =
-          "The streaming ETL engine: flink (a MiniCluster in a child JVM) or none (default: ${DEFAULT-VALUE}).")
+          "The streaming ETL engine: flink (a MiniCluster in a child JVM), spark (local[2] in a"
+              + " child JVM) or none (default: ${DEFAULT-VALUE}).")
   String engine;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
-
-  private static PlatformConfig.Engine engine(String name) {
-    return switch (name) {
-      case "flink" -> PlatformConfig.Engine.FLINK;
-      case "none" -> PlatformConfig.Engine.NONE;
-      default -> throw new StartupException("--engine must be flink or none, got '" + name + "'");
-    };
-  }
 
   @Override
   public Integer call() throws InterruptedException {
@@ -133,7 +126,7 @@ final class UpCommand implements Callable<Integer> {
             Optional.ofNullable(specFile),
             ingestPort,
             metricsPort,
-            engine(engine),
+            PlatformConfig.Engine.parse(engine),
             featuresPort,
             registryPort,
             Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()),

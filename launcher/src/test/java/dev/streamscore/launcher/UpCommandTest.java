@@ -38,7 +38,7 @@ class UpCommandTest {
 
     assertThat(code).isEqualTo(1);
     assertThat(err.toString().strip())
-        .isEqualTo("streamscore: --engine must be flink or none, got 'storm'");
+        .isEqualTo("streamscore: --engine must be flink, spark or none, got 'storm'");
   }
 
   @Test

@@ -1,8 +1,7 @@
 package dev.streamscore.etl.flink;
 
-import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.EtlJobs;
 import dev.streamscore.etl.SpecException;
-import dev.streamscore.etl.ViewSpec;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -43,43 +42,29 @@ public final class FlinkEtlMain {
 
   public static void main(String[] args) throws Exception {
     EtlOptions options;
-    String specYaml;
-    String specOrigin;
+    EtlJobs.SpecText spec;
     List<String> sources;
     try {
       options = EtlOptions.parse(args);
-      specOrigin = options.spec().map(Path::toString).orElse("built-in payments.yaml");
-      specYaml =
-          options.spec().isPresent()
-              ? read(options.spec().get())
-              : FeatureSpec.shippedPaymentsYaml();
-      sources = sources(FeatureSpec.parse(specYaml, specOrigin), options.sources());
+      spec = EtlJobs.spec(options.spec());
+      sources = EtlJobs.sources(spec.parse(), options.sources());
     } catch (IllegalArgumentException | SpecException e) {
       System.err.println("streamscore-etl-flink: " + e.getMessage());
       System.exit(2);
       return;
     }
-    if (options.parentPid() > 0) {
-      watchParent(options.parentPid());
-    }
-    System.exit(run(options, specYaml, specOrigin, sources));
-  }
-
-  /** Exits (cancelling the job, keeping its last checkpoint) once the launching process is gone. */
-  private static void watchParent(long pid) {
-    Optional<ProcessHandle> parent = ProcessHandle.of(pid);
-    if (parent.isEmpty()) {
-      System.err.println("streamscore-etl-flink: the parent process " + pid + " is gone");
+    if (options.parentPid() > 0
+        && !EtlJobs.onParentExit(
+            options.parentPid(),
+            () -> {
+              LOG.warn("the platform (pid {}) is gone; stopping", options.parentPid());
+              System.exit(3); // cancels the job, keeping its last checkpoint
+            })) {
+      System.err.println(
+          "streamscore-etl-flink: the parent process " + options.parentPid() + " is gone");
       System.exit(3);
     }
-    parent
-        .get()
-        .onExit()
-        .thenRun(
-            () -> {
-              LOG.warn("the platform (pid {}) is gone; stopping", pid);
-              System.exit(3);
-            });
+    System.exit(run(options, spec.yaml(), spec.origin(), sources));
   }
 
   private static int run(
@@ -206,41 +191,6 @@ public final class FlinkEtlMain {
     java.util.UUID uuid =
         java.util.UUID.nameUUIDFromBytes(jobName.getBytes(StandardCharsets.UTF_8));
     return new JobID(uuid.getLeastSignificantBits(), uuid.getMostSignificantBits());
-  }
-
-  private static List<String> sources(FeatureSpec spec, List<String> requested) {
-    List<String> chosen =
-        requested.isEmpty()
-            ? spec.sources().keySet().stream().filter(s -> !spec.viewsOf(s).isEmpty()).toList()
-            : requested;
-    for (String s : chosen) {
-      if (spec.source(s).isEmpty()) {
-        throw new IllegalArgumentException(
-            "the spec declares no source '"
-                + s
-                + "' (declared: "
-                + String.join(", ", spec.sources().keySet())
-                + ")");
-      }
-      if (spec.viewsOf(s).isEmpty()) {
-        throw new IllegalArgumentException("source '" + s + "' has no views; nothing to compute");
-      }
-    }
-    if (chosen.isEmpty()) {
-      throw new IllegalArgumentException("the spec declares no views; nothing to compute");
-    }
-    LOG.debug(
-        "views: {}",
-        chosen.stream().flatMap(s -> spec.viewsOf(s).stream()).map(ViewSpec::topic).toList());
-    return chosen;
-  }
-
-  private static String read(Path file) {
-    try {
-      return Files.readString(file, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new IllegalArgumentException(file + ": cannot read the spec: " + e.getMessage());
-    }
   }
 
   private static String rootMessage(Throwable e) {

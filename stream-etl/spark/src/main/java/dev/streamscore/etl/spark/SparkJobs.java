@@ -19,7 +19,8 @@ final class SparkJobs {
         .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.shuffle.partitions", String.valueOf(threads))
-        // Stateful streaming cannot use adaptive execution; turning it off spares a warning a batch.
+        // Stateful streaming cannot use adaptive execution; turning it off spares a warning a
+        // batch.
         .config("spark.sql.adaptive.enabled", "false")
         .config("spark.sql.streaming.stopTimeout", "10s")
         .getOrCreate();

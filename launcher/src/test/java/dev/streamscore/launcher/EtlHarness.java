@@ -1,0 +1,201 @@
+package dev.streamscore.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.streamscore.etl.FeatureDef;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.GoldenStream;
+import dev.streamscore.etl.Replay;
+import dev.streamscore.etl.TileKeys;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.etl.Windows;
+import dev.streamscore.kafka.TopicReader;
+import dev.streamscore.kafka.Topics;
+import dev.streamscore.kafka.embedded.EmbeddedKafka;
+import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.proto.v1.DeadLetter;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureRow;
+import dev.streamscore.proto.v1.RejectReason;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * A real broker with the golden stream's topics, and what the engine ITs read back from it: each
+ * view's greatest tile versions, dead letters by reason, a bounded job's counts, and the replay's
+ * answers to compare them with.
+ */
+final class EtlHarness implements AutoCloseable {
+  static final long START = 1_764_000_000_000L;
+  static final FeatureSpec SPEC = GoldenStream.spec();
+  static final Duration TIMEOUT = Duration.ofMinutes(3);
+  static final String DLQ = "events.dlq";
+
+  final EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+
+  EtlHarness() {
+    List<NewTopic> topics = new ArrayList<>();
+    topics.add(new NewTopic("events." + GoldenStream.SOURCE, 4, (short) 1));
+    topics.add(new NewTopic(DLQ, 2, (short) 1));
+    for (ViewSpec view : SPEC.views().values()) {
+      topics.add(new NewTopic(view.topic(), 4, (short) 1));
+    }
+    try (Admin admin = Admin.create(kafka.clientProperties())) {
+      Topics.using(admin).ensure(topics, Duration.ofSeconds(60));
+    }
+  }
+
+  @Override
+  public void close() {
+    kafka.close();
+  }
+
+  void produce(List<Event> events) {
+    Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 10);
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (Event e : events) {
+        producer.send(
+            new ProducerRecord<>(
+                "events." + GoldenStream.SOURCE,
+                e.getEntityId().getBytes(StandardCharsets.UTF_8),
+                e.toByteArray()));
+      }
+      producer.flush();
+    }
+  }
+
+  static Path specFile(Path dir) throws Exception {
+    Path file = dir.resolve("golden.yaml");
+    Files.writeString(file, GoldenStream.specText());
+    return file;
+  }
+
+  /** What a view's topic holds: how many committed rows, and the greatest version of each tile. */
+  record Committed(long rows, Map<String, FeatureRow> finalRows) {}
+
+  /**
+   * Reads a view's committed rows, checking each one's key and partition, and keeps only the
+   * greatest version of each tile (normalized): the topic may hold far more rows than fit in a
+   * test's heap.
+   */
+  Committed committed(ViewSpec view) {
+    Map<String, FeatureRow> tiles = new TreeMap<>();
+    long count =
+        TopicReader.readAll(
+            kafka.clientProperties(),
+            view.topic(),
+            TIMEOUT,
+            record -> {
+              try {
+                FeatureRow row = FeatureRow.parseFrom(record.value());
+                assertThat(record.key())
+                    .isEqualTo(TileKeys.key(row.getEntityId(), row.getTileStartMs()));
+                assertThat(record.partition()).isEqualTo(TileKeys.partition(row.getEntityId(), 4));
+                tiles.merge(
+                    row.getEntityId() + "@" + row.getTileStartMs(),
+                    normalized(row),
+                    (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
+              } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                throw new AssertionError(e);
+              }
+            });
+    return new Committed(count, tiles);
+  }
+
+  long committedRows(ViewSpec view) {
+    return TopicReader.readAll(kafka.clientProperties(), view.topic(), TIMEOUT, r -> {});
+  }
+
+  static Map<String, FeatureRow> finalRows(Replay replay, ViewSpec view) {
+    Map<String, FeatureRow> tiles = new TreeMap<>();
+    replay
+        .finalRows(view.name())
+        .forEach(
+            (e, byStart) -> byStart.forEach((s, row) -> tiles.put(e + "@" + s, normalized(row))));
+    return tiles;
+  }
+
+  /** Drops what legitimately differs between engines and runs: processing time and producer. */
+  static FeatureRow normalized(FeatureRow row) {
+    return row.toBuilder().clearUpdatedAtMs().clearProducer().build();
+  }
+
+  /**
+   * Dead letters by reason, each source record counted once: an at-least-once writer may write one
+   * twice.
+   */
+  Map<RejectReason, Long> deadLetters(String stage) {
+    Map<RejectReason, Long> counts = new EnumMap<>(RejectReason.class);
+    Set<String> seen = new HashSet<>();
+    TopicReader.readAll(
+        kafka.clientProperties(),
+        DLQ,
+        TIMEOUT,
+        record -> {
+          try {
+            DeadLetter d = DeadLetter.parseFrom(record.value());
+            assertThat(d.getStage()).isEqualTo(stage);
+            // One record may be late for several views: the message names the view.
+            String id = d.getSourcePartition() + "/" + d.getSourceOffset() + "/" + d.getMessage();
+            if (seen.add(id)) {
+              counts.merge(d.getReason(), 1L, Long::sum);
+            }
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+          }
+        });
+    return counts;
+  }
+
+  /** The counts of a bounded job's {@code done} line. */
+  static Map<String, Long> counts(String doneLine) {
+    return java.util.Arrays.stream(doneLine.split(" "))
+        .map(kv -> kv.split("="))
+        .collect(Collectors.toMap(kv -> kv[0], kv -> Long.parseLong(kv[1])));
+  }
+
+  /**
+   * Window values at tile boundaries, read from an engine's tiles, equal the exact point-in-time
+   * values of the replay.
+   */
+  static void assertWindowValues(
+      ViewSpec view, Map<String, FeatureRow> tiles, Replay replay, int entities, long spanMs) {
+    Map<String, List<FeatureRow>> byEntity =
+        tiles.values().stream().collect(Collectors.groupingBy(FeatureRow::getEntityId));
+    SplittableRandom random = new SplittableRandom(5);
+    int compared = 0;
+    for (int q = 0; q < 300; q++) {
+      String entity = "u" + random.nextInt(entities);
+      long t = view.tileStart(START + random.nextLong(spanMs));
+      for (FeatureDef f : view.features().values()) {
+        assertThat(Windows.value(view, f, byEntity.getOrDefault(entity, List.of()), t))
+            .as("%s:%s of %s at %d", view.name(), f.name(), entity, t)
+            .isEqualTo(replay.valueAt(view.name(), f.name(), entity, t));
+        compared++;
+      }
+    }
+    assertThat(compared).isGreaterThan(1_000);
+  }
+}

@@ -1,0 +1,318 @@
+package dev.streamscore.etl.spark;
+
+import dev.streamscore.etl.EtlJobs;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.SpecException;
+import dev.streamscore.etl.ViewSpec;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.spark.sql.Dataset;
+import org.apache.spark.sql.Encoders;
+import org.apache.spark.sql.SparkSession;
+import org.apache.spark.sql.streaming.StreamingQuery;
+import org.apache.spark.sql.streaming.Trigger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the ETL job on Spark: {@code local[N]} when started with {@code java -jar} (the embedded
+ * default, which {@code streamscore up --engine spark} uses), or on a cluster with {@code
+ * spark-submit}, which sets the master. One streaming query per source, each with its checkpoint
+ * under {@code --checkpoint-dir}: a restart resumes from the last committed batch, offsets and
+ * entity state alike.
+ *
+ * <p>Spark's Kafka sink is at-least-once: after a failure a batch may be written again. That is
+ * harmless here: a tile row carries its version, and readers keep a tile's greatest.
+ *
+ * <p>Standard output carries {@code running <job name>} once every query runs and, with {@code
+ * --bounded}, {@code done events=… rows=… rejected.<REASON>=…} when they end. Exit status 2 for a
+ * bad command line, spec or missing topic, 1 when a query fails.
+ */
+public final class SparkEtlMain {
+  private static final Logger LOG = LoggerFactory.getLogger(SparkEtlMain.class);
+
+  static final String USAGE =
+      "usage: streamscore-etl-spark --bootstrap HOST:PORT [--spec FILE] [--sources a,b]"
+          + " [--checkpoint-dir DIR] [--trigger-interval-ms N] [--max-offsets-per-trigger N]"
+          + " [--bounded] [--threads N]"
+          + " [--dlq-topic T] [--parent-pid PID]";
+
+  private SparkEtlMain() {}
+
+  /** The command line, validated once: every error is one sentence saying what to change. */
+  record Options(
+      String bootstrap,
+      Optional<Path> spec,
+      List<String> sources,
+      Path checkpointDir,
+      long triggerIntervalMs,
+      long maxOffsetsPerTrigger,
+      boolean bounded,
+      int threads,
+      String dlqTopic,
+      long parentPid) {
+
+    static Options parse(String[] args) {
+      String bootstrap = null;
+      Optional<Path> spec = Optional.empty();
+      List<String> sources = List.of();
+      Path checkpoints = Path.of("spark-checkpoints").toAbsolutePath();
+      long interval = 500;
+      long maxOffsets = 0;
+      boolean bounded = false;
+      int threads = 2;
+      String dlq = SparkFeatureJob.DLQ_TOPIC;
+      long parent = 0;
+      for (int i = 0; i < args.length; i++) {
+        String name = args[i];
+        if (name.equals("--bounded")) {
+          bounded = true;
+          continue;
+        }
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException(name + " needs a value; " + USAGE);
+        }
+        String value = args[++i];
+        switch (name) {
+          case "--bootstrap" -> bootstrap = value;
+          case "--spec" -> spec = Optional.of(Path.of(value));
+          case "--sources" -> sources = List.of(value.split(","));
+          case "--checkpoint-dir" -> checkpoints = Path.of(value).toAbsolutePath();
+          case "--trigger-interval-ms" -> interval = positive(name, value);
+          case "--max-offsets-per-trigger" -> maxOffsets = positive(name, value);
+          case "--threads" -> threads = (int) positive(name, value);
+          case "--dlq-topic" -> dlq = value;
+          case "--parent-pid" -> parent = positive(name, value);
+          default -> throw new IllegalArgumentException("unknown option '" + name + "'; " + USAGE);
+        }
+      }
+      if (bootstrap == null || bootstrap.isBlank()) {
+        throw new IllegalArgumentException("--bootstrap is required; " + USAGE);
+      }
+      return new Options(
+          bootstrap,
+          spec,
+          sources,
+          checkpoints,
+          interval,
+          maxOffsets,
+          bounded,
+          threads,
+          dlq,
+          parent);
+    }
+
+    private static long positive(String name, String value) {
+      try {
+        long v = Long.parseLong(value);
+        if (v > 0) {
+          return v;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException(
+          name + " must be a positive whole number, got '" + value + "'");
+    }
+  }
+
+  public static void main(String[] args) throws Exception {
+    Options options;
+    EtlJobs.SpecText spec;
+    FeatureSpec parsed;
+    List<String> sources;
+    Map<String, Integer> partitions;
+    try {
+      options = Options.parse(args);
+      spec = EtlJobs.spec(options.spec());
+      parsed = spec.parse();
+      sources = EtlJobs.sources(parsed, options.sources());
+      partitions = partitions(options, parsed, sources);
+    } catch (IllegalArgumentException | SpecException e) {
+      System.err.println("streamscore-etl-spark: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    if (options.parentPid() > 0
+        && !EtlJobs.onParentExit(
+            options.parentPid(),
+            () -> {
+              LOG.warn("the platform (pid {}) is gone; stopping", options.parentPid());
+              System.exit(3); // the shutdown hook stops the queries
+            })) {
+      System.err.println(
+          "streamscore-etl-spark: the parent process " + options.parentPid() + " is gone");
+      System.exit(3);
+    }
+    System.exit(run(options, spec, sources, partitions));
+  }
+
+  /**
+   * The partition counts of the topics the job writes; they must exist (the platform makes them).
+   */
+  private static Map<String, Integer> partitions(
+      Options options, FeatureSpec spec, List<String> sources) {
+    List<String> topics = new ArrayList<>();
+    for (String source : sources) {
+      topics.add("events." + source);
+      spec.viewsOf(source).stream().map(ViewSpec::topic).forEach(topics::add);
+    }
+    topics.add(options.dlqTopic());
+    try (Admin admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                options.bootstrap(),
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                30_000))) {
+      Map<String, Integer> counts = new HashMap<>();
+      Map<String, TopicDescription> described =
+          admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS);
+      described.forEach((name, d) -> counts.put(name, d.partitions().size()));
+      return counts;
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalArgumentException(
+          "cannot describe the topics "
+              + topics
+              + " at "
+              + options.bootstrap()
+              + " (they must exist): "
+              + e.getCause().getMessage());
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IllegalArgumentException(
+          "no Kafka broker answered at " + options.bootstrap() + " within 30 s");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalArgumentException("interrupted while describing the topics");
+    }
+  }
+
+  private static int run(
+      Options options, EtlJobs.SpecText spec, List<String> sources, Map<String, Integer> partitions)
+      throws Exception {
+    String jobName = "streamscore-etl " + String.join(",", sources);
+    // spark-submit sets the master; java -jar is the embedded default.
+    SparkSession spark =
+        System.getProperty("spark.master") != null
+            ? SparkSession.builder().appName(jobName).getOrCreate()
+            : SparkJobs.localSession(jobName, options.threads());
+    EtlGroupFunction.Counters counters = new EtlGroupFunction.Counters(spark.sparkContext());
+    List<StreamingQuery> queries = new ArrayList<>();
+    for (String source : sources) {
+      String topic = "events." + source;
+      org.apache.spark.sql.streaming.DataStreamReader reader =
+          spark
+              .readStream()
+              .format("kafka")
+              .option("kafka.bootstrap.servers", options.bootstrap())
+              .option("subscribe", topic)
+              .option("startingOffsets", "earliest")
+              // Only what the validator committed: the same records Flink's source reads.
+              .option("kafka.isolation.level", "read_committed");
+      if (options.maxOffsetsPerTrigger() > 0) {
+        reader = reader.option("maxOffsetsPerTrigger", options.maxOffsetsPerTrigger());
+      }
+      Dataset<EventRow> events =
+          reader
+              .load()
+              .selectExpr(
+                  "CAST(key AS STRING) AS entityId",
+                  "topic",
+                  "partition",
+                  "offset",
+                  "unix_millis(timestamp) AS timestampMs",
+                  "key",
+                  "value")
+              .as(Encoders.bean(EventRow.class));
+      Trigger trigger =
+          options.bounded()
+              ? Trigger.AvailableNow()
+              : Trigger.ProcessingTime(options.triggerIntervalMs());
+      queries.add(
+          SparkFeatureJob.features(
+                  events,
+                  spec.yaml(),
+                  spec.origin(),
+                  source,
+                  options.dlqTopic(),
+                  partitions,
+                  counters)
+              .writeStream()
+              .queryName("etl-" + source)
+              .format("kafka")
+              .option("kafka.bootstrap.servers", options.bootstrap())
+              .option("kafka.acks", "all")
+              .option("checkpointLocation", options.checkpointDir().resolve(source).toString())
+              .trigger(trigger)
+              .start());
+    }
+    Thread stopper =
+        new Thread(
+            () -> {
+              for (StreamingQuery q : queries) {
+                try {
+                  q.stop();
+                } catch (Exception e) {
+                  // stopping anyway
+                }
+              }
+              spark.stop();
+            },
+            "etl-stopper");
+    Runtime.getRuntime().addShutdownHook(stopper);
+    System.out.println("running " + jobName);
+    System.out.flush();
+    LOG.info(
+        "running {} on {} (at-least-once delivery, trigger {}, checkpoints in {})",
+        jobName,
+        spark.sparkContext().master(),
+        options.bounded() ? "available-now" : options.triggerIntervalMs() + " ms",
+        options.checkpointDir());
+    try {
+      for (StreamingQuery q : queries) {
+        q.awaitTermination();
+      }
+    } catch (Exception e) {
+      LOG.error("job {} failed: {}", jobName, rootMessage(e));
+      return 1;
+    }
+    Map<String, Long> counts = new TreeMap<>();
+    counts.put("events", counters.events.value());
+    counts.put("rows", counters.rows.value());
+    counters
+        .rejectedCounts()
+        .forEach((reason, n) -> counts.put("rejected." + reason.name().substring(14), n));
+    System.out.println(
+        "done "
+            + counts.entrySet().stream()
+                .map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(" ")));
+    System.out.flush();
+    try {
+      Runtime.getRuntime().removeShutdownHook(stopper);
+    } catch (IllegalStateException e) {
+      // shutting down already
+    }
+    spark.stop();
+    LOG.info("finished {}", jobName);
+    return 0;
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null) {
+      t = t.getCause();
+    }
+    return t.getClass().getSimpleName() + ": " + t.getMessage();
+  }
+}
