@@ -48,19 +48,22 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.Utils;
 
 /**
- * The Flink ETL job, deployed as {@code streamscore up} deploys it (its jar on a MiniCluster in a
- * child JVM, RocksDB state, exactly-once sink), against the embedded broker in this JVM:
+ * The ETL jobs of both engines, deployed as {@code streamscore up} deploys them (Flink: its jar on
+ * a MiniCluster in a child JVM, RocksDB or heap state, exactly-once sink; Spark: its jar on
+ * local[2] in a child JVM, at-least-once sink), against the embedded broker in this JVM, on the
+ * same events:
  *
  * <ol>
  *   <li><b>Throughput</b>: N validated payments events (the shipped spec, the {@code produce}
  *       generator, event time advancing 2 ms per event) in {@code events.payments}; the job runs
- *       bounded from the first to the last, and its time runs from "running" to "done". In the same
- *       run, the ceiling: a plain {@link KafkaConsumer} reading the same records.
+ *       bounded from the first to the last, and its time runs from "running" to "done"; the job's
+ *       CPU-seconds are read when it prints its counts. In the same run, the ceiling: a plain
+ *       {@link KafkaConsumer} reading the same records.
  *   <li><b>Latency</b>: a fresh broker and job; events sent open loop at a fixed rate, each for a
  *       new entity, so each yields exactly one tile row per view; latency runs from an event's
- *       scheduled send time until a read_committed consumer sees its {@code user_txn} row. Once
- *       with the exactly-once sink (rows appear when the checkpoint that covers them commits), once
- *       at-least-once.
+ *       scheduled send time until a read_committed consumer sees its {@code user_txn} row. Flink
+ *       once with the exactly-once sink (rows appear when the checkpoint that covers them commits),
+ *       once at-least-once; Spark at-least-once (rows appear when their micro-batch is written).
  * </ol>
  *
  * <pre>
@@ -68,8 +71,9 @@ import org.apache.kafka.common.utils.Utils;
  *     dev.streamscore.benchmarks.EtlThroughput [events=1000000] [rate=5000] [seconds=20]
  * </pre>
  *
- * <p>{@code -Detl.backends=rocksdb} runs one state backend only; {@code -Detl.skipLatency=true}
- * skips the latency runs (for a profiler on the job: {@code STREAMSCORE_ETL_JAVA_OPTS}).
+ * <p>{@code -Detl.engines=spark} runs one engine only; {@code -Detl.backends=rocksdb} one Flink
+ * state backend only; {@code -Detl.skipLatency=true} skips the latency runs (for a profiler on the
+ * job: {@code STREAMSCORE_ETL_JAVA_OPTS}).
  */
 public final class EtlThroughput {
   private static final Duration TIMEOUT = Duration.ofMinutes(10);
@@ -91,45 +95,92 @@ public final class EtlThroughput {
 
         double ceiling = plainConsumerRate(kafka, events);
         System.out.printf(Locale.ROOT, "plain KafkaConsumer read: %,.0f events/s%n", ceiling);
-        for (String backend : System.getProperty("etl.backends", "rocksdb,hashmap").split(",")) {
-          long began = System.nanoTime();
-          EtlProcess job =
-              EtlProcess.startFlink(
-                  kafka.bootstrapServers(),
-                  work.resolve("throughput-" + backend),
-                  Optional.empty(),
-                  List.of("--bounded", "--parallelism", "2", "--state-backend", backend),
-                  Duration.ofMinutes(3));
-          long running = System.nanoTime();
-          String done;
-          try (job) {
-            done = job.awaitDone(TIMEOUT);
+        List<String> engines = List.of(System.getProperty("etl.engines", "flink,spark").split(","));
+        if (engines.contains("flink")) {
+          for (String backend : System.getProperty("etl.backends", "rocksdb,hashmap").split(",")) {
+            throughput(
+                kafka,
+                "flink",
+                work.resolve("throughput-" + backend),
+                List.of("--bounded", "--parallelism", "2", "--state-backend", backend),
+                "flink job (" + backend + " state, exactly-once)",
+                events,
+                ceiling);
           }
-          long finished = System.nanoTime();
-          double secondsRunning = (finished - running) / 1e9;
-          System.out.printf(
-              Locale.ROOT,
-              "flink job (%s state, exactly-once): %,.0f events/s over %.1f s running"
-                  + " (%.1f s with JVM and MiniCluster start) = %.2f of the plain consumer; %s%n",
-              backend,
-              events / secondsRunning,
-              secondsRunning,
-              (finished - began) / 1e9,
-              events / secondsRunning / ceiling,
-              done);
+        }
+        if (engines.contains("spark")) {
+          throughput(
+              kafka,
+              "spark",
+              work.resolve("throughput-spark"),
+              List.of("--bounded"),
+              "spark job (local[2], at-least-once)",
+              events,
+              ceiling);
         }
       }
-      for (boolean exactlyOnce :
-          Boolean.getBoolean("etl.skipLatency") ? List.<Boolean>of() : List.of(true, false)) {
-        try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
-          createTopics(kafka);
-          latency(kafka, work.resolve("latency-" + exactlyOnce), exactlyOnce, rate, seconds);
+      List<String> engines = List.of(System.getProperty("etl.engines", "flink,spark").split(","));
+      for (String engine : Boolean.getBoolean("etl.skipLatency") ? List.<String>of() : engines) {
+        for (boolean exactlyOnce : engine.equals("flink") ? List.of(true, false) : List.of(false)) {
+          try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
+            createTopics(kafka);
+            latency(
+                kafka,
+                engine,
+                work.resolve("latency-" + engine + "-" + exactlyOnce),
+                exactlyOnce,
+                rate,
+                seconds);
+          }
         }
       }
 
     } finally {
       Utils.delete(work.toFile()); // checkpoints and job state of every run
     }
+  }
+
+  private static EtlProcess start(
+      EmbeddedKafka kafka, String engine, Path work, List<String> args) {
+    return engine.equals("spark")
+        ? EtlProcess.startSpark(
+            kafka.bootstrapServers(), work, Optional.empty(), args, Duration.ofMinutes(3))
+        : EtlProcess.startFlink(
+            kafka.bootstrapServers(), work, Optional.empty(), args, Duration.ofMinutes(3));
+  }
+
+  /** One bounded run over every event: events/s while running, and the job's CPU-seconds. */
+  private static void throughput(
+      EmbeddedKafka kafka,
+      String engine,
+      Path work,
+      List<String> args,
+      String label,
+      int events,
+      double ceiling)
+      throws Exception {
+    long began = System.nanoTime();
+    EtlProcess job = start(kafka, engine, work, args);
+    long running = System.nanoTime();
+    String done;
+    Optional<Duration> cpu;
+    try (job) {
+      done = job.awaitDone(TIMEOUT);
+      cpu = job.cpuAtDone();
+    }
+    long finished = System.nanoTime();
+    double secondsRunning = (finished - running) / 1e9;
+    System.out.printf(
+        Locale.ROOT,
+        "%s: %,.0f events/s over %.1f s running (%.1f s with JVM and engine start) = %.2f of the"
+            + " plain consumer; %s CPU-seconds in all; %s%n",
+        label,
+        events / secondsRunning,
+        secondsRunning,
+        (finished - began) / 1e9,
+        events / secondsRunning / ceiling,
+        cpu.map(d -> String.format(Locale.ROOT, "%.1f", d.toMillis() / 1000.0)).orElse("?"),
+        done);
   }
 
   private static List<Event> generate(int n) {
@@ -222,10 +273,14 @@ public final class EtlThroughput {
   }
 
   private static void latency(
-      EmbeddedKafka kafka, Path work, boolean exactlyOnce, int rate, int seconds) throws Exception {
-    List<String> args = new ArrayList<>(List.of("--parallelism", "2"));
-    if (!exactlyOnce) {
-      args.addAll(List.of("--delivery", "at-least-once"));
+      EmbeddedKafka kafka, String engine, Path work, boolean exactlyOnce, int rate, int seconds)
+      throws Exception {
+    List<String> args = new ArrayList<>();
+    if (engine.equals("flink")) {
+      args.addAll(List.of("--parallelism", "2"));
+      if (!exactlyOnce) {
+        args.addAll(List.of("--delivery", "at-least-once"));
+      }
     }
     int warmup = rate * 3;
     int total = warmup + rate * seconds;
@@ -233,9 +288,7 @@ public final class EtlThroughput {
     Histogram histogram = new Histogram(TimeUnit.MINUTES.toMicros(1), 3);
     AtomicLong seen = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();
-    try (EtlProcess job =
-        EtlProcess.startFlink(
-            kafka.bootstrapServers(), work, Optional.empty(), args, Duration.ofMinutes(3))) {
+    try (EtlProcess job = start(kafka, engine, work, args)) {
       Thread reader =
           new Thread(
               () -> {
@@ -300,9 +353,13 @@ public final class EtlThroughput {
       reader.join();
       System.out.printf(
           Locale.ROOT,
-          "event-to-feature latency, %s sink, %,d events/s open loop (achieved %,.0f), %,d measured"
-              + " (%,d of %,d rows seen): p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max %.1f ms%n",
-          exactlyOnce ? "exactly-once (checkpoint 1 s)" : "at-least-once",
+          "%s event-to-feature latency, %s sink, %,d events/s open loop (achieved %,.0f), %,d"
+              + " measured (%,d of %,d rows seen): p50 %.1f ms, p99 %.1f ms, p99.9 %.1f ms, max"
+              + " %.1f ms%n",
+          engine,
+          exactlyOnce
+              ? "exactly-once (checkpoint 1 s)"
+              : engine.equals("spark") ? "at-least-once (trigger 500 ms)" : "at-least-once",
           rate,
           achieved,
           histogram.getTotalCount(),

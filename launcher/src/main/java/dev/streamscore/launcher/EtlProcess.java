@@ -37,6 +37,7 @@ public final class EtlProcess implements AutoCloseable {
   private final CompletableFuture<String> running = new CompletableFuture<>();
   private final CompletableFuture<String> done = new CompletableFuture<>();
   private volatile boolean stopping;
+  private volatile Duration cpuAtDone;
 
   private EtlProcess(String engine, Process process) {
     this.engine = engine;
@@ -208,6 +209,8 @@ public final class EtlProcess implements AutoCloseable {
         if (line.startsWith("running ")) {
           running.complete(line.substring("running ".length()));
         } else if (line.startsWith("done")) {
+          // Read now: the process exits right after, and its CPU time goes with it.
+          cpuAtDone = process.info().totalCpuDuration().orElse(null);
           done.complete(line.substring(4).trim());
         }
       }
@@ -273,6 +276,11 @@ public final class EtlProcess implements AutoCloseable {
    */
   public String awaitDone(Duration timeout) throws Exception {
     return done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+  }
+
+  /** The job's CPU time (all its threads) when it printed its counts; empty before, or unknown. */
+  public Optional<Duration> cpuAtDone() {
+    return Optional.ofNullable(cpuAtDone);
   }
 
   /** SIGKILL, no goodbye: for crash drills. Returns once the process is gone. */

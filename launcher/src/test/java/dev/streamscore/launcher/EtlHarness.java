@@ -87,6 +87,7 @@ final class EtlHarness implements AutoCloseable {
   }
 
   static Path specFile(Path dir) throws Exception {
+    Files.createDirectories(dir);
     Path file = dir.resolve("golden.yaml");
     Files.writeString(file, GoldenStream.specText());
     return file;
