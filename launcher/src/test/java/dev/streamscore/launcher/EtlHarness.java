@@ -116,7 +116,7 @@ final class EtlHarness implements AutoCloseable {
                 assertThat(record.partition()).isEqualTo(TileKeys.partition(row.getEntityId(), 4));
                 tiles.merge(
                     row.getEntityId() + "@" + row.getTileStartMs(),
-                    normalized(row),
+                    GoldenStream.normalized(row),
                     (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
               } catch (com.google.protobuf.InvalidProtocolBufferException e) {
                 throw new AssertionError(e);
@@ -130,17 +130,7 @@ final class EtlHarness implements AutoCloseable {
   }
 
   static Map<String, FeatureRow> finalRows(Replay replay, ViewSpec view) {
-    Map<String, FeatureRow> tiles = new TreeMap<>();
-    replay
-        .finalRows(view.name())
-        .forEach(
-            (e, byStart) -> byStart.forEach((s, row) -> tiles.put(e + "@" + s, normalized(row))));
-    return tiles;
-  }
-
-  /** Drops what legitimately differs between engines and runs: processing time and producer. */
-  static FeatureRow normalized(FeatureRow row) {
-    return row.toBuilder().clearUpdatedAtMs().clearProducer().build();
+    return GoldenStream.finalRows(replay, view.name());
   }
 
   /**
@@ -168,6 +158,30 @@ final class EtlHarness implements AutoCloseable {
           }
         });
     return counts;
+  }
+
+  /**
+   * Checks a bounded golden run against the replay: its counts, its dead letters, each view's
+   * committed tiles and window values sampled from them.
+   *
+   * @return the rows committed per view
+   */
+  Map<String, Long> assertGoldenRun(String doneLine, Replay replay, int events, String stage) {
+    Map<String, Long> counts = counts(doneLine);
+    assertThat(counts.get("events")).isEqualTo(events);
+    Map<RejectReason, Long> expected = new EnumMap<>(replay.rejected());
+    long duplicates = expected.remove(RejectReason.REJECT_REASON_DUPLICATE);
+    assertThat(counts.get("rejected.DUPLICATE")).isEqualTo(duplicates);
+    assertThat(deadLetters(stage)).isEqualTo(expected);
+    Map<String, Long> rows = new HashMap<>();
+    for (ViewSpec view : SPEC.views().values()) {
+      Committed committed = committed(view);
+      rows.put(view.name(), committed.rows());
+      Map<String, FeatureRow> core = finalRows(replay, view);
+      assertThat(committed.finalRows()).as(view.name()).hasSameSizeAs(core).isEqualTo(core);
+      assertWindowValues(view, committed.finalRows(), replay, 400, 9 * 3_600_000L);
+    }
+    return rows;
   }
 
   /** The counts of a bounded job's {@code done} line. */

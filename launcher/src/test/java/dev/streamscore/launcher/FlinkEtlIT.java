@@ -68,21 +68,8 @@ class FlinkEtlIT {
     Replay replay = new Replay(SPEC, GoldenStream.SOURCE);
     events.forEach(replay::accept);
 
-    Map<String, Long> counts;
     try (EtlProcess job = startJob(dir, List.of("--bounded"))) {
-      counts = EtlHarness.counts(job.awaitDone(TIMEOUT));
-    }
-
-    assertThat(counts.get("events")).isEqualTo(events.size());
-    Map<RejectReason, Long> expected = new EnumMap<>(replay.rejected());
-    long duplicates = expected.remove(RejectReason.REJECT_REASON_DUPLICATE);
-    assertThat(counts.get("rejected.DUPLICATE")).isEqualTo(duplicates);
-    assertThat(kafka.deadLetters("etl-flink")).isEqualTo(expected);
-    for (ViewSpec view : SPEC.views().values()) {
-      Map<String, FeatureRow> flink = kafka.committed(view).finalRows();
-      Map<String, FeatureRow> core = EtlHarness.finalRows(replay, view);
-      assertThat(flink).as(view.name()).hasSameSizeAs(core).isEqualTo(core);
-      EtlHarness.assertWindowValues(view, flink, replay, 400, 9 * 3_600_000L);
+      kafka.assertGoldenRun(job.awaitDone(TIMEOUT), replay, events.size(), "etl-flink");
     }
   }
 

@@ -63,24 +63,9 @@ class SparkEtlIT {
     Replay replay = new Replay(SPEC, GoldenStream.SOURCE);
     events.forEach(replay::accept);
 
-    Map<String, Long> counts;
+    Map<String, Long> rowsOnce;
     try (EtlProcess job = startJob(dir, List.of("--bounded"))) {
-      counts = EtlHarness.counts(job.awaitDone(TIMEOUT));
-    }
-
-    assertThat(counts.get("events")).isEqualTo(events.size());
-    Map<RejectReason, Long> expected = new EnumMap<>(replay.rejected());
-    long duplicates = expected.remove(RejectReason.REJECT_REASON_DUPLICATE);
-    assertThat(counts.get("rejected.DUPLICATE")).isEqualTo(duplicates);
-    assertThat(kafka.deadLetters("etl-spark")).isEqualTo(expected);
-    Map<String, Long> rowsOnce = new java.util.HashMap<>();
-    for (ViewSpec view : SPEC.views().values()) {
-      EtlHarness.Committed committed = kafka.committed(view);
-      rowsOnce.put(view.name(), committed.rows());
-      Map<String, FeatureRow> spark = committed.finalRows();
-      Map<String, FeatureRow> core = EtlHarness.finalRows(replay, view);
-      assertThat(spark).as(view.name()).hasSameSizeAs(core).isEqualTo(core);
-      EtlHarness.assertWindowValues(view, spark, replay, 400, 9 * 3_600_000L);
+      rowsOnce = kafka.assertGoldenRun(job.awaitDone(TIMEOUT), replay, events.size(), "etl-spark");
     }
 
     // The worst an at-least-once sink can do: write everything again (a run without the first

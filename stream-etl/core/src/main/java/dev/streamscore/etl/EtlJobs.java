@@ -68,17 +68,44 @@ public final class EtlJobs {
   }
 
   /**
-   * Calls {@code gone} once the process {@code pid} (the platform that launched the job) has
-   * exited, so that a killed platform leaves no orphaned job behind.
+   * Exits with status 3 once the process {@code pid} (the platform that launched the job) is gone,
+   * so that a killed platform leaves no orphaned job behind; at once when it is gone already.
+   * Exiting runs the job's shutdown hook, which stops it and keeps its last checkpoint.
    *
-   * @return false when that process is gone already
+   * @param warn told why the job stops
    */
-  public static boolean onParentExit(long pid, Runnable gone) {
+  public static void exitWithParent(
+      long pid, String job, java.util.function.Consumer<String> warn) {
     Optional<ProcessHandle> parent = ProcessHandle.of(pid);
     if (parent.isEmpty() || !parent.get().isAlive()) {
-      return false;
+      System.err.println(job + ": the parent process " + pid + " is gone");
+      System.exit(3);
     }
-    parent.get().onExit().thenRun(gone);
-    return true;
+    parent
+        .get()
+        .onExit()
+        .thenRun(
+            () -> {
+              warn.accept("the platform (pid " + pid + ") is gone; stopping");
+              System.exit(3);
+            });
+  }
+
+  /**
+   * A command-line option's value as a positive whole number.
+   *
+   * @throws IllegalArgumentException naming the option and the value
+   */
+  public static long positive(String option, String value) {
+    try {
+      long v = Long.parseLong(value);
+      if (v > 0) {
+        return v;
+      }
+    } catch (NumberFormatException e) {
+      // reported below
+    }
+    throw new IllegalArgumentException(
+        option + " must be a positive whole number, got '" + value + "'");
   }
 }

@@ -135,4 +135,25 @@ public final class GoldenStream {
   private static Value str(String v) {
     return Value.newBuilder().setStringValue(v).build();
   }
+
+  /**
+   * The replay's final row of every tile of a view, by {@code entity@tileStart}, normalized as
+   * {@link #normalized}: what an engine's output must end with.
+   */
+  public static java.util.Map<String, dev.streamscore.proto.v1.FeatureRow> finalRows(
+      Replay replay, String view) {
+    java.util.Map<String, dev.streamscore.proto.v1.FeatureRow> tiles = new java.util.TreeMap<>();
+    replay
+        .finalRows(view)
+        .forEach(
+            (entity, byStart) ->
+                byStart.forEach((start, row) -> tiles.put(entity + "@" + start, normalized(row))));
+    return tiles;
+  }
+
+  /** Drops what legitimately differs between engines and runs: processing time and producer. */
+  public static dev.streamscore.proto.v1.FeatureRow normalized(
+      dev.streamscore.proto.v1.FeatureRow row) {
+    return row.toBuilder().clearUpdatedAtMs().clearProducer().build();
+  }
 }

@@ -1,5 +1,6 @@
 package dev.streamscore.etl.flink;
 
+import dev.streamscore.etl.EtlJobs;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -74,7 +75,7 @@ record EtlOptions(
         case "--spec" -> spec = Optional.of(Path.of(value));
         case "--sources" -> sources = List.of(value.split(","));
         case "--checkpoint-dir" -> checkpoints = Optional.of(Path.of(value).toAbsolutePath());
-        case "--checkpoint-interval-ms" -> interval = positive(name, value);
+        case "--checkpoint-interval-ms" -> interval = EtlJobs.positive(name, value);
         case "--state-backend" -> {
           if (!value.equals("rocksdb") && !value.equals("hashmap")) {
             throw new IllegalArgumentException(
@@ -89,11 +90,12 @@ record EtlOptions(
           }
           exactlyOnce = value.equals("exactly-once");
         }
-        case "--parallelism" -> parallelism = (int) positive(name, value);
+        case "--parallelism" -> parallelism = (int) EtlJobs.positive(name, value);
         case "--dlq-topic" -> dlq = value;
         case "--group-id" -> group = value;
-        case "--parent-pid" -> parentPid = positive(name, value);
-        case "--emit-interval-ms" -> emitInterval = value.equals("0") ? 0 : positive(name, value);
+        case "--parent-pid" -> parentPid = EtlJobs.positive(name, value);
+        case "--emit-interval-ms" ->
+            emitInterval = value.equals("0") ? 0 : EtlJobs.positive(name, value);
         default -> throw new IllegalArgumentException("unknown option '" + name + "'; " + USAGE);
       }
     }
@@ -114,18 +116,5 @@ record EtlOptions(
         group,
         parentPid,
         emitInterval);
-  }
-
-  private static long positive(String name, String value) {
-    try {
-      long v = Long.parseLong(value);
-      if (v > 0) {
-        return v;
-      }
-    } catch (NumberFormatException e) {
-      // reported below
-    }
-    throw new IllegalArgumentException(
-        name + " must be a positive whole number, got '" + value + "'");
   }
 }

@@ -53,16 +53,8 @@ public final class FlinkEtlMain {
       System.exit(2);
       return;
     }
-    if (options.parentPid() > 0
-        && !EtlJobs.onParentExit(
-            options.parentPid(),
-            () -> {
-              LOG.warn("the platform (pid {}) is gone; stopping", options.parentPid());
-              System.exit(3); // cancels the job, keeping its last checkpoint
-            })) {
-      System.err.println(
-          "streamscore-etl-flink: the parent process " + options.parentPid() + " is gone");
-      System.exit(3);
+    if (options.parentPid() > 0) {
+      EtlJobs.exitWithParent(options.parentPid(), "streamscore-etl-flink", LOG::warn);
     }
     System.exit(run(options, spec.yaml(), spec.origin(), sources));
   }

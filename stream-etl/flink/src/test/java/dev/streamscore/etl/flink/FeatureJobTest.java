@@ -99,15 +99,9 @@ class FeatureJobTest {
 
     JobExecutionResult result = client.getJobExecutionResult().get(2, TimeUnit.MINUTES);
     for (ViewSpec view : GoldenStream.spec().views().values()) {
-      Map<String, FeatureRow> expected = new TreeMap<>();
-      replay
-          .finalRows(view.name())
-          .forEach(
-              (entity, tiles) ->
-                  tiles.forEach(
-                      (start, row) -> expected.put(entity + "@" + start, normalized(row))));
+      Map<String, FeatureRow> expected = GoldenStream.finalRows(replay, view.name());
       Map<String, FeatureRow> actual = new TreeMap<>();
-      finalRows.get(view.name()).forEach((k, row) -> actual.put(k, normalized(row)));
+      finalRows.get(view.name()).forEach((k, row) -> actual.put(k, GoldenStream.normalized(row)));
       assertThat(actual).as(view.name()).hasSameSizeAs(expected).isEqualTo(expected);
     }
     Map<RejectReason, Long> expectedDlq = new EnumMap<>(replay.rejected());
@@ -131,10 +125,5 @@ class FeatureJobTest {
                     .mapToLong(FeatureRow::getVersion)
                     .sum())
         .sum();
-  }
-
-  /** Drops what legitimately differs between engines and runs: processing time and producer. */
-  static FeatureRow normalized(FeatureRow row) {
-    return row.toBuilder().clearUpdatedAtMs().clearProducer().build();
   }
 }

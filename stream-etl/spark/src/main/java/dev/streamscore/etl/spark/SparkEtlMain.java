@@ -88,11 +88,11 @@ public final class SparkEtlMain {
           case "--spec" -> spec = Optional.of(Path.of(value));
           case "--sources" -> sources = List.of(value.split(","));
           case "--checkpoint-dir" -> checkpoints = Path.of(value).toAbsolutePath();
-          case "--trigger-interval-ms" -> interval = positive(name, value);
-          case "--max-offsets-per-trigger" -> maxOffsets = positive(name, value);
-          case "--threads" -> threads = (int) positive(name, value);
+          case "--trigger-interval-ms" -> interval = EtlJobs.positive(name, value);
+          case "--max-offsets-per-trigger" -> maxOffsets = EtlJobs.positive(name, value);
+          case "--threads" -> threads = (int) EtlJobs.positive(name, value);
           case "--dlq-topic" -> dlq = value;
-          case "--parent-pid" -> parent = positive(name, value);
+          case "--parent-pid" -> parent = EtlJobs.positive(name, value);
           default -> throw new IllegalArgumentException("unknown option '" + name + "'; " + USAGE);
         }
       }
@@ -110,19 +110,6 @@ public final class SparkEtlMain {
           threads,
           dlq,
           parent);
-    }
-
-    private static long positive(String name, String value) {
-      try {
-        long v = Long.parseLong(value);
-        if (v > 0) {
-          return v;
-        }
-      } catch (NumberFormatException e) {
-        // reported below
-      }
-      throw new IllegalArgumentException(
-          name + " must be a positive whole number, got '" + value + "'");
     }
   }
 
@@ -143,16 +130,8 @@ public final class SparkEtlMain {
       System.exit(2);
       return;
     }
-    if (options.parentPid() > 0
-        && !EtlJobs.onParentExit(
-            options.parentPid(),
-            () -> {
-              LOG.warn("the platform (pid {}) is gone; stopping", options.parentPid());
-              System.exit(3); // the shutdown hook stops the queries
-            })) {
-      System.err.println(
-          "streamscore-etl-spark: the parent process " + options.parentPid() + " is gone");
-      System.exit(3);
+    if (options.parentPid() > 0) {
+      EtlJobs.exitWithParent(options.parentPid(), "streamscore-etl-spark", LOG::warn);
     }
     System.exit(run(options, spec, sources, partitions));
   }

@@ -146,15 +146,9 @@ class SparkFeatureJobTest {
               (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
     }
     for (ViewSpec view : GoldenStream.spec().views().values()) {
-      Map<String, FeatureRow> expected = new TreeMap<>();
-      replay
-          .finalRows(view.name())
-          .forEach(
-              (entity, tiles) ->
-                  tiles.forEach(
-                      (start, row) -> expected.put(entity + "@" + start, normalized(row))));
+      Map<String, FeatureRow> expected = GoldenStream.finalRows(replay, view.name());
       Map<String, FeatureRow> actual = new TreeMap<>();
-      finalRows.get(view.name()).forEach((k, row) -> actual.put(k, normalized(row)));
+      finalRows.get(view.name()).forEach((k, row) -> actual.put(k, GoldenStream.normalized(row)));
       assertThat(actual).as(view.name()).hasSameSizeAs(expected).isEqualTo(expected);
     }
     Map<RejectReason, Long> expectedDlq = new EnumMap<>(replay.rejected());
@@ -162,10 +156,5 @@ class SparkFeatureJobTest {
     assertThat(dlq).isEqualTo(expectedDlq);
     assertThat(counters.rejectedCounts()).isEqualTo(replay.rejected());
     assertThat(counters.events.value()).isEqualTo(events.size());
-  }
-
-  /** Drops what legitimately differs between engines and runs: processing time and producer. */
-  static FeatureRow normalized(FeatureRow row) {
-    return row.toBuilder().clearUpdatedAtMs().clearProducer().build();
   }
 }
