@@ -72,8 +72,10 @@ import org.apache.kafka.common.utils.Utils;
  * </pre>
  *
  * <p>{@code -Detl.engines=spark} runs one engine only; {@code -Detl.backends=rocksdb} one Flink
- * state backend only; {@code -Detl.skipLatency=true} skips the latency runs (for a profiler on the
- * job: {@code STREAMSCORE_ETL_JAVA_OPTS}).
+ * state backend only, {@code -Detl.sparkStores=memory} one Spark state store only; {@code
+ * -Detl.warmupSeconds=N} leaves the first N seconds of the latency runs unmeasured (default 3);
+ * {@code -Detl.skipLatency=true} skips the latency runs (for a profiler on the job: {@code
+ * STREAMSCORE_ETL_JAVA_OPTS}).
  */
 public final class EtlThroughput {
   private static final Duration TIMEOUT = Duration.ofMinutes(10);
@@ -109,14 +111,16 @@ public final class EtlThroughput {
           }
         }
         if (engines.contains("spark")) {
-          throughput(
-              kafka,
-              "spark",
-              work.resolve("throughput-spark"),
-              List.of("--bounded"),
-              "spark job (local[2], at-least-once)",
-              events,
-              ceiling);
+          for (String store : System.getProperty("etl.sparkStores", "rocksdb,memory").split(",")) {
+            throughput(
+                kafka,
+                "spark",
+                work.resolve("throughput-spark-" + store),
+                List.of("--bounded", "--state-store", store),
+                "spark job (local[2], " + store + " state, at-least-once)",
+                events,
+                ceiling);
+          }
         }
       }
       List<String> engines = List.of(System.getProperty("etl.engines", "flink,spark").split(","));
@@ -282,7 +286,7 @@ public final class EtlThroughput {
         args.addAll(List.of("--delivery", "at-least-once"));
       }
     }
-    int warmup = rate * 3;
+    int warmup = rate * Integer.getInteger("etl.warmupSeconds", 3);
     int total = warmup + rate * seconds;
     long[] scheduled = new long[total];
     Histogram histogram = new Histogram(TimeUnit.MINUTES.toMicros(1), 3);

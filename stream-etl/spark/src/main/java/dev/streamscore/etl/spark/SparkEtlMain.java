@@ -44,7 +44,7 @@ public final class SparkEtlMain {
   static final String USAGE =
       "usage: streamscore-etl-spark --bootstrap HOST:PORT [--spec FILE] [--sources a,b]"
           + " [--checkpoint-dir DIR] [--trigger-interval-ms N] [--max-offsets-per-trigger N]"
-          + " [--bounded] [--threads N]"
+          + " [--state-store rocksdb|memory] [--bounded] [--threads N]"
           + " [--dlq-topic T] [--parent-pid PID]";
 
   private SparkEtlMain() {}
@@ -57,6 +57,7 @@ public final class SparkEtlMain {
       Path checkpointDir,
       long triggerIntervalMs,
       long maxOffsetsPerTrigger,
+      boolean rocksdb,
       boolean bounded,
       int threads,
       String dlqTopic,
@@ -69,6 +70,7 @@ public final class SparkEtlMain {
       Path checkpoints = Path.of("spark-checkpoints").toAbsolutePath();
       long interval = 500;
       long maxOffsets = 0;
+      boolean rocksdb = true;
       boolean bounded = false;
       int threads = 2;
       String dlq = SparkFeatureJob.DLQ_TOPIC;
@@ -91,6 +93,13 @@ public final class SparkEtlMain {
           case "--trigger-interval-ms" -> interval = EtlJobs.positive(name, value);
           case "--max-offsets-per-trigger" -> maxOffsets = EtlJobs.positive(name, value);
           case "--threads" -> threads = (int) EtlJobs.positive(name, value);
+          case "--state-store" -> {
+            if (!value.equals("rocksdb") && !value.equals("memory")) {
+              throw new IllegalArgumentException(
+                  "--state-store must be rocksdb or memory, got '" + value + "'");
+            }
+            rocksdb = value.equals("rocksdb");
+          }
           case "--dlq-topic" -> dlq = value;
           case "--parent-pid" -> parent = EtlJobs.positive(name, value);
           default -> throw new IllegalArgumentException("unknown option '" + name + "'; " + USAGE);
@@ -106,6 +115,7 @@ public final class SparkEtlMain {
           checkpoints,
           interval,
           maxOffsets,
+          rocksdb,
           bounded,
           threads,
           dlq,
@@ -185,6 +195,16 @@ public final class SparkEtlMain {
         System.getProperty("spark.master") != null
             ? SparkSession.builder().appName(jobName).getOrCreate()
             : SparkJobs.localSession(jobName, options.threads());
+    // RocksDB keeps entity state off the heap and checkpoints it incrementally: state larger than
+    // memory, as Flink's RocksDB backend allows. Set before the first query; a checkpoint made with
+    // one provider must be restored with the same one.
+    spark
+        .conf()
+        .set(
+            "spark.sql.streaming.stateStore.providerClass",
+            options.rocksdb()
+                ? "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
+                : "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider");
     EtlGroupFunction.Counters counters = new EtlGroupFunction.Counters(spark.sparkContext());
     List<StreamingQuery> queries = new ArrayList<>();
     for (String source : sources) {
@@ -252,9 +272,10 @@ public final class SparkEtlMain {
     System.out.println("running " + jobName);
     System.out.flush();
     LOG.info(
-        "running {} on {} (at-least-once delivery, trigger {}, checkpoints in {})",
+        "running {} on {} ({} state, at-least-once delivery, trigger {}, checkpoints in {})",
         jobName,
         spark.sparkContext().master(),
+        options.rocksdb() ? "RocksDB" : "in-memory",
         options.bounded() ? "available-now" : options.triggerIntervalMs() + " ms",
         options.checkpointDir());
     try {
