@@ -110,7 +110,8 @@ final class Launcher {
                 try (var reader =
                     new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
                   reader.lines().forEach(into::add);
-                } catch (IOException e) {
+                } catch (IOException | java.io.UncheckedIOException e) {
+                  // The test destroyed the process (and closed its streams) before its end.
                   into.add("<stream closed: " + e + ">");
                 }
               });
