@@ -198,6 +198,8 @@ public final class SparkEtlMain {
     // RocksDB keeps entity state off the heap and checkpoints it incrementally: state larger than
     // memory, as Flink's RocksDB backend allows. Set before the first query; a checkpoint made with
     // one provider must be restored with the same one.
+    // Stateful streaming cannot use adaptive execution; turning it off spares a warning a query.
+    spark.conf().set("spark.sql.adaptive.enabled", "false");
     spark
         .conf()
         .set(
