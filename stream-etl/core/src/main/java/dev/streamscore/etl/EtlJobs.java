@@ -92,6 +92,42 @@ public final class EtlJobs {
   }
 
   /**
+   * A job's command line as option to value, in order; a flag (an option without a value) maps to
+   * the empty string. What each option means is the caller's to decide.
+   *
+   * @param flags the options that take no value
+   * @throws IllegalArgumentException when an option other than a flag has no value
+   */
+  public static java.util.Map<String, String> options(
+      String[] args, java.util.Set<String> flags, String usage) {
+    java.util.Map<String, String> options = new java.util.LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      String name = args[i];
+      if (flags.contains(name)) {
+        options.put(name, "");
+      } else if (i + 1 >= args.length) {
+        throw new IllegalArgumentException(name + " needs a value; " + usage);
+      } else {
+        options.put(name, args[++i]);
+      }
+    }
+    return options;
+  }
+
+  /**
+   * Whether an option that takes one of two values names the first.
+   *
+   * @throws IllegalArgumentException naming the option, both choices and the value
+   */
+  public static boolean either(String option, String value, String first, String second) {
+    if (!value.equals(first) && !value.equals(second)) {
+      throw new IllegalArgumentException(
+          option + " must be " + first + " or " + second + ", got '" + value + "'");
+    }
+    return value.equals(first);
+  }
+
+  /**
    * A command-line option's value as a positive whole number.
    *
    * @throws IllegalArgumentException naming the option and the value

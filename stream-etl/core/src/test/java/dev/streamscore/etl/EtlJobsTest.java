@@ -44,4 +44,28 @@ class EtlJobsTest {
           .hasMessage("--threads must be a positive whole number, got '" + bad + "'");
     }
   }
+
+  @Test
+  void aCommandLineIsReadAsOptionsAndFlagsInOrder() {
+    assertThat(
+            EtlJobs.options(
+                new String[] {"--bootstrap", "k:9092", "--bounded", "--threads", "2"},
+                java.util.Set.of("--bounded"),
+                "usage"))
+        .containsExactly(
+            java.util.Map.entry("--bootstrap", "k:9092"),
+            java.util.Map.entry("--bounded", ""),
+            java.util.Map.entry("--threads", "2"));
+    assertThatThrownBy(
+            () -> EtlJobs.options(new String[] {"--threads"}, java.util.Set.of(), "usage: x"))
+        .hasMessage("--threads needs a value; usage: x");
+  }
+
+  @Test
+  void aTwoWayChoiceNamesBothChoices() {
+    assertThat(EtlJobs.either("--state-store", "rocksdb", "rocksdb", "memory")).isTrue();
+    assertThat(EtlJobs.either("--state-store", "memory", "rocksdb", "memory")).isFalse();
+    assertThatThrownBy(() -> EtlJobs.either("--state-store", "heap", "rocksdb", "memory"))
+        .hasMessage("--state-store must be rocksdb or memory, got 'heap'");
+  }
 }

@@ -60,36 +60,19 @@ record EtlOptions(
     String group = "streamscore-etl-flink";
     long parentPid = 0;
     long emitInterval = 200;
-    for (int i = 0; i < args.length; i++) {
-      String name = args[i];
-      if (name.equals("--bounded")) {
-        bounded = true;
-        continue;
-      }
-      if (i + 1 >= args.length) {
-        throw new IllegalArgumentException(name + " needs a value; " + USAGE);
-      }
-      String value = args[++i];
+    for (var option : EtlJobs.options(args, java.util.Set.of("--bounded"), USAGE).entrySet()) {
+      String name = option.getKey();
+      String value = option.getValue();
       switch (name) {
+        case "--bounded" -> bounded = true;
         case "--bootstrap" -> bootstrap = value;
         case "--spec" -> spec = Optional.of(Path.of(value));
         case "--sources" -> sources = List.of(value.split(","));
         case "--checkpoint-dir" -> checkpoints = Optional.of(Path.of(value).toAbsolutePath());
         case "--checkpoint-interval-ms" -> interval = EtlJobs.positive(name, value);
-        case "--state-backend" -> {
-          if (!value.equals("rocksdb") && !value.equals("hashmap")) {
-            throw new IllegalArgumentException(
-                "--state-backend must be rocksdb or hashmap, got '" + value + "'");
-          }
-          rocksdb = value.equals("rocksdb");
-        }
-        case "--delivery" -> {
-          if (!value.equals("exactly-once") && !value.equals("at-least-once")) {
-            throw new IllegalArgumentException(
-                "--delivery must be exactly-once or at-least-once, got '" + value + "'");
-          }
-          exactlyOnce = value.equals("exactly-once");
-        }
+        case "--state-backend" -> rocksdb = EtlJobs.either(name, value, "rocksdb", "hashmap");
+        case "--delivery" ->
+            exactlyOnce = EtlJobs.either(name, value, "exactly-once", "at-least-once");
         case "--parallelism" -> parallelism = (int) EtlJobs.positive(name, value);
         case "--dlq-topic" -> dlq = value;
         case "--group-id" -> group = value;

@@ -75,17 +75,11 @@ public final class SparkEtlMain {
       int threads = 2;
       String dlq = SparkFeatureJob.DLQ_TOPIC;
       long parent = 0;
-      for (int i = 0; i < args.length; i++) {
-        String name = args[i];
-        if (name.equals("--bounded")) {
-          bounded = true;
-          continue;
-        }
-        if (i + 1 >= args.length) {
-          throw new IllegalArgumentException(name + " needs a value; " + USAGE);
-        }
-        String value = args[++i];
+      for (var option : EtlJobs.options(args, java.util.Set.of("--bounded"), USAGE).entrySet()) {
+        String name = option.getKey();
+        String value = option.getValue();
         switch (name) {
+          case "--bounded" -> bounded = true;
           case "--bootstrap" -> bootstrap = value;
           case "--spec" -> spec = Optional.of(Path.of(value));
           case "--sources" -> sources = List.of(value.split(","));
@@ -93,13 +87,7 @@ public final class SparkEtlMain {
           case "--trigger-interval-ms" -> interval = EtlJobs.positive(name, value);
           case "--max-offsets-per-trigger" -> maxOffsets = EtlJobs.positive(name, value);
           case "--threads" -> threads = (int) EtlJobs.positive(name, value);
-          case "--state-store" -> {
-            if (!value.equals("rocksdb") && !value.equals("memory")) {
-              throw new IllegalArgumentException(
-                  "--state-store must be rocksdb or memory, got '" + value + "'");
-            }
-            rocksdb = value.equals("rocksdb");
-          }
+          case "--state-store" -> rocksdb = EtlJobs.either(name, value, "rocksdb", "memory");
           case "--dlq-topic" -> dlq = value;
           case "--parent-pid" -> parent = EtlJobs.positive(name, value);
           default -> throw new IllegalArgumentException("unknown option '" + name + "'; " + USAGE);
