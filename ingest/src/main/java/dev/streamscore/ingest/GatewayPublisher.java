@@ -1,6 +1,6 @@
 package dev.streamscore.ingest;
 
-import com.google.protobuf.ByteString;
+import dev.streamscore.etl.DeadLetters;
 import dev.streamscore.etl.EventValidator;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SourceSpec;
@@ -35,9 +35,6 @@ final class GatewayPublisher implements AutoCloseable {
 
   /** Counter name for events that claim a source the spec does not declare. */
   static final String UNDECLARED = "_undeclared";
-
-  /** Largest part of an oversized payload kept in its dead letter. */
-  private static final int TOO_LARGE_KEEP = 64 * 1024;
 
   /** Receives one event's outcome, on a Kafka producer thread. Must not block. */
   interface Outcome {
@@ -103,11 +100,21 @@ final class GatewayPublisher implements AutoCloseable {
               source.isEmpty()
                   ? "field 'source' is empty; declared sources: " + validators.keySet()
                   : "source '"
-                      + source
+                      + abbreviate(source)
                       + "' is not declared; declared sources: "
                       + validators.keySet());
     } else {
-      EventValidator.Check check = validator.check(payload);
+      EventValidator.Check check;
+      try {
+        check = validator.check(payload);
+      } catch (RuntimeException e) {
+        // A defect of ours, not the event's: it is rejected with the reason, never UNKNOWN.
+        check =
+            new EventValidator.Check(
+                null,
+                new Validation.Invalid(
+                    RejectReason.REJECT_REASON_INTERNAL, "", DeadLetters.internal(STAGE, e)));
+      }
       if (check.valid()) {
         key = check.entityId().getBytes(StandardCharsets.UTF_8);
         send(
@@ -152,28 +159,29 @@ final class GatewayPublisher implements AutoCloseable {
 
   private DeadLetter deadLetter(
       String source, EventValidator validator, byte[] payload, Validation.Invalid invalid) {
-    String message = invalid.message();
-    ByteString original;
-    if (payload.length > TOO_LARGE_KEEP
-        && invalid.reason() == RejectReason.REJECT_REASON_TOO_LARGE) {
-      original = ByteString.copyFrom(payload, 0, TOO_LARGE_KEEP);
-      message += "; only its first " + TOO_LARGE_KEEP + " bytes are kept here";
-    } else {
-      original = ByteString.copyFrom(payload);
-    }
-    return DeadLetter.newBuilder()
-        .setSource(source)
-        .setSourceTopic(validator == null ? "raw." + source : validator.source().rawTopic())
-        .setSourcePartition(-1)
-        .setSourceOffset(-1)
-        .setReason(invalid.reason())
-        .setMessage(message)
-        .setField(invalid.field())
-        .setOriginalValue(original)
-        .setRejectedAtMs(clock.millis())
-        .setStage(STAGE)
-        .setOriginalTimestampMs(clock.millis())
+    String claimed = abbreviate(source);
+    long now = clock.millis();
+    return DeadLetters.withOriginal(
+            DeadLetter.newBuilder()
+                .setSource(claimed)
+                .setSourceTopic(
+                    validator == null ? "raw." + claimed : validator.source().rawTopic())
+                .setSourcePartition(-1)
+                .setSourceOffset(-1)
+                .setReason(invalid.reason())
+                .setMessage(DeadLetters.message(invalid.message()))
+                .setField(invalid.field())
+                .setRejectedAtMs(now)
+                .setStage(STAGE)
+                .setOriginalTimestampMs(now),
+            null,
+            payload)
         .build();
+  }
+
+  /** A client-chosen name, cut so that no message or letter grows with it. */
+  static String abbreviate(String name) {
+    return name.length() <= 100 ? name : name.substring(0, 97) + "...";
   }
 
   private interface AckFor {

@@ -3,6 +3,7 @@ package dev.streamscore.ingest;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SourceSpec;
 import dev.streamscore.kafka.Topics;
+import dev.streamscore.proto.v1.RejectReason;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -44,10 +45,18 @@ public final class Validator implements AutoCloseable {
   public static Validator start(ValidatorConfig config, FeatureSpec spec, Clock clock) {
     ensureTopics(config, spec);
     IngestCounters counters = new IngestCounters();
+    Properties properties = streamsProperties(config);
+    DeadLetterHandler.configure(
+        properties,
+        config.dlqTopic(),
+        ValidatorTopology.STAGE,
+        topic ->
+            counters.rejected(
+                topic.startsWith("raw.") ? topic.substring(4) : topic,
+                RejectReason.REJECT_REASON_INTERNAL));
     KafkaStreams streams =
         new KafkaStreams(
-            ValidatorTopology.build(spec, config.dlqTopic(), counters, clock),
-            streamsProperties(config));
+            ValidatorTopology.build(spec, config.dlqTopic(), counters, clock), properties);
     CountDownLatch running = new CountDownLatch(1);
     AtomicReference<KafkaStreams.State> last = new AtomicReference<>();
     streams.setStateListener(
@@ -111,6 +120,13 @@ public final class Validator implements AutoCloseable {
     // After a crash (no leave-group), the next start waits for the old member's session to expire.
     p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 10_000);
     return p;
+  }
+
+  /**
+   * True while the validator processes records (or rebalances); false once it stopped or failed.
+   */
+  public boolean running() {
+    return streams.state().isRunningOrRebalancing();
   }
 
   /** Live counters: received, valid and rejected by reason, per source. */

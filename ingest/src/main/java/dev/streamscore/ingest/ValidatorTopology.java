@@ -1,11 +1,13 @@
 package dev.streamscore.ingest;
 
+import dev.streamscore.etl.DeadLetters;
 import dev.streamscore.etl.EventValidator;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.SourceSpec;
 import dev.streamscore.etl.Validation;
 import dev.streamscore.proto.v1.DeadLetter;
+import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.RejectReason;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
@@ -109,29 +111,39 @@ public final class ValidatorTopology {
       RecordOrigin origin = new RecordOrigin(meta.topic(), meta.partition(), meta.offset());
       String sourceName = meta.topic().substring("raw.".length());
       counters.received(sourceName);
+      long now = clock.millis();
+      // A record's arrival is its Kafka timestamp, unless that is missing or ahead of us.
+      long arrival = record.timestamp() > 0 && record.timestamp() <= now ? record.timestamp() : now;
+      Validation result;
       EventValidator validator = validators.get(meta.topic());
       if (validator == null) {
-        reject(
-            record,
-            origin,
-            sourceName,
+        result =
             new Validation.Invalid(
                 RejectReason.REJECT_REASON_UNKNOWN_SOURCE,
                 "",
-                "source '" + sourceName + "' is not declared in the spec"));
-        return;
+                "source '" + sourceName + "' is not declared in the spec");
+      } else {
+        try {
+          result = validator.validate(record.value(), origin, arrival);
+        } catch (RuntimeException e) {
+          // A defect of ours, not the record's: set the record aside and go on.
+          result =
+              new Validation.Invalid(
+                  RejectReason.REJECT_REASON_INTERNAL, "", DeadLetters.internal(STAGE, e));
+        }
       }
-      Validation result = validator.validate(record.value(), origin);
       if (result instanceof Validation.Valid valid) {
-        counters.valid(sourceName);
+        Event event = valid.event();
         context.forward(
             new Record<>(
-                valid.event().getEntityId().getBytes(StandardCharsets.UTF_8),
-                valid.event().toByteArray(),
-                valid.event().getEventTimeMs()),
+                event.getEntityId().getBytes(StandardCharsets.UTF_8),
+                event.toByteArray(),
+                // Never ahead of now: brokers refuse record timestamps far in the future.
+                Math.min(event.getEventTimeMs(), arrival)),
             sinkName(meta.topic()));
+        counters.valid(sourceName);
       } else if (result instanceof Validation.Invalid invalid) {
-        reject(record, origin, sourceName, invalid);
+        reject(record, origin, sourceName, invalid, arrival, now);
       }
     }
 
@@ -139,28 +151,28 @@ public final class ValidatorTopology {
         Record<byte[], byte[]> record,
         RecordOrigin origin,
         String source,
-        Validation.Invalid invalid) {
+        Validation.Invalid invalid,
+        long arrival,
+        long now) {
+      DeadLetter letter =
+          DeadLetters.withOriginal(
+                  DeadLetter.newBuilder()
+                      .setSource(source)
+                      .setSourceTopic(origin.topic())
+                      .setSourcePartition(origin.partition())
+                      .setSourceOffset(origin.offset())
+                      .setReason(invalid.reason())
+                      .setMessage(DeadLetters.message(invalid.message()))
+                      .setField(invalid.field())
+                      .setRejectedAtMs(now)
+                      .setStage(STAGE)
+                      .setOriginalTimestampMs(Math.max(0, record.timestamp())),
+                  record.key(),
+                  record.value())
+              .build();
+      context.forward(new Record<>(record.key(), letter.toByteArray(), arrival), DLQ_NODE);
+      // Counted once forwarded: if forwarding fails, the dead-letter handler counts it as INTERNAL.
       counters.rejected(source, invalid.reason());
-      DeadLetter.Builder letter =
-          DeadLetter.newBuilder()
-              .setSource(source)
-              .setSourceTopic(origin.topic())
-              .setSourcePartition(origin.partition())
-              .setSourceOffset(origin.offset())
-              .setReason(invalid.reason())
-              .setMessage(invalid.message())
-              .setField(invalid.field())
-              .setRejectedAtMs(clock.millis())
-              .setStage(STAGE)
-              .setOriginalTimestampMs(Math.max(0, record.timestamp()));
-      if (record.key() != null) {
-        letter.setOriginalKey(com.google.protobuf.ByteString.copyFrom(record.key()));
-      }
-      if (record.value() != null) {
-        letter.setOriginalValue(com.google.protobuf.ByteString.copyFrom(record.value()));
-      }
-      context.forward(
-          new Record<>(record.key(), letter.build().toByteArray(), record.timestamp()), DLQ_NODE);
     }
   }
 }

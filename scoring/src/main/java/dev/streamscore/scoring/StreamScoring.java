@@ -1,7 +1,9 @@
 package dev.streamscore.scoring;
 
-import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.etl.DeadLetters;
+import dev.streamscore.etl.EventTimeWindow;
+import dev.streamscore.ingest.DeadLetterHandler;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelRef;
@@ -9,6 +11,7 @@ import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.RejectReason;
 import io.grpc.Status;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -118,7 +121,11 @@ public final class StreamScoring implements AutoCloseable {
     AtomicLong scored = new AtomicLong();
     AtomicLong unscorable = new AtomicLong();
     Topology topology = topology(config, scorer, ready, clock, scored, unscorable);
-    KafkaStreams streams = new KafkaStreams(topology, properties(config));
+    Properties properties = properties(config);
+    // What the processor fails on (a defect) becomes an INTERNAL dead letter, counted here.
+    DeadLetterHandler.configure(
+        properties, config.dlqTopic(), STAGE, topic -> unscorable.incrementAndGet());
+    KafkaStreams streams = new KafkaStreams(topology, properties);
     CountDownLatch running = new CountDownLatch(1);
     streams.setStateListener(
         (now, before) -> {
@@ -225,15 +232,24 @@ public final class StreamScoring implements AutoCloseable {
     public void process(FixedKeyRecord<String, byte[]> record) {
       var meta = context.recordMetadata().orElseThrow();
       String origin = meta.topic() + "-" + meta.partition() + "-" + meta.offset();
+      if (record.value() == null || record.value().length == 0) {
+        unscorable(record, meta, "the record has no value");
+        return;
+      }
       Event event;
       try {
         event = Event.parseFrom(record.value());
       } catch (InvalidProtocolBufferException e) {
         // The validator writes only valid events; a foreign writer's record is not ours to score.
-        unscorable.incrementAndGet();
-        context.forward(
-            record.withValue(
-                new Outcome(null, dead(record, meta, "not an Event protobuf: " + e.getMessage()))));
+        unscorable(record, meta, "not an Event protobuf: " + e.getMessage());
+        return;
+      }
+      if (event.getEventTimeMs() < EventTimeWindow.MIN_TIME_MS
+          || event.getEventTimeMs() > EventTimeWindow.MAX_TIME_MS) {
+        unscorable(
+            record,
+            meta,
+            "event time " + event.getEventTimeMs() + " ms is outside the years 1970 to 9999");
         return;
       }
       PredictRequest.Builder request =
@@ -263,39 +279,41 @@ public final class StreamScoring implements AutoCloseable {
         } catch (ScoringException e) {
           if (e.code() == Status.Code.UNAVAILABLE || e.code() == Status.Code.NOT_FOUND) {
             if (System.nanoTime() > deadline) {
-              throw new IllegalStateException(
+              throw new DeadLetterHandler.NotYet(
                   "cannot score " + origin + " for a minute: " + e.getMessage());
             }
             sleepBriefly();
             continue;
           }
-          unscorable.incrementAndGet();
-          context.forward(record.withValue(new Outcome(null, dead(record, meta, e.getMessage()))));
+          unscorable(record, meta, e.getMessage());
           return;
         }
       }
     }
 
-    private byte[] dead(
+    private void unscorable(
         FixedKeyRecord<String, byte[]> record,
         org.apache.kafka.streams.processor.api.RecordMetadata meta,
         String message) {
-      DeadLetter.Builder d =
-          DeadLetter.newBuilder()
-              .setSource(config.source())
-              .setSourceTopic(meta.topic())
-              .setSourcePartition(meta.partition())
-              .setSourceOffset(meta.offset())
-              .setReason(RejectReason.REJECT_REASON_UNSCORABLE)
-              .setMessage(config.model() + "/" + config.alias() + ": " + message)
-              .setOriginalValue(ByteString.copyFrom(record.value()))
-              .setRejectedAtMs(clock.millis())
-              .setStage(STAGE)
-              .setOriginalTimestampMs(record.timestamp());
-      if (record.key() != null) {
-        d.setOriginalKey(ByteString.copyFromUtf8(record.key()));
-      }
-      return d.build().toByteArray();
+      DeadLetter letter =
+          DeadLetters.withOriginal(
+                  DeadLetter.newBuilder()
+                      .setSource(config.source())
+                      .setSourceTopic(meta.topic())
+                      .setSourcePartition(meta.partition())
+                      .setSourceOffset(meta.offset())
+                      .setReason(RejectReason.REJECT_REASON_UNSCORABLE)
+                      .setMessage(
+                          DeadLetters.message(
+                              config.model() + "/" + config.alias() + ": " + message))
+                      .setRejectedAtMs(clock.millis())
+                      .setStage(STAGE)
+                      .setOriginalTimestampMs(Math.max(0, record.timestamp())),
+                  record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
+                  record.value())
+              .build();
+      context.forward(record.withValue(new Outcome(null, letter.toByteArray())));
+      unscorable.incrementAndGet();
     }
 
     private static void sleepBriefly() {

@@ -1,15 +1,18 @@
 package dev.streamscore.etl;
 
 import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonLocation;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.core.exc.InputCoercionException;
+import com.fasterxml.jackson.core.exc.StreamConstraintsException;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.RejectReason;
 import dev.streamscore.proto.v1.Value;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;
@@ -31,6 +34,13 @@ import java.util.Map;
 public final class EventValidator {
   /** Default largest accepted payload: 1 MiB. */
   public static final int DEFAULT_MAX_BYTES = 1 << 20;
+
+  /**
+   * The largest event record (key plus {@code Event} bytes) the validator writes: below Kafka's
+   * default 1 MiB producer request and broker message limits, so that no accepted event can be
+   * refused by Kafka.
+   */
+  public static final int MAX_EVENT_BYTES = 1_000_000;
 
   private static final JsonFactory JSON =
       JsonFactory.builder()
@@ -63,16 +73,31 @@ public final class EventValidator {
     return source;
   }
 
-  /** Validates one record's value bytes. Never throws for bad input. */
+  /** Validates one record's value bytes as arriving now. Never throws for bad input. */
   public Validation validate(byte[] payload, RecordOrigin origin) {
+    return validate(payload, origin, clock.millis());
+  }
+
+  /**
+   * Validates one record's value bytes. Never throws for bad input.
+   *
+   * @param arrivalMs when the record arrived (its Kafka timestamp): the source's event-time window
+   *     is measured from it
+   */
+  public Validation validate(byte[] payload, RecordOrigin origin, long arrivalMs) {
     Object parsed = parse(payload);
     if (parsed instanceof Validation.Invalid problem) {
       return problem;
     }
     @SuppressWarnings("unchecked")
     Map<String, Value> values = (Map<String, Value>) parsed;
-    Validation.Invalid problem = idProblem(values);
-    return problem != null ? problem : build(values, origin);
+    Validation.Invalid problem = problem(values, arrivalMs);
+    if (problem != null) {
+      return problem;
+    }
+    Event event = build(values, origin);
+    Validation.Invalid tooLarge = sizeProblem(event);
+    return tooLarge != null ? tooLarge : new Validation.Valid(event);
   }
 
   /**
@@ -105,7 +130,13 @@ public final class EventValidator {
     }
     @SuppressWarnings("unchecked")
     Map<String, Value> values = (Map<String, Value>) parsed;
-    Validation.Invalid problem = idProblem(values);
+    long now = clock.millis();
+    Validation.Invalid problem = problem(values, now);
+    if (problem == null && payload.length > MAX_EVENT_BYTES / 2 - 4096) {
+      // Only a payload this large can make an event record past the limit (the entity id is
+      // both the record's key and a field of the event).
+      problem = sizeProblem(build(values, new RecordOrigin(source.rawTopic(), -1, -1)));
+    }
     return problem != null
         ? new Check(null, problem)
         : new Check(idOf(values.get(source.keyField())), null);
@@ -150,16 +181,21 @@ public final class EventValidator {
         return invalid(
             RejectReason.REJECT_REASON_MALFORMED, "", "payload has content after its JSON object");
       }
-    } catch (JsonProcessingException e) {
+    } catch (StreamConstraintsException e) {
+      // Thrown without a location: nesting deeper than 64, a number of more than 1,000 digits.
       return invalid(
           RejectReason.REJECT_REASON_MALFORMED,
           "",
-          "malformed JSON at line "
-              + e.getLocation().getLineNr()
-              + " column "
-              + e.getLocation().getColumnNr()
+          "payload exceeds a JSON limit: " + DeadLetters.message(e.getOriginalMessage()));
+    } catch (JsonProcessingException e) {
+      JsonLocation at = e.getLocation();
+      return invalid(
+          RejectReason.REJECT_REASON_MALFORMED,
+          "",
+          "malformed JSON"
+              + (at == null ? "" : " at line " + at.getLineNr() + " column " + at.getColumnNr())
               + ": "
-              + e.getOriginalMessage());
+              + DeadLetters.message(e.getOriginalMessage()));
     } catch (IOException e) {
       return invalid(
           RejectReason.REJECT_REASON_MALFORMED, "", "unreadable payload: " + e.getMessage());
@@ -173,6 +209,39 @@ public final class EventValidator {
       }
     }
     return values;
+  }
+
+  /** A problem with the key, the event id or the event time, or null. */
+  private Validation.Invalid problem(Map<String, Value> values, long arrivalMs) {
+    Validation.Invalid problem = idProblem(values);
+    if (problem != null) {
+      return problem;
+    }
+    long time = values.get(source.eventTimeField()).getTimestampMs();
+    EventTimeWindow window = source.eventTimeWindow();
+    if (!window.accepts(time, arrivalMs)) {
+      return invalid(
+          RejectReason.REJECT_REASON_TIME_OUT_OF_WINDOW,
+          source.eventTimeField(),
+          window.problem(source.eventTimeField(), time, arrivalMs));
+    }
+    return null;
+  }
+
+  /** TOO_LARGE when the event's record (key and value) would not fit the limit, or null. */
+  private static Validation.Invalid sizeProblem(Event event) {
+    long size = (long) event.getSerializedSize() + utf8Length(event.getEntityId());
+    if (size <= MAX_EVENT_BYTES) {
+      return null;
+    }
+    return invalid(
+        RejectReason.REJECT_REASON_TOO_LARGE,
+        "",
+        "the validated event is " + size + " bytes with its key; the limit is " + MAX_EVENT_BYTES);
+  }
+
+  private static long utf8Length(String s) {
+    return s.length() < 1024 ? s.length() * 3L : s.getBytes(StandardCharsets.UTF_8).length;
   }
 
   /** A problem with the key or event id (present but empty), or null. */
@@ -195,7 +264,7 @@ public final class EventValidator {
     return null;
   }
 
-  private Validation build(Map<String, Value> values, RecordOrigin origin) {
+  private Event build(Map<String, Value> values, RecordOrigin origin) {
     String entityId = idOf(values.get(source.keyField()));
     String eventId =
         source.eventIdField().isPresent()
@@ -217,7 +286,7 @@ public final class EventValidator {
             event.putFields(name, value);
           }
         });
-    return new Validation.Valid(event.build());
+    return event.build();
   }
 
   private static String idOf(Value value) {
@@ -265,7 +334,14 @@ public final class EventValidator {
         if (token != JsonToken.VALUE_STRING) {
           return wrongType(field, token, parser);
         }
-        return Value.newBuilder().setStringValue(parser.getText()).build();
+        String text = parser.getText();
+        if (!wellFormed(text)) {
+          return invalid(
+              RejectReason.REJECT_REASON_WRONG_TYPE,
+              name,
+              "field '" + name + "' is not valid Unicode: it has an unpaired surrogate escape");
+        }
+        return Value.newBuilder().setStringValue(text).build();
       }
       case BOOL -> {
         if (token != JsonToken.VALUE_TRUE && token != JsonToken.VALUE_FALSE) {
@@ -361,6 +437,24 @@ public final class EventValidator {
       case BOOL -> "true or false";
       case TIMESTAMP -> "epoch milliseconds or an ISO-8601 time";
     };
+  }
+
+  /**
+   * False when the string has an unpaired UTF-16 surrogate (from a JSON escape such as \\ud800).
+   */
+  private static boolean wellFormed(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (Character.isHighSurrogate(c)) {
+        if (i + 1 == s.length() || !Character.isLowSurrogate(s.charAt(i + 1))) {
+          return false;
+        }
+        i++;
+      } else if (Character.isLowSurrogate(c)) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private static String plain(double v) {

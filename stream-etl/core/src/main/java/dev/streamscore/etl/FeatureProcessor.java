@@ -117,6 +117,20 @@ public final class FeatureProcessor {
    * @param nowMs processing time, written as the rows' {@code updated_at_ms}
    */
   public Outcome process(EntityState state, Event event, long nowMs) {
+    long eventTime = event.getEventTimeMs();
+    if (eventTime < EventTimeWindow.MIN_TIME_MS || eventTime > EventTimeWindow.MAX_TIME_MS) {
+      // The validator never lets these through; an event written straight to the topic could,
+      // and as an entity's greatest event time it would make every later event LATE.
+      return new Outcome(
+          List.of(),
+          List.of(
+              new Rejection(
+                  RejectReason.REJECT_REASON_TIME_OUT_OF_WINDOW,
+                  source.eventTimeField(),
+                  "",
+                  "event time " + eventTime + " ms is outside the years 1970 to 9999")),
+          null);
+    }
     Value[] row = new Value[cleanser.columns().size()];
     Rejection rejection = cleanser.clean(event, row);
     if (rejection != null) {

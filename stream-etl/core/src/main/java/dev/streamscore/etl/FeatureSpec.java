@@ -29,6 +29,7 @@ import java.util.Optional;
  *       amount:  {type: double, required: true, min: 0, max: 1000000}   # if_out_of_range: drop | clamp
  *       country: {type: string, if_null: default, default: unknown}     # if_null: keep | drop | default
  *     dedupe_horizon: 1h      # same event id again within 1h of event time: DUPLICATE
+ *     event_time_window: {past: 30d, future: 15m}  # the default; other times: TIME_OUT_OF_WINDOW
  *     transforms:             # run in order; each adds a column
  *       amount_log: {log1p: amount}
  *       amount_bucket: {bucketize: amount, boundaries: [10, 100, 1000]}

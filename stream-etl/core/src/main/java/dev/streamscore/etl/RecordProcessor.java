@@ -48,26 +48,52 @@ public final class RecordProcessor {
    * @param nowMs processing time: the rows' {@code updated_at_ms} and the rejections' time
    */
   public void process(EntityState state, String entityId, Record record, long nowMs, Sink sink) {
+    if (record.value() == null || record.value().length == 0) {
+      malformed(record, "the record has no value", nowMs, sink);
+      return;
+    }
     Event event;
     try {
       event = Event.parseFrom(record.value());
     } catch (InvalidProtocolBufferException e) {
-      malformed(record, "the record is not a streamscore.v1.Event: " + e.getMessage(), nowMs, sink);
+      malformed(
+          record,
+          "the record is not a streamscore.v1.Event: " + DeadLetters.message(e.getMessage()),
+          nowMs,
+          sink);
+      return;
+    }
+    if (event.getEntityId().isEmpty()) {
+      malformed(record, "the event has no entity id", nowMs, sink);
       return;
     }
     if (!event.getEntityId().equals(entityId)) {
       malformed(
           record,
-          "the record key '"
-              + entityId
-              + "' is not the event's entity id '"
-              + event.getEntityId()
-              + "'",
+          DeadLetters.message(
+              "the record key '"
+                  + entityId
+                  + "' is not the event's entity id '"
+                  + event.getEntityId()
+                  + "'"),
           nowMs,
           sink);
       return;
     }
-    FeatureProcessor.Outcome outcome = processor.process(state, event, nowMs);
+    FeatureProcessor.Outcome outcome;
+    try {
+      outcome = processor.process(state, event, nowMs);
+    } catch (RuntimeException e) {
+      // A defect of ours, not the record's: the engine would fail on this offset after every
+      // restart. Set the record aside with the reason and go on.
+      reject(
+          record,
+          new Rejection(
+              RejectReason.REJECT_REASON_INTERNAL, "", "", DeadLetters.internal(stage, e)),
+          nowMs,
+          sink);
+      return;
+    }
     for (TileUpdate update : outcome.updates()) {
       sink.row(update);
     }

@@ -1,6 +1,5 @@
 package dev.streamscore.etl;
 
-import com.google.protobuf.ByteString;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.RejectReason;
 import java.util.Objects;
@@ -49,19 +48,20 @@ public record Rejection(RejectReason reason, String field, String view, String m
       long recordTimestampMs,
       String stage,
       long nowMs) {
-    return DeadLetter.newBuilder()
-        .setSource(source)
-        .setSourceTopic(topic)
-        .setSourcePartition(partition)
-        .setSourceOffset(offset)
-        .setReason(reason)
-        .setMessage(message)
-        .setField(field)
-        .setOriginalKey(key == null ? ByteString.EMPTY : ByteString.copyFrom(key))
-        .setOriginalValue(ByteString.copyFrom(value))
-        .setRejectedAtMs(nowMs)
-        .setStage(stage)
-        .setOriginalTimestampMs(recordTimestampMs)
+    return DeadLetters.withOriginal(
+            DeadLetter.newBuilder()
+                .setSource(source)
+                .setSourceTopic(topic)
+                .setSourcePartition(partition)
+                .setSourceOffset(offset)
+                .setReason(reason)
+                .setMessage(DeadLetters.message(message))
+                .setField(field)
+                .setRejectedAtMs(nowMs)
+                .setStage(stage)
+                .setOriginalTimestampMs(recordTimestampMs),
+            key,
+            value)
         .build();
   }
 }

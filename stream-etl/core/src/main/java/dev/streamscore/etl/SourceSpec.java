@@ -20,6 +20,7 @@ import java.util.regex.Pattern;
  * @param dedupeHorizonMs an event whose id was accepted for the same entity at an event time no
  *     older than this below the entity's greatest event time is a DUPLICATE; 0 turns dedupe off
  * @param transforms the per-event transforms, in the order they run
+ * @param eventTimeWindow which event times are accepted relative to a record's arrival
  */
 public record SourceSpec(
     String name,
@@ -28,7 +29,8 @@ public record SourceSpec(
     String eventTimeField,
     Map<String, FieldSpec> fields,
     long dedupeHorizonMs,
-    List<TransformSpec> transforms) {
+    List<TransformSpec> transforms,
+    EventTimeWindow eventTimeWindow) {
 
   private static final Pattern NAME = Pattern.compile("[a-z][a-z0-9_\\-]{0,63}");
 
@@ -49,6 +51,7 @@ public record SourceSpec(
       throw new IllegalArgumentException("dedupe horizon must not be negative");
     }
     transforms = List.copyOf(transforms);
+    java.util.Objects.requireNonNull(eventTimeWindow, "eventTimeWindow");
     Map<String, FieldType> columns = new LinkedHashMap<>();
     declared.forEach((n, f) -> columns.put(n, f.type()));
     for (TransformSpec t : transforms) {
@@ -70,6 +73,26 @@ public record SourceSpec(
             "transform output '" + t.output() + "' is already a field or transform output");
       }
     }
+  }
+
+  /** A source with the default event-time window. */
+  public SourceSpec(
+      String name,
+      String keyField,
+      Optional<String> eventIdField,
+      String eventTimeField,
+      Map<String, FieldSpec> fields,
+      long dedupeHorizonMs,
+      List<TransformSpec> transforms) {
+    this(
+        name,
+        keyField,
+        eventIdField,
+        eventTimeField,
+        fields,
+        dedupeHorizonMs,
+        transforms,
+        EventTimeWindow.DEFAULT);
   }
 
   /** A source without dedupe or transforms. */

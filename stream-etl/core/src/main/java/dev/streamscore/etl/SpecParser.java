@@ -25,7 +25,15 @@ import org.yaml.snakeyaml.nodes.SequenceNode;
 final class SpecParser {
   private static final Set<String> TOP_KEYS = Set.of("version", "sources", "views");
   private static final Set<String> SOURCE_KEYS =
-      Set.of("key", "event_id", "event_time", "fields", "dedupe_horizon", "transforms");
+      Set.of(
+          "key",
+          "event_id",
+          "event_time",
+          "event_time_window",
+          "fields",
+          "dedupe_horizon",
+          "transforms");
+  private static final Set<String> WINDOW_KEYS = Set.of("past", "future");
   private static final Set<String> FIELD_KEYS =
       Set.of("type", "required", "min", "max", "if_null", "default", "if_out_of_range");
   private static final Set<String> VIEW_KEYS =
@@ -292,6 +300,19 @@ final class SpecParser {
         entries.containsKey("dedupe_horizon")
             ? duration(entries.get("dedupe_horizon"), where + " dedupe_horizon")
             : 0;
+    EventTimeWindow window = EventTimeWindow.DEFAULT;
+    Node windowNode = entries.get("event_time_window");
+    if (windowNode != null) {
+      Map<String, Node> bounds = mapping(windowNode, where + " event_time_window", WINDOW_KEYS);
+      window =
+          new EventTimeWindow(
+              bounds.containsKey("past")
+                  ? duration(bounds.get("past"), where + " event_time_window past")
+                  : window.pastMs(),
+              bounds.containsKey("future")
+                  ? duration(bounds.get("future"), where + " event_time_window future")
+                  : window.futureMs());
+    }
     java.util.List<TransformSpec> transforms = new java.util.ArrayList<>();
     Node transformsNode = entries.get("transforms");
     if (transformsNode != null) {
@@ -327,7 +348,7 @@ final class SpecParser {
       }
     }
     try {
-      return new SourceSpec(name, key, eventId, time, fields, horizon, transforms);
+      return new SourceSpec(name, key, eventId, time, fields, horizon, transforms, window);
     } catch (IllegalArgumentException e) {
       throw error(keyNode, where + ": " + e.getMessage());
     }

@@ -29,7 +29,7 @@ class EventValidatorTest {
 
   private static String valid() {
     return """
-        {"user_id":"u1","txn_id":"t1","ts":1764000000000,"amount":12.5,"merchant_id":"m9",
+        {"user_id":"u1","txn_id":"t1","ts":1795510800000,"amount":12.5,"merchant_id":"m9",
          "country":"DE","card_present":true,"items":3,"unknown_extra":{"a":[1,2]}}""";
   }
 
@@ -42,7 +42,7 @@ class EventValidatorTest {
     assertThat(event.getSource()).isEqualTo("payments");
     assertThat(event.getEntityId()).isEqualTo("u1");
     assertThat(event.getEventId()).isEqualTo("t1");
-    assertThat(event.getEventTimeMs()).isEqualTo(1764000000000L);
+    assertThat(event.getEventTimeMs()).isEqualTo(1795510800000L);
     assertThat(event.getIngestTimeMs()).isEqualTo(CLOCK.millis());
     assertThat(event.getRawTopic()).isEqualTo("raw.payments");
     assertThat(event.getRawPartition()).isEqualTo(3);
@@ -83,7 +83,9 @@ class EventValidatorTest {
                 FieldSpec.required("at", FieldType.TIMESTAMP)));
     Validation result =
         new EventValidator(noId, CLOCK)
-            .validate("{\"user\":7,\"at\":5}".getBytes(StandardCharsets.UTF_8), ORIGIN);
+            .validate(
+                ("{\"user\":7,\"at\":" + CLOCK.millis() + "}").getBytes(StandardCharsets.UTF_8),
+                ORIGIN);
 
     Event event = ((Validation.Valid) result).event();
     assertThat(event.getEntityId()).isEqualTo("7");
@@ -147,7 +149,7 @@ class EventValidatorTest {
       String user = "u" + random.nextInt(1000);
       String json =
           "{\"user_id\":\"%s\",\"txn_id\":\"t%d\",\"ts\":%d,\"amount\":%s,\"merchant_id\":\"m%d\"}"
-              .formatted(user, i, 1_764_000_000_000L + i, amount, random.nextInt(50));
+              .formatted(user, i, 1_795_510_800_000L + i, amount, random.nextInt(50));
       RejectReason corruption = null;
       switch (random.nextInt(10)) {
         case 0 -> {
@@ -187,5 +189,137 @@ class EventValidatorTest {
     assertThat(valid + rejected).isEqualTo(total);
     assertThat(valid).isEqualTo(expectedValid);
     assertThat(actual).isEqualTo(expected);
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(
+      delimiter = '|',
+      textBlock =
+          """
+          4102444800000               | is 2100-01-01T00:00:00Z, more than 15m after the record arrived (2026-11-24T10:00:00Z)
+          9223372036854775807         | is 9223372036854775807 ms, outside the years 1970 to 9999
+          "+10000-01-01T00:00:00Z"    | is 253402300800000 ms, outside the years 1970 to 9999
+          -1                          | is -1 ms, outside the years 1970 to 9999
+          -9223372036854775808        | is -9223372036854775808 ms, outside the years 1970 to 9999
+          "1900-01-01T00:00:00Z"      | is -2208988800000 ms, outside the years 1970 to 9999
+          1795510800                  | is 1970-01-21T18:45:10.800Z, more than 30d before the record arrived (2026-11-24T10:00:00Z)
+          1795515300001               | is 2026-11-24T10:15:00.001Z, more than 15m after the record arrived (2026-11-24T10:00:00Z)
+          """)
+  void rejectsEventTimesOutsideTheWindowAroundArrival(String ts, String problem) {
+    String json =
+        "{\"user_id\":\"u1\",\"txn_id\":\"t\",\"ts\":%s,\"amount\":1,\"merchant_id\":\"m\"}"
+            .formatted(ts);
+
+    Validation result = validate(json);
+
+    assertThat(result)
+        .isEqualTo(
+            new Validation.Invalid(
+                RejectReason.REJECT_REASON_TIME_OUT_OF_WINDOW, "ts", "field 'ts' " + problem));
+    assertThat(validator.check(json.getBytes(StandardCharsets.UTF_8)).problem()).isEqualTo(result);
+  }
+
+  @Test
+  void measuresTheWindowFromTheRecordsArrivalAndAcceptsItsEdges() {
+    long arrival = CLOCK.millis() - 86_400_000L;
+    String atEdge =
+        "{\"user_id\":\"u1\",\"txn_id\":\"t\",\"ts\":%d,\"amount\":1,\"merchant_id\":\"m\"}";
+    byte[] latest = atEdge.formatted(arrival + 15 * 60_000).getBytes(StandardCharsets.UTF_8);
+    byte[] earliest = atEdge.formatted(arrival - 30L * 86_400_000).getBytes(StandardCharsets.UTF_8);
+    byte[] tooLate = atEdge.formatted(arrival + 15 * 60_000 + 1).getBytes(StandardCharsets.UTF_8);
+
+    assertThat(validator.validate(latest, ORIGIN, arrival)).isInstanceOf(Validation.Valid.class);
+    assertThat(validator.validate(earliest, ORIGIN, arrival)).isInstanceOf(Validation.Valid.class);
+    assertThat(((Validation.Invalid) validator.validate(tooLate, ORIGIN, arrival)).reason())
+        .isEqualTo(RejectReason.REJECT_REASON_TIME_OUT_OF_WINDOW);
+  }
+
+  @Test
+  void rejectsInputsPastJacksonsLimitsWithAReasonNeverAnException() {
+    String deep = "[".repeat(100_000) + "]".repeat(100_000);
+    String digits = "9".repeat(5_000);
+    String base = "{\"user_id\":\"u1\",\"txn_id\":\"t\",\"ts\":%d,\"merchant_id\":\"m\",%s}";
+    EventValidator roomy = new EventValidator(FeatureSpecTest.payments(), CLOCK, 1 << 20);
+
+    Validation nested =
+        roomy.validate(
+            base.formatted(CLOCK.millis(), "\"extra\":" + deep + ",\"amount\":1")
+                .getBytes(StandardCharsets.UTF_8),
+            ORIGIN);
+    Validation longNumber =
+        roomy.validate(
+            base.formatted(CLOCK.millis(), "\"amount\":" + digits).getBytes(StandardCharsets.UTF_8),
+            ORIGIN);
+
+    assertThat(nested)
+        .isEqualTo(
+            new Validation.Invalid(
+                RejectReason.REJECT_REASON_MALFORMED,
+                "",
+                "payload exceeds a JSON limit: Document nesting depth (65) exceeds the maximum"
+                    + " allowed (64, from `StreamReadConstraints.getMaxNestingDepth()`)"));
+    assertThat(((Validation.Invalid) longNumber).reason())
+        .isEqualTo(RejectReason.REJECT_REASON_MALFORMED);
+    assertThat(((Validation.Invalid) longNumber).message())
+        .startsWith("payload exceeds a JSON limit: Number value length");
+  }
+
+  @Test
+  void rejectsStringsWithUnpairedSurrogates() {
+    String json =
+        "{\"user_id\":\"u\\ud800\",\"txn_id\":\"t\",\"ts\":%d,\"amount\":1,\"merchant_id\":\"m\"}"
+            .formatted(CLOCK.millis());
+
+    assertThat(validate(json))
+        .isEqualTo(
+            new Validation.Invalid(
+                RejectReason.REJECT_REASON_WRONG_TYPE,
+                "user_id",
+                "field 'user_id' is not valid Unicode: it has an unpaired surrogate escape"));
+  }
+
+  @Test
+  void rejectsAnEventWhoseRecordWouldPassKafkasLimitEvenIfThePayloadFits() {
+    EventValidator large = new EventValidator(FeatureSpecTest.payments(), CLOCK, 2 << 20);
+    String user = "u".repeat(600_000);
+    byte[] json =
+        "{\"user_id\":\"%s\",\"txn_id\":\"t\",\"ts\":%d,\"amount\":1,\"merchant_id\":\"m\"}"
+            .formatted(user, CLOCK.millis())
+            .getBytes(StandardCharsets.UTF_8);
+
+    Validation result = large.validate(json, ORIGIN);
+
+    assertThat(((Validation.Invalid) result).reason())
+        .isEqualTo(RejectReason.REJECT_REASON_TOO_LARGE);
+    assertThat(((Validation.Invalid) result).message())
+        .startsWith("the validated event is 1200")
+        .endsWith("bytes with its key; the limit is 1000000");
+    assertThat(large.check(json).problem().reason())
+        .isEqualTo(RejectReason.REJECT_REASON_TOO_LARGE);
+  }
+
+  /** Random bytes and random mutations of valid records: one outcome each, never an exception. */
+  @Test
+  void neverThrowsOnRandomBytesOrMutatedRecords() {
+    Random random = new Random(16);
+    byte[] good = valid().getBytes(StandardCharsets.UTF_8);
+    for (int i = 0; i < 20_000; i++) {
+      byte[] input;
+      if (i % 2 == 0) {
+        input = new byte[random.nextInt(200)];
+        random.nextBytes(input);
+      } else {
+        input = good.clone();
+        for (int m = 0; m <= random.nextInt(4); m++) {
+          input[random.nextInt(input.length)] = (byte) random.nextInt(256);
+        }
+      }
+      Validation result = validator.validate(input, ORIGIN);
+      EventValidator.Check check = validator.check(input);
+      assertThat(check.valid()).isEqualTo(result instanceof Validation.Valid);
+      if (result instanceof Validation.Invalid invalid) {
+        assertThat(invalid.message()).isNotBlank().hasSizeLessThanOrEqualTo(2_000);
+      }
+    }
   }
 }

@@ -65,7 +65,7 @@ class FeatureSpecTest {
     assertThatThrownBy(() -> FeatureSpec.parse(yaml, "p.yaml"))
         .isInstanceOf(SpecException.class)
         .hasMessage(
-            "p.yaml:14: source 'payments' field 'amount': unknown type 'float'"
+            "p.yaml:15: source 'payments' field 'amount': unknown type 'float'"
                 + " (expected one of double, long, string, bool, timestamp)");
   }
 
@@ -95,8 +95,8 @@ class FeatureSpecTest {
     assertThatThrownBy(() -> FeatureSpec.parse(yaml, "p.yaml"))
         .hasMessage(
             "p.yaml:8: source 'payments': unknown key 'event_tme'"
-                + " (expected one of dedupe_horizon, event_id, event_time, fields, key,"
-                + " transforms)");
+                + " (expected one of dedupe_horizon, event_id, event_time, event_time_window,"
+                + " fields, key, transforms)");
   }
 
   @Test
@@ -108,12 +108,12 @@ class FeatureSpecTest {
                 "country: {type: string, min: 1}");
     assertThatThrownBy(() -> FeatureSpec.parse(onString, "p.yaml"))
         .hasMessage(
-            "p.yaml:16: source 'payments' field 'country': field 'country' is string;"
+            "p.yaml:17: source 'payments' field 'country': field 'country' is string;"
                 + " only double and long fields take min/max");
 
     String inverted = paymentsYaml().replace("min: 1, max: 1000}", "min: 10, max: 1}");
     assertThatThrownBy(() -> FeatureSpec.parse(inverted, "p.yaml"))
-        .hasMessageContaining("p.yaml:19: source 'payments' field 'items'")
+        .hasMessageContaining("p.yaml:20: source 'payments' field 'items'")
         .hasMessageContaining("min 10.0 above max 1.0");
   }
 

@@ -5,15 +5,15 @@ import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDe
 import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 
-/** Keeps each record's bytes and coordinates; parsing waits for the keyed function. */
+/**
+ * Keeps each record's bytes and coordinates; parsing waits for the keyed function, which turns
+ * anything that is not an event (a tombstone included) into a dead letter.
+ */
 final class EventDeserializer implements KafkaRecordDeserializationSchema<EventRecord> {
   private static final long serialVersionUID = 1L;
 
   @Override
   public void deserialize(ConsumerRecord<byte[], byte[]> record, Collector<EventRecord> out) {
-    if (record.value() == null) {
-      return; // a tombstone carries no event
-    }
     out.collect(
         new EventRecord(
             record.topic(),

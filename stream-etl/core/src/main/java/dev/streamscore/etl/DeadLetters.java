@@ -1,0 +1,99 @@
+package dev.streamscore.etl;
+
+import com.google.protobuf.ByteString;
+import dev.streamscore.proto.v1.DeadLetter;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+
+/**
+ * The one way every stage fills a dead letter's original bytes and message, so that a dead letter
+ * always fits a Kafka record: a letter that cannot be written would stop the stage on the record it
+ * is meant to set aside.
+ *
+ * <p>Key and value are kept whole while together they fit {@link #MAX_ORIGINAL_BYTES}; past that,
+ * each part larger than {@link #PREFIX_BYTES} keeps only its first {@code PREFIX_BYTES}, with its
+ * full size and SHA-256, and {@code original_truncated} is set. Messages are cut at {@link
+ * #MAX_MESSAGE_CHARS}.
+ */
+public final class DeadLetters {
+  /**
+   * The most original bytes (key plus value) a letter keeps whole: below Kafka's default 1 MiB
+   * producer request and broker message limits, with room for the letter's other fields.
+   */
+  public static final int MAX_ORIGINAL_BYTES = 1_000_000;
+
+  /** How much of an original part a truncated letter keeps. */
+  public static final int PREFIX_BYTES = 64 * 1024;
+
+  /** The longest message a letter carries. */
+  public static final int MAX_MESSAGE_CHARS = 2_000;
+
+  private DeadLetters() {}
+
+  /**
+   * Sets {@code original_key}, {@code original_value}, their sizes and, when cut, their digests.
+   *
+   * @param key the original key, or null when it had none
+   * @param value the original value, or null for a tombstone
+   */
+  public static DeadLetter.Builder withOriginal(
+      DeadLetter.Builder letter, byte[] key, byte[] value) {
+    int keySize = key == null ? 0 : key.length;
+    int valueSize = value == null ? 0 : value.length;
+    letter.setOriginalKeySize(keySize).setOriginalValueSize(valueSize);
+    boolean cut = (long) keySize + valueSize > MAX_ORIGINAL_BYTES;
+    if (key != null) {
+      if (cut && keySize > PREFIX_BYTES) {
+        letter
+            .setOriginalTruncated(true)
+            .setOriginalKey(ByteString.copyFrom(key, 0, PREFIX_BYTES))
+            .setOriginalKeySha256(sha256(key));
+      } else {
+        letter.setOriginalKey(ByteString.copyFrom(key));
+      }
+    }
+    if (value != null) {
+      if (cut && valueSize > PREFIX_BYTES) {
+        letter
+            .setOriginalTruncated(true)
+            .setOriginalValue(ByteString.copyFrom(value, 0, PREFIX_BYTES))
+            .setOriginalValueSha256(sha256(value));
+      } else {
+        letter.setOriginalValue(ByteString.copyFrom(value));
+      }
+    }
+    return letter;
+  }
+
+  /** {@code message}, cut to {@link #MAX_MESSAGE_CHARS} with a marker when longer. */
+  public static String message(String message) {
+    if (message == null) {
+      return "";
+    }
+    if (message.length() <= MAX_MESSAGE_CHARS) {
+      return message;
+    }
+    return message.substring(0, MAX_MESSAGE_CHARS - 20) + "… (" + message.length() + " chars)";
+  }
+
+  /**
+   * One sentence for a failure of the stage itself: the exception's class and message, cut to
+   * length. Never includes a stack trace.
+   */
+  public static String internal(String stage, Throwable error) {
+    String text = error.getMessage();
+    return message(
+        stage
+            + " could not process this record: "
+            + error.getClass().getSimpleName()
+            + (text == null || text.isBlank() ? "" : ": " + text));
+  }
+
+  static ByteString sha256(byte[] bytes) {
+    try {
+      return ByteString.copyFrom(MessageDigest.getInstance("SHA-256").digest(bytes));
+    } catch (NoSuchAlgorithmException e) {
+      throw new IllegalStateException("the JDK has no SHA-256", e);
+    }
+  }
+}
