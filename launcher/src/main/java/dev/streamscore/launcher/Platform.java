@@ -282,7 +282,9 @@ final class Platform implements AutoCloseable {
                   return new ScoringServer.Readiness(
                       false, "the feature store is bootstrapping: " + behind + " rows behind");
                 }
-                if (!agent.ready()) {
+                // Each model answers for itself (a broken one is NOT_FOUND or UNAVAILABLE on
+                // its own); the node as a whole waits only for its first model.
+                if (!agent.servesAny()) {
                   return new ScoringServer.Readiness(
                       false,
                       "no model is loaded yet: register one and promote it"
@@ -290,6 +292,7 @@ final class Platform implements AutoCloseable {
                 }
                 return new ScoringServer.Readiness(true, "");
               },
+              () -> ScoringServer.modelServices(agent),
               metrics,
               clock);
       register("scoring service", server);

@@ -86,6 +86,78 @@ final class EtlHarness implements AutoCloseable {
     }
   }
 
+  /**
+   * Writes hostile records straight to the events topic, between golden events of the same
+   * entities: random bytes, a tombstone, a record keyed apart from its event, an event without an
+   * entity, event times outside 1970–9999, and an event of about 1 MB whose dead letter must be cut
+   * to fit Kafka. Returns the dead letters each must become, by reason.
+   */
+  Map<RejectReason, Long> produceHostile() {
+    Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, 1_048_576);
+    String topic = "events." + GoldenStream.SOURCE;
+    Event base =
+        Event.newBuilder()
+            .setSource(GoldenStream.SOURCE)
+            .setEntityId("u1")
+            .setEventId("hostile")
+            .setEventTimeMs(START)
+            .build();
+    List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+    java.util.Random random = new java.util.Random(16);
+    for (int i = 0; i < 10; i++) {
+      byte[] noise = new byte[1 + random.nextInt(500)];
+      random.nextBytes(noise);
+      records.add(new ProducerRecord<>(topic, utf8("u" + i), noise));
+    }
+    records.add(new ProducerRecord<>(topic, utf8("u2"), null));
+    records.add(new ProducerRecord<>(topic, null, base.toByteArray()));
+    records.add(new ProducerRecord<>(topic, utf8("u3"), base.toByteArray()));
+    records.add(
+        new ProducerRecord<>(
+            topic, utf8(""), base.toBuilder().setEntityId("").build().toByteArray()));
+    long malformed = records.size();
+    for (long time : new long[] {Long.MAX_VALUE, Long.MIN_VALUE, -1, 253_402_300_800_000L}) {
+      records.add(
+          new ProducerRecord<>(
+              topic, utf8("u1"), base.toBuilder().setEventTimeMs(time).build().toByteArray()));
+    }
+    records.add(
+        new ProducerRecord<>(
+            topic,
+            utf8("u1"),
+            base.toBuilder()
+                .setEventTimeMs(-1)
+                .putFields(
+                    "merchant_id",
+                    dev.streamscore.proto.v1.Value.newBuilder()
+                        .setStringValue("m".repeat(1_040_000))
+                        .build())
+                .build()
+                .toByteArray()));
+    try (KafkaProducer<byte[], byte[]> producer =
+        new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+      for (ProducerRecord<byte[], byte[]> r : records) {
+        producer.send(r);
+      }
+      producer.flush();
+    }
+    hostile = records.size();
+    return Map.of(
+        RejectReason.REJECT_REASON_MALFORMED,
+        malformed,
+        RejectReason.REJECT_REASON_TIME_OUT_OF_WINDOW,
+        records.size() - malformed);
+  }
+
+  /** How many hostile records {@link #produceHostile} wrote. */
+  int hostile;
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(StandardCharsets.UTF_8);
+  }
+
   static Path specFile(Path dir) throws Exception {
     Files.createDirectories(dir);
     Path file = dir.resolve("golden.yaml");
@@ -167,10 +239,24 @@ final class EtlHarness implements AutoCloseable {
    * @return the rows committed per view
    */
   Map<String, Long> assertGoldenRun(String doneLine, Replay replay, int events, String stage) {
+    return assertGoldenRun(doneLine, replay, events, stage, Map.of());
+  }
+
+  /**
+   * As above, with hostile records among the events: each must be one more dead letter of its
+   * reason, and the golden rows must be untouched.
+   */
+  Map<String, Long> assertGoldenRun(
+      String doneLine,
+      Replay replay,
+      int events,
+      String stage,
+      Map<RejectReason, Long> hostileLetters) {
     Map<String, Long> counts = counts(doneLine);
-    assertThat(counts.get("events")).isEqualTo(events);
+    assertThat(counts.get("events")).isEqualTo(events + hostile);
     Map<RejectReason, Long> expected = new EnumMap<>(replay.rejected());
     long duplicates = expected.remove(RejectReason.REJECT_REASON_DUPLICATE);
+    hostileLetters.forEach((reason, n) -> expected.merge(reason, n, Long::sum));
     assertThat(counts.get("rejected.DUPLICATE")).isEqualTo(duplicates);
     assertThat(deadLetters(stage)).isEqualTo(expected);
     Map<String, Long> rows = new HashMap<>();

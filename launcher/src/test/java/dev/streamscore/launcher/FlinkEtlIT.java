@@ -64,12 +64,15 @@ class FlinkEtlIT {
   @Test
   void goldenStreamThroughTheFlinkJobEqualsTheCoresReplay(@TempDir Path dir) throws Exception {
     List<Event> events = GoldenStream.generate(101, 40_000, 400, START, 8 * 3_600_000L);
-    kafka.produce(events);
+    // Half the golden stream, hostile records between, then the rest: the job must go on.
+    kafka.produce(events.subList(0, events.size() / 2));
+    Map<RejectReason, Long> hostile = kafka.produceHostile();
+    kafka.produce(events.subList(events.size() / 2, events.size()));
     Replay replay = new Replay(SPEC, GoldenStream.SOURCE);
     events.forEach(replay::accept);
 
     try (EtlProcess job = startJob(dir, List.of("--bounded"))) {
-      kafka.assertGoldenRun(job.awaitDone(TIMEOUT), replay, events.size(), "etl-flink");
+      kafka.assertGoldenRun(job.awaitDone(TIMEOUT), replay, events.size(), "etl-flink", hostile);
     }
   }
 

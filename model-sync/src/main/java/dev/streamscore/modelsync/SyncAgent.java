@@ -151,6 +151,7 @@ public final class SyncAgent implements AutoCloseable {
   private final ModelRegistryGrpc.ModelRegistryBlockingStub registry;
   private final Map<Target, Serving> serving = new ConcurrentHashMap<>();
   private final Map<Target, TargetStatus> statuses = new ConcurrentHashMap<>();
+  private final LastGood lastGood;
   private final AtomicLong swaps = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final AtomicLong loaded = new AtomicLong();
@@ -165,6 +166,7 @@ public final class SyncAgent implements AutoCloseable {
     this.channel = channel;
     this.spec = spec;
     this.clock = clock;
+    this.lastGood = new LastGood(config.cacheDir().resolve("serving"));
     Metadata headers = new Metadata();
     config.token().ifPresent(t -> headers.put(AUTHORIZATION, "Bearer " + t));
     headers.put(RegistryServer.USER, "node:" + config.nodeId());
@@ -358,6 +360,16 @@ public final class SyncAgent implements AutoCloseable {
     return !all.isEmpty() && all.stream().allMatch(serving::containsKey);
   }
 
+  /** True when {@code model}/{@code alias} serves some version now. */
+  public boolean serves(String model, String alias) {
+    return serving.containsKey(new Target(model, alias));
+  }
+
+  /** True when at least one alias serves some version now. */
+  public boolean servesAny() {
+    return !serving.isEmpty();
+  }
+
   public TargetStatus status(String model, String alias) {
     TargetStatus s = statuses.get(new Target(model, alias));
     if (s == null) {
@@ -524,10 +536,19 @@ public final class SyncAgent implements AutoCloseable {
         fresh.add(h);
         next.put(v, h);
       }
-    } catch (ModelLoadException | StatusRuntimeException | UncheckedIOException e) {
+    } catch (RuntimeException e) {
+      // Whatever goes wrong with one alias stays with that alias: the others keep being followed.
       fresh.forEach(ModelHandle::retire);
       failures.incrementAndGet();
-      String why = e instanceof StatusRuntimeException s ? describe(s) : e.getMessage();
+      String why =
+          e instanceof StatusRuntimeException s
+              ? describe(s)
+              : e instanceof ModelLoadException || e instanceof UncheckedIOException
+                  ? e.getMessage()
+                  : e.getClass().getSimpleName() + ": " + e.getMessage();
+      if (current == null && restoreLastGood(target, state)) {
+        current = serving.get(target);
+      }
       LOG.warn(
           "{}: cannot apply {} (revision {}); still serving {}: {}",
           target,
@@ -539,6 +560,7 @@ public final class SyncAgent implements AutoCloseable {
       return;
     }
     serving.put(target, new Serving(state, Map.copyOf(next)));
+    lastGood.save(target, state);
     if (current != null) {
       for (Map.Entry<Long, ModelHandle> old : current.handles().entrySet()) {
         if (!next.containsKey(old.getKey())) {
@@ -554,6 +576,48 @@ public final class SyncAgent implements AutoCloseable {
         state.getRevision(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
     setStatus(target, serving.get(target), state.getRevision(), SyncState.SYNC_STATE_SERVING, "");
+  }
+
+  /**
+   * After a restart, an alias whose current policy cannot be loaded serves the last policy this
+   * node served for it, if that still loads: a broken promotion must not take down what served
+   * before.
+   *
+   * @return true when the last good policy now serves
+   */
+  private boolean restoreLastGood(Target target, AliasState failed) {
+    Optional<AliasState> last = lastGood.load(target);
+    if (last.isEmpty() || last.get().getRevision() >= failed.getRevision()) {
+      return false;
+    }
+    AliasState previous = last.get();
+    Map<Long, ModelHandle> handles = new LinkedHashMap<>();
+    try {
+      Model model =
+          registry
+              .withDeadlineAfter(30, TimeUnit.SECONDS)
+              .getModel(GetModelRequest.newBuilder().setName(target.model()).build());
+      Set<Long> wanted = new LinkedHashSet<>();
+      previous.getPolicy().getSplitsList().forEach(s -> wanted.add(s.getVersion()));
+      if (previous.getPolicy().getShadowVersion() != 0) {
+        wanted.add(previous.getPolicy().getShadowVersion());
+      }
+      for (long v : wanted) {
+        handles.put(v, load(versionOf(model, v)));
+      }
+    } catch (RuntimeException e) {
+      handles.values().forEach(ModelHandle::retire);
+      LOG.warn(
+          "{}: the last policy served here cannot be loaded either: {}", target, e.getMessage());
+      return false;
+    }
+    serving.put(target, new Serving(previous, Map.copyOf(handles)));
+    LOG.info(
+        "{}: serving the last good {} (revision {}) instead",
+        target,
+        Policies.describe(previous.getPolicy()),
+        previous.getRevision());
+    return true;
   }
 
   private static ModelVersion versionOf(Model model, long version) {

@@ -24,6 +24,7 @@ import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -129,6 +130,26 @@ public final class ScoringServer implements AutoCloseable {
       Supplier<Readiness> readiness,
       PrometheusRegistry metrics,
       Clock clock) {
+    return start(config, scorer, log, readiness, Map::of, metrics, clock);
+  }
+
+  /**
+   * Starts serving, with health for more service names than the node's.
+   *
+   * @param services more {@code grpc.health.v1} service names (for example one per model) and
+   *     whether each serves; each is SERVING only while the node is ready too. A name that
+   *     disappears turns NOT_SERVING. The entry {@code ""}, when given, also gates the overall
+   *     status (the node answers requests but reports itself unhealthy, for example while its
+   *     features are stale).
+   */
+  public static ScoringServer start(
+      Config config,
+      Scorer scorer,
+      PredictionSink log,
+      Supplier<Readiness> readiness,
+      Supplier<Map<String, Boolean>> services,
+      PrometheusRegistry metrics,
+      Clock clock) {
     ThreadPoolExecutor requests =
         new ThreadPoolExecutor(
             config.threads(),
@@ -163,14 +184,47 @@ public final class ScoringServer implements AutoCloseable {
     }
     ScheduledExecutorService checker = Executors.newSingleThreadScheduledExecutor(daemon("health"));
     AtomicBoolean serving = new AtomicBoolean();
+    Map<String, Boolean> published = new HashMap<>();
     checker.scheduleWithFixedDelay(
         () -> {
-          boolean now = readiness.get().ready();
-          if (serving.getAndSet(now) != now) {
-            ServingStatus status = now ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
-            healthManager.setStatus("", status);
-            healthManager.setStatus(SERVICE, status);
-            LOG.info("scoring node {}: {}", config.nodeId(), now ? "serving" : "not serving");
+          try {
+            Readiness ready = readiness.get();
+            Map<String, Boolean> named = services.get();
+            boolean now = ready.ready() && named.getOrDefault("", true);
+            if (serving.getAndSet(now) != now) {
+              ServingStatus status = now ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+              healthManager.setStatus("", status);
+              healthManager.setStatus(SERVICE, status);
+              LOG.info(
+                  "scoring node {}: {}",
+                  config.nodeId(),
+                  now ? "serving" : "not serving (" + ready.why() + ")");
+            }
+            Map<String, Boolean> next = new HashMap<>();
+            named.forEach(
+                (name, up) -> {
+                  if (!name.isEmpty()) {
+                    next.put(name, up && ready.ready());
+                  }
+                });
+            published.keySet().stream()
+                .filter(name -> !next.containsKey(name))
+                .forEach(name -> next.put(name, false));
+            next.forEach(
+                (name, up) -> {
+                  if (!up.equals(published.put(name, up))) {
+                    healthManager.setStatus(
+                        name, up ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+                  }
+                });
+          } catch (RuntimeException e) {
+            // A failing check must not end the schedule; the node must never look healthy because
+            // its health stopped updating.
+            if (serving.getAndSet(false)) {
+              healthManager.setStatus("", ServingStatus.NOT_SERVING);
+              healthManager.setStatus(SERVICE, ServingStatus.NOT_SERVING);
+            }
+            LOG.warn("scoring node {}: health check failed: {}", config.nodeId(), e.toString());
           }
         },
         0,
@@ -179,6 +233,22 @@ public final class ScoringServer implements AutoCloseable {
     ScoringServer scoring = new ScoringServer(server, requests, shadows, checker, config.host());
     LOG.info("scoring service listening on {} (node {})", scoring.address(), config.nodeId());
     return scoring;
+  }
+
+  /**
+   * The health service names of what {@code agent} serves: {@code streamscore.v1.Scoring/MODEL}
+   * (serving while any alias of the model serves) and {@code streamscore.v1.Scoring/MODEL:ALIAS}
+   * (serving while that alias serves some version), for {@link #start}'s {@code services}.
+   */
+  public static Map<String, Boolean> modelServices(dev.streamscore.modelsync.SyncAgent agent) {
+    Map<String, Boolean> out = new HashMap<>();
+    for (var status : agent.statuses()) {
+      String model = status.target().model();
+      boolean up = agent.serves(model, status.target().alias());
+      out.put(SERVICE + "/" + model + ":" + status.target().alias(), up);
+      out.merge(SERVICE + "/" + model, up, Boolean::logicalOr);
+    }
+    return out;
   }
 
   /** {@code host:port}. */

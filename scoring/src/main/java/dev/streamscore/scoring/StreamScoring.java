@@ -159,6 +159,11 @@ public final class StreamScoring implements AutoCloseable {
     return new StreamScoring(streams, scored, unscorable);
   }
 
+  /** True while the application processes events (or rebalances); false once stopped or failed. */
+  public boolean running() {
+    return streams.state().isRunningOrRebalancing();
+  }
+
   public Counts counts() {
     return new Counts(scored.get(), unscorable.get());
   }
@@ -257,8 +262,12 @@ public final class StreamScoring implements AutoCloseable {
               .setRequestId(origin)
               .setModel(ModelRef.newBuilder().setName(config.model()).setAlias(config.alias()))
               .putAllRequestFeatures(event.getFieldsMap());
-      String key = keyField(scorer, event);
-      request.putEntityIds(key, event.getEntityId());
+      try {
+        request.putEntityIds(keyField(scorer, event), event.getEntityId());
+      } catch (ScoringException e) {
+        unscorable(record, meta, e.getMessage());
+        return;
+      }
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (true) {
         try {

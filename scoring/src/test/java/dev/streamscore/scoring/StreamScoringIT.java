@@ -122,6 +122,153 @@ class StreamScoringIT {
     }
   }
 
+  @Test
+  void hostileRecordsBecomeOneDeadLetterEachAndScoringGoesOn() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Node node = new Node(dir);
+        Admin admin = Admin.create(kafka.clientProperties())) {
+      Topics.using(admin)
+          .ensure(
+              List.of(
+                  new NewTopic("events.payments", 1, (short) 1),
+                  new NewTopic("events.dlq", 1, (short) 1)),
+              Duration.ofSeconds(30));
+      node.payments("u1", 5);
+      node.client.register(
+          TestModels.logisticRegression(dir.resolve("m.onnx"), 3, 1),
+          Node.spec(MissingPolicy.MISSING_POLICY_USE_DEFAULT));
+      node.client.promote("fraud", "prod", 1);
+      Event valid = event("u1", "ok", Node.NOW, 12.5);
+      java.util.Random random = new java.util.Random(16);
+      List<byte[][]> hostile = new java.util.ArrayList<>();
+      for (int i = 0; i < 5; i++) {
+        byte[] noise = new byte[1 + random.nextInt(300)];
+        random.nextBytes(noise);
+        hostile.add(new byte[][] {utf8("u1"), noise});
+      }
+      hostile.add(new byte[][] {utf8("u1"), null});
+      hostile.add(new byte[][] {utf8("u1"), new byte[0]});
+      hostile.add(new byte[][] {utf8(""), valid.toBuilder().setEntityId("").build().toByteArray()});
+      for (long t : new long[] {Long.MAX_VALUE, Long.MIN_VALUE, -1}) {
+        hostile.add(
+            new byte[][] {utf8("u1"), valid.toBuilder().setEventTimeMs(t).build().toByteArray()});
+      }
+      hostile.add(
+          new byte[][] {utf8("u1"), valid.toBuilder().setSource("nosuch").build().toByteArray()});
+      hostile.add(
+          new byte[][] {
+            utf8("u1"),
+            valid.toBuilder()
+                .putFields(
+                    "merchant_id", Value.newBuilder().setStringValue("m".repeat(1_040_000)).build())
+                .putFields("amount", Value.newBuilder().setStringValue("x").build())
+                .build()
+                .toByteArray()
+          });
+      Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+      props.put("max.request.size", 1_048_576);
+      int total = 0;
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+        int n = 0;
+        for (byte[][] record : hostile) {
+          producer.send(new ProducerRecord<>("events.payments", record[0], record[1]));
+          Event follower = event("u1", "after-" + n++, Node.NOW + n, 10);
+          producer.send(
+              new ProducerRecord<>("events.payments", utf8("u1"), follower.toByteArray()));
+          total += 2;
+        }
+        // Without a key, a valid event is still scored: stream scoring reads the event's entity.
+        producer.send(new ProducerRecord<>("events.payments", null, valid.toByteArray()));
+        total++;
+        producer.flush();
+      }
+      StreamScoring.Config config =
+          new StreamScoring.Config(
+              kafka.bootstrapServers(),
+              "payments",
+              "fraud",
+              "prod",
+              dir.resolve("streams"),
+              "events.dlq");
+      try (StreamScoring scoring =
+          StreamScoring.start(config, scorerOf(node), () -> true, Clock.systemUTC())) {
+        int expected = total;
+        await()
+            .atMost(Duration.ofSeconds(90))
+            .until(() -> scoring.counts().scored() + scoring.counts().unscorable() >= expected);
+        Map<String, Integer> predicted = new HashMap<>();
+        List<DeadLetter> dead = new java.util.ArrayList<>();
+        await()
+            .atMost(Duration.ofSeconds(60))
+            .untilAsserted(
+                () -> {
+                  predicted.clear();
+                  dead.clear();
+                  dev.streamscore.kafka.TopicReader.readAll(
+                      kafka.clientProperties(),
+                      "predictions.fraud",
+                      Duration.ofSeconds(30),
+                      r -> predicted.merge(prediction(r.value()).getEventId(), 1, Integer::sum));
+                  dev.streamscore.kafka.TopicReader.readAll(
+                      kafka.clientProperties(),
+                      "events.dlq",
+                      Duration.ofSeconds(30),
+                      r -> dead.add(letter(r.value())));
+                  assertThat(predicted.size() + dead.size()).isEqualTo(expected);
+                });
+        for (int i = 0; i < hostile.size(); i++) {
+          assertThat(predicted).containsEntry("after-" + i, 1);
+        }
+        assertThat(predicted).containsEntry("ok", 1);
+        assertThat(dead).hasSize(hostile.size());
+        assertThat(dead)
+            .allSatisfy(
+                d -> {
+                  assertThat(d.getReason())
+                      .isIn(
+                          RejectReason.REJECT_REASON_UNSCORABLE,
+                          RejectReason.REJECT_REASON_INTERNAL);
+                  assertThat(d.getMessage()).isNotBlank();
+                  assertThat(d.getSerializedSize()).isLessThan(1_010_000);
+                });
+        assertThat(scoring.counts().unscorable()).isEqualTo(hostile.size());
+        assertThat(scoring.running()).isTrue();
+      }
+    }
+  }
+
+  private static byte[] utf8(String s) {
+    return s.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+  }
+
+  private static Event event(String user, String id, long time, double amount) {
+    return Event.newBuilder()
+        .setSource("payments")
+        .setEntityId(user)
+        .setEventId(id)
+        .setEventTimeMs(time)
+        .putFields("amount", Value.newBuilder().setDoubleValue(amount).build())
+        .putFields("merchant_id", Value.newBuilder().setStringValue("m1").build())
+        .build();
+  }
+
+  private static Prediction prediction(byte[] value) {
+    try {
+      return Prediction.parseFrom(value);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  private static DeadLetter letter(byte[] value) {
+    try {
+      return DeadLetter.parseFrom(value);
+    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+      throw new AssertionError(e);
+    }
+  }
+
   private static Scorer scorerOf(Node node) {
     return new Scorer(node.store, Node.SPEC, node.agent, "stream");
   }

@@ -90,7 +90,13 @@ final class EtlGroupFunction
 
           @Override
           public void deadLetter(byte[] key, byte[] deadLetter) {
-            out.add(new OutRow(dlqTopic, partition(dlqTopic, entityId), key, deadLetter));
+            // A record without a key (the null entity) still needs a partition.
+            out.add(
+                new OutRow(
+                    dlqTopic,
+                    partition(dlqTopic, entityId == null ? "" : entityId),
+                    key,
+                    deadLetter));
           }
         };
     for (EventRow e : events) {
