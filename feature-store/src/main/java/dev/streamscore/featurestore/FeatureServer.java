@@ -3,6 +3,7 @@ package dev.streamscore.featurestore;
 import dev.streamscore.etl.FeatureDef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.proto.Health;
 import dev.streamscore.proto.v1.FeatureDescriptor;
 import dev.streamscore.proto.v1.FeatureServiceGrpc;
 import dev.streamscore.proto.v1.GetOnlineFeaturesRequest;
@@ -49,10 +50,13 @@ public final class FeatureServer implements AutoCloseable {
   private final ExecutorService executor;
   private final String host;
 
-  private FeatureServer(Server server, ExecutorService executor, String host) {
+  private final Health health;
+
+  private FeatureServer(Server server, ExecutorService executor, String host, Health health) {
     this.server = server;
     this.executor = executor;
     this.host = host;
+    this.health = health;
   }
 
   /**
@@ -77,10 +81,13 @@ public final class FeatureServer implements AutoCloseable {
               t.setDaemon(true);
               return t;
             });
+    Health health = new Health(FeatureServiceGrpc.SERVICE_NAME, "feature service");
     Server server =
         NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
             .executor(executor)
             .addService(new Service(store, spec, behind, clock))
+            .addService(health.service())
+            .intercept(dev.streamscore.proto.GrpcServers.boundedErrors())
             .build();
     try {
       server.start();
@@ -89,7 +96,7 @@ public final class FeatureServer implements AutoCloseable {
       throw new IllegalStateException(
           dev.streamscore.proto.GrpcServers.listenFailure(host, port, e), e);
     }
-    FeatureServer fs = new FeatureServer(server, executor, host);
+    FeatureServer fs = new FeatureServer(server, executor, host, health);
     LOG.info("feature service listening on {}", fs.address());
     return fs;
   }
@@ -101,8 +108,17 @@ public final class FeatureServer implements AutoCloseable {
     return host + ":" + server.getPort();
   }
 
+  /**
+   * The service's {@code grpc.health.v1} status: SERVING until told otherwise (the platform says so
+   * while the store bootstraps or its features are stale).
+   */
+  public Health health() {
+    return health;
+  }
+
   @Override
   public void close() {
+    health.close();
     dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(10));
     executor.shutdownNow();
     LOG.info("feature service stopped");

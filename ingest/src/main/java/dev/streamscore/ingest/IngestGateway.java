@@ -1,6 +1,9 @@
 package dev.streamscore.ingest;
 
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.proto.GrpcServers;
+import dev.streamscore.proto.Health;
+import dev.streamscore.proto.v1.IngestGrpc;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
@@ -42,6 +45,7 @@ public final class IngestGateway implements AutoCloseable {
   private final IngestCounters counters;
   private final GatewayStats stats;
   private final String host;
+  private final Health health;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private IngestGateway(
@@ -50,13 +54,23 @@ public final class IngestGateway implements AutoCloseable {
       ExecutorService executor,
       IngestCounters counters,
       GatewayStats stats,
-      String host) {
+      String host,
+      Health health) {
     this.server = server;
     this.publisher = publisher;
     this.executor = executor;
     this.counters = counters;
     this.stats = stats;
     this.host = host;
+    this.health = health;
+  }
+
+  /**
+   * The gateway's {@code grpc.health.v1} status: SERVING until told otherwise (the platform says so
+   * when the validator behind it is down).
+   */
+  public Health health() {
+    return health;
   }
 
   /**
@@ -71,11 +85,14 @@ public final class IngestGateway implements AutoCloseable {
         Executors.newFixedThreadPool(
             Math.max(2, Runtime.getRuntime().availableProcessors()), threads());
     GatewayPublisher publisher = new GatewayPublisher(config, spec, counters, clock);
+    Health health = new Health(IngestGrpc.SERVICE_NAME, "ingest gateway");
     Server server =
         NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
             .executor(executor)
             .maxInboundMessageSize(config.maxMessageBytes())
             .addService(new IngestService(config, publisher, executor, stats))
+            .addService(health.service())
+            .intercept(GrpcServers.boundedErrors())
             .build();
     try {
       server.start();
@@ -86,7 +103,7 @@ public final class IngestGateway implements AutoCloseable {
           dev.streamscore.proto.GrpcServers.listenFailure(config.host(), config.port(), e), e);
     }
     IngestGateway gateway =
-        new IngestGateway(server, publisher, executor, counters, stats, config.host());
+        new IngestGateway(server, publisher, executor, counters, stats, config.host(), health);
     LOG.info("ingest gateway listening on {}", gateway.address());
     return gateway;
   }
@@ -135,6 +152,7 @@ public final class IngestGateway implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
+    health.close();
     dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(10));
     publisher.close(Duration.ofSeconds(10));
     executor.shutdownNow();

@@ -22,6 +22,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * bytes) of a stream are in the gateway at any moment, and a client that stops reading its acks
  * stops being read; gRPC's own HTTP/2 window then stops the client's writes.
  *
+ * <p>A stream that fails (a sequence that does not increase, Kafka refusing an event) reads no
+ * further event, delivers the ack of every event already handed to Kafka, and only then ends with
+ * the error: so the acks the client got are exactly the events written.
+ *
  * <p>Threads: gRPC delivers events serially; Kafka completes them on its producer thread, which
  * only enqueues the ack. Acks are written by a drain loop that runs on the gateway's executor, one
  * run at a time per stream (the usual work-in-progress counter), because a {@link StreamObserver}
@@ -156,10 +160,6 @@ final class PublishStream implements StreamObserver<PublishRequest>, GatewayPubl
       return;
     }
     Status failed = failure.get();
-    if (failed != null) {
-      finish(failed);
-      return;
-    }
     int written = 0;
     PublishAck ack;
     while (call.isReady() && (ack = acks.poll()) != null) {
@@ -169,6 +169,14 @@ final class PublishStream implements StreamObserver<PublishRequest>, GatewayPubl
     if (written > 0) {
       release(written);
       creditsOwed += written;
+    }
+    if (failed != null) {
+      // The error ends the stream only once every event handed to Kafka before it has its ack:
+      // an event the client got no ack for was not written, and resending it duplicates nothing.
+      if (outstanding.get() == 0 && acks.isEmpty()) {
+        finish(failed);
+      }
+      return;
     }
     boolean nowStalled = !acks.isEmpty();
     if (nowStalled != stalled) {

@@ -32,9 +32,13 @@ public final class Validator implements AutoCloseable {
   private final KafkaStreams streams;
   private final IngestCounters counters;
 
-  private Validator(KafkaStreams streams, IngestCounters counters) {
+  private final AtomicReference<Throwable> failure;
+
+  private Validator(
+      KafkaStreams streams, IngestCounters counters, AtomicReference<Throwable> failure) {
     this.streams = streams;
     this.counters = counters;
+    this.failure = failure;
   }
 
   /**
@@ -43,8 +47,17 @@ public final class Validator implements AutoCloseable {
    * @throws IllegalStateException if it does not reach RUNNING within the start timeout
    */
   public static Validator start(ValidatorConfig config, FeatureSpec spec, Clock clock) {
+    return start(config, spec, clock, new IngestCounters());
+  }
+
+  /**
+   * Starts the validator counting into {@code counters}, which a restarted validator keeps.
+   *
+   * @throws IllegalStateException if it does not reach RUNNING within the start timeout
+   */
+  public static Validator start(
+      ValidatorConfig config, FeatureSpec spec, Clock clock, IngestCounters counters) {
     ensureTopics(config, spec);
-    IngestCounters counters = new IngestCounters();
     Properties properties = streamsProperties(config);
     DeadLetterHandler.configure(
         properties,
@@ -69,6 +82,14 @@ public final class Validator implements AutoCloseable {
             LOG.error("validator stopped with an error; see the previous log lines");
           }
         });
+    AtomicReference<Throwable> failure = new AtomicReference<>();
+    streams.setUncaughtExceptionHandler(
+        e -> {
+          failure.set(e.getCause() != null ? e.getCause() : e);
+          LOG.error("validator failed: {}", failure.get().toString());
+          return org.apache.kafka.streams.errors.StreamsUncaughtExceptionHandler
+              .StreamThreadExceptionResponse.SHUTDOWN_CLIENT;
+        });
     streams.start();
     try {
       if (!running.await(config.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
@@ -89,7 +110,7 @@ public final class Validator implements AutoCloseable {
         "validator running: {} -> events.* | {}",
         spec.sources().values().stream().map(SourceSpec::rawTopic).toList(),
         config.dlqTopic());
-    return new Validator(streams, counters);
+    return new Validator(streams, counters, failure);
   }
 
   private static void ensureTopics(ValidatorConfig config, FeatureSpec spec) {
@@ -127,6 +148,16 @@ public final class Validator implements AutoCloseable {
    */
   public boolean running() {
     return streams.state().isRunningOrRebalancing();
+  }
+
+  /** Why the validator no longer runs, or null while it does. */
+  public String stopReason() {
+    KafkaStreams.State state = streams.state();
+    if (state.isRunningOrRebalancing() || state == KafkaStreams.State.CREATED) {
+      return null;
+    }
+    Throwable e = failure.get();
+    return "Kafka Streams is " + state + (e == null ? "" : ": " + e);
   }
 
   /** Live counters: received, valid and rejected by reason, per source. */

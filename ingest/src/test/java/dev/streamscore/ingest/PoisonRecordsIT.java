@@ -296,6 +296,75 @@ class PoisonRecordsIT {
   }
 
   @Test
+  void aPublishStreamThatFailsFirstAcksEveryEventItWrote() throws Exception {
+    IngestGatewayConfig config =
+        IngestGatewayConfig.defaults(kafka.bootstrapServers()).withPort(0).withDlqTopic("g.dlq");
+    try (var admin = org.apache.kafka.clients.admin.Admin.create(kafka.clientProperties())) {
+      dev.streamscore.kafka.Topics.using(admin)
+          .ensure(
+              List.of(
+                  new org.apache.kafka.clients.admin.NewTopic("raw.payments", 1, (short) -1),
+                  new org.apache.kafka.clients.admin.NewTopic("g.dlq", 1, (short) -1)),
+              Duration.ofSeconds(30));
+    }
+    long now = System.currentTimeMillis();
+    try (IngestGateway gateway =
+        IngestGateway.start(config, FeatureSpec.shippedPayments(), Clock.systemUTC())) {
+      ManagedChannel channel =
+          NettyChannelBuilder.forTarget(gateway.address()).usePlaintext().build();
+      try {
+        List<PublishAck> acks = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.concurrent.CompletableFuture<Throwable> ended =
+            new java.util.concurrent.CompletableFuture<>();
+        var requests =
+            IngestGrpc.newStub(channel)
+                .publish(
+                    new io.grpc.stub.StreamObserver<>() {
+                      @Override
+                      public void onNext(PublishAck ack) {
+                        acks.add(ack);
+                      }
+
+                      @Override
+                      public void onError(Throwable t) {
+                        ended.complete(t);
+                      }
+
+                      @Override
+                      public void onCompleted() {
+                        ended.complete(null);
+                      }
+                    });
+        for (long sequence : new long[] {1, 2, 2, 3}) {
+          requests.onNext(
+              PublishRequest.newBuilder()
+                  .setSequence(sequence)
+                  .setSource("payments")
+                  .setPayload(
+                      ByteString.copyFrom(
+                          utf8(payment("s" + sequence, Long.toString(now), "1", "m"))))
+                  .build());
+        }
+        Throwable error = ended.get(30, java.util.concurrent.TimeUnit.SECONDS);
+
+        assertThat(io.grpc.Status.fromThrowable(error).getCode())
+            .isEqualTo(io.grpc.Status.Code.INVALID_ARGUMENT);
+        assertThat(acks.stream().map(PublishAck::getSequence)).containsExactlyInAnyOrder(1L, 2L);
+        assertThat(acks).allMatch(PublishAck::hasAccepted);
+        List<String> written = new ArrayList<>();
+        TopicReader.readAll(
+            kafka.clientProperties(),
+            "raw.payments",
+            Duration.ofSeconds(30),
+            r -> written.add(new String(r.value(), StandardCharsets.UTF_8)));
+        assertThat(written).hasSize(2);
+      } finally {
+        channel.shutdownNow();
+      }
+    }
+  }
+
+  @Test
   void theGatewayAnswersEveryPoisonEventWithAnAckNamingTheReason() throws Exception {
     long now = System.currentTimeMillis();
     List<Poison> poisons =

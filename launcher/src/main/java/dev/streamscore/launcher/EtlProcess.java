@@ -225,11 +225,7 @@ public final class EtlProcess implements AutoCloseable {
       return;
     }
     if (running.isDone() && !done.isDone() && !stopping) {
-      // Nothing restarts it yet: say so once, loudly, rather than serve stale features silently.
-      LOG.error(
-          "the {} job exited with status {}; features are no longer computed (its log is above)",
-          engine,
-          status);
+      LOG.error("the {} job exited with status {} (its log is above)", engine, status);
     }
     running.completeExceptionally(
         new StartupException(
@@ -268,6 +264,17 @@ public final class EtlProcess implements AutoCloseable {
 
   long pid() {
     return process.pid();
+  }
+
+  /** Why the job is gone ({@code the flink job exited with status 137}), or null while it runs. */
+  String exitReason() {
+    return process.isAlive()
+        ? null
+        : "the " + engine + " job exited with status " + process.exitValue();
+  }
+
+  String engine() {
+    return engine;
   }
 
   /**

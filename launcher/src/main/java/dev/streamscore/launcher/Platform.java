@@ -7,6 +7,7 @@ import dev.streamscore.featurestore.FeatureServer;
 import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.featurestore.Materializer;
 import dev.streamscore.featurestore.MaterializerMetrics;
+import dev.streamscore.ingest.IngestCounters;
 import dev.streamscore.ingest.IngestGateway;
 import dev.streamscore.ingest.IngestGatewayConfig;
 import dev.streamscore.ingest.IngestGatewayException;
@@ -36,6 +37,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -75,6 +77,11 @@ final class Platform implements AutoCloseable {
   private FeatureStore featureStore;
   private Materializer materializer;
   private StreamScoringPart streamScoring;
+  private Stages stages;
+  private Supervised<Validator> validator;
+  private volatile Supervised<EtlProcess> etl;
+  private IngestGateway gateway;
+  private FeatureServer featureServer;
 
   private static final String LOOPBACK = "127.0.0.1";
 
@@ -100,6 +107,7 @@ final class Platform implements AutoCloseable {
       startEtl(config, clock);
       metrics.register(ingestMetrics);
       startMetrics(config);
+      startHealth();
     } catch (RuntimeException e) {
       close();
       throw e;
@@ -134,6 +142,9 @@ final class Platform implements AutoCloseable {
       awaitExternalKafka(kafkaBootstrap, config.connectTimeout());
     }
     endpoints.put("kafka", kafkaBootstrap);
+    stages = new Stages(kafkaBootstrap);
+    register("stage metrics", stages);
+    metrics.register(stages);
   }
 
   /** The spec file, or the shipped payments spec; an invalid one stops start-up in one line. */
@@ -146,15 +157,21 @@ final class Platform implements AutoCloseable {
   }
 
   private void startValidator(Clock clock) {
+    IngestCounters counters = new IngestCounters();
+    ValidatorConfig config = ValidatorConfig.defaults(kafkaBootstrap, dataDir.resolve("validator"));
     try {
-      Validator validator =
-          Validator.start(
-              ValidatorConfig.defaults(kafkaBootstrap, dataDir.resolve("validator")), spec, clock);
-      register("validator", validator);
-      ingestMetrics.validator(validator);
-    } catch (RuntimeException e) {
+      validator =
+          new Supervised<>(
+              "validator",
+              () -> Validator.start(config, spec, clock, counters),
+              Validator::stopReason,
+              clock);
+    } catch (Exception e) {
       throw new StartupException("cannot start the validator: " + e.getMessage(), e);
     }
+    register("validator", validator);
+    ingestMetrics.validator(validator.current());
+    stages.add("validator", validator::status, config.applicationId(), t -> t.startsWith("raw."));
   }
 
   private void startGateway(PlatformConfig config, Clock clock) {
@@ -165,6 +182,7 @@ final class Platform implements AutoCloseable {
               spec,
               clock);
       register("ingest gateway", gateway);
+      this.gateway = gateway;
       ingestMetrics.gateway(gateway);
       endpoints.put("ingest", gateway.address());
     } catch (IngestGatewayException e) {
@@ -176,22 +194,96 @@ final class Platform implements AutoCloseable {
     if (config.engine() == PlatformConfig.Engine.NONE || spec.views().isEmpty()) {
       return;
     }
-    EtlProcess etl =
-        config.engine() == PlatformConfig.Engine.SPARK
-            ? EtlProcess.startSpark(
-                kafkaBootstrap,
-                dataDir.resolve("etl-spark"),
-                config.spec(),
-                List.of(),
-                Duration.ofSeconds(180))
-            : EtlProcess.startFlink(
-                kafkaBootstrap,
-                dataDir.resolve("etl-flink"),
-                config.spec(),
-                List.of(),
-                Duration.ofSeconds(180));
-    register(config.engine() == PlatformConfig.Engine.SPARK ? "Spark job" : "Flink job", etl);
-    endpoints.put("etl", etl.describe());
+    boolean spark = config.engine() == PlatformConfig.Engine.SPARK;
+    Supervised.Starter<EtlProcess> start =
+        () ->
+            spark
+                ? EtlProcess.startSpark(
+                    kafkaBootstrap,
+                    dataDir.resolve("etl-spark"),
+                    config.spec(),
+                    List.of(),
+                    Duration.ofSeconds(180))
+                : EtlProcess.startFlink(
+                    kafkaBootstrap,
+                    dataDir.resolve("etl-flink"),
+                    config.spec(),
+                    List.of(),
+                    Duration.ofSeconds(180));
+    Supervised<EtlProcess> job;
+    try {
+      job = new Supervised<>("etl", start, EtlProcess::exitReason, clock);
+    } catch (StartupException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new StartupException(e.getMessage(), e);
+    }
+    register(spark ? "Spark job" : "Flink job", job);
+    this.etl = job;
+    // Flink reports its source's offsets under its group at each checkpoint; Spark keeps its own.
+    stages.add(
+        "etl", job::status, spark ? null : "streamscore-etl-flink", t -> t.startsWith("events."));
+    endpoints.put("etl", job.current().describe());
+  }
+
+  /** Why the features do not move, or empty: the ETL job is supervised and not running. */
+  private String featureProblem() {
+    Supervised<EtlProcess> job = etl;
+    if (job == null || job.running()) {
+      return "";
+    }
+    Supervised.Status s = job.status();
+    return "features are stale: the ETL job is " + s.state() + " (" + s.reason() + ")";
+  }
+
+  /**
+   * Every second: each stage's lag, and the health of what depends on a stage. The ingest gateway
+   * is NOT_SERVING while the validator is down (events are accepted but not validated); the feature
+   * service while the store bootstraps or the ETL job is down; the scoring node's overall status
+   * while the ETL job is down (it still answers, from features that no longer move).
+   */
+  private void startHealth() {
+    java.util.concurrent.ScheduledExecutorService loop =
+        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "platform-health");
+              t.setDaemon(true);
+              return t;
+            });
+    loop.scheduleWithFixedDelay(
+        () -> {
+          try {
+            stages.refreshLag();
+            if (gateway != null) {
+              Supervised.Status v = validator.status();
+              gateway
+                  .health()
+                  .set(
+                      validator.running()
+                          ? ""
+                          : "events are accepted but not validated: the validator is "
+                              + v.state()
+                              + " ("
+                              + v.reason()
+                              + ")");
+            }
+            if (featureServer != null) {
+              long behind = materializer.bootstrapLag();
+              featureServer
+                  .health()
+                  .set(
+                      behind > 0
+                          ? "the feature store is bootstrapping: " + behind + " rows behind"
+                          : featureProblem());
+            }
+          } catch (RuntimeException e) {
+            LOG.warn("health check failed: {}", e.toString());
+          }
+        },
+        0,
+        1,
+        TimeUnit.SECONDS);
+    register("health checks", loop::shutdownNow);
   }
 
   /**
@@ -221,6 +313,7 @@ final class Platform implements AutoCloseable {
           FeatureServer.start(
               LOOPBACK, config.featuresPort(), store, spec, materializer::bootstrapLag, clock);
       register("feature service", server);
+      this.featureServer = server;
       endpoints.put("features", server.address());
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
@@ -292,7 +385,11 @@ final class Platform implements AutoCloseable {
                 }
                 return new ScoringServer.Readiness(true, "");
               },
-              () -> ScoringServer.modelServices(agent),
+              () -> {
+                Map<String, Boolean> services = new HashMap<>(ScoringServer.modelServices(agent));
+                services.put("", featureProblem().isEmpty());
+                return services;
+              },
               metrics,
               clock);
       register("scoring service", server);
@@ -323,6 +420,11 @@ final class Platform implements AutoCloseable {
             streamConfig, agent, scorer, () -> materializer.bootstrapLag() == 0, clock);
     register("stream scoring", part);
     this.streamScoring = part;
+    stages.add(
+        "stream-scoring",
+        part::status,
+        streamConfig.applicationId(),
+        t -> t.equals(streamConfig.eventsTopic()));
     endpoints.put(
         "stream-scoring",
         "events."

@@ -22,8 +22,10 @@ import picocli.CommandLine.Option;
     name = "status",
     mixinStandardHelpOptions = true,
     description = {
-      "Prints what the running platform has ingested, per source and stage: received, valid,",
-      "rejected by reason, and (gateway) failed writes, in-flight events and stalled streams."
+      "Prints the state of each stage of the running platform (running, waiting, restarting or",
+      "failed, with the reason, its restarts and its lag), then what it has ingested, per source",
+      "and stage: received, valid, rejected by reason, and (gateway) failed writes, in-flight",
+      "events and stalled streams."
     })
 final class StatusCommand implements Callable<Integer> {
 
@@ -40,6 +42,8 @@ final class StatusCommand implements Callable<Integer> {
   @Override
   public Integer call() throws InterruptedException {
     String text = fetch(metricsUrl);
+    PrintWriter out = spec.commandLine().getOut();
+    printStages(PrometheusText.parse(text), out);
     Map<String, Map<String, Long>> table = new TreeMap<>();
     Map<String, Double> gauges = new TreeMap<>();
     for (PrometheusText.Sample s : PrometheusText.parse(text)) {
@@ -58,7 +62,6 @@ final class StatusCommand implements Callable<Integer> {
           s.labels().containsKey("reason") ? metric + "." + s.labels().get("reason") : metric;
       table.computeIfAbsent(row, r -> new TreeMap<>()).merge(column, (long) s.value(), Long::sum);
     }
-    PrintWriter out = spec.commandLine().getOut();
     if (table.isEmpty()) {
       out.println("no events ingested yet");
     } else {
@@ -102,6 +105,37 @@ final class StatusCommand implements Callable<Integer> {
     }
     out.flush();
     return 0;
+  }
+
+  /** One line per stage: its state, restarts, lag and, when it does not run, why. */
+  private static void printStages(java.util.List<PrometheusText.Sample> samples, PrintWriter out) {
+    Map<String, String[]> stages = new java.util.LinkedHashMap<>();
+    for (PrometheusText.Sample s : samples) {
+      String stage = s.labels().get("stage");
+      if (stage == null || !s.name().startsWith("streamscore_stage_")) {
+        continue;
+      }
+      String[] row = stages.computeIfAbsent(stage, k -> new String[] {"?", "0", "-", ""});
+      switch (s.name()) {
+        case "streamscore_stage_state" -> {
+          if (s.value() == 1) {
+            row[0] = s.labels().getOrDefault("state", "?");
+            row[3] = s.labels().getOrDefault("reason", "");
+          }
+        }
+        case "streamscore_stage_restarts_total" -> row[1] = Long.toString((long) s.value());
+        case "streamscore_stage_lag_records" -> row[2] = Long.toString((long) s.value());
+        default -> {}
+      }
+    }
+    if (stages.isEmpty()) {
+      return;
+    }
+    out.printf("%-16s %-11s %9s %12s  %s%n", "stage", "state", "restarts", "lag", "reason");
+    stages.forEach(
+        (stage, row) ->
+            out.printf("%-16s %-11s %9s %12s  %s%n", stage, row[0], row[1], row[2], row[3]));
+    out.println();
   }
 
   private static String fetch(String url) throws InterruptedException {

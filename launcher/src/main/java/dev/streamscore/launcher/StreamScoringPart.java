@@ -19,7 +19,9 @@ final class StreamScoringPart implements AutoCloseable {
 
   private final Thread starter;
   private volatile StreamScoring running;
+  private volatile String startFailure;
   private volatile boolean closed;
+  private final String waitingFor;
 
   StreamScoringPart(
       StreamScoring.Config config,
@@ -27,6 +29,7 @@ final class StreamScoringPart implements AutoCloseable {
       Scorer scorer,
       BooleanSupplier storeReady,
       Clock clock) {
+    this.waitingFor = "waiting for " + config.model() + "/" + config.alias() + " to have a version";
     this.starter =
         new Thread(
             () -> {
@@ -45,6 +48,7 @@ final class StreamScoringPart implements AutoCloseable {
                 try {
                   running = StreamScoring.start(config, scorer, storeReady, clock);
                 } catch (RuntimeException e) {
+                  startFailure = e.getMessage();
                   LOG.error("stream scoring could not start: {}", e.getMessage());
                 }
               }
@@ -52,6 +56,28 @@ final class StreamScoringPart implements AutoCloseable {
             "stream-scoring-starter");
     starter.setDaemon(true);
     starter.start();
+  }
+
+  /** Running, waiting for its model, or failed with the reason. */
+  Supervised.Status status() {
+    StreamScoring s = running;
+    if (startFailure != null) {
+      return new Supervised.Status("stream-scoring", Supervised.State.FAILED, startFailure, 0);
+    }
+    if (s == null) {
+      return new Supervised.Status(
+          "stream-scoring",
+          closed ? Supervised.State.STOPPED : Supervised.State.WAITING,
+          closed ? "" : waitingFor,
+          0);
+    }
+    return s.running()
+        ? new Supervised.Status("stream-scoring", Supervised.State.RUNNING, "", 0)
+        : new Supervised.Status(
+            "stream-scoring",
+            closed ? Supervised.State.STOPPED : Supervised.State.FAILED,
+            closed ? "" : "its Kafka Streams application stopped",
+            0);
   }
 
   /** Events scored and unscorable so far; zeros before it starts. */

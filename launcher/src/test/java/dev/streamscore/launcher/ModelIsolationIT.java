@@ -40,9 +40,15 @@ class ModelIsolationIT {
         .setName(name)
         .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
         .addInputs(
-            ModelInput.newBuilder().setName("txn_count_1h").setView("user_txn").setDefaultValue(0))
+            ModelInput.newBuilder()
+                .setName("user_txn:txn_count_1h")
+                .setView("user_txn")
+                .setDefaultValue(0))
         .addInputs(
-            ModelInput.newBuilder().setName("amount_sum_1h").setView("user_txn").setDefaultValue(0))
+            ModelInput.newBuilder()
+                .setName("user_txn:amount_sum_1h")
+                .setView("user_txn")
+                .setDefaultValue(0))
         .addInputs(ModelInput.newBuilder().setName("amount").setDefaultValue(50))
         .addOutputs(ModelOutput.newBuilder().setName("p0"))
         .addOutputs(ModelOutput.newBuilder().setName("p1"))

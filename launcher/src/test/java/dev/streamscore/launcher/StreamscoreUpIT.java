@@ -124,6 +124,172 @@ class StreamscoreUpIT {
     assertThat(second.process.exitValue()).isEqualTo(143);
   }
 
+  /**
+   * SIGKILL the ETL child: {@code up} restarts it, and meanwhile {@code /metrics}, {@code status}
+   * and the feature service's health show the outage; afterwards new events become features again.
+   * Every socket of {@code up} and its children listens on 127.0.0.1 only.
+   */
+  @Test
+  void restartsAKilledEtlJobShowsTheOutageAndListensOnLoopbackOnly(@TempDir Path dataDir)
+      throws Exception {
+    Tools.require("ss");
+    int port = Launcher.freePort();
+    String bootstrap = "127.0.0.1:" + port;
+    Launcher.Running up = launcher.up(port, dataDir);
+    assertThat(up.awaitLine("ready", Duration.ofSeconds(120))).isTrue();
+
+    List<String> listening = listeners(up.process);
+    assertThat(listening).isNotEmpty();
+    assertThat(listening)
+        .allMatch(a -> a.startsWith("127.0.0.1:") || a.startsWith("[::ffff:127.0.0.1]:"));
+
+    String metrics = endpoint(up, "metrics: ");
+    String features = endpoint(up, "features: ");
+    String etlLine =
+        up.lines().stream().filter(l -> l.startsWith("etl: flink")).findFirst().orElseThrow();
+    long etlPid = Long.parseLong(etlLine.replaceAll(".*pid (\\d+)\\).*", "$1"));
+    publish(bootstrap, "before", 0);
+    awaitUsers(bootstrap, "before");
+
+    ProcessHandle.of(etlPid).orElseThrow().destroyForcibly();
+    await()
+        .atMost(Duration.ofSeconds(30))
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> stageState(metrics, "etl").startsWith("RESTARTING"));
+    assertThat(stageState(metrics, "etl")).contains("exited with status 137");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                health(features)
+                    == io.grpc.health.v1.HealthCheckResponse.ServingStatus.NOT_SERVING);
+    List<String> status =
+        Tools.run("", javaBin(), "-jar", Launcher.JAR.toString(), "status", "--metrics", metrics);
+    assertThat(status).anyMatch(l -> l.startsWith("etl") && !l.contains("RUNNING"));
+
+    await()
+        .atMost(Duration.ofSeconds(120))
+        .pollInterval(Duration.ofMillis(500))
+        .until(() -> stageState(metrics, "etl").equals("RUNNING"));
+    assertThat(PrometheusText.parse(fetch(metrics)))
+        .anyMatch(
+            s ->
+                s.name().equals("streamscore_stage_restarts_total")
+                    && "etl".equals(s.labels().get("stage"))
+                    && s.value() == 1);
+    publish(bootstrap, "after", 1_000);
+    awaitUsers(bootstrap, "after");
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () -> health(features) == io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    assertThat(listeners(up.process))
+        .allMatch(a -> a.startsWith("127.0.0.1:") || a.startsWith("[::ffff:127.0.0.1]:"));
+  }
+
+  private static String javaBin() {
+    return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+  }
+
+  private static String endpoint(Launcher.Running up, String prefix) {
+    return up.lines().stream()
+        .filter(l -> l.startsWith(prefix))
+        .findFirst()
+        .orElseThrow()
+        .substring(prefix.length());
+  }
+
+  /** The local addresses every listening TCP socket of the process and its descendants has. */
+  private static List<String> listeners(Process process) throws Exception {
+    java.util.Set<Long> pids = new java.util.HashSet<>();
+    pids.add(process.pid());
+    process.descendants().forEach(p -> pids.add(p.pid()));
+    return Tools.run("", "ss", "-ltnpH").stream()
+        .filter(l -> pids.stream().anyMatch(pid -> l.contains("pid=" + pid + ",")))
+        .map(l -> l.trim().split("\\s+")[3])
+        .toList();
+  }
+
+  private static String fetch(String url) throws Exception {
+    var client = java.net.http.HttpClient.newHttpClient();
+    return client
+        .send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
+  /** {@code RUNNING}, or the state and its reason. */
+  private static String stageState(String metrics, String stage) throws Exception {
+    return PrometheusText.parse(fetch(metrics)).stream()
+        .filter(
+            s ->
+                s.name().equals("streamscore_stage_state")
+                    && stage.equals(s.labels().get("stage"))
+                    && s.value() == 1)
+        .map(s -> s.labels().get("state") + " " + s.labels().get("reason"))
+        .findFirst()
+        .orElse("?")
+        .trim();
+  }
+
+  private static io.grpc.health.v1.HealthCheckResponse.ServingStatus health(String target) {
+    var channel =
+        io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forTarget(target)
+            .usePlaintext()
+            .build();
+    try {
+      return io.grpc.health.v1.HealthGrpc.newBlockingStub(channel)
+          .withDeadlineAfter(5, TimeUnit.SECONDS)
+          .check(io.grpc.health.v1.HealthCheckRequest.getDefaultInstance())
+          .getStatus();
+    } finally {
+      channel.shutdownNow();
+    }
+  }
+
+  /** 20 payments of users {@code PREFIX-0..6} with kcat, at the current time. */
+  private static void publish(String bootstrap, String prefix, int offset) throws Exception {
+    long now = System.currentTimeMillis();
+    String events =
+        IntStream.range(0, 20)
+            .mapToObj(
+                i ->
+                    "{\"user_id\":\"%s-%d\",\"txn_id\":\"%s-t%d\",\"ts\":%d,\"amount\":3,\"merchant_id\":\"m\"}"
+                        .formatted(prefix, i % 7, prefix, i, now + offset + i))
+            .collect(Collectors.joining("\n"));
+    Tools.run(events, "kcat", "-P", "-b", bootstrap, "-t", "raw.payments");
+  }
+
+  /** Waits until features.user_txn has tiles of the seven users {@code PREFIX-0..6}. */
+  private static void awaitUsers(String bootstrap, String prefix) {
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .pollInterval(Duration.ofMillis(500))
+        .until(
+            () ->
+                Tools.run(
+                        "",
+                        "kcat",
+                        "-C",
+                        "-b",
+                        bootstrap,
+                        "-t",
+                        "features.user_txn",
+                        "-e",
+                        "-q",
+                        "-X",
+                        "isolation.level=read_committed",
+                        "-f",
+                        "%k\n")
+                    .stream()
+                    .filter(key -> key.startsWith(prefix + "-"))
+                    .map(key -> key.substring(0, key.indexOf('@')))
+                    .distinct()
+                    .count(),
+            users -> users == 7);
+  }
+
   @Test
   void reportsAPortInUseInOneLineAndExits(@TempDir Path dataDir) throws Exception {
     try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getByName("127.0.0.1"))) {

@@ -93,6 +93,9 @@ public final class OnnxModel implements AutoCloseable {
    * reports input names but not their shapes. A symbolic dimension is -1.
    */
   private static long[] inputShape(Path file) {
+    // DJL's engine must create the process's ONNX Runtime environment (with its thread pool)
+    // before anyone else does, or it fails to start for the rest of the JVM's life.
+    ai.djl.engine.Engine.getEngine("OnnxRuntime");
     OrtEnvironment env = OrtEnvironment.getEnvironment();
     try (OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         OrtSession session = env.createSession(file.toString(), options)) {
@@ -116,6 +119,16 @@ public final class OnnxModel implements AutoCloseable {
     } catch (OrtException e) {
       throw new ModelLoadException("not a loadable ONNX model: " + rootMessage(e), e);
     }
+  }
+
+  /**
+   * Checks that {@code file} is an ONNX model this platform can serve (one float input of shape
+   * [batch, width]) without loading it for predictions, and returns the width (-1 when open).
+   *
+   * @throws ModelLoadException saying why not
+   */
+  public static int inputWidthOf(Path file) {
+    return (int) inputShape(file)[1];
   }
 
   /** The width of the model's input vector, or -1 when the model leaves it open. */

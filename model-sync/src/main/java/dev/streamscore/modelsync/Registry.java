@@ -56,6 +56,7 @@ import java.util.regex.Pattern;
 final class Registry implements AutoCloseable {
   private static final Pattern NAME = Pattern.compile("[a-z0-9_-]{1,64}");
   private static final Pattern ALIAS = Pattern.compile("[a-z0-9_-]{1,64}");
+  private static final Pattern NODE = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
   static final String ROLLBACK = "rollback";
 
   private final Path dir;
@@ -295,9 +296,45 @@ final class Registry implements AutoCloseable {
   }
 
   /** Records a node's report; the latest per (node, model, alias) is kept. */
+  /**
+   * Records a node's status.
+   *
+   * @throws StatusRuntimeException INVALID_ARGUMENT for a malformed node id, or a model, alias or
+   *     serving version the registry does not have: a node cannot report what does not exist
+   */
   synchronized long report(NodeStatus status) {
+    if (!NODE.matcher(status.getNodeId()).matches()) {
+      throw invalid(
+          "node_id must be 1 to 128 of a-z, A-Z, 0-9, '.', '_', ':' and '-', got "
+              + quoted(status.getNodeId()));
+    }
+    List<ModelVersion> known = versions.get(status.getModel());
+    if (known == null) {
+      throw invalid("model " + quoted(status.getModel()) + " is not registered");
+    }
+    if (!aliases.getOrDefault(status.getModel(), Map.of()).containsKey(status.getAlias())) {
+      throw invalid(
+          "model " + quoted(status.getModel()) + " has no alias " + quoted(status.getAlias()));
+    }
+    for (long v : status.getServingVersionsList()) {
+      if (v < 1 || v > known.size()) {
+        throw invalid(
+            "serving_versions: model "
+                + quoted(status.getModel())
+                + " has no version "
+                + v
+                + " (it has 1 to "
+                + known.size()
+                + ")");
+      }
+    }
     nodes.put(status.getNodeId() + "/" + status.getModel() + "/" + status.getAlias(), status);
     return revision;
+  }
+
+  /** {@code 'name'}, cut to 80 characters: error messages never grow with the input. */
+  static String quoted(String text) {
+    return "'" + (text.length() <= 80 ? text : text.substring(0, 77) + "...") + "'";
   }
 
   synchronized List<NodeStatus> nodeStatuses(String model) {

@@ -1,6 +1,7 @@
 package dev.streamscore.modelsync;
 
 import com.google.protobuf.ByteString;
+import dev.streamscore.proto.Health;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ArtifactChunk;
 import dev.streamscore.proto.v1.DownloadRequest;
@@ -13,8 +14,10 @@ import dev.streamscore.proto.v1.ListModelsResponse;
 import dev.streamscore.proto.v1.ListNodeStatusRequest;
 import dev.streamscore.proto.v1.ListNodeStatusResponse;
 import dev.streamscore.proto.v1.Model;
+import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.NodeStatus;
 import dev.streamscore.proto.v1.RegisterHeader;
 import dev.streamscore.proto.v1.RegisterRequest;
@@ -79,10 +82,13 @@ public final class RegistryServer implements AutoCloseable {
   private final Registry registry;
   private final String host;
 
-  private RegistryServer(Server server, Registry registry, String host) {
+  private final Health health;
+
+  private RegistryServer(Server server, Registry registry, String host, Health health) {
     this.server = server;
     this.registry = registry;
     this.host = host;
+    this.health = health;
   }
 
   /**
@@ -100,10 +106,13 @@ public final class RegistryServer implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot open the model registry in " + dir, e);
     }
+    Health health = new Health(ModelRegistryGrpc.SERVICE_NAME, "model registry");
     Server server =
         NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
             .maxInboundMessageSize(MAX_CHUNK + 64 * 1024)
             .addService(ServerInterceptors.intercept(new Service(registry), new Auth(token)))
+            .addService(health.service())
+            .intercept(dev.streamscore.proto.GrpcServers.boundedErrors())
             .build();
     try {
       server.start();
@@ -112,7 +121,7 @@ public final class RegistryServer implements AutoCloseable {
       throw new IllegalStateException(
           dev.streamscore.proto.GrpcServers.listenFailure(host, port, e), e);
     }
-    RegistryServer rs = new RegistryServer(server, registry, host);
+    RegistryServer rs = new RegistryServer(server, registry, host, health);
     LOG.info(
         "model registry listening on {} ({}, revision {}{})",
         rs.address(),
@@ -130,6 +139,7 @@ public final class RegistryServer implements AutoCloseable {
   /** Stops serving (watch streams end with UNAVAILABLE), then closes the journal. */
   @Override
   public void close() {
+    health.close();
     dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(5));
     closeQuietly(registry);
     LOG.info("model registry stopped");
@@ -277,6 +287,7 @@ public final class RegistryServer implements AutoCloseable {
                       + " but the artifact hashes to "
                       + sha);
             }
+            checkFormat(header.getSpec(), staged);
             ModelVersion v = registry.register(header.getSpec(), staged, sha, size, by);
             LOG.info(
                 "registered {} version {} ({} bytes, sha256 {}) by {}",
@@ -378,6 +389,29 @@ public final class RegistryServer implements AutoCloseable {
                   .addAllChanges(
                       registry.history(request.getModel(), request.getAlias(), request.getLimit()))
                   .build());
+    }
+
+    /**
+     * An ONNX artifact must parse, with one float input whose width is the number of declared
+     * inputs: refused at the door rather than by every node that tries to load it.
+     */
+    private static void checkFormat(ModelVersionSpec spec, Path artifact) {
+      if (spec.getFormat() != ModelFormat.MODEL_FORMAT_ONNX) {
+        return;
+      }
+      int width;
+      try {
+        width = OnnxModel.inputWidthOf(artifact);
+      } catch (RuntimeException e) {
+        throw Registry.invalid("the artifact is " + e.getMessage());
+      }
+      if (width > 0 && width != spec.getInputsCount()) {
+        throw Registry.invalid(
+            "the model takes "
+                + width
+                + " inputs but spec.inputs declares "
+                + spec.getInputsCount());
+      }
     }
 
     @Override

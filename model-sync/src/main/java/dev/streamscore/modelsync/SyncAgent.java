@@ -560,7 +560,6 @@ public final class SyncAgent implements AutoCloseable {
       return;
     }
     serving.put(target, new Serving(state, Map.copyOf(next)));
-    lastGood.save(target, state);
     if (current != null) {
       for (Map.Entry<Long, ModelHandle> old : current.handles().entrySet()) {
         if (!next.containsKey(old.getKey())) {
@@ -576,6 +575,7 @@ public final class SyncAgent implements AutoCloseable {
         state.getRevision(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
     setStatus(target, serving.get(target), state.getRevision(), SyncState.SYNC_STATE_SERVING, "");
+    lastGood.save(target, state);
   }
 
   /**

@@ -216,12 +216,13 @@ class SyncAgentTest {
     }
     assertRefused(agent, corrupt, "sha256 mismatch");
 
-    // A model whose input width is not what its entry declares.
-    ModelVersion wide =
-        client.register(
-            TestModels.constant(dir.resolve("wide.onnx"), WIDTH + 1, 6f),
-            Fixtures.spec("fraud", WIDTH, 1));
-    assertRefused(agent, wide, "takes 4 inputs but its registry entry declares 3");
+    // A model whose input width is not what its entry declares: refused at the door.
+    assertThatThrownBy(
+            () ->
+                client.register(
+                    TestModels.constant(dir.resolve("wide.onnx"), WIDTH + 1, 6f),
+                    Fixtures.spec("fraud", WIDTH, 1)))
+        .hasMessage("INVALID_ARGUMENT: the model takes 4 inputs but spec.inputs declares 3");
 
     // A model that loads and then fails on its first input.
     ModelVersion failing =
@@ -230,12 +231,13 @@ class SyncAgentTest {
             Fixtures.spec("fraud", WIDTH, 1));
     assertRefused(agent, failing, "failed its warm-up");
 
-    // Bytes that are no ONNX model at all.
-    ModelVersion junk =
-        client.register(
-            java.nio.file.Files.write(dir.resolve("junk.onnx"), new byte[] {7, 7, 7}),
-            Fixtures.spec("fraud", WIDTH, 1));
-    assertRefused(agent, junk, "not a loadable ONNX model");
+    // Bytes that are no ONNX model at all: refused at the door too.
+    assertThatThrownBy(
+            () ->
+                client.register(
+                    java.nio.file.Files.write(dir.resolve("junk.onnx"), new byte[] {7, 7, 7}),
+                    Fixtures.spec("fraud", WIDTH, 1)))
+        .hasMessageStartingWith("INVALID_ARGUMENT: the artifact is not a loadable ONNX model");
 
     // Inputs from a view this node does not serve.
     ModelVersionSpec foreign =
@@ -255,7 +257,7 @@ class SyncAgentTest {
                 .build());
     assertRefused(agent, xgboost, "this node runs ONNX models only");
 
-    assertThat(agent.stats().failures()).isEqualTo(6);
+    assertThat(agent.stats().failures()).isEqualTo(4);
     var scraped = new SyncMetrics(agent).collect();
     assertThat(scraped.stream().map(m -> m.getMetadata().getName()))
         .contains(
@@ -268,7 +270,7 @@ class SyncAgentTest {
                 .filter(m -> m.getMetadata().getName().equals("streamscore_model_swap_failures"))
                 .findFirst()
                 .orElseThrow();
-    assertThat(failuresMetric.getDataPoints().get(0).getValue()).isEqualTo(6.0);
+    assertThat(failuresMetric.getDataPoints().get(0).getValue()).isEqualTo(4.0);
     assertThat(agent.stats().versionsLoaded() - agent.stats().versionsClosed()).isEqualTo(1);
     // A good version after all that still goes live.
     ModelVersion good = register(9f);

@@ -50,9 +50,18 @@ public final class Scorer {
   /** Per model version: its inputs grouped for lookup. Versions never change once registered. */
   private final Map<String, Plan> plans = new ConcurrentHashMap<>();
 
+  // Request features that a source declares bool may be given as booleans (0 or 1); others not.
+  private final java.util.Set<String> boolFields;
+
   public Scorer(FeatureStore store, FeatureSpec spec, SyncAgent agent, String nodeId) {
     this.store = store;
     this.spec = spec;
+    this.boolFields =
+        spec.sources().values().stream()
+            .flatMap(source -> source.fields().values().stream())
+            .filter(f -> f.type() == dev.streamscore.etl.FieldType.BOOL)
+            .map(dev.streamscore.etl.FieldSpec::name)
+            .collect(java.util.stream.Collectors.toUnmodifiableSet());
     this.agent = agent;
     this.nodeId = nodeId;
   }
@@ -403,7 +412,12 @@ public final class Scorer {
         item.vector[e.getValue()] = (float) input.getDefaultValue();
         item.issues.add(issue(input, "missing"));
       } else {
-        item.vector[e.getValue()] = number(v, "request_features['" + e.getKey() + "']");
+        String what = "request_features['" + e.getKey() + "']";
+        if (v.getKindCase() == Value.KindCase.BOOL_VALUE && !boolFields.contains(e.getKey())) {
+          throw ScoringException.invalid(
+              what + " is the boolean " + v.getBoolValue() + "; this input takes numbers");
+        }
+        item.vector[e.getValue()] = number(v, what);
       }
     }
   }
@@ -501,10 +515,16 @@ public final class Scorer {
   private static float number(Value v, String what) {
     return switch (v.getKindCase()) {
       case DOUBLE_VALUE -> {
-        if (!Double.isFinite(v.getDoubleValue())) {
-          throw ScoringException.invalid(what + " must be finite, got " + v.getDoubleValue());
+        double d = v.getDoubleValue();
+        if (!Double.isFinite(d)) {
+          throw ScoringException.invalid(what + " must be finite, got " + d);
         }
-        yield (float) v.getDoubleValue();
+        if (Math.abs(d) > Float.MAX_VALUE) {
+          // The model's inputs are 32-bit floats: this would reach it as infinity.
+          throw ScoringException.invalid(
+              what + " is " + d + ", beyond the model's 32-bit float input (±3.4028235E38)");
+        }
+        yield (float) d;
       }
       case LONG_VALUE -> v.getLongValue();
       case BOOL_VALUE -> v.getBoolValue() ? 1f : 0f;

@@ -173,6 +173,7 @@ public final class ScoringServer implements AutoCloseable {
             .addService(service)
             .addService(healthManager.getHealthService())
             .addService(ProtoReflectionServiceV1.newInstance())
+            .intercept(dev.streamscore.proto.GrpcServers.boundedErrors())
             .build();
     try {
       server.start();

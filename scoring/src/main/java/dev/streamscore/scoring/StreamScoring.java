@@ -87,11 +87,13 @@ public final class StreamScoring implements AutoCloseable {
       Objects.requireNonNull(dlqTopic, "dlqTopic");
     }
 
-    String applicationId() {
+    /** The Kafka Streams application id: also its consumer group. */
+    public String applicationId() {
       return "streamscore-stream-scoring-" + source + "-" + model + "-" + alias;
     }
 
-    String eventsTopic() {
+    /** {@code events.<source>}. */
+    public String eventsTopic() {
       return "events." + source;
     }
   }

@@ -181,6 +181,28 @@ class ScoringServerTest {
             .build(),
         Status.Code.INVALID_ARGUMENT,
         "request_features['amount'] is the string 'ten'; models take numbers");
+    assertStatus(
+        request("u1", 1)
+            .putRequestFeatures("amount", Value.newBuilder().setDoubleValue(1e308).build())
+            .build(),
+        Status.Code.INVALID_ARGUMENT,
+        "request_features['amount'] is 1.0E308, beyond the model's 32-bit float input");
+    assertStatus(
+        request("u1", 1)
+            .putRequestFeatures("amount", Value.newBuilder().setDoubleValue(-1e39).build())
+            .build(),
+        Status.Code.INVALID_ARGUMENT,
+        "request_features['amount'] is -1.0E39, beyond the model's 32-bit float input");
+    assertStatus(
+        request("u1", 1)
+            .putRequestFeatures("amount", Value.newBuilder().setBoolValue(true).build())
+            .build(),
+        Status.Code.INVALID_ARGUMENT,
+        "request_features['amount'] is the boolean true; this input takes numbers");
+    assertStatus(
+        request("u1", 1).setModel(ModelRef.newBuilder().setName("m".repeat(100_000))).build(),
+        Status.Code.INVALID_ARGUMENT,
+        "model.name");
     // A pinned version is served while it is loaded.
     assertThat(
             stub()

@@ -68,6 +68,11 @@ public final class FlinkEtlMain {
     conf.setString("rest.address", "127.0.0.1");
     conf.setString("rest.bind-address", "127.0.0.1");
     conf.setString("rest.bind-port", "0");
+    // The BLOB server and RPC otherwise listen on every interface (the wildcard address).
+    conf.setString("jobmanager.bind-host", "127.0.0.1");
+    conf.setString("jobmanager.rpc.address", "127.0.0.1");
+    conf.setString("taskmanager.bind-host", "127.0.0.1");
+    conf.setString("taskmanager.host", "127.0.0.1");
     conf.setString("taskmanager.memory.managed.size", "128m");
     conf.setString("state.backend.type", options.rocksdb() ? "rocksdb" : "hashmap");
     conf.setString("execution.checkpointing.incremental", "true");
