@@ -279,6 +279,17 @@ class PoisonRecordsIT {
     }
   }
 
+  private void onePartitionTopics(String... names) {
+    try (var admin = org.apache.kafka.clients.admin.Admin.create(kafka.clientProperties())) {
+      dev.streamscore.kafka.Topics.using(admin)
+          .ensure(
+              java.util.Arrays.stream(names)
+                  .map(n -> new org.apache.kafka.clients.admin.NewTopic(n, 1, (short) -1))
+                  .toList(),
+              Duration.ofSeconds(30));
+    }
+  }
+
   private static String eventId(byte[] value) {
     try {
       return Event.parseFrom(value).getEventId();
@@ -299,14 +310,7 @@ class PoisonRecordsIT {
   void aPublishStreamThatFailsFirstAcksEveryEventItWrote() throws Exception {
     IngestGatewayConfig config =
         IngestGatewayConfig.defaults(kafka.bootstrapServers()).withPort(0).withDlqTopic("g.dlq");
-    try (var admin = org.apache.kafka.clients.admin.Admin.create(kafka.clientProperties())) {
-      dev.streamscore.kafka.Topics.using(admin)
-          .ensure(
-              List.of(
-                  new org.apache.kafka.clients.admin.NewTopic("raw.payments", 1, (short) -1),
-                  new org.apache.kafka.clients.admin.NewTopic("g.dlq", 1, (short) -1)),
-              Duration.ofSeconds(30));
-    }
+    onePartitionTopics("raw.payments", "g.dlq");
     long now = System.currentTimeMillis();
     try (IngestGateway gateway =
         IngestGateway.start(config, FeatureSpec.shippedPayments(), Clock.systemUTC())) {
@@ -373,14 +377,7 @@ class PoisonRecordsIT {
         IngestGatewayConfig.defaults(kafka.bootstrapServers())
             .withPort(0)
             .withDlqTopic("gateway.dlq");
-    try (var admin = org.apache.kafka.clients.admin.Admin.create(kafka.clientProperties())) {
-      dev.streamscore.kafka.Topics.using(admin)
-          .ensure(
-              List.of(
-                  new org.apache.kafka.clients.admin.NewTopic("raw.payments", 1, (short) -1),
-                  new org.apache.kafka.clients.admin.NewTopic("gateway.dlq", 1, (short) -1)),
-              Duration.ofSeconds(30));
-    }
+    onePartitionTopics("raw.payments", "gateway.dlq");
     try (IngestGateway gateway =
         IngestGateway.start(config, FeatureSpec.shippedPayments(), Clock.systemUTC())) {
       ManagedChannel channel =

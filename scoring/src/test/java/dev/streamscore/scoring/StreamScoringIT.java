@@ -40,17 +40,7 @@ class StreamScoringIT {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Node node = new Node(dir);
         Admin admin = Admin.create(kafka.clientProperties())) {
-      Topics.using(admin)
-          .ensure(
-              List.of(
-                  new NewTopic("events.payments", 4, (short) 1),
-                  new NewTopic("events.dlq", 4, (short) 1)),
-              Duration.ofSeconds(30));
-      node.payments("u1", 5);
-      node.client.register(
-          TestModels.logisticRegression(dir.resolve("m.onnx"), 3, 1),
-          Node.spec(MissingPolicy.MISSING_POLICY_USE_DEFAULT));
-      node.client.promote("fraud", "prod", 1);
+      servingFraud(admin, node, 4);
 
       StreamScoring.Config config =
           new StreamScoring.Config(
@@ -127,17 +117,7 @@ class StreamScoringIT {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Node node = new Node(dir);
         Admin admin = Admin.create(kafka.clientProperties())) {
-      Topics.using(admin)
-          .ensure(
-              List.of(
-                  new NewTopic("events.payments", 1, (short) 1),
-                  new NewTopic("events.dlq", 1, (short) 1)),
-              Duration.ofSeconds(30));
-      node.payments("u1", 5);
-      node.client.register(
-          TestModels.logisticRegression(dir.resolve("m.onnx"), 3, 1),
-          Node.spec(MissingPolicy.MISSING_POLICY_USE_DEFAULT));
-      node.client.promote("fraud", "prod", 1);
+      servingFraud(admin, node, 1);
       Event valid = event("u1", "ok", Node.NOW, 12.5);
       java.util.Random random = new java.util.Random(16);
       List<byte[][]> hostile = new java.util.ArrayList<>();
@@ -236,6 +216,21 @@ class StreamScoringIT {
         assertThat(scoring.running()).isTrue();
       }
     }
+  }
+
+  /** Topics of {@code partitions} partitions, u1's payments in the store, and fraud/prod at v1. */
+  private void servingFraud(Admin admin, Node node, int partitions) throws Exception {
+    Topics.using(admin)
+        .ensure(
+            List.of(
+                new NewTopic("events.payments", partitions, (short) 1),
+                new NewTopic("events.dlq", partitions, (short) 1)),
+            Duration.ofSeconds(30));
+    node.payments("u1", 5);
+    node.client.register(
+        TestModels.logisticRegression(dir.resolve("m.onnx"), 3, 1),
+        Node.spec(MissingPolicy.MISSING_POLICY_USE_DEFAULT));
+    node.client.promote("fraud", "prod", 1);
   }
 
   private static byte[] utf8(String s) {
