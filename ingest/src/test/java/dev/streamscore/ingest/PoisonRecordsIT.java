@@ -153,6 +153,12 @@ class PoisonRecordsIT {
             null,
             utf8(payment("p12", ts, "1e308", "m")),
             RejectReason.REJECT_REASON_OUT_OF_RANGE));
+    list.add(
+        new Poison(
+            "entity id of 400,000 characters",
+            null,
+            utf8(payment("p15", ts, "1", "m").replace("\"u1\"", "\"" + "u".repeat(400_000) + "\"")),
+            RejectReason.REJECT_REASON_TOO_LARGE));
     list.add(new Poison("amount 4.9e-324", null, utf8(payment("p13", ts, "4.9e-324", "m")), null));
     list.add(
         new Poison(

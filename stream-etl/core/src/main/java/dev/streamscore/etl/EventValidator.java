@@ -42,6 +42,9 @@ public final class EventValidator {
    */
   public static final int MAX_EVENT_BYTES = 1_000_000;
 
+  /** The longest entity id or event id accepted, in characters. */
+  public static final int MAX_ID_CHARS = 1_024;
+
   private static final JsonFactory JSON =
       JsonFactory.builder()
           .streamReadConstraints(StreamReadConstraints.builder().maxNestingDepth(64).build())
@@ -246,20 +249,38 @@ public final class EventValidator {
 
   /** A problem with the key or event id (present but empty), or null. */
   private Validation.Invalid idProblem(Map<String, Value> values) {
-    if (idOf(values.get(source.keyField())).isEmpty()) {
+    Validation.Invalid problem = idProblem("key field", source.keyField(), values);
+    if (problem == null && source.eventIdField().isPresent()) {
+      problem = idProblem("event id field", source.eventIdField().get(), values);
+    }
+    return problem;
+  }
+
+  /**
+   * An empty id, or one longer than {@link #MAX_ID_CHARS}: an id is a Kafka key, a RocksDB key and
+   * a dedupe entry, and a key of hundreds of KB would make the raw record of a valid event larger
+   * than Kafka takes.
+   */
+  private static Validation.Invalid idProblem(
+      String role, String field, Map<String, Value> values) {
+    String id = idOf(values.get(field));
+    if (id.isEmpty()) {
       return invalid(
           RejectReason.REJECT_REASON_MISSING_FIELD,
-          source.keyField(),
-          "key field '" + source.keyField() + "' must not be empty");
+          field,
+          role + " '" + field + "' must not be empty");
     }
-    if (source.eventIdField().isPresent()) {
-      String idField = source.eventIdField().get();
-      if (idOf(values.get(idField)).isEmpty()) {
-        return invalid(
-            RejectReason.REJECT_REASON_MISSING_FIELD,
-            idField,
-            "event id field '" + idField + "' must not be empty");
-      }
+    if (id.length() > MAX_ID_CHARS) {
+      return invalid(
+          RejectReason.REJECT_REASON_TOO_LARGE,
+          field,
+          role
+              + " '"
+              + field
+              + "' is "
+              + id.length()
+              + " characters long; the limit is "
+              + MAX_ID_CHARS);
     }
     return null;
   }

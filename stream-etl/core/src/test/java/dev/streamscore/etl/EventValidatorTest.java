@@ -281,10 +281,10 @@ class EventValidatorTest {
   @Test
   void rejectsAnEventWhoseRecordWouldPassKafkasLimitEvenIfThePayloadFits() {
     EventValidator large = new EventValidator(FeatureSpecTest.payments(), CLOCK, 2 << 20);
-    String user = "u".repeat(600_000);
+    String merchant = "m".repeat(1_200_000);
     byte[] json =
-        "{\"user_id\":\"%s\",\"txn_id\":\"t\",\"ts\":%d,\"amount\":1,\"merchant_id\":\"m\"}"
-            .formatted(user, CLOCK.millis())
+        "{\"user_id\":\"u\",\"txn_id\":\"t\",\"ts\":%d,\"amount\":1,\"merchant_id\":\"%s\"}"
+            .formatted(CLOCK.millis(), merchant)
             .getBytes(StandardCharsets.UTF_8);
 
     Validation result = large.validate(json, ORIGIN);
@@ -321,5 +321,24 @@ class EventValidatorTest {
         assertThat(invalid.message()).isNotBlank().hasSizeLessThanOrEqualTo(2_000);
       }
     }
+  }
+
+  @Test
+  void rejectsIdsLongerThanTheLimitAtEveryLengthPastIt() {
+    String at = "u".repeat(EventValidator.MAX_ID_CHARS);
+    String past = at + "u";
+    String json =
+        "{\"user_id\":\"%s\",\"txn_id\":\"%s\",\"ts\":%d,\"amount\":1,\"merchant_id\":\"m\"}";
+
+    assertThat(validate(json.formatted(at, "t", CLOCK.millis())))
+        .isInstanceOf(Validation.Valid.class);
+    assertThat(validate(json.formatted(past, "t", CLOCK.millis())))
+        .isEqualTo(
+            new Validation.Invalid(
+                RejectReason.REJECT_REASON_TOO_LARGE,
+                "user_id",
+                "key field 'user_id' is 1025 characters long; the limit is 1024"));
+    assertThat(((Validation.Invalid) validate(json.formatted("u", past, CLOCK.millis()))).field())
+        .isEqualTo("txn_id");
   }
 }
