@@ -308,6 +308,18 @@ final class Platform implements AutoCloseable {
               clock);
       register("materializer", materializer);
       this.materializer = materializer;
+      stages.add(
+          "materializer",
+          () ->
+              materializer.failure() == null
+                  ? new Supervised.Status("materializer", Supervised.State.RUNNING, "", 0)
+                  : new Supervised.Status(
+                      "materializer",
+                      Supervised.State.FAILED,
+                      String.valueOf(materializer.failure().getMessage()),
+                      0),
+          null,
+          t -> false);
       metrics.register(new MaterializerMetrics(materializer));
       FeatureServer server =
           FeatureServer.start(

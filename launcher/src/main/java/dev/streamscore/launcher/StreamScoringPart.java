@@ -18,7 +18,7 @@ final class StreamScoringPart implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StreamScoringPart.class);
 
   private final Thread starter;
-  private volatile StreamScoring running;
+  private volatile Supervised<StreamScoring> running;
   private volatile String startFailure;
   private volatile boolean closed;
   private final String waitingFor;
@@ -46,8 +46,15 @@ final class StreamScoringPart implements AutoCloseable {
                   return;
                 }
                 try {
-                  running = StreamScoring.start(config, scorer, storeReady, clock);
-                } catch (RuntimeException e) {
+                  // Kafka Streams replaces a failed thread itself; should the whole application
+                  // stop, it is started again.
+                  running =
+                      new Supervised<>(
+                          "stream-scoring",
+                          () -> StreamScoring.start(config, scorer, storeReady, clock),
+                          s -> s.running() ? null : "its Kafka Streams application stopped",
+                          clock);
+                } catch (Exception e) {
                   startFailure = e.getMessage();
                   LOG.error("stream scoring could not start: {}", e.getMessage());
                 }
@@ -60,7 +67,7 @@ final class StreamScoringPart implements AutoCloseable {
 
   /** Running, waiting for its model, or failed with the reason. */
   Supervised.Status status() {
-    StreamScoring s = running;
+    Supervised<StreamScoring> s = running;
     if (startFailure != null) {
       return new Supervised.Status("stream-scoring", Supervised.State.FAILED, startFailure, 0);
     }
@@ -71,23 +78,17 @@ final class StreamScoringPart implements AutoCloseable {
           closed ? "" : waitingFor,
           0);
     }
-    return s.running()
-        ? new Supervised.Status("stream-scoring", Supervised.State.RUNNING, "", 0)
-        : new Supervised.Status(
-            "stream-scoring",
-            closed ? Supervised.State.STOPPED : Supervised.State.FAILED,
-            closed ? "" : "its Kafka Streams application stopped",
-            0);
+    return s.status();
   }
 
   /** Events scored and unscorable so far; zeros before it starts. */
   StreamScoring.Counts counts() {
-    StreamScoring s = running;
-    return s == null ? new StreamScoring.Counts(0, 0) : s.counts();
+    Supervised<StreamScoring> s = running;
+    return s == null ? new StreamScoring.Counts(0, 0) : s.current().counts();
   }
 
   @Override
-  public void close() throws InterruptedException {
+  public void close() throws Exception {
     closed = true;
     starter.interrupt();
     starter.join(TimeUnit.SECONDS.toMillis(90));

@@ -7,6 +7,7 @@ import dev.streamscore.proto.v1.AliasChange;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.NodeStatus;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
 import dev.streamscore.proto.v1.WatchEvent;
@@ -129,6 +130,31 @@ class RegistryServerTest {
                         .setExpectedRevision(prod.getRevision() - 1)
                         .build()))
         .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.ABORTED));
+    assertThatThrownBy(() -> client.promote("m".repeat(100_000), "prod", 1))
+        .satisfies(
+            e -> assertThat(code(e)).isIn(Status.Code.NOT_FOUND, Status.Code.INVALID_ARGUMENT))
+        .satisfies(e -> assertThat(e.getMessage()).hasSizeLessThan(1_100));
+    assertThatThrownBy(() -> client.register(artifact, Fixtures.spec("m".repeat(100_000), 3, 1)))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.INVALID_ARGUMENT))
+        .hasMessageContaining("spec.name");
+    // A node cannot report serving what the registry does not have.
+    var node = ModelRegistryGrpc.newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.SECONDS);
+    NodeStatus fake =
+        NodeStatus.newBuilder()
+            .setNodeId("n1")
+            .setModel("fraud")
+            .setAlias("prod")
+            .addServingVersions(999)
+            .build();
+    assertThatThrownBy(() -> node.reportNodeStatus(fake))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.INVALID_ARGUMENT))
+        .hasMessageContaining("serving_versions: model 'fraud' has no version 999 (it has 1 to 1)");
+    assertThatThrownBy(
+            () ->
+                node.reportNodeStatus(
+                    fake.toBuilder().setModel("nope").clearServingVersions().build()))
+        .hasMessageContaining("model 'nope' is not registered");
+    assertThat(client.nodeStatuses("fraud")).isEmpty();
     // Nothing refused changed anything.
     assertThat(client.model("fraud").getVersionsCount()).isEqualTo(1);
     assertThat(client.history("fraud", "", 0)).hasSize(1);

@@ -42,27 +42,27 @@ public final class DeadLetters {
     int valueSize = value == null ? 0 : value.length;
     letter.setOriginalKeySize(keySize).setOriginalValueSize(valueSize);
     boolean cut = (long) keySize + valueSize > MAX_ORIGINAL_BYTES;
-    if (key != null) {
-      if (cut && keySize > PREFIX_BYTES) {
-        letter
-            .setOriginalTruncated(true)
-            .setOriginalKey(ByteString.copyFrom(key, 0, PREFIX_BYTES))
-            .setOriginalKeySha256(sha256(key));
-      } else {
-        letter.setOriginalKey(ByteString.copyFrom(key));
-      }
+    boolean keyCut = keep(key, cut, letter::setOriginalKey, letter::setOriginalKeySha256);
+    boolean valueCut = keep(value, cut, letter::setOriginalValue, letter::setOriginalValueSha256);
+    return letter.setOriginalTruncated(keyCut || valueCut);
+  }
+
+  /** Sets one original part, whole or (when cutting and it is large) its prefix and digest. */
+  private static boolean keep(
+      byte[] part,
+      boolean cut,
+      java.util.function.Consumer<ByteString> bytes,
+      java.util.function.Consumer<ByteString> digest) {
+    if (part == null) {
+      return false;
     }
-    if (value != null) {
-      if (cut && valueSize > PREFIX_BYTES) {
-        letter
-            .setOriginalTruncated(true)
-            .setOriginalValue(ByteString.copyFrom(value, 0, PREFIX_BYTES))
-            .setOriginalValueSha256(sha256(value));
-      } else {
-        letter.setOriginalValue(ByteString.copyFrom(value));
-      }
+    if (cut && part.length > PREFIX_BYTES) {
+      bytes.accept(ByteString.copyFrom(part, 0, PREFIX_BYTES));
+      digest.accept(sha256(part));
+      return true;
     }
-    return letter;
+    bytes.accept(ByteString.copyFrom(part));
+    return false;
   }
 
   /** {@code message}, cut to {@link #MAX_MESSAGE_CHARS} with a marker when longer. */
