@@ -42,14 +42,7 @@ class StreamScoringIT {
         Admin admin = Admin.create(kafka.clientProperties())) {
       servingFraud(admin, node, 4);
 
-      StreamScoring.Config config =
-          new StreamScoring.Config(
-              kafka.bootstrapServers(),
-              "payments",
-              "fraud",
-              "prod",
-              dir.resolve("streams"),
-              "events.dlq");
+      StreamScoring.Config config = config(kafka);
       try (KafkaProducer<String, byte[]> producer =
           new KafkaProducer<>(
               kafka.clientProperties(), new StringSerializer(), new ByteArraySerializer())) {
@@ -163,14 +156,7 @@ class StreamScoringIT {
         total++;
         producer.flush();
       }
-      StreamScoring.Config config =
-          new StreamScoring.Config(
-              kafka.bootstrapServers(),
-              "payments",
-              "fraud",
-              "prod",
-              dir.resolve("streams"),
-              "events.dlq");
+      StreamScoring.Config config = config(kafka);
       try (StreamScoring scoring =
           StreamScoring.start(config, scorerOf(node), () -> true, Clock.systemUTC())) {
         int expected = total;
@@ -231,6 +217,16 @@ class StreamScoringIT {
         TestModels.logisticRegression(dir.resolve("m.onnx"), 3, 1),
         Node.spec(MissingPolicy.MISSING_POLICY_USE_DEFAULT));
     node.client.promote("fraud", "prod", 1);
+  }
+
+  private StreamScoring.Config config(EmbeddedKafka kafka) {
+    return new StreamScoring.Config(
+        kafka.bootstrapServers(),
+        "payments",
+        "fraud",
+        "prod",
+        dir.resolve("streams"),
+        "events.dlq");
   }
 
   private static byte[] utf8(String s) {
