@@ -4,6 +4,7 @@ import dev.streamscore.etl.EventValidator;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.SourceSpec;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.Validation;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.ingest.generator.GeneratedEvent;
@@ -78,6 +79,8 @@ import org.apache.kafka.common.utils.Utils;
  * STREAMSCORE_ETL_JAVA_OPTS}).
  */
 public final class EtlThroughput {
+  private static final String EVENTS = TopicNames.events("payments");
+
   private static final Duration TIMEOUT = Duration.ofMinutes(10);
   private static final FeatureSpec SPEC = FeatureSpec.shippedPayments();
 
@@ -198,7 +201,7 @@ public final class EtlThroughput {
     List<Event> out = new ArrayList<>(n);
     while (out.size() < n) {
       GeneratedEvent g = generator.next();
-      if (validator.validate(g.json(), new RecordOrigin("raw.payments", 0, out.size()))
+      if (validator.validate(g.json(), new RecordOrigin(TopicNames.raw("payments"), 0, out.size()))
           instanceof Validation.Valid valid) {
         out.add(valid.event());
       }
@@ -208,8 +211,8 @@ public final class EtlThroughput {
 
   private static void createTopics(EmbeddedKafka kafka) {
     List<NewTopic> topics = new ArrayList<>();
-    topics.add(new NewTopic("events.payments", 4, (short) 1));
-    topics.add(new NewTopic("events.dlq", 4, (short) 1));
+    topics.add(new NewTopic(EVENTS, 4, (short) 1));
+    topics.add(new NewTopic(TopicNames.DLQ, 4, (short) 1));
     for (ViewSpec view : SPEC.views().values()) {
       topics.add(new NewTopic(view.topic(), 4, (short) 1));
     }
@@ -232,9 +235,7 @@ public final class EtlThroughput {
       for (Event e : events) {
         producer.send(
             new ProducerRecord<>(
-                "events.payments",
-                e.getEntityId().getBytes(StandardCharsets.UTF_8),
-                e.toByteArray()));
+                EVENTS, e.getEntityId().getBytes(StandardCharsets.UTF_8), e.toByteArray()));
       }
       producer.flush();
     }
@@ -255,7 +256,7 @@ public final class EtlThroughput {
     try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka)) {
       List<TopicPartition> partitions = new ArrayList<>();
       for (int p = 0; p < 4; p++) {
-        partitions.add(new TopicPartition("events.payments", p));
+        partitions.add(new TopicPartition(EVENTS, p));
       }
       consumer.assign(partitions);
       consumer.seekToBeginning(partitions);
@@ -299,7 +300,7 @@ public final class EtlThroughput {
                 try (KafkaConsumer<byte[], byte[]> consumer = consumer(kafka)) {
                   List<TopicPartition> partitions = new ArrayList<>();
                   for (int p = 0; p < 4; p++) {
-                    partitions.add(new TopicPartition("features.user_txn", p));
+                    partitions.add(new TopicPartition(TopicNames.features("user_txn"), p));
                   }
                   consumer.assign(partitions);
                   consumer.seekToBeginning(partitions);
@@ -345,7 +346,7 @@ public final class EtlThroughput {
                   .build();
           producer.send(
               new ProducerRecord<>(
-                  "events.payments", entity.getBytes(StandardCharsets.UTF_8), e.toByteArray()));
+                  EVENTS, entity.getBytes(StandardCharsets.UTF_8), e.toByteArray()));
         }
       }
       double achieved = total / ((System.nanoTime() - sendBegan) / 1e9);

@@ -2,6 +2,7 @@ package dev.streamscore.benchmarks;
 
 import com.google.protobuf.ByteString;
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.IngestGateway;
 import dev.streamscore.ingest.IngestGatewayConfig;
 import dev.streamscore.ingest.IngestPublisher;
@@ -91,9 +92,9 @@ public final class IngestThroughput {
         Topics.using(admin)
             .ensure(
                 List.of(
-                    new NewTopic("raw." + SOURCE, 4, (short) 1),
+                    new NewTopic(TopicNames.raw(SOURCE), 4, (short) 1),
                     new NewTopic("plain." + SOURCE, 4, (short) 1),
-                    new NewTopic("events.dlq", 4, (short) 1)),
+                    new NewTopic(TopicNames.DLQ, 4, (short) 1)),
                 Duration.ofSeconds(30));
       }
       IngestGatewayConfig config =

@@ -1,6 +1,7 @@
 package dev.streamscore.featurestore;
 
 import dev.streamscore.etl.FeatureDef;
+import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.Health;
@@ -205,8 +206,7 @@ public final class FeatureServer implements AutoCloseable {
       }
       Set<String> keys = new HashSet<>();
       for (String name : request.getFeaturesList()) {
-        int colon = name.indexOf(':');
-        ViewSpec view = colon < 0 ? null : spec.views().get(name.substring(0, colon));
+        ViewSpec view = viewOf(name);
         if (view != null) {
           keys.add(spec.source(view.source()).orElseThrow().keyField());
         }
@@ -217,6 +217,15 @@ public final class FeatureServer implements AutoCloseable {
                 + String.join(", ", keys.stream().sorted().toList()));
       }
       return null;
+    }
+
+    /** The view a feature name names, or null: the store answers a bad name, naming it. */
+    private ViewSpec viewOf(String name) {
+      try {
+        return FeatureRef.of(name).map(ref -> spec.views().get(ref.view())).orElse(null);
+      } catch (IllegalArgumentException e) {
+        return null;
+      }
     }
 
     @Override

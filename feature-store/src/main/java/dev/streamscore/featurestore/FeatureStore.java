@@ -2,6 +2,7 @@ package dev.streamscore.featurestore;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.FeatureDef;
+import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.etl.Windows;
@@ -475,28 +476,8 @@ public final class FeatureStore implements AutoCloseable {
   private record Resolved(ViewSpec view, FeatureDef feature) {}
 
   private Resolved resolve(String qualified) {
-    int colon = qualified.indexOf(':');
-    if (colon < 0) {
-      throw new IllegalArgumentException(
-          "feature '" + qualified + "' must be qualified as view:feature");
-    }
-    ViewSpec view = views.get(qualified.substring(0, colon));
-    if (view == null) {
-      throw new IllegalArgumentException(
-          "feature '"
-              + qualified
-              + "' names view '"
-              + qualified.substring(0, colon)
-              + "', which the store does not hold (views: "
-              + String.join(", ", views.keySet())
-              + ")");
-    }
-    FeatureDef feature = view.features().get(qualified.substring(colon + 1));
-    if (feature == null) {
-      throw new IllegalArgumentException(
-          "view '" + view.name() + "' has no feature '" + qualified.substring(colon + 1) + "'");
-    }
-    return new Resolved(view, feature);
+    FeatureRef ref = FeatureRef.parse(qualified);
+    return new Resolved(ref.viewIn(views), ref.definitionIn(views));
   }
 
   private ColumnFamilyHandle family(String view) {

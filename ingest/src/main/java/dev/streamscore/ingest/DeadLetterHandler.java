@@ -1,6 +1,7 @@
 package dev.streamscore.ingest;
 
 import dev.streamscore.etl.DeadLetters;
+import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.RejectReason;
 import java.time.Clock;
@@ -126,23 +127,22 @@ public final class DeadLetterHandler
         context.offset(),
         message);
     LOG.debug("{}: the failure", stage, exception);
-    String source = context.topic() == null ? "" : context.topic();
+    String source = context.topic() == null || context.topic().isBlank() ? "?" : context.topic();
     int dot = source.indexOf('.');
     DeadLetter letter =
-        DeadLetters.withOriginal(
-                DeadLetter.newBuilder()
-                    .setSource(dot < 0 ? source : source.substring(dot + 1))
-                    .setSourceTopic(source)
-                    .setSourcePartition(Math.max(-1, context.partition()))
-                    .setSourceOffset(Math.max(-1, context.offset()))
-                    .setReason(RejectReason.REJECT_REASON_INTERNAL)
-                    .setMessage(message)
-                    .setRejectedAtMs(clock.millis())
-                    .setStage(stage)
-                    .setOriginalTimestampMs(Math.max(0, context.timestamp())),
+        DeadLetters.of(
+            new DeadLetters.Original(
+                dot < 0 ? source : source.substring(dot + 1),
+                new RecordOrigin(
+                    source, Math.max(-1, context.partition()), Math.max(-1, context.offset())),
+                context.timestamp(),
                 context.sourceRawKey(),
-                context.sourceRawValue())
-            .build();
+                context.sourceRawValue()),
+            RejectReason.REJECT_REASON_INTERNAL,
+            "",
+            message,
+            stage,
+            clock.millis());
     try {
       listener.accept(source);
     } catch (RuntimeException e) {

@@ -3,7 +3,9 @@ package dev.streamscore.ingest;
 import dev.streamscore.etl.DeadLetters;
 import dev.streamscore.etl.EventValidator;
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.SourceSpec;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.Validation;
 import dev.streamscore.proto.v1.Accepted;
 import dev.streamscore.proto.v1.DeadLetter;
@@ -161,22 +163,21 @@ final class GatewayPublisher implements AutoCloseable {
       String source, EventValidator validator, byte[] payload, Validation.Invalid invalid) {
     String claimed = abbreviate(source);
     long now = clock.millis();
-    return DeadLetters.withOriginal(
-            DeadLetter.newBuilder()
-                .setSource(claimed)
-                .setSourceTopic(
-                    validator == null ? "raw." + claimed : validator.source().rawTopic())
-                .setSourcePartition(-1)
-                .setSourceOffset(-1)
-                .setReason(invalid.reason())
-                .setMessage(DeadLetters.message(invalid.message()))
-                .setField(invalid.field())
-                .setRejectedAtMs(now)
-                .setStage(STAGE)
-                .setOriginalTimestampMs(now),
+    return DeadLetters.of(
+        new DeadLetters.Original(
+            claimed,
+            new RecordOrigin(
+                validator == null ? TopicNames.raw(claimed) : validator.source().rawTopic(),
+                -1,
+                -1),
+            now,
             null,
-            payload)
-        .build();
+            payload),
+        invalid.reason(),
+        invalid.field(),
+        invalid.message(),
+        STAGE,
+        now);
   }
 
   /** A client-chosen name, cut so that no message or letter grows with it. */

@@ -2,6 +2,7 @@ package dev.streamscore.ingest;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SourceSpec;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.proto.v1.RejectReason;
 import java.time.Clock;
@@ -65,7 +66,7 @@ public final class Validator implements AutoCloseable {
         ValidatorTopology.STAGE,
         topic ->
             counters.rejected(
-                topic.startsWith("raw.") ? topic.substring(4) : topic,
+                TopicNames.isRaw(topic) ? TopicNames.sourceOfRaw(topic) : topic,
                 RejectReason.REJECT_REASON_INTERNAL));
     KafkaStreams streams =
         new KafkaStreams(

@@ -5,6 +5,7 @@ import dev.streamscore.etl.EventValidator;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.SourceSpec;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.Validation;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
@@ -33,7 +34,7 @@ import org.apache.kafka.streams.processor.api.RecordMetadata;
  */
 public final class ValidatorTopology {
   /** The default dead-letter topic. */
-  public static final String DEFAULT_DLQ = "events.dlq";
+  public static final String DEFAULT_DLQ = TopicNames.DLQ;
 
   static final String STAGE = "validator";
   private static final String SOURCE_NODE = "raw";
@@ -58,7 +59,7 @@ public final class ValidatorTopology {
         SOURCE_NODE,
         new ByteArrayDeserializer(),
         new ByteArrayDeserializer(),
-        Pattern.compile("raw\\..+"));
+        Pattern.compile(TopicNames.rawPattern()));
     Map<String, EventValidator> validators = new HashMap<>();
     for (SourceSpec source : spec.sources().values()) {
       validators.put(source.rawTopic(), new EventValidator(source, clock));
@@ -109,7 +110,7 @@ public final class ValidatorTopology {
               .recordMetadata()
               .orElseThrow(() -> new IllegalStateException("no record metadata"));
       RecordOrigin origin = new RecordOrigin(meta.topic(), meta.partition(), meta.offset());
-      String sourceName = meta.topic().substring("raw.".length());
+      String sourceName = TopicNames.sourceOfRaw(meta.topic());
       counters.received(sourceName);
       long now = clock.millis();
       // A record's arrival is its Kafka timestamp, unless that is missing or ahead of us.
@@ -155,21 +156,14 @@ public final class ValidatorTopology {
         long arrival,
         long now) {
       DeadLetter letter =
-          DeadLetters.withOriginal(
-                  DeadLetter.newBuilder()
-                      .setSource(source)
-                      .setSourceTopic(origin.topic())
-                      .setSourcePartition(origin.partition())
-                      .setSourceOffset(origin.offset())
-                      .setReason(invalid.reason())
-                      .setMessage(DeadLetters.message(invalid.message()))
-                      .setField(invalid.field())
-                      .setRejectedAtMs(now)
-                      .setStage(STAGE)
-                      .setOriginalTimestampMs(Math.max(0, record.timestamp())),
-                  record.key(),
-                  record.value())
-              .build();
+          DeadLetters.of(
+              new DeadLetters.Original(
+                  source, origin, record.timestamp(), record.key(), record.value()),
+              invalid.reason(),
+              invalid.field(),
+              invalid.message(),
+              STAGE,
+              now);
       context.forward(new Record<>(record.key(), letter.toByteArray(), arrival), DLQ_NODE);
       // Counted once forwarded: if forwarding fails, the dead-letter handler counts it as INTERNAL.
       counters.rejected(source, invalid.reason());

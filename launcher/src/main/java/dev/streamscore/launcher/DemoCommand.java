@@ -2,6 +2,7 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.Replay;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
@@ -181,7 +182,8 @@ final class DemoCommand implements Callable<Integer> {
                     "all"),
                 new StringSerializer(),
                 new ByteArraySerializer());
-        KafkaConsumer<byte[], byte[]> events = fromBeginning(kafka, "events.payments")) {
+        KafkaConsumer<byte[], byte[]> events =
+            fromBeginning(kafka, TopicNames.events("payments"))) {
       // Phase 1: history to train the first model on.
       publish(producer, generator, platform, "phase 1", this.events, rate, () -> "");
       List<Event> phase1 = drain(events, Duration.ofSeconds(5));
@@ -297,7 +299,7 @@ final class DemoCommand implements Callable<Integer> {
         java.util.concurrent.locks.LockSupport.parkNanos(wait);
       }
       GeneratedEvent e = generator.next();
-      producer.send(new ProducerRecord<>("raw.payments", e.key(), e.json()));
+      producer.send(new ProducerRecord<>(TopicNames.raw("payments"), e.key(), e.json()));
       if (System.nanoTime() > nextReport) {
         String more = progress.get();
         say(
@@ -454,7 +456,8 @@ final class DemoCommand implements Callable<Integer> {
 
   /** Records in predictions.fraud, read committed to its end. */
   private static long countPredictions(String kafka) {
-    try (KafkaConsumer<byte[], byte[]> consumer = fromBeginning(kafka, "predictions.fraud")) {
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        fromBeginning(kafka, TopicNames.predictions("fraud"))) {
       var partitions = consumer.assignment();
       Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
       long count = 0;

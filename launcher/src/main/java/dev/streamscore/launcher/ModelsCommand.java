@@ -1,5 +1,6 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.modelsync.Policies;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.AliasChange;
@@ -162,11 +163,10 @@ final class ModelsCommand implements Runnable {
               .putAllLabels(labels)
               .setDescription(description);
       for (String input : inputs) {
-        int colon = input.indexOf(':');
         spec.addInputs(
             ModelInput.newBuilder()
                 .setName(input)
-                .setView(colon < 0 ? "" : input.substring(0, colon))
+                .setView(FeatureRef.of(input).map(FeatureRef::view).orElse(""))
                 .setDefaultValue(defaults.getOrDefault(input, 0.0))
                 .setMissingPolicy(
                     rejectMissing

@@ -2,6 +2,7 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.featurestore.FeatureServer;
 import dev.streamscore.featurestore.FeatureStore;
@@ -171,7 +172,7 @@ final class Platform implements AutoCloseable {
     }
     register("validator", validator);
     ingestMetrics.validator(validator.current());
-    stages.add("validator", validator::status, config.applicationId(), t -> t.startsWith("raw."));
+    stages.add("validator", validator::status, config.applicationId(), TopicNames::isRaw);
   }
 
   private void startGateway(PlatformConfig config, Clock clock) {
@@ -221,8 +222,7 @@ final class Platform implements AutoCloseable {
     register(spark ? "Spark job" : "Flink job", job);
     this.etl = job;
     // Flink reports its source's offsets under its group at each checkpoint; Spark keeps its own.
-    stages.add(
-        "etl", job::status, spark ? null : "streamscore-etl-flink", t -> t.startsWith("events."));
+    stages.add("etl", job::status, spark ? null : "streamscore-etl-flink", TopicNames::isEvents);
     endpoints.put("etl", job.current().describe());
   }
 
@@ -426,7 +426,7 @@ final class Platform implements AutoCloseable {
             parts[0],
             parts[1],
             dataDir.resolve("stream-scoring"),
-            "events.dlq");
+            TopicNames.DLQ);
     StreamScoringPart part =
         new StreamScoringPart(
             streamConfig, agent, scorer, () -> materializer.bootstrapLag() == 0, clock);
@@ -439,8 +439,7 @@ final class Platform implements AutoCloseable {
         t -> t.equals(streamConfig.eventsTopic()));
     endpoints.put(
         "stream-scoring",
-        "events."
-            + source
+        streamConfig.eventsTopic()
             + " -> "
             + PredictionLog.topic(parts[0])
             + " with "

@@ -1,5 +1,6 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.IngestCounters;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
@@ -156,7 +157,7 @@ final class ProduceCommand implements Callable<Integer> {
     long seedValue = seed != null ? seed : System.nanoTime() & 0xFFFFFFFFL;
     Events events = file != null ? fileEvents() : generated(seedValue);
     long limit = count != null ? count : file != null ? 0 : 100_000;
-    String topic = "raw." + source;
+    String topic = TopicNames.raw(source);
 
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter err = spec.commandLine().getErr();

@@ -1,5 +1,6 @@
 package dev.streamscore.modelsync;
 
+import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.proto.v1.AliasChange;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.Model;
@@ -520,8 +521,12 @@ final class Registry implements AutoCloseable {
       if (!names.add(in.getName())) {
         throw invalid("spec.inputs[" + i + "]: input '" + in.getName() + "' appears twice");
       }
-      int colon = in.getName().indexOf(':');
-      String view = colon < 0 ? "" : in.getName().substring(0, colon);
+      String view;
+      try {
+        view = FeatureRef.of(in.getName()).map(FeatureRef::view).orElse("");
+      } catch (IllegalArgumentException e) {
+        throw invalid("spec.inputs[" + i + "]: " + e.getMessage());
+      }
       if (!in.getView().isEmpty() && !in.getView().equals(view)) {
         throw invalid(
             "spec.inputs["

@@ -1,7 +1,7 @@
 package dev.streamscore.modelsync;
 
+import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
-import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ArtifactChunk;
 import dev.streamscore.proto.v1.DownloadRequest;
@@ -663,35 +663,12 @@ public final class SyncAgent implements AutoCloseable {
 
   private void checkInputsAgainstViews(ModelVersion meta) {
     for (ModelInput in : meta.getSpec().getInputsList()) {
-      int colon = in.getName().indexOf(':');
-      if (colon < 0) {
-        continue; // a request-time feature
-      }
-      String viewName = in.getName().substring(0, colon);
-      ViewSpec view = spec.views().get(viewName);
-      if (view == null) {
+      try {
+        // A name without a colon is a request-time feature.
+        FeatureRef.of(in.getName()).ifPresent(ref -> ref.definitionIn(spec.views()));
+      } catch (IllegalArgumentException e) {
         throw new ModelLoadException(
-            meta.getName()
-                + " v"
-                + meta.getVersion()
-                + ": input '"
-                + in.getName()
-                + "' comes from view '"
-                + viewName
-                + "', which this node does not serve (views: "
-                + String.join(", ", spec.views().keySet())
-                + ")");
-      }
-      if (!view.features().containsKey(in.getName().substring(colon + 1))) {
-        throw new ModelLoadException(
-            meta.getName()
-                + " v"
-                + meta.getVersion()
-                + ": view '"
-                + viewName
-                + "' has no feature '"
-                + in.getName().substring(colon + 1)
-                + "'");
+            meta.getName() + " v" + meta.getVersion() + ": input " + e.getMessage());
       }
     }
   }

@@ -246,7 +246,7 @@ class SyncAgentTest {
             .build();
     ModelVersion unknownView =
         client.register(TestModels.constant(dir.resolve("v.onnx"), WIDTH, 8f), foreign);
-    assertRefused(agent, unknownView, "view 'clicks', which this node does not serve");
+    assertRefused(agent, unknownView, "names view 'clicks', which is not among the views here");
 
     // A format this node does not run.
     ModelVersion xgboost =

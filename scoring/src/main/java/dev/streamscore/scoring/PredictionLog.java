@@ -1,5 +1,6 @@
 package dev.streamscore.scoring;
 
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.proto.v1.Prediction;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -93,7 +94,7 @@ public final class PredictionLog implements PredictionSink, AutoCloseable {
 
   /** The topic of a model's predictions. */
   public static String topic(String model) {
-    return "predictions." + model;
+    return TopicNames.predictions(model);
   }
 
   @Override

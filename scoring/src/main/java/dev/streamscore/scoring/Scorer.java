@@ -1,5 +1,6 @@
 package dev.streamscore.scoring;
 
+import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.featurestore.FeatureStore;
@@ -357,13 +358,13 @@ public final class Scorer {
     Map<String, Integer> request = new LinkedHashMap<>();
     for (int i = 0; i < meta.getSpec().getInputsCount(); i++) {
       String name = meta.getSpec().getInputs(i).getName();
-      int colon = name.indexOf(':');
-      if (colon < 0) {
+      var ref = FeatureRef.of(name);
+      if (ref.isEmpty()) {
         request.put(name, i);
         continue;
       }
       // The sync agent checked the view exists before this version could serve.
-      ViewSpec view = spec.views().get(name.substring(0, colon));
+      ViewSpec view = ref.get().viewIn(spec.views());
       String key = spec.source(view.source()).orElseThrow().keyField();
       byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
     }

@@ -3,6 +3,8 @@ package dev.streamscore.scoring;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.DeadLetters;
 import dev.streamscore.etl.EventTimeWindow;
+import dev.streamscore.etl.RecordOrigin;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.DeadLetterHandler;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
@@ -94,7 +96,7 @@ public final class StreamScoring implements AutoCloseable {
 
     /** {@code events.<source>}. */
     public String eventsTopic() {
-      return "events." + source;
+      return TopicNames.events(source);
     }
   }
 
@@ -307,22 +309,18 @@ public final class StreamScoring implements AutoCloseable {
         org.apache.kafka.streams.processor.api.RecordMetadata meta,
         String message) {
       DeadLetter letter =
-          DeadLetters.withOriginal(
-                  DeadLetter.newBuilder()
-                      .setSource(config.source())
-                      .setSourceTopic(meta.topic())
-                      .setSourcePartition(meta.partition())
-                      .setSourceOffset(meta.offset())
-                      .setReason(RejectReason.REJECT_REASON_UNSCORABLE)
-                      .setMessage(
-                          DeadLetters.message(
-                              config.model() + "/" + config.alias() + ": " + message))
-                      .setRejectedAtMs(clock.millis())
-                      .setStage(STAGE)
-                      .setOriginalTimestampMs(Math.max(0, record.timestamp())),
+          DeadLetters.of(
+              new DeadLetters.Original(
+                  config.source(),
+                  new RecordOrigin(meta.topic(), meta.partition(), meta.offset()),
+                  record.timestamp(),
                   record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
-                  record.value())
-              .build();
+                  record.value()),
+              RejectReason.REJECT_REASON_UNSCORABLE,
+              "",
+              config.model() + "/" + config.alias() + ": " + message,
+              STAGE,
+              clock.millis());
       context.forward(record.withValue(new Outcome(null, letter.toByteArray())));
       unscorable.incrementAndGet();
     }

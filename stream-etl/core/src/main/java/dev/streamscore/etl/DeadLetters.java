@@ -31,13 +31,63 @@ public final class DeadLetters {
   private DeadLetters() {}
 
   /**
+   * The record a dead letter sets aside.
+   *
+   * @param source the declared source, or the name the record claimed for an unknown one
+   * @param origin where it was read ({@code -1, -1} for an event that came through the gateway)
+   * @param timestampMs its Kafka timestamp (negative values are written as 0: unknown)
+   * @param key its key, or null
+   * @param value its value, or null for a tombstone
+   */
+  public record Original(
+      String source, RecordOrigin origin, long timestampMs, byte[] key, byte[] value) {
+    public Original {
+      java.util.Objects.requireNonNull(source, "source");
+      java.util.Objects.requireNonNull(origin, "origin");
+    }
+  }
+
+  /**
+   * The dead letter of {@code original}: the one place every stage (gateway, validator, both ETL
+   * engines, stream scoring, the exception handlers) builds one.
+   *
+   * @param field the offending field, or empty
+   * @param message one sentence naming the field and the problem; cut to {@link #MAX_MESSAGE_CHARS}
+   * @param stage {@code gateway}, {@code validator}, {@code etl-flink}, {@code etl-spark}, {@code
+   *     stream-scoring}
+   * @param nowMs when it was rejected
+   */
+  public static DeadLetter of(
+      Original original,
+      dev.streamscore.proto.v1.RejectReason reason,
+      String field,
+      String message,
+      String stage,
+      long nowMs) {
+    return withOriginal(
+            DeadLetter.newBuilder()
+                .setSource(original.source())
+                .setSourceTopic(original.origin().topic())
+                .setSourcePartition(original.origin().partition())
+                .setSourceOffset(original.origin().offset())
+                .setReason(reason)
+                .setMessage(message(message))
+                .setField(field)
+                .setRejectedAtMs(nowMs)
+                .setStage(stage)
+                .setOriginalTimestampMs(Math.max(0, original.timestampMs())),
+            original.key(),
+            original.value())
+        .build();
+  }
+
+  /**
    * Sets {@code original_key}, {@code original_value}, their sizes and, when cut, their digests.
    *
    * @param key the original key, or null when it had none
    * @param value the original value, or null for a tombstone
    */
-  public static DeadLetter.Builder withOriginal(
-      DeadLetter.Builder letter, byte[] key, byte[] value) {
+  static DeadLetter.Builder withOriginal(DeadLetter.Builder letter, byte[] key, byte[] value) {
     int keySize = key == null ? 0 : key.length;
     int valueSize = value == null ? 0 : value.length;
     letter.setOriginalKeySize(keySize).setOriginalValueSize(valueSize);

@@ -48,20 +48,13 @@ public record Rejection(RejectReason reason, String field, String view, String m
       long recordTimestampMs,
       String stage,
       long nowMs) {
-    return DeadLetters.withOriginal(
-            DeadLetter.newBuilder()
-                .setSource(source)
-                .setSourceTopic(topic)
-                .setSourcePartition(partition)
-                .setSourceOffset(offset)
-                .setReason(reason)
-                .setMessage(DeadLetters.message(message))
-                .setField(field)
-                .setRejectedAtMs(nowMs)
-                .setStage(stage)
-                .setOriginalTimestampMs(recordTimestampMs),
-            key,
-            value)
-        .build();
+    return DeadLetters.of(
+        new DeadLetters.Original(
+            source, new RecordOrigin(topic, partition, offset), recordTimestampMs, key, value),
+        reason,
+        field,
+        message,
+        stage,
+        nowMs);
   }
 }

@@ -129,12 +129,12 @@ public record SourceSpec(
 
   /** {@code raw.<name>}. */
   public String rawTopic() {
-    return "raw." + name;
+    return TopicNames.raw(name);
   }
 
   /** {@code events.<name>}. */
   public String eventsTopic() {
-    return "events." + name;
+    return TopicNames.events(name);
   }
 
   /** True for the fields that go into {@code Event.fields} (all but key, event id and time). */

@@ -71,7 +71,7 @@ public record ViewSpec(
 
   /** {@code features.<name>}. */
   public String topic() {
-    return "features." + name;
+    return TopicNames.features(name);
   }
 
   /** The longest window of any feature: tiles older than this are never read. */

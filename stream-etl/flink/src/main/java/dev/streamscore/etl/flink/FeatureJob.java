@@ -2,6 +2,7 @@ package dev.streamscore.etl.flink;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SourceSpec;
+import dev.streamscore.etl.TopicNames;
 import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -18,7 +19,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
  */
 public final class FeatureJob {
   /** Where dead letters go unless configured otherwise. */
-  public static final String DLQ_TOPIC = "events.dlq";
+  public static final String DLQ_TOPIC = TopicNames.DLQ;
 
   private FeatureJob() {}
 

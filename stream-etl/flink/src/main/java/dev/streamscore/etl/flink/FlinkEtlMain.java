@@ -2,6 +2,7 @@ package dev.streamscore.etl.flink;
 
 import dev.streamscore.etl.EtlJobs;
 import dev.streamscore.etl.SpecException;
+import dev.streamscore.etl.TopicNames;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -96,7 +97,7 @@ public final class FlinkEtlMain {
       env.setParallelism(options.parallelism());
     }
     for (String source : sources) {
-      String topic = "events." + source;
+      String topic = TopicNames.events(source);
       DataStream<EventRecord> events =
           env.fromSource(
                   FeatureJob.source(

@@ -3,6 +3,7 @@ package dev.streamscore.etl.spark;
 import dev.streamscore.etl.EtlJobs;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -141,7 +142,7 @@ public final class SparkEtlMain {
       Options options, FeatureSpec spec, List<String> sources) {
     List<String> topics = new ArrayList<>();
     for (String source : sources) {
-      topics.add("events." + source);
+      topics.add(TopicNames.events(source));
       spec.viewsOf(source).stream().map(ViewSpec::topic).forEach(topics::add);
     }
     topics.add(options.dlqTopic());
@@ -198,7 +199,7 @@ public final class SparkEtlMain {
     EtlGroupFunction.Counters counters = new EtlGroupFunction.Counters(spark.sparkContext());
     List<StreamingQuery> queries = new ArrayList<>();
     for (String source : sources) {
-      String topic = "events." + source;
+      String topic = TopicNames.events(source);
       org.apache.spark.sql.streaming.DataStreamReader reader =
           spark
               .readStream()

@@ -1,5 +1,6 @@
 package dev.streamscore.etl.spark;
 
+import dev.streamscore.etl.TopicNames;
 import java.util.Map;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Dataset;
@@ -10,7 +11,7 @@ import org.apache.spark.sql.streaming.OutputMode;
 /** The job's dataflow, separate from its sources and sinks so tests can feed it without Kafka. */
 public final class SparkFeatureJob {
   /** Where dead letters go unless told otherwise. */
-  public static final String DLQ_TOPIC = "events.dlq";
+  public static final String DLQ_TOPIC = TopicNames.DLQ;
 
   private SparkFeatureJob() {}
 

@@ -1,0 +1,61 @@
+package dev.streamscore.etl;
+
+/**
+ * Every topic name of the platform, made in this one place: {@code raw.<source>} (producers' JSON),
+ * {@code events.<source>} (validated events), {@code features.<view>} (tile rows), {@code
+ * predictions.<model>} (the prediction log) and the dead-letter topic {@code events.dlq}.
+ */
+public final class TopicNames {
+  /** The dead-letter topic of every stage. */
+  public static final String DLQ = "events.dlq";
+
+  private static final String RAW = "raw.";
+  private static final String EVENTS = "events.";
+  private static final String FEATURES = "features.";
+  private static final String PREDICTIONS = "predictions.";
+
+  private TopicNames() {}
+
+  /** {@code raw.<source>}. */
+  public static String raw(String source) {
+    return RAW + source;
+  }
+
+  /** {@code events.<source>}. */
+  public static String events(String source) {
+    return EVENTS + source;
+  }
+
+  /** {@code features.<view>}. */
+  public static String features(String view) {
+    return FEATURES + view;
+  }
+
+  /** {@code predictions.<model>}. */
+  public static String predictions(String model) {
+    return PREDICTIONS + model;
+  }
+
+  /** True for {@code raw.<anything>}. */
+  public static boolean isRaw(String topic) {
+    return topic.startsWith(RAW) && topic.length() > RAW.length();
+  }
+
+  /** True for {@code events.<source>} (not the dead-letter topic). */
+  public static boolean isEvents(String topic) {
+    return topic.startsWith(EVENTS) && !topic.equals(DLQ) && topic.length() > EVENTS.length();
+  }
+
+  /** The source a raw topic belongs to: {@code payments} for {@code raw.payments}. */
+  public static String sourceOfRaw(String topic) {
+    if (!isRaw(topic)) {
+      throw new IllegalArgumentException("'" + topic + "' is not a raw.<source> topic");
+    }
+    return topic.substring(RAW.length());
+  }
+
+  /** The regular expression of every raw topic, for pattern subscriptions. */
+  public static String rawPattern() {
+    return "raw\\..+";
+  }
+}
