@@ -6,6 +6,7 @@ import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureStatus;
@@ -148,7 +149,7 @@ final class DemoCommand implements Callable<Integer> {
             0,
             Optional.empty(),
             0,
-            Optional.of("fraud:prod"));
+            Optional.of(new ModelAlias("fraud", "prod")));
     say(
         "starting the platform (embedded Kafka, validator, %s ETL, feature store, registry,"
             + " scoring node, stream scoring)",

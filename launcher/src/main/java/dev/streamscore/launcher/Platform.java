@@ -19,6 +19,7 @@ import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
+import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.modelsync.SyncAgent;
 import dev.streamscore.modelsync.SyncMetrics;
@@ -416,15 +417,14 @@ final class Platform implements AutoCloseable {
 
   /** Scores the events of the first source that has views with {@code model:alias}. */
   private void startStreamScoring(
-      String target, SyncAgent agent, Scorer scorer, Materializer materializer, Clock clock) {
-    String[] parts = target.split(":");
+      ModelAlias target, SyncAgent agent, Scorer scorer, Materializer materializer, Clock clock) {
     String source = spec.views().values().iterator().next().source();
     StreamScoring.Config streamConfig =
         new StreamScoring.Config(
             kafkaBootstrap,
             source,
-            parts[0],
-            parts[1],
+            target.model(),
+            target.alias(),
             dataDir.resolve("stream-scoring"),
             TopicNames.DLQ);
     StreamScoringPart part =
@@ -441,11 +441,11 @@ final class Platform implements AutoCloseable {
         "stream-scoring",
         streamConfig.eventsTopic()
             + " -> "
-            + PredictionLog.topic(parts[0])
+            + PredictionLog.topic(target.model())
             + " with "
-            + parts[0]
+            + target.model()
             + "/"
-            + parts[1]
+            + target.alias()
             + " (starts once it has a version)");
   }
 

@@ -1,5 +1,6 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.modelsync.ModelAlias;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Objects;
@@ -37,7 +38,7 @@ record PlatformConfig(
     int registryPort,
     Optional<String> registryToken,
     int scoringPort,
-    Optional<String> streamScoring) {
+    Optional<ModelAlias> streamScoring) {
 
   /** The streaming ETL engine. */
   enum Engine {
@@ -84,13 +85,6 @@ record PlatformConfig(
     Objects.requireNonNull(engine, "engine");
     Objects.requireNonNull(registryToken, "registryToken");
     Objects.requireNonNull(streamScoring, "streamScoring");
-    streamScoring.ifPresent(
-        target -> {
-          if (!target.matches("[a-z0-9_-]{1,64}:[a-z0-9_-]{1,64}")) {
-            throw new StartupException(
-                "--stream-scoring must be MODEL:ALIAS (fraud:prod) or none, got '" + target + "'");
-          }
-        });
     externalKafka.ifPresent(
         servers -> {
           if (!BOOTSTRAP.matcher(servers).matches()) {

@@ -1,5 +1,6 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.modelsync.ModelAlias;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -131,7 +132,7 @@ final class UpCommand implements Callable<Integer> {
             registryPort,
             Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()),
             scoringPort,
-            Optional.of(streamScoring).filter(s -> !s.equals("none")));
+            streamScoringTarget());
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);
@@ -164,5 +165,17 @@ final class UpCommand implements Callable<Integer> {
     // Runs until the shutdown hook has closed everything; the JVM then exits.
     stopped.await();
     return 0;
+  }
+
+  /** {@code --stream-scoring}: a model alias, or none. */
+  private Optional<ModelAlias> streamScoringTarget() {
+    if (streamScoring.equals("none")) {
+      return Optional.empty();
+    }
+    try {
+      return Optional.of(ModelAlias.parse(streamScoring));
+    } catch (IllegalArgumentException e) {
+      throw new StartupException("--stream-scoring must be MODEL:ALIAS or none: " + e.getMessage());
+    }
   }
 }

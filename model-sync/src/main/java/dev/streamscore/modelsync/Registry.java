@@ -55,8 +55,8 @@ import java.util.regex.Pattern;
  * the RPC answers.
  */
 final class Registry implements AutoCloseable {
-  private static final Pattern NAME = Pattern.compile("[a-z0-9_-]{1,64}");
-  private static final Pattern ALIAS = Pattern.compile("[a-z0-9_-]{1,64}");
+  private static final Pattern NAME = ModelAlias.NAME;
+  private static final Pattern ALIAS = ModelAlias.NAME;
   private static final Pattern NODE = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
   static final String ROLLBACK = "rollback";
 
