@@ -1,5 +1,5 @@
 /**
- * Ingest: the publisher library, the gRPC ingest gateway, the raw-topic validator and the synthetic
- * event generator. Built by the issue "Ingest: events in from any producer".
+ * Ingest: the publisher library, the gRPC ingest gateway, the raw-topic validator (with its
+ * dead-letter exception handler for Kafka Streams stages) and the synthetic event generator.
  */
 package dev.streamscore.ingest;

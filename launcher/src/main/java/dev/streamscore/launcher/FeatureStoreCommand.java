@@ -26,9 +26,10 @@ import picocli.CommandLine.Option;
     name = "feature-store",
     mixinStandardHelpOptions = true,
     description = {
+      "Runs a standalone feature store: features.<view> topics into RocksDB, served over gRPC.",
+      "",
       "Replicates every features.<view> topic of a Kafka cluster into a local RocksDB store and",
-      "serves it over gRPC (FeatureService) until interrupted. Prints 'features: address', then",
-      "'ready'."
+      "serves it (FeatureService) until interrupted. Prints 'features: address', then 'ready'."
     })
 final class FeatureStoreCommand implements Callable<Integer> {
 

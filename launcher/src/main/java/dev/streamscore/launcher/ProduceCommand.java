@@ -38,9 +38,11 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-      "Publishes a generated payments stream (users and merchants with Zipf popularity, log-normal",
-      "amounts, fraud bursts with a label, and configurable out-of-order, duplicate and invalid",
-      "events), or replays a JSON-lines file, to raw.<source> over Kafka or the gRPC gateway."
+      "Publishes payments, generated or from a JSON-lines file, to raw.<source>.",
+      "",
+      "The generated stream has users and merchants with Zipf popularity, log-normal amounts,",
+      "fraud bursts with a label, and configurable out-of-order, duplicate and invalid events.",
+      "It goes over Kafka or through the gRPC ingest gateway."
     })
 final class ProduceCommand implements Callable<Integer> {
   enum Transport {

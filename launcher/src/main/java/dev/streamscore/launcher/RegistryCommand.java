@@ -20,8 +20,11 @@ import picocli.CommandLine.Option;
     name = "registry",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs the model registry (gRPC ModelRegistry) until interrupted. Prints 'registry: address',",
-      "then 'ready'. Writes need the token in $" + PlatformConfig.TOKEN_ENV + " when that is set."
+      "Runs the model registry (gRPC ModelRegistry) until interrupted.",
+      "",
+      "Prints 'registry: address', then 'ready'. Writes need the token in $"
+          + PlatformConfig.TOKEN_ENV
+          + " when that is set."
     })
 final class RegistryCommand implements Callable<Integer> {
 

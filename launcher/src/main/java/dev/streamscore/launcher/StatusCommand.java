@@ -22,10 +22,11 @@ import picocli.CommandLine.Option;
     name = "status",
     mixinStandardHelpOptions = true,
     description = {
-      "Prints the state of each stage of the running platform (running, waiting, restarting or",
-      "failed, with the reason, its restarts and its lag), then what it has ingested, per source",
-      "and stage: received, valid, rejected by reason, and (gateway) failed writes, in-flight",
-      "events and stalled streams."
+      "Prints the running platform's stages and what it has ingested.",
+      "",
+      "First each stage's state (running, waiting, restarting or failed, with the reason), its",
+      "restarts and its lag; then, per source and stage: received, valid, rejected by reason, and",
+      "(gateway) failed writes, in-flight events and stalled streams."
     })
 final class StatusCommand implements Callable<Integer> {
 

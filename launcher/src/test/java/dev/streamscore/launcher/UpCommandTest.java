@@ -75,4 +75,17 @@ class UpCommandTest {
     assertThat(run("up", "--help")).isZero();
     assertThat(out.toString()).contains("--data-dir").contains("--kafka");
   }
+
+  @Test
+  void theCommandListGivesEveryCommandAWholeOneLineSummary() {
+    picocli.CommandLine cli = new picocli.CommandLine(new Main());
+    assertThat(cli.getSubcommands()).containsKeys("up", "demo", "produce", "status", "models");
+    cli.getSubcommands()
+        .forEach(
+            (name, sub) -> {
+              String[] description = sub.getCommandSpec().usageMessage().description();
+              assertThat(description).as(name).isNotEmpty();
+              assertThat(description[0]).as(name).endsWith(".").hasSizeLessThanOrEqualTo(100);
+            });
+  }
 }

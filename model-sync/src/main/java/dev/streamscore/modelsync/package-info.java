@@ -1,5 +1,5 @@
 /**
- * The model registry (server, client, CLI verbs) and the sync agent that hot-swaps model versions
- * through reference-counted handles. Built by the issue "Model registry and hot-swap".
+ * The model registry (server and client) and the sync agent that hot-swaps model versions through
+ * reference-counted handles, each alias on its own.
  */
 package dev.streamscore.modelsync;

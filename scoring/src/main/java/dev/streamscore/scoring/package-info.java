@@ -1,5 +1,5 @@
 /**
- * Scoring nodes: the gRPC Scoring service, model execution through DJL, routing by traffic policy,
- * the prediction log and stream scoring. Built by the issue "Scoring nodes".
+ * Scoring nodes: the gRPC Scoring service, input assembly from the feature store and the request,
+ * model execution through DJL, the prediction log and stream scoring.
  */
 package dev.streamscore.scoring;
