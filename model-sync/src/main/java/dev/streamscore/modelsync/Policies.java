@@ -58,6 +58,16 @@ public final class Policies {
   }
 
   /** FNV-1a over UTF-8, finished with a 64-bit mix so nearby keys spread over the range. */
+  /** Every version the policy needs loaded: its splits, then its shadow, each once. */
+  static java.util.Set<Long> versions(TrafficPolicy policy) {
+    java.util.Set<Long> versions = new java.util.LinkedHashSet<>();
+    policy.getSplitsList().forEach(s -> versions.add(s.getVersion()));
+    if (policy.getShadowVersion() != 0) {
+      versions.add(policy.getShadowVersion());
+    }
+    return versions;
+  }
+
   static long hash(String key) {
     long h = 0xcbf29ce484222325L;
     for (byte b : key.getBytes(StandardCharsets.UTF_8)) {

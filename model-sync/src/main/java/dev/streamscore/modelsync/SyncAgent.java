@@ -509,11 +509,7 @@ public final class SyncAgent implements AutoCloseable {
     long began = System.nanoTime();
     Serving current = serving.get(target);
     TrafficPolicy policy = state.getPolicy();
-    Set<Long> wanted = new LinkedHashSet<>();
-    policy.getSplitsList().forEach(s -> wanted.add(s.getVersion()));
-    if (policy.getShadowVersion() != 0) {
-      wanted.add(policy.getShadowVersion());
-    }
+    Set<Long> wanted = Policies.versions(policy);
     setStatus(target, current, state.getRevision(), SyncState.SYNC_STATE_LOADING, "");
     Map<Long, ModelHandle> next = new LinkedHashMap<>();
     List<ModelHandle> fresh = new ArrayList<>();
@@ -597,12 +593,7 @@ public final class SyncAgent implements AutoCloseable {
           registry
               .withDeadlineAfter(30, TimeUnit.SECONDS)
               .getModel(GetModelRequest.newBuilder().setName(target.model()).build());
-      Set<Long> wanted = new LinkedHashSet<>();
-      previous.getPolicy().getSplitsList().forEach(s -> wanted.add(s.getVersion()));
-      if (previous.getPolicy().getShadowVersion() != 0) {
-        wanted.add(previous.getPolicy().getShadowVersion());
-      }
-      for (long v : wanted) {
+      for (long v : Policies.versions(previous.getPolicy())) {
         handles.put(v, load(versionOf(model, v)));
       }
     } catch (RuntimeException e) {
