@@ -6,8 +6,9 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.InMemoryEntityState;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.etl.Windows;
-import dev.streamscore.featurestore.FeatureServer;
+import dev.streamscore.featurestore.FeatureNode;
 import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.FeatureServiceGrpc;
@@ -25,6 +26,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -70,13 +72,19 @@ public final class FeatureLookup {
         VIEW.features().keySet().stream().map(f -> VIEW.name() + ":" + f).toList();
     Path dir = Files.createTempDirectory("lookup-bench");
     RedisServer redis = RedisServer.start();
-    try (FeatureStore store = FeatureStore.open(dir.resolve("store"), SPEC);
+    try (FeatureNode node =
+            FeatureNode.start(
+                new FeatureNode.Config(dir.resolve("store"), Optional.empty()),
+                SPEC,
+                Optional.of(ServerTransport.loopback(0)),
+                () -> "",
+                Clock.systemUTC());
         Jedis jedis = redis.connect()) {
+      FeatureStore store = node.store();
       load(entities, store, jedis);
-      try (FeatureServer server =
-          FeatureServer.start("127.0.0.1", 0, store, SPEC, () -> 0, Clock.systemUTC())) {
+      {
         ManagedChannel channel =
-            NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
+            NettyChannelBuilder.forTarget(node.address().orElseThrow()).usePlaintext().build();
         var stub = FeatureServiceGrpc.newBlockingStub(channel);
         Map<String, Consumer<List<String>>> paths = new LinkedHashMap<>();
         paths.put("rocksdb in-process", ids -> store.vectors(ids, features, AS_OF));

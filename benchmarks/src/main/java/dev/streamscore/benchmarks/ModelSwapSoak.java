@@ -6,6 +6,7 @@ import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.modelsync.SyncAgent;
 import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
@@ -54,7 +55,10 @@ public final class ModelSwapSoak {
     Path dir = Files.createTempDirectory("swap-soak");
     try (RegistryServer registry =
         RegistryServer.start(
-            "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC())) {
+            ServerTransport.loopback(0),
+            dir.resolve("registry"),
+            Optional.empty(),
+            Clock.systemUTC())) {
       ManagedChannel channel =
           NettyChannelBuilder.forTarget(registry.address()).usePlaintext().build();
       RegistryClient client = new RegistryClient(channel, Optional.empty(), "soak");

@@ -10,8 +10,8 @@ import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.modelsync.OnnxModel;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.RegistryServer;
-import dev.streamscore.modelsync.SyncAgent;
 import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.FeatureValue;
@@ -24,8 +24,8 @@ import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.Value;
-import dev.streamscore.scoring.Scorer;
-import dev.streamscore.scoring.ScoringServer;
+import dev.streamscore.scoring.ScoringNode;
+import dev.streamscore.scoring.ScoringNodeConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.stub.ClientCallStreamObserver;
@@ -107,12 +107,22 @@ public final class ScoringLoad {
     Path dir = Files.createTempDirectory("scoring-load");
     RedisServer redis = RedisServer.start();
     Clock clock = Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC);
-    try (FeatureStore store = FeatureStore.open(dir.resolve("store"), SPEC);
-        RegistryServer registry =
+    AtomicLong logged = new AtomicLong();
+    try (RegistryServer registry =
             RegistryServer.start(
-                "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC());
+                ServerTransport.loopback(0),
+                dir.resolve("registry"),
+                Optional.empty(),
+                Clock.systemUTC());
+        ScoringNode node =
+            ScoringNode.start(
+                ScoringNodeConfig.of(
+                    "bench", dir.resolve("node"), Optional.empty(), registry.address()),
+                SPEC,
+                ScoringNode.Wiring.of(ServerTransport.loopback(0), new PrometheusRegistry(), clock)
+                    .withPredictions(p -> logged.incrementAndGet()));
         JedisPool pool = redis.pool(64)) {
-      load(entities, store, pool);
+      load(entities, node.store(), pool);
       ManagedChannel registryChannel =
           NettyChannelBuilder.forTarget(registry.address()).usePlaintext().build();
       Path model = TestModels.logisticRegression(dir.resolve("lr.onnx"), 9, 1);
@@ -121,29 +131,14 @@ public final class ScoringLoad {
       client.register(model, spec("fraud_raw", false));
       client.promote("fraud", "prod", 1);
       client.promote("fraud_raw", "prod", 1);
-      SyncAgent agent =
-          SyncAgent.start(
-              SyncAgent.Config.of("bench", List.of(), dir.resolve("models")),
-              registryChannel,
-              SPEC,
-              Clock.systemUTC());
-      while (agent.servingRevision("fraud", "prod") == 0
-          || agent.servingRevision("fraud_raw", "prod") == 0) {
+      while (node.agent().servingRevision("fraud", "prod") == 0
+          || node.agent().servingRevision("fraud_raw", "prod") == 0) {
         Thread.sleep(20); // the agent is loading the models; nothing else to wait on
       }
-      AtomicLong logged = new AtomicLong();
-      ScoringServer server =
-          ScoringServer.start(
-              ScoringServer.Config.defaults("127.0.0.1", 0, "bench"),
-              new Scorer(store, SPEC, agent, "bench"),
-              p -> logged.incrementAndGet(),
-              () -> new ScoringServer.Readiness(true, ""),
-              new PrometheusRegistry(),
-              clock);
       // The generator's callbacks only record a latency: running them on the channel's event loop
       // leaves more of the two cores to the server than a callback pool's hand-offs would.
       ManagedChannel channel =
-          NettyChannelBuilder.forTarget(server.address()).usePlaintext().directExecutor().build();
+          NettyChannelBuilder.forTarget(node.address()).usePlaintext().directExecutor().build();
       ScoringGrpc.ScoringStub async = ScoringGrpc.newStub(channel);
       ScoringGrpc.ScoringBlockingStub blocking = ScoringGrpc.newBlockingStub(channel);
 
@@ -198,8 +193,6 @@ public final class ScoringLoad {
 
       twoHopPool.shutdownNow();
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      server.close();
-      agent.close();
       registryChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     } finally {
       redis.close();

@@ -5,6 +5,7 @@ import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.Health;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.FeatureDescriptor;
 import dev.streamscore.proto.v1.FeatureServiceGrpc;
 import dev.streamscore.proto.v1.GetOnlineFeaturesRequest;
@@ -13,10 +14,7 @@ import dev.streamscore.proto.v1.ListFeaturesRequest;
 import dev.streamscore.proto.v1.ListFeaturesResponse;
 import io.grpc.Server;
 import io.grpc.Status;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -49,14 +47,14 @@ public final class FeatureServer implements AutoCloseable {
 
   private final Server server;
   private final ExecutorService executor;
-  private final String host;
+  private final String address;
 
   private final Health health;
 
-  private FeatureServer(Server server, ExecutorService executor, String host, Health health) {
+  private FeatureServer(Server server, ExecutorService executor, String address, Health health) {
     this.server = server;
     this.executor = executor;
-    this.host = host;
+    this.address = address;
     this.health = health;
   }
 
@@ -68,8 +66,7 @@ public final class FeatureServer implements AutoCloseable {
    * @throws IllegalStateException naming the port when it cannot be bound
    */
   public static FeatureServer start(
-      String host,
-      int port,
+      ServerTransport transport,
       FeatureStore store,
       FeatureSpec spec,
       LongSupplier behind,
@@ -83,21 +80,20 @@ public final class FeatureServer implements AutoCloseable {
               return t;
             });
     Health health = new Health(FeatureServiceGrpc.SERVICE_NAME, "feature service");
-    Server server =
-        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-            .executor(executor)
-            .addService(new Service(store, spec, behind, clock))
-            .addService(health.service())
-            .intercept(dev.streamscore.proto.GrpcServers.boundedErrors())
-            .build();
+    transport
+        .builder()
+        .executor(executor)
+        .addService(new Service(store, spec, behind, clock))
+        .addService(health.service())
+        .intercept(dev.streamscore.proto.GrpcServers.boundedErrors());
+    Server server;
     try {
-      server.start();
-    } catch (IOException e) {
+      server = transport.start();
+    } catch (IllegalStateException e) {
       executor.shutdownNow();
-      throw new IllegalStateException(
-          dev.streamscore.proto.GrpcServers.listenFailure(host, port, e), e);
+      throw e;
     }
-    FeatureServer fs = new FeatureServer(server, executor, host, health);
+    FeatureServer fs = new FeatureServer(server, executor, transport.address(server), health);
     LOG.info("feature service listening on {}", fs.address());
     return fs;
   }
@@ -106,7 +102,7 @@ public final class FeatureServer implements AutoCloseable {
 
   /** {@code host:port}. */
   public String address() {
-    return host + ":" + server.getPort();
+    return address;
   }
 
   /**

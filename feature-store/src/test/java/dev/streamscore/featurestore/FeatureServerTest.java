@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.GoldenStream;
 import dev.streamscore.etl.Replay;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.EntityStatus;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureDescriptor;
@@ -16,7 +17,8 @@ import dev.streamscore.proto.v1.ListFeaturesRequest;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Instant;
@@ -35,6 +37,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The FeatureService over a real store, called through a loopback gRPC channel. */
 class FeatureServerTest {
+  /** The service runs on gRPC's in-process transport: every call goes through the real stack. */
+  private final String name = InProcessServerBuilder.generateName();
+
   private static final long START = 1_764_000_000_000L;
   private static final long NOW = START + 3_600_000L;
   private static final FeatureSpec SPEC = GoldenStream.spec();
@@ -57,13 +62,12 @@ class FeatureServerTest {
     store.write(rows, Map.of());
     server =
         FeatureServer.start(
-            "127.0.0.1",
-            0,
+            ServerTransport.of(InProcessServerBuilder.forName(name), name),
             store,
             SPEC,
             behind::get,
             Clock.fixed(Instant.ofEpochMilli(NOW), ZoneOffset.UTC));
-    channel = NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
+    channel = InProcessChannelBuilder.forName(server.address()).build();
     stub = FeatureServiceGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
   }
 

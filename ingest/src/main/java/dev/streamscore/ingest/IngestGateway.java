@@ -3,11 +3,9 @@ package dev.streamscore.ingest;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.proto.GrpcServers;
 import dev.streamscore.proto.Health;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.IngestGrpc;
 import io.grpc.Server;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
-import java.io.IOException;
-import java.net.InetSocketAddress;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
@@ -44,7 +42,7 @@ public final class IngestGateway implements AutoCloseable {
   private final ExecutorService executor;
   private final IngestCounters counters;
   private final GatewayStats stats;
-  private final String host;
+  private final String address;
   private final Health health;
   private final AtomicBoolean closed = new AtomicBoolean();
 
@@ -54,14 +52,14 @@ public final class IngestGateway implements AutoCloseable {
       ExecutorService executor,
       IngestCounters counters,
       GatewayStats stats,
-      String host,
+      String address,
       Health health) {
     this.server = server;
     this.publisher = publisher;
     this.executor = executor;
     this.counters = counters;
     this.stats = stats;
-    this.host = host;
+    this.address = address;
     this.health = health;
   }
 
@@ -79,6 +77,17 @@ public final class IngestGateway implements AutoCloseable {
    * @throws IngestGatewayException if the port cannot be bound
    */
   public static IngestGateway start(IngestGatewayConfig config, FeatureSpec spec, Clock clock) {
+    return start(ServerTransport.tcp(config.host(), config.port()), config, spec, clock);
+  }
+
+  /**
+   * Starts the gateway on {@code transport} instead of {@code config}'s host and port (gRPC's
+   * in-process transport in tests).
+   *
+   * @throws IngestGatewayException when it cannot listen
+   */
+  public static IngestGateway start(
+      ServerTransport transport, IngestGatewayConfig config, FeatureSpec spec, Clock clock) {
     IngestCounters counters = new IngestCounters();
     GatewayStats stats = new GatewayStats();
     ExecutorService executor =
@@ -86,24 +95,24 @@ public final class IngestGateway implements AutoCloseable {
             Math.max(2, Runtime.getRuntime().availableProcessors()), threads());
     GatewayPublisher publisher = new GatewayPublisher(config, spec, counters, clock);
     Health health = new Health(IngestGrpc.SERVICE_NAME, "ingest gateway");
-    Server server =
-        NettyServerBuilder.forAddress(new InetSocketAddress(config.host(), config.port()))
-            .executor(executor)
-            .maxInboundMessageSize(config.maxMessageBytes())
-            .addService(new IngestService(config, publisher, executor, stats))
-            .addService(health.service())
-            .intercept(GrpcServers.boundedErrors())
-            .build();
+    transport
+        .builder()
+        .executor(executor)
+        .maxInboundMessageSize(config.maxMessageBytes())
+        .addService(new IngestService(config, publisher, executor, stats))
+        .addService(health.service())
+        .intercept(GrpcServers.boundedErrors());
+    Server server;
     try {
-      server.start();
-    } catch (IOException e) {
+      server = transport.start();
+    } catch (IllegalStateException e) {
       publisher.close(Duration.ZERO);
       executor.shutdownNow();
-      throw new IngestGatewayException(
-          dev.streamscore.proto.GrpcServers.listenFailure(config.host(), config.port(), e), e);
+      throw new IngestGatewayException(e.getMessage(), e);
     }
     IngestGateway gateway =
-        new IngestGateway(server, publisher, executor, counters, stats, config.host(), health);
+        new IngestGateway(
+            server, publisher, executor, counters, stats, transport.address(server), health);
     LOG.info("ingest gateway listening on {}", gateway.address());
     return gateway;
   }
@@ -124,7 +133,7 @@ public final class IngestGateway implements AutoCloseable {
 
   /** {@code host:port}, for a gRPC client's target. */
   public String address() {
-    return host + ":" + port();
+    return address;
   }
 
   /** Received, valid (accepted into the raw topic), rejected by reason and failed, per source. */

@@ -21,6 +21,7 @@ import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.Value;
+import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.StreamScoring;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -474,12 +475,12 @@ final class DemoCommand implements Callable<Integer> {
   /** Waits (up to a minute) until stream scoring has answered every valid event. */
   private StreamScoring.Counts awaitStreamScoring(Platform platform, int events)
       throws InterruptedException {
-    StreamScoringPart part = platform.streamScoring().orElseThrow();
+    ScoringNode node = platform.node();
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    StreamScoring.Counts c = part.counts();
+    StreamScoring.Counts c = node.streamScoringCounts();
     while (c.scored() + c.unscorable() < events && System.nanoTime() < deadline) {
       Thread.sleep(200); // stream scoring is catching up with the events topic
-      c = part.counts();
+      c = node.streamScoringCounts();
     }
     return c;
   }

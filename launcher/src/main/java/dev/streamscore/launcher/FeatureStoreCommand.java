@@ -1,11 +1,9 @@
 package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
-import dev.streamscore.etl.ViewSpec;
-import dev.streamscore.featurestore.FeatureServer;
-import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.featurestore.FeatureNode;
 import dev.streamscore.featurestore.FeatureStoreException;
-import dev.streamscore.featurestore.Materializer;
+import dev.streamscore.proto.ServerTransport;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -19,8 +17,7 @@ import picocli.CommandLine.Option;
 /**
  * {@code streamscore feature-store}: a standalone feature-store node — the same library {@code up}
  * embeds — replicating the feature topics of an existing cluster and serving them over gRPC until
- * SIGINT or SIGTERM. Close order: the FeatureService, the materializer, the store, the data
- * directory.
+ * SIGINT or SIGTERM. Close order: the {@link FeatureNode}, then the data directory.
  */
 @Command(
     name = "feature-store",
@@ -72,27 +69,16 @@ final class FeatureStoreCommand implements Callable<Integer> {
       throw new StartupException("the spec declares no views; there is nothing to serve");
     }
     DataDir dir = DataDir.open(Optional.ofNullable(dataDir));
-    FeatureStore store = null;
-    Materializer materializer = null;
-    FeatureServer server;
+    FeatureNode node;
     try {
-      store = FeatureStore.open(dir.resolve("feature-store"), spec);
-      materializer =
-          Materializer.start(
-              kafka,
-              spec.views().values().stream().map(ViewSpec::topic).toList(),
-              store,
+      node =
+          FeatureNode.start(
+              new FeatureNode.Config(dir.resolve("feature-store"), Optional.of(kafka)),
+              spec,
+              Optional.of(ServerTransport.loopback(port)),
+              () -> "",
               Clock.systemUTC());
-      server =
-          FeatureServer.start(
-              "127.0.0.1", port, store, spec, materializer::bootstrapLag, Clock.systemUTC());
     } catch (RuntimeException e) {
-      if (materializer != null) {
-        materializer.close();
-      }
-      if (store != null) {
-        store.close();
-      }
       dir.close();
       if (e instanceof FeatureStoreException || e instanceof IllegalStateException) {
         throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
@@ -100,8 +86,6 @@ final class FeatureStoreCommand implements Callable<Integer> {
       throw new StartupException(
           "cannot start the feature store: Kafka at " + kafka + ": " + e.getMessage(), e);
     }
-    Materializer started = materializer;
-    FeatureStore opened = store;
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()
         .addShutdownHook(
@@ -109,16 +93,14 @@ final class FeatureStoreCommand implements Callable<Integer> {
                 () -> {
                   out.println("stopping");
                   out.flush();
-                  server.close();
-                  started.close();
-                  opened.close();
+                  node.close();
                   dir.close();
                   out.println("stopped");
                   out.flush();
                   stopped.countDown();
                 },
                 "feature-store-shutdown"));
-    out.println("features: " + server.address());
+    out.println("features: " + node.address().orElseThrow());
     out.println("ready");
     out.flush();
     stopped.await();

@@ -4,7 +4,6 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
-import dev.streamscore.featurestore.FeatureServer;
 import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.featurestore.Materializer;
 import dev.streamscore.featurestore.MaterializerMetrics;
@@ -19,16 +18,11 @@ import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
-import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.RegistryServer;
-import dev.streamscore.modelsync.SyncAgent;
-import dev.streamscore.modelsync.SyncMetrics;
-import dev.streamscore.scoring.PredictionLog;
-import dev.streamscore.scoring.Scorer;
-import dev.streamscore.scoring.ScoringServer;
-import dev.streamscore.scoring.StreamScoring;
-import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import dev.streamscore.proto.ServerTransport;
+import dev.streamscore.proto.Supervised;
+import dev.streamscore.scoring.ScoringNode;
+import dev.streamscore.scoring.ScoringNodeConfig;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -39,7 +33,6 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,14 +69,11 @@ final class Platform implements AutoCloseable {
   private final IngestMetrics ingestMetrics = new IngestMetrics();
   private String kafkaBootstrap;
   private FeatureSpec spec;
-  private FeatureStore featureStore;
-  private Materializer materializer;
-  private StreamScoringPart streamScoring;
+  private ScoringNode node;
   private Stages stages;
   private Supervised<Validator> validator;
   private volatile Supervised<EtlProcess> etl;
   private IngestGateway gateway;
-  private FeatureServer featureServer;
 
   private static final String LOOPBACK = "127.0.0.1";
 
@@ -103,9 +93,8 @@ final class Platform implements AutoCloseable {
       startKafka(config);
       startValidator(clock);
       startGateway(config, clock);
-      startFeatureStore(config, clock);
       startRegistry(config, clock);
-      startScoring(config, clock);
+      startScoringNode(config, clock);
       startEtl(config, clock);
       metrics.register(ingestMetrics);
       startMetrics(config);
@@ -238,10 +227,9 @@ final class Platform implements AutoCloseable {
   }
 
   /**
-   * Every second: each stage's lag, and the health of what depends on a stage. The ingest gateway
-   * is NOT_SERVING while the validator is down (events are accepted but not validated); the feature
-   * service while the store bootstraps or the ETL job is down; the scoring node's overall status
-   * while the ETL job is down (it still answers, from features that no longer move).
+   * Every second: each stage's lag, and the ingest gateway's health: NOT_SERVING while the
+   * validator is down (events are accepted but not validated). The scoring node judges its own
+   * health, told by {@link #featureProblem()} when the ETL job is down.
    */
   private void startHealth() {
     java.util.concurrent.ScheduledExecutorService loop =
@@ -268,15 +256,6 @@ final class Platform implements AutoCloseable {
                               + v.reason()
                               + ")");
             }
-            if (featureServer != null) {
-              long behind = materializer.bootstrapLag();
-              featureServer
-                  .health()
-                  .set(
-                      behind > 0
-                          ? "the feature store is bootstrapping: " + behind + " rows behind"
-                          : featureProblem());
-            }
           } catch (RuntimeException e) {
             LOG.warn("health check failed: {}", e.toString());
           }
@@ -287,59 +266,12 @@ final class Platform implements AutoCloseable {
     register("health checks", loop::shutdownNow);
   }
 
-  /**
-   * The node's feature-store replica (RocksDB under the data directory) and the materializer that
-   * fills it from {@code features.<view>}. Registered store first, so the materializer stops before
-   * the store closes.
-   */
-  private void startFeatureStore(PlatformConfig config, Clock clock) {
-    if (spec.views().isEmpty()) {
-      return;
-    }
-    createFeatureTopics(clock);
-    try {
-      FeatureStore store = FeatureStore.open(dataDir.resolve("feature-store"), spec);
-      register("feature store", store);
-      this.featureStore = store;
-      Materializer materializer =
-          Materializer.start(
-              kafkaBootstrap,
-              spec.views().values().stream().map(ViewSpec::topic).toList(),
-              store,
-              clock);
-      register("materializer", materializer);
-      this.materializer = materializer;
-      stages.add(
-          "materializer",
-          () ->
-              materializer.failure() == null
-                  ? new Supervised.Status("materializer", Supervised.State.RUNNING, "", 0)
-                  : new Supervised.Status(
-                      "materializer",
-                      Supervised.State.FAILED,
-                      String.valueOf(materializer.failure().getMessage()),
-                      0),
-          null,
-          t -> false);
-      metrics.register(new MaterializerMetrics(materializer));
-      FeatureServer server =
-          FeatureServer.start(
-              LOOPBACK, config.featuresPort(), store, spec, materializer::bootstrapLag, clock);
-      register("feature service", server);
-      this.featureServer = server;
-      endpoints.put("features", server.address());
-    } catch (RuntimeException e) {
-      throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
-    }
-  }
-
   /** The model registry, its artifacts and journal under {@code DATA_DIR/registry}. */
   private void startRegistry(PlatformConfig config, Clock clock) {
     try {
       RegistryServer registry =
           RegistryServer.start(
-              LOOPBACK,
-              config.registryPort(),
+              ServerTransport.tcp(LOOPBACK, config.registryPort()),
               dataDir.resolve("registry"),
               config.registryToken(),
               clock);
@@ -351,117 +283,82 @@ final class Platform implements AutoCloseable {
   }
 
   /**
-   * The scoring node: the prediction log, the sync agent following every alias in the registry, and
-   * the gRPC scoring service over the node's feature store. Registered log, channel, agent, server,
-   * so they stop in reverse: no request is scored once its model or log has closed.
+   * The scoring node: the feature-store replica (serving the FeatureService too), the prediction
+   * log, the sync agent following every alias in the registry, the scoring service, and stream
+   * scoring when asked for. None when the spec declares no views: nothing to score from.
    */
-  private void startScoring(PlatformConfig config, Clock clock) {
-    if (featureStore == null) {
-      return; // no views: nothing to score from
+  private void startScoringNode(PlatformConfig config, Clock clock) {
+    if (spec.views().isEmpty()) {
+      return;
     }
+    createFeatureTopics(clock);
+    ScoringNodeConfig nodeConfig =
+        ScoringNodeConfig.of(
+                NODE_ID, dataDir.root(), Optional.of(kafkaBootstrap), endpoints.get("registry"))
+            .withRegistryToken(config.registryToken())
+            .withStreamScoring(config.streamScoring());
     try {
-      PredictionLog log = PredictionLog.start(kafkaBootstrap, 10_000);
-      register("prediction log", log);
-      ManagedChannel channel =
-          NettyChannelBuilder.forTarget(endpoints.get("registry")).usePlaintext().build();
-      register(
-          "registry channel", () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
-      SyncAgent agent =
-          SyncAgent.start(
-              SyncAgent.Config.of(NODE_ID, List.of(), dataDir.resolve("models"))
-                  .withToken(config.registryToken()),
-              channel,
+      node =
+          ScoringNode.start(
+              nodeConfig,
               spec,
-              clock);
-      register("model sync", agent);
-      metrics.register(new SyncMetrics(agent));
-      Materializer materializer = this.materializer;
-      Scorer scorer = new Scorer(featureStore, spec, agent, NODE_ID);
-      ScoringServer server =
-          ScoringServer.start(
-              ScoringServer.Config.defaults(LOOPBACK, config.scoringPort(), NODE_ID),
-              scorer,
-              log,
-              () -> {
-                long behind = materializer.bootstrapLag();
-                if (behind > 0) {
-                  return new ScoringServer.Readiness(
-                      false, "the feature store is bootstrapping: " + behind + " rows behind");
-                }
-                // Each model answers for itself (a broken one is NOT_FOUND or UNAVAILABLE on
-                // its own); the node as a whole waits only for its first model.
-                if (!agent.servesAny()) {
-                  return new ScoringServer.Readiness(
-                      false,
-                      "no model is loaded yet: register one and promote it"
-                          + " (streamscore models register …; streamscore models promote …)");
-                }
-                return new ScoringServer.Readiness(true, "");
-              },
-              () -> {
-                Map<String, Boolean> services = new HashMap<>(ScoringServer.modelServices(agent));
-                services.put("", featureProblem().isEmpty());
-                return services;
-              },
-              metrics,
-              clock);
-      register("scoring service", server);
-      endpoints.put("scoring", server.address());
-      config
-          .streamScoring()
-          .ifPresent(target -> startStreamScoring(target, agent, scorer, materializer, clock));
+              ScoringNode.Wiring.of(ServerTransport.loopback(config.scoringPort()), metrics, clock)
+                  .withFeatureService(ServerTransport.loopback(config.featuresPort()))
+                  .withFeaturesStale(this::featureProblem));
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the scoring node: " + e.getMessage(), e);
     }
+    register("scoring node", node);
+    Materializer materializer = node.features().materializer().orElseThrow();
+    metrics.register(new MaterializerMetrics(materializer));
+    stages.add(
+        "materializer",
+        () -> {
+          String problem = node.features().problem();
+          return new Supervised.Status(
+              "materializer",
+              problem.isEmpty() ? Supervised.State.RUNNING : Supervised.State.FAILED,
+              problem,
+              0);
+        },
+        null,
+        t -> false);
+    endpoints.put("features", node.featuresAddress().orElseThrow());
+    endpoints.put("scoring", node.address());
+    node.streamScoringConfig()
+        .ifPresent(
+            stream -> {
+              stages.add(
+                  "stream-scoring",
+                  () -> node.streamScoringStatus().orElseThrow(),
+                  stream.applicationId(),
+                  t -> t.equals(stream.eventsTopic()));
+              endpoints.put(
+                  "stream-scoring",
+                  stream.eventsTopic()
+                      + " -> "
+                      + TopicNames.predictions(stream.model())
+                      + " with "
+                      + stream.model()
+                      + "/"
+                      + stream.alias()
+                      + " (starts once it has a version)");
+            });
   }
 
-  /** Scores the events of the first source that has views with {@code model:alias}. */
-  private void startStreamScoring(
-      ModelAlias target, SyncAgent agent, Scorer scorer, Materializer materializer, Clock clock) {
-    String source = spec.views().values().iterator().next().source();
-    StreamScoring.Config streamConfig =
-        new StreamScoring.Config(
-            kafkaBootstrap,
-            source,
-            target.model(),
-            target.alias(),
-            dataDir.resolve("stream-scoring"),
-            TopicNames.DLQ);
-    StreamScoringPart part =
-        new StreamScoringPart(
-            streamConfig, agent, scorer, () -> materializer.bootstrapLag() == 0, clock);
-    register("stream scoring", part);
-    this.streamScoring = part;
-    stages.add(
-        "stream-scoring",
-        part::status,
-        streamConfig.applicationId(),
-        t -> t.equals(streamConfig.eventsTopic()));
-    endpoints.put(
-        "stream-scoring",
-        streamConfig.eventsTopic()
-            + " -> "
-            + PredictionLog.topic(target.model())
-            + " with "
-            + target.model()
-            + "/"
-            + target.alias()
-            + " (starts once it has a version)");
+  /** The scoring node, or null when the spec declares no views. */
+  ScoringNode node() {
+    return node;
   }
 
   /** The node's feature-store replica, or null when the spec declares no views. */
   FeatureStore featureStore() {
-    return featureStore;
+    return node == null ? null : node.store();
   }
 
   /** The materializer filling {@link #featureStore()}, or null. */
-  /** Stream scoring, when configured. */
-  Optional<StreamScoringPart> streamScoring() {
-    return Optional.ofNullable(streamScoring);
-  }
-
   Materializer materializer() {
-    return materializer;
+    return node == null ? null : node.features().materializer().orElseThrow();
   }
 
   /**

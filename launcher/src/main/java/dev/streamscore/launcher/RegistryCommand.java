@@ -1,6 +1,7 @@
 package dev.streamscore.launcher;
 
 import dev.streamscore.modelsync.RegistryServer;
+import dev.streamscore.proto.ServerTransport;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -52,8 +53,7 @@ final class RegistryCommand implements Callable<Integer> {
     try {
       server =
           RegistryServer.start(
-              "127.0.0.1",
-              port,
+              ServerTransport.loopback(port),
               dir.resolve("registry"),
               Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV))
                   .filter(t -> !t.isBlank()),

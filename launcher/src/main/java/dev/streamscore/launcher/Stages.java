@@ -1,5 +1,6 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.proto.Supervised;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
 import io.prometheus.metrics.model.snapshots.GaugeSnapshot;

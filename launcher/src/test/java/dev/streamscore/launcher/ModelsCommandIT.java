@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.ServerTransport;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
@@ -133,7 +134,10 @@ class ModelsCommandIT {
     Path v1 = TestModels.logisticRegression(dir.resolve("v1.onnx"), 3, 1);
     try (RegistryServer secured =
         RegistryServer.start(
-            "127.0.0.1", 0, dir.resolve("secured"), Optional.of("t0k3n"), Clock.systemUTC())) {
+            ServerTransport.loopback(0),
+            dir.resolve("secured"),
+            Optional.of("t0k3n"),
+            Clock.systemUTC())) {
       Result refused =
           models(
               secured.address(), "register", v1.toString(), "--name", "fraud", "--inputs", INPUTS);

@@ -2,6 +2,7 @@ package dev.streamscore.modelsync;
 
 import com.google.protobuf.ByteString;
 import dev.streamscore.proto.Health;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ArtifactChunk;
 import dev.streamscore.proto.v1.DownloadRequest;
@@ -36,14 +37,12 @@ import io.grpc.ServerInterceptor;
 import io.grpc.ServerInterceptors;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ServerCallStreamObserver;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -80,14 +79,14 @@ public final class RegistryServer implements AutoCloseable {
 
   private final Server server;
   private final Registry registry;
-  private final String host;
+  private final String address;
 
   private final Health health;
 
-  private RegistryServer(Server server, Registry registry, String host, Health health) {
+  private RegistryServer(Server server, Registry registry, String address, Health health) {
     this.server = server;
     this.registry = registry;
-    this.host = host;
+    this.address = address;
     this.health = health;
   }
 
@@ -99,7 +98,7 @@ public final class RegistryServer implements AutoCloseable {
    * @throws UncheckedIOException when the directory cannot be opened
    */
   public static RegistryServer start(
-      String host, int port, Path dir, Optional<String> token, Clock clock) {
+      ServerTransport transport, Path dir, Optional<String> token, Clock clock) {
     Registry registry;
     try {
       registry = Registry.open(dir, clock);
@@ -107,21 +106,20 @@ public final class RegistryServer implements AutoCloseable {
       throw new UncheckedIOException("cannot open the model registry in " + dir, e);
     }
     Health health = new Health(ModelRegistryGrpc.SERVICE_NAME, "model registry");
-    Server server =
-        NettyServerBuilder.forAddress(new InetSocketAddress(host, port))
-            .maxInboundMessageSize(MAX_CHUNK + 64 * 1024)
-            .addService(ServerInterceptors.intercept(new Service(registry), new Auth(token)))
-            .addService(health.service())
-            .intercept(dev.streamscore.proto.GrpcServers.boundedErrors())
-            .build();
+    transport
+        .builder()
+        .maxInboundMessageSize(MAX_CHUNK + 64 * 1024)
+        .addService(ServerInterceptors.intercept(new Service(registry), new Auth(token)))
+        .addService(health.service())
+        .intercept(dev.streamscore.proto.GrpcServers.boundedErrors());
+    Server server;
     try {
-      server.start();
-    } catch (IOException e) {
+      server = transport.start();
+    } catch (IllegalStateException e) {
       closeQuietly(registry);
-      throw new IllegalStateException(
-          dev.streamscore.proto.GrpcServers.listenFailure(host, port, e), e);
+      throw e;
     }
-    RegistryServer rs = new RegistryServer(server, registry, host, health);
+    RegistryServer rs = new RegistryServer(server, registry, transport.address(server), health);
     LOG.info(
         "model registry listening on {} ({}, revision {}{})",
         rs.address(),
@@ -133,7 +131,7 @@ public final class RegistryServer implements AutoCloseable {
 
   /** {@code host:port}. */
   public String address() {
-    return host + ":" + server.getPort();
+    return address;
   }
 
   /** Stops serving (watch streams end with UNAVAILABLE), then closes the journal. */

@@ -1,5 +1,6 @@
 package dev.streamscore.modelsync;
 
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
@@ -41,7 +42,8 @@ final class Fixtures {
       implements AutoCloseable {
     static Registry start(java.nio.file.Path dir, java.util.Optional<String> token, String user) {
       RegistryServer server =
-          RegistryServer.start("127.0.0.1", 0, dir, token, java.time.Clock.systemUTC());
+          RegistryServer.start(
+              ServerTransport.loopback(0), dir, token, java.time.Clock.systemUTC());
       ManagedChannel channel = Fixtures.channel(server.address());
       return new Registry(server, channel, new RegistryClient(channel, token, user));
     }

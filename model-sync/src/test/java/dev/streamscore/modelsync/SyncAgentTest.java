@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelVersion;
@@ -360,7 +361,8 @@ class SyncAgentTest {
     assertThat(agent.ready()).isFalse();
 
     RegistryServer late =
-        RegistryServer.start("127.0.0.1", port, registryDir, Optional.empty(), Clock.systemUTC());
+        RegistryServer.start(
+            ServerTransport.loopback(port), registryDir, Optional.empty(), Clock.systemUTC());
     ManagedChannel ours = Fixtures.channel(late.address());
     try {
       RegistryClient c = new RegistryClient(ours, Optional.empty(), "ci");

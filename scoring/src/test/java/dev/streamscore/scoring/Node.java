@@ -4,9 +4,11 @@ import dev.streamscore.etl.FeatureProcessor;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.InMemoryEntityState;
 import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.modelsync.SyncAgent;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.MissingPolicy;
@@ -21,17 +23,17 @@ import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * A whole scoring node for tests, every part real: a registry on loopback, a sync agent, a RocksDB
- * feature store in a temp dir, the scoring server on loopback; predictions collected in memory.
+ * A whole {@link ScoringNode} for tests, every part real, beside a registry on loopback: the node's
+ * RocksDB replica in a temp dir is written by the test, and predictions are collected in memory.
  */
 final class Node implements AutoCloseable {
   static final FeatureSpec SPEC = FeatureSpec.shippedPayments();
@@ -45,49 +47,39 @@ final class Node implements AutoCloseable {
   final RegistryServer registry;
   final ManagedChannel registryChannel;
   final RegistryClient client;
+  final ScoringNode node;
   final FeatureStore store;
   final SyncAgent agent;
-  final ScoringServer server;
   final ManagedChannel channel;
   final ConcurrentLinkedQueue<dev.streamscore.proto.v1.Prediction> logged =
       new ConcurrentLinkedQueue<>();
-  final AtomicBoolean storeCaughtUp = new AtomicBoolean(true);
   final PrometheusRegistry metrics = new PrometheusRegistry();
+
+  /** The scoring clock: fixed at {@link #NOW}. */
+  static final Clock CLOCK = Clock.fixed(java.time.Instant.ofEpochMilli(NOW), ZoneOffset.UTC);
 
   Node(Path dir) {
     registry =
         RegistryServer.start(
-            "127.0.0.1", 0, dir.resolve("registry"), Optional.empty(), Clock.systemUTC());
+            ServerTransport.loopback(0),
+            dir.resolve("registry"),
+            Optional.empty(),
+            Clock.systemUTC());
     registryChannel = NettyChannelBuilder.forTarget(registry.address()).usePlaintext().build();
     client = new RegistryClient(registryChannel, Optional.empty(), "ci");
-    store = FeatureStore.open(dir.resolve("store"), SPEC);
-    agent =
-        SyncAgent.start(
-            SyncAgent.Config.of(
-                    "node-1",
-                    List.of(
-                        new SyncAgent.Target("fraud", "prod"),
-                        new SyncAgent.Target("fraud", "staging")),
-                    dir.resolve("models"))
-                .withPollInterval(Duration.ofMillis(200)),
-            registryChannel,
+    node =
+        ScoringNode.start(
+            ScoringNodeConfig.of(
+                    "node-1", dir.resolve("node"), Optional.empty(), registry.address())
+                .withAliases(
+                    List.of(new ModelAlias("fraud", "prod"), new ModelAlias("fraud", "staging")))
+                .withRegistryPoll(Duration.ofMillis(200)),
             SPEC,
-            Clock.systemUTC());
-    Scorer scorer = new Scorer(store, SPEC, agent, "node-1");
-    server =
-        ScoringServer.start(
-            ScoringServer.Config.defaults("127.0.0.1", 0, "node-1"),
-            scorer,
-            logged::add,
-            () ->
-                !storeCaughtUp.get()
-                    ? new ScoringServer.Readiness(false, "the feature store is catching up")
-                    : !agent.statuses().get(0).servingVersions().isEmpty()
-                        ? new ScoringServer.Readiness(true, "")
-                        : new ScoringServer.Readiness(false, "no model loaded yet"),
-            metrics,
-            Clock.fixed(java.time.Instant.ofEpochMilli(NOW), java.time.ZoneOffset.UTC));
-    channel = NettyChannelBuilder.forTarget(server.address()).usePlaintext().build();
+            ScoringNode.Wiring.of(ServerTransport.loopback(0), metrics, CLOCK)
+                .withPredictions(logged::add));
+    store = node.store();
+    agent = node.agent();
+    channel = NettyChannelBuilder.forTarget(node.address()).usePlaintext().build();
   }
 
   /** Inputs: the two stored user_txn features, then the request-time {@code amount}. */
@@ -132,9 +124,7 @@ final class Node implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-    server.close();
-    agent.close();
-    store.close();
+    node.close();
     registryChannel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     registry.close();
   }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.modelsync.OnnxModel;
 import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.FeatureIssue;
 import dev.streamscore.proto.v1.MissingPolicy;
 import dev.streamscore.proto.v1.ModelRef;
@@ -16,11 +17,14 @@ import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
 import dev.streamscore.proto.v1.Value;
+import io.grpc.ManagedChannel;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.health.v1.HealthCheckRequest;
 import io.grpc.health.v1.HealthCheckResponse;
 import io.grpc.health.v1.HealthGrpc;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.stub.StreamObserver;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +33,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -292,30 +297,88 @@ class ScoringServerTest {
     return response.toBuilder().clearServerLatencyUs().build().toString();
   }
 
+  /**
+   * The server on gRPC's in-process transport, over the node's scorer, with a readiness the test
+   * sets: health and Predict follow it.
+   */
   @Test
-  void healthIsNotServingAndPredictUnavailableWhileTheStoreCatchesUp() {
-    var health = HealthGrpc.newBlockingStub(node.channel).withDeadlineAfter(10, TimeUnit.SECONDS);
-    HealthCheckRequest scoring =
-        HealthCheckRequest.newBuilder().setService("streamscore.v1.Scoring").build();
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () -> health.check(scoring).getStatus() == HealthCheckResponse.ServingStatus.SERVING);
+  void healthIsNotServingAndPredictUnavailableWhileNotReady() throws Exception {
+    AtomicBoolean caughtUp = new AtomicBoolean(true);
+    String name = InProcessServerBuilder.generateName();
+    List<Prediction> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (ScoringServer server =
+        ScoringServer.start(
+            ServerTransport.of(InProcessServerBuilder.forName(name), name),
+            ScoringServer.Config.defaults("in-process"),
+            node.node.scorer(),
+            logged::add,
+            () ->
+                caughtUp.get()
+                    ? ScoringServer.Readiness.READY
+                    : ScoringServer.Readiness.notReady("the feature store is catching up"),
+            Map::of,
+            new io.prometheus.metrics.model.registry.PrometheusRegistry(),
+            Node.CLOCK)) {
+      ManagedChannel channel = InProcessChannelBuilder.forName(server.address()).build();
+      try {
+        var health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+        var scoring = ScoringGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
+        HealthCheckRequest service =
+            HealthCheckRequest.newBuilder().setService("streamscore.v1.Scoring").build();
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () ->
+                    health.check(service).getStatus() == HealthCheckResponse.ServingStatus.SERVING);
 
-    node.storeCaughtUp.set(false);
+        caughtUp.set(false);
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () ->
+                    health.check(service).getStatus()
+                        == HealthCheckResponse.ServingStatus.NOT_SERVING);
+        assertThatThrownBy(() -> scoring.predict(request("u1", 1).build()))
+            .isInstanceOfSatisfying(
+                StatusRuntimeException.class,
+                e -> {
+                  assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
+                  assertThat(e.getStatus().getDescription()).contains("catching up");
+                });
+        assertThat(logged).isEmpty();
+
+        caughtUp.set(true);
+        await()
+            .atMost(Duration.ofSeconds(10))
+            .until(
+                () ->
+                    health.check(service).getStatus() == HealthCheckResponse.ServingStatus.SERVING);
+        assertThat(scoring.predict(request("u1", 1).build()).getModelVersion()).isEqualTo(1);
+        assertThat(logged).hasSize(1);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+  }
+
+  /** The node's own readiness: it answers once its replica caught up and a model serves. */
+  @Test
+  void theNodeIsServingOnceAModelServes() {
+    var health = HealthGrpc.newBlockingStub(node.channel).withDeadlineAfter(10, TimeUnit.SECONDS);
     await()
         .atMost(Duration.ofSeconds(10))
         .until(
             () ->
-                health.check(scoring).getStatus() == HealthCheckResponse.ServingStatus.NOT_SERVING);
-    assertStatus(request("u1", 1).build(), Status.Code.UNAVAILABLE, "catching up");
-
-    node.storeCaughtUp.set(true);
-    await()
-        .atMost(Duration.ofSeconds(10))
-        .until(
-            () -> health.check(scoring).getStatus() == HealthCheckResponse.ServingStatus.SERVING);
-    assertThat(stub().predict(request("u1", 1).build()).getModelVersion()).isEqualTo(1);
+                health.check(HealthCheckRequest.getDefaultInstance()).getStatus()
+                    == HealthCheckResponse.ServingStatus.SERVING);
+    assertThat(
+            health
+                .check(
+                    HealthCheckRequest.newBuilder()
+                        .setService("streamscore.v1.Scoring/fraud:prod")
+                        .build())
+                .getStatus())
+        .isEqualTo(HealthCheckResponse.ServingStatus.SERVING);
   }
 
   @Test

@@ -1,4 +1,4 @@
-package dev.streamscore.launcher;
+package dev.streamscore.proto;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;

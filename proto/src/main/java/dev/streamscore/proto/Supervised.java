@@ -1,4 +1,4 @@
-package dev.streamscore.launcher;
+package dev.streamscore.proto;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -12,7 +12,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One stage of {@code up} that must not stay dead (the validator, the ETL job): started at once,
+ * One stage that must not stay dead (the validator, the ETL job, stream scoring): started at once,
  * then watched every half second and, when it stops on its own, restarted with a backoff that
  * doubles from 1 s to 60 s (and starts again at 1 s once a run lasted a minute). Its {@link
  * #status()} says what it does now, for {@code /metrics}, {@code status} and health.
@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  *
  * @param <T> the stage's running instance
  */
-final class Supervised<T extends AutoCloseable> implements AutoCloseable {
+public final class Supervised<T extends AutoCloseable> implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Supervised.class);
   static final Duration FIRST_BACKOFF = Duration.ofSeconds(1);
   static final Duration MAX_BACKOFF = Duration.ofSeconds(60);
@@ -29,7 +29,7 @@ final class Supervised<T extends AutoCloseable> implements AutoCloseable {
   private static final Duration WATCH = Duration.ofMillis(500);
 
   /** What a stage does now. */
-  enum State {
+  public enum State {
     RUNNING,
     /** Not started yet: it waits for what it needs (stream scoring, for its model). */
     WAITING,
@@ -46,8 +46,8 @@ final class Supervised<T extends AutoCloseable> implements AutoCloseable {
    * @param reason why it is not running (empty while running)
    * @param restarts how often it was restarted
    */
-  record Status(String stage, State state, String reason, long restarts) {
-    Status {
+  public record Status(String stage, State state, String reason, long restarts) {
+    public Status {
       Objects.requireNonNull(stage, "stage");
       Objects.requireNonNull(state, "state");
       Objects.requireNonNull(reason, "reason");
@@ -55,7 +55,7 @@ final class Supervised<T extends AutoCloseable> implements AutoCloseable {
   }
 
   /** Starts the stage; throws when it cannot. */
-  interface Starter<T> {
+  public interface Starter<T> {
     T start() throws Exception;
   }
 
@@ -76,7 +76,7 @@ final class Supervised<T extends AutoCloseable> implements AutoCloseable {
    *
    * @param deadReason why the instance stopped, or null while it runs
    */
-  Supervised(String stage, Starter<T> starter, Function<T, String> deadReason, Clock clock)
+  public Supervised(String stage, Starter<T> starter, Function<T, String> deadReason, Clock clock)
       throws Exception {
     this.stage = stage;
     this.starter = starter;
@@ -91,15 +91,15 @@ final class Supervised<T extends AutoCloseable> implements AutoCloseable {
   }
 
   /** The running instance (a new one after each restart). */
-  T current() {
+  public T current() {
     return current;
   }
 
-  Status status() {
+  public Status status() {
     return status;
   }
 
-  boolean running() {
+  public boolean running() {
     return status.state() == State.RUNNING;
   }
 

@@ -1,8 +1,7 @@
-package dev.streamscore.launcher;
+package dev.streamscore.scoring;
 
 import dev.streamscore.modelsync.SyncAgent;
-import dev.streamscore.scoring.Scorer;
-import dev.streamscore.scoring.StreamScoring;
+import dev.streamscore.proto.Supervised;
 import java.time.Clock;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -10,25 +9,27 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Stream scoring as a part of {@code up}: started once the node serves the model alias, so a
- * platform without a registered model waits quietly instead of holding events back. Close order:
- * the waiting thread, then the Kafka Streams application if it started.
+ * A scoring node's stream scoring: started once the node serves the model alias, so a platform
+ * without a registered model waits quietly instead of holding events back. Close order: the waiting
+ * thread, then the Kafka Streams application if it started.
  */
-final class StreamScoringPart implements AutoCloseable {
-  private static final Logger LOG = LoggerFactory.getLogger(StreamScoringPart.class);
+final class StreamScoringStage implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(StreamScoringStage.class);
 
   private final Thread starter;
   private volatile Supervised<StreamScoring> running;
   private volatile String startFailure;
   private volatile boolean closed;
   private final String waitingFor;
+  private final StreamScoring.Config config;
 
-  StreamScoringPart(
+  StreamScoringStage(
       StreamScoring.Config config,
       SyncAgent agent,
       Scorer scorer,
       BooleanSupplier storeReady,
       Clock clock) {
+    this.config = config;
     this.waitingFor = "waiting for " + config.model() + "/" + config.alias() + " to have a version";
     this.starter =
         new Thread(
@@ -63,6 +64,10 @@ final class StreamScoringPart implements AutoCloseable {
             "stream-scoring-starter");
     starter.setDaemon(true);
     starter.start();
+  }
+
+  StreamScoring.Config config() {
+    return config;
   }
 
   /** Running, waiting for its model, or failed with the reason. */

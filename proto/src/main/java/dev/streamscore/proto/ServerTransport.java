@@ -1,0 +1,76 @@
+package dev.streamscore.proto;
+
+import io.grpc.Server;
+import io.grpc.ServerBuilder;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.util.Objects;
+
+/**
+ * Where a server of ours listens, chosen by its caller: a TCP address ({@link #tcp}) in every
+ * process, or any other transport (gRPC's in-process one in unit tests) through {@link #of}. The
+ * server adds its services and executor to {@link #builder()} and starts it with {@link #start}.
+ *
+ * @param builder a fresh builder; each transport starts one server
+ * @param host how failures name the place: the host, or the in-process name
+ * @param port the TCP port (0 for any free one), or -1 when there is none
+ */
+public record ServerTransport(ServerBuilder<?> builder, String host, int port) {
+  public ServerTransport {
+    Objects.requireNonNull(builder, "builder");
+    Objects.requireNonNull(host, "host");
+    if (port < -1 || port > 65_535) {
+      throw new IllegalArgumentException("port must be 0..65535, got " + port);
+    }
+  }
+
+  /** Netty on {@code host:port}; port 0 for any free port. */
+  public static ServerTransport tcp(String host, int port) {
+    return new ServerTransport(
+        NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), host, port);
+  }
+
+  /** Netty on 127.0.0.1. */
+  public static ServerTransport loopback(int port) {
+    return tcp("127.0.0.1", port);
+  }
+
+  /** Any other transport, named {@code name} in messages. */
+  public static ServerTransport of(ServerBuilder<?> builder, String name) {
+    return new ServerTransport(builder, name, -1);
+  }
+
+  /**
+   * Builds and starts the server.
+   *
+   * @throws IllegalStateException saying why it cannot listen ({@code port 50051 on 127.0.0.1 is in
+   *     use; choose another port or 0})
+   */
+  public Server start() {
+    Server server = builder.build();
+    try {
+      return server.start();
+    } catch (IOException e) {
+      throw new IllegalStateException(
+          port < 0
+              ? "cannot listen on " + host + ": " + e.getMessage()
+              : GrpcServers.listenFailure(host, port, e),
+          e);
+    }
+  }
+
+  /**
+   * {@code host:port} of a started server: the port it bound (the one asked for, or the free one
+   * found for 0); the in-process name for other transports.
+   */
+  public String address(Server started) {
+    for (SocketAddress a : started.getListenSockets()) {
+      if (a instanceof InetSocketAddress inet) {
+        return host + ":" + inet.getPort();
+      }
+    }
+    return host;
+  }
+}

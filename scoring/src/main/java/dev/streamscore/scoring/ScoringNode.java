@@ -1,0 +1,284 @@
+package dev.streamscore.scoring;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.featurestore.FeatureNode;
+import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.modelsync.ModelAlias;
+import dev.streamscore.modelsync.SyncAgent;
+import dev.streamscore.modelsync.SyncMetrics;
+import dev.streamscore.proto.ServerTransport;
+import dev.streamscore.proto.Supervised;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.time.Clock;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A scoring node, the one assembly of its parts: a feature-store replica ({@link FeatureNode}, with
+ * the FeatureService when asked for), the prediction log, the sync agent following the registry,
+ * the scorer, the gRPC scoring server, and stream scoring when configured. {@code up}, the
+ * benchmarks and the tests all run this class.
+ *
+ * <p>Readiness, the one rule: the node answers once its replica has caught up with the feature
+ * topics and at least one model alias serves a version (each model answers for itself after that: a
+ * broken one is NOT_FOUND or UNAVAILABLE on its own). Its overall health is NOT_SERVING, though it
+ * answers, while {@link Wiring#featuresStale()} names a problem (the ETL job is down).
+ *
+ * <p>Close order, the reverse of start: stream scoring, the scoring server, the sync agent, the
+ * registry channel, the prediction log, the feature node. No request is scored once its model or
+ * log has closed.
+ */
+public final class ScoringNode implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(ScoringNode.class);
+
+  /**
+   * What a node reaches beyond its own process, and how it is served; not values but services, so
+   * not part of {@link ScoringNodeConfig}.
+   *
+   * @param scoring where the scoring server listens
+   * @param features where the FeatureService listens, if the node serves one
+   * @param metrics where the node's metrics are registered
+   * @param predictions where predictions go: empty for the Kafka prediction log (needs {@link
+   *     ScoringNodeConfig#kafka()})
+   * @param featuresStale why features are stale though the replica is current, or empty
+   * @param clock the scoring clock
+   */
+  public record Wiring(
+      ServerTransport scoring,
+      Optional<ServerTransport> features,
+      PrometheusRegistry metrics,
+      Optional<PredictionSink> predictions,
+      Supplier<String> featuresStale,
+      Clock clock) {
+    public Wiring {
+      Objects.requireNonNull(scoring, "scoring");
+      Objects.requireNonNull(features, "features");
+      Objects.requireNonNull(metrics, "metrics");
+      Objects.requireNonNull(predictions, "predictions");
+      Objects.requireNonNull(featuresStale, "featuresStale");
+      Objects.requireNonNull(clock, "clock");
+    }
+
+    /** Scoring on {@code scoring}, no FeatureService, predictions to Kafka, never stale. */
+    public static Wiring of(ServerTransport scoring, PrometheusRegistry metrics, Clock clock) {
+      return new Wiring(scoring, Optional.empty(), metrics, Optional.empty(), () -> "", clock);
+    }
+
+    public Wiring withFeatureService(ServerTransport features) {
+      return new Wiring(scoring, Optional.of(features), metrics, predictions, featuresStale, clock);
+    }
+
+    public Wiring withPredictions(PredictionSink sink) {
+      return new Wiring(scoring, features, metrics, Optional.of(sink), featuresStale, clock);
+    }
+
+    public Wiring withFeaturesStale(Supplier<String> why) {
+      return new Wiring(scoring, features, metrics, predictions, why, clock);
+    }
+  }
+
+  private record Part(String name, AutoCloseable resource) {}
+
+  private final Deque<Part> parts = new ArrayDeque<>();
+  private final ScoringNodeConfig config;
+  private FeatureNode features;
+  private SyncAgent agent;
+  private Scorer scorer;
+  private ScoringServer server;
+  private StreamScoringStage streamScoring;
+
+  private ScoringNode(ScoringNodeConfig config) {
+    this.config = config;
+  }
+
+  /**
+   * Starts every part or none: if one fails, those already started are stopped again.
+   *
+   * @throws IllegalArgumentException when predictions should go to Kafka and no cluster is given
+   * @throws IllegalStateException when a server cannot listen
+   */
+  public static ScoringNode start(ScoringNodeConfig config, FeatureSpec spec, Wiring wiring) {
+    if (wiring.predictions().isEmpty() && config.kafka().isEmpty()) {
+      throw new IllegalArgumentException(
+          "a scoring node without Kafka needs a prediction sink from its caller");
+    }
+    ScoringNode node = new ScoringNode(config);
+    try {
+      node.startParts(spec, wiring);
+    } catch (RuntimeException e) {
+      node.close();
+      throw e;
+    }
+    return node;
+  }
+
+  private void startParts(FeatureSpec spec, Wiring wiring) {
+    Clock clock = wiring.clock();
+    features =
+        register(
+            "feature node",
+            FeatureNode.start(
+                new FeatureNode.Config(config.dataDir().resolve("feature-store"), config.kafka()),
+                spec,
+                wiring.features(),
+                wiring.featuresStale(),
+                clock));
+    PredictionSink sink =
+        wiring
+            .predictions()
+            .orElseGet(
+                () ->
+                    register(
+                        "prediction log",
+                        PredictionLog.start(config.kafka().orElseThrow(), 10_000)));
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(config.registry()).usePlaintext().build();
+    register("registry channel", () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    agent =
+        register(
+            "model sync",
+            SyncAgent.start(
+                SyncAgent.Config.of(
+                        config.nodeId(),
+                        config.aliases().stream()
+                            .map(a -> new SyncAgent.Target(a.model(), a.alias()))
+                            .toList(),
+                        config.dataDir().resolve("models"))
+                    .withToken(config.registryToken())
+                    .withPollInterval(config.registryPoll()),
+                channel,
+                spec,
+                clock));
+    wiring.metrics().register(new SyncMetrics(agent));
+    scorer = new Scorer(features.store(), spec, agent, config.nodeId());
+    server =
+        register(
+            "scoring server",
+            ScoringServer.start(
+                wiring.scoring(),
+                ScoringServer.Config.defaults(config.nodeId()),
+                scorer,
+                sink,
+                this::readiness,
+                () -> {
+                  Map<String, Boolean> services = new HashMap<>(ScoringServer.modelServices(agent));
+                  services.put("", wiring.featuresStale().get().isEmpty());
+                  return services;
+                },
+                wiring.metrics(),
+                clock));
+    config
+        .streamScoring()
+        .ifPresent(
+            target ->
+                streamScoring =
+                    register(
+                        "stream scoring",
+                        new StreamScoringStage(
+                            streamConfig(spec, target),
+                            agent,
+                            scorer,
+                            () -> features.behind() == 0,
+                            clock)));
+  }
+
+  private StreamScoring.Config streamConfig(FeatureSpec spec, ModelAlias target) {
+    // The first source that has views: the one whose events the model's features describe.
+    String source = spec.views().values().iterator().next().source();
+    return new StreamScoring.Config(
+        config.kafka().orElseThrow(),
+        source,
+        target.model(),
+        target.alias(),
+        config.dataDir().resolve("stream-scoring"),
+        dev.streamscore.etl.TopicNames.DLQ);
+  }
+
+  /** The one readiness rule: the replica caught up, and some alias serving. */
+  private ScoringServer.Readiness readiness() {
+    long behind = features.behind();
+    if (behind > 0) {
+      return ScoringServer.Readiness.notReady(
+          "the feature store is bootstrapping: " + behind + " rows behind");
+    }
+    if (!agent.servesAny()) {
+      return ScoringServer.Readiness.notReady(
+          "no model is loaded yet: register one and promote it"
+              + " (streamscore models register …; streamscore models promote …)");
+    }
+    return ScoringServer.Readiness.READY;
+  }
+
+  private <T extends AutoCloseable> T register(String name, T resource) {
+    parts.push(new Part(name, resource));
+    return resource;
+  }
+
+  /** The scoring server's {@code host:port}. */
+  public String address() {
+    return server.address();
+  }
+
+  /** The FeatureService's {@code host:port}, when the node serves one. */
+  public Optional<String> featuresAddress() {
+    return features.address();
+  }
+
+  /** The node's replica and its materializer. */
+  public FeatureNode features() {
+    return features;
+  }
+
+  /** The feature store the node scores from. */
+  public FeatureStore store() {
+    return features.store();
+  }
+
+  /** The node's model sync. */
+  public SyncAgent agent() {
+    return agent;
+  }
+
+  /** The node's scorer, shared by its gRPC and stream paths. */
+  public Scorer scorer() {
+    return scorer;
+  }
+
+  /** Stream scoring's state, when configured: running, waiting for its model, or failed. */
+  public Optional<Supervised.Status> streamScoringStatus() {
+    return Optional.ofNullable(streamScoring).map(StreamScoringStage::status);
+  }
+
+  /** Events stream scoring has scored and found unscorable; zeros when it is not running. */
+  public StreamScoring.Counts streamScoringCounts() {
+    return streamScoring == null ? new StreamScoring.Counts(0, 0) : streamScoring.counts();
+  }
+
+  /** Stream scoring's settings (its topics and application id), when configured. */
+  public Optional<StreamScoring.Config> streamScoringConfig() {
+    return Optional.ofNullable(streamScoring).map(StreamScoringStage::config);
+  }
+
+  /** Stops every part in reverse start order; a failing part does not stop the others. */
+  @Override
+  public void close() {
+    while (!parts.isEmpty()) {
+      Part part = parts.pop();
+      try {
+        part.resource().close();
+      } catch (Exception e) {
+        LOG.warn("stopping the {} failed: {}", part.name(), e.toString());
+      }
+    }
+  }
+}

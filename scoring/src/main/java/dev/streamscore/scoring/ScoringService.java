@@ -1,0 +1,163 @@
+package dev.streamscore.scoring;
+
+import dev.streamscore.proto.v1.PredictRequest;
+import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.ScoringGrpc;
+import io.grpc.Context;
+import io.grpc.Deadline;
+import io.grpc.Status;
+import io.grpc.stub.StreamObserver;
+import java.time.Clock;
+import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code streamscore.v1.Scoring}: admission (deadline, readiness, at most {@code maxInFlight}
+ * requests at once, RESOURCE_EXHAUSTED beyond), scoring, logging every prediction, and shadow
+ * scoring handed to its own pool. {@code PredictStream} calls are {@link PredictStreamCall}s.
+ */
+final class ScoringService extends ScoringGrpc.ScoringImplBase {
+  private static final Logger LOG = LoggerFactory.getLogger(ScoringService.class);
+
+  private final ScoringServer.Config config;
+  private final Scorer scorer;
+  private final PredictionSink log;
+  private final Supplier<ScoringServer.Readiness> readiness;
+  private final ScoringMetrics metrics;
+  private final Clock clock;
+  private final Executor requests;
+  private final Executor shadows;
+  private final Semaphore inFlight;
+  private final AtomicLong ids = new AtomicLong();
+
+  ScoringService(
+      ScoringServer.Config config,
+      Scorer scorer,
+      PredictionSink log,
+      Supplier<ScoringServer.Readiness> readiness,
+      ScoringMetrics metrics,
+      Clock clock,
+      Executor requests,
+      Executor shadows) {
+    this.config = config;
+    this.scorer = scorer;
+    this.log = log;
+    this.readiness = readiness;
+    this.metrics = metrics;
+    this.clock = clock;
+    this.requests = requests;
+    this.shadows = shadows;
+    this.inFlight = new Semaphore(config.maxInFlight());
+  }
+
+  @Override
+  public void predict(PredictRequest request, StreamObserver<PredictResponse> response) {
+    long began = System.nanoTime();
+    PredictResponse answer;
+    try {
+      if (request.getRequestId().isEmpty()) {
+        request =
+            request.toBuilder().setRequestId(config.nodeId() + "-" + ids.incrementAndGet()).build();
+      }
+      answer = scoreOne(request);
+    } catch (ScoringException e) {
+      metrics.done("Predict", e.code(), began);
+      response.onError(e.status().asRuntimeException());
+      return;
+    }
+    metrics.done("Predict", Status.Code.OK, began);
+    response.onNext(answer);
+    response.onCompleted();
+  }
+
+  @Override
+  public StreamObserver<PredictRequest> predictStream(StreamObserver<PredictResponse> responses) {
+    return new PredictStreamCall(
+        responses, config.streamWindow(), requests, this::scoreBatch, metrics);
+  }
+
+  /** Scores and logs one request; throws with the status to answer. */
+  private PredictResponse scoreOne(PredictRequest request) {
+    admit(1);
+    try {
+      Scorer.Scored scored = scorer.score(request, clock.millis(), this::shadow);
+      logged(scored);
+      return scored.response();
+    } finally {
+      inFlight.release();
+    }
+  }
+
+  /**
+   * Scores and logs a stream's batch: the answers in order, a failed request's carrying its error.
+   */
+  private List<Scorer.Outcome> scoreBatch(List<PredictRequest> batch) {
+    try {
+      admit(batch.size());
+    } catch (ScoringException e) {
+      return Collections.nCopies(batch.size(), new Scorer.Outcome(null, e));
+    }
+    try {
+      List<Scorer.Outcome> outcomes = scorer.score(batch, clock.millis(), this::shadow, false);
+      for (Scorer.Outcome o : outcomes) {
+        if (o.scored() != null) {
+          logged(o.scored());
+        }
+      }
+      return outcomes;
+    } finally {
+      inFlight.release(batch.size());
+    }
+  }
+
+  /** Takes {@code n} in-flight permits, or throws with the status to answer. */
+  private void admit(int n) {
+    Deadline deadline = Context.current().getDeadline();
+    if (deadline != null && deadline.isExpired()) {
+      throw new ScoringException(
+          Status.Code.DEADLINE_EXCEEDED, "the deadline passed before scoring began");
+    }
+    ScoringServer.Readiness ready = readiness.get();
+    if (!ready.ready()) {
+      throw new ScoringException(Status.Code.UNAVAILABLE, ready.why());
+    }
+    if (!inFlight.tryAcquire(n)) {
+      throw new ScoringException(
+          Status.Code.RESOURCE_EXHAUSTED,
+          "the node is scoring " + config.maxInFlight() + " requests; retry");
+    }
+  }
+
+  private void logged(Scorer.Scored scored) {
+    log.publish(scored.prediction());
+    metrics.predicted(scored.prediction(), false);
+  }
+
+  private void shadow(Scorer.ShadowTask task) {
+    try {
+      shadows.execute(
+          () -> {
+            try {
+              scorer
+                  .scoreShadow(task)
+                  .ifPresent(
+                      p -> {
+                        log.publish(p);
+                        metrics.predicted(p, true);
+                      });
+            } catch (ScoringException e) {
+              LOG.debug("shadow scoring failed: {}", e.getMessage());
+            }
+          });
+    } catch (RejectedExecutionException e) {
+      metrics.shadowDropped();
+    }
+  }
+}
