@@ -73,19 +73,23 @@ public final class OnnxModel implements AutoCloseable {
             .optOption("intraOpNumThreads", "1")
             .optOption("interOpNumThreads", "1")
             .build();
+    // The shape first, through a session that always closes: a file that is no ONNX model, or
+    // not one we can serve, is refused before DJL holds a model that would need closing.
+    long[] shape;
+    try {
+      shape = inputShape(file);
+    } catch (ModelLoadException e) {
+      throw e;
+    } catch (RuntimeException e) {
+      throw new ModelLoadException("not a loadable ONNX model: " + rootMessage(e), e);
+    }
     ZooModel<float[], float[]> model;
     try {
       model = criteria.loadModel();
     } catch (IOException | ModelNotFoundException | MalformedModelException | RuntimeException e) {
       throw new ModelLoadException("not a loadable ONNX model: " + rootMessage(e), e);
     }
-    try {
-      long[] shape = inputShape(file);
-      return new OnnxModel(model, (int) shape[1], shape[0] < 0);
-    } catch (RuntimeException e) {
-      model.close();
-      throw e;
-    }
+    return new OnnxModel(model, (int) shape[1], shape[0] < 0);
   }
 
   /**

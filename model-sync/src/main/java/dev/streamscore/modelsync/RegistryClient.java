@@ -3,6 +3,8 @@ package dev.streamscore.modelsync;
 import com.google.protobuf.ByteString;
 import dev.streamscore.proto.v1.AliasChange;
 import dev.streamscore.proto.v1.AliasState;
+import dev.streamscore.proto.v1.ArtifactChunk;
+import dev.streamscore.proto.v1.DownloadRequest;
 import dev.streamscore.proto.v1.GetModelRequest;
 import dev.streamscore.proto.v1.HistoryRequest;
 import dev.streamscore.proto.v1.ListModelsRequest;
@@ -17,6 +19,8 @@ import dev.streamscore.proto.v1.RegisterRequest;
 import dev.streamscore.proto.v1.RollbackRequest;
 import dev.streamscore.proto.v1.SetAliasRequest;
 import dev.streamscore.proto.v1.TrafficPolicy;
+import dev.streamscore.proto.v1.WatchEvent;
+import dev.streamscore.proto.v1.WatchRequest;
 import io.grpc.Channel;
 import io.grpc.ClientInterceptors;
 import io.grpc.Metadata;
@@ -27,16 +31,20 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * A blocking client of the registry for the CLI, the demo and tests. Sends the token (when given)
- * and the caller's name with every call. Failures are the server's {@link StatusRuntimeException}s.
+ * A blocking client of the registry for the CLI, the demo, the scoring nodes' sync agents and
+ * tests. Sends the token (when given) and the caller's name with every call. Failures are the
+ * server's {@link StatusRuntimeException}s.
  */
 public final class RegistryClient {
   private static final int CHUNK = 512 * 1024;
@@ -57,6 +65,43 @@ public final class RegistryClient {
         ClientInterceptors.intercept(channel, MetadataUtils.newAttachHeadersInterceptor(headers));
     this.blocking = ModelRegistryGrpc.newBlockingStub(withHeaders);
     this.async = ModelRegistryGrpc.newStub(withHeaders);
+  }
+
+  private RegistryClient(
+      ModelRegistryGrpc.ModelRegistryBlockingStub blocking,
+      ModelRegistryGrpc.ModelRegistryStub async) {
+    this.blocking = blocking;
+    this.async = async;
+  }
+
+  /**
+   * This client with a deadline {@code timeout} from now on every call it makes: take one right
+   * before the call ({@code client.within(Duration.ofSeconds(10)).model(name)}).
+   */
+  public RegistryClient within(Duration timeout) {
+    return new RegistryClient(
+        blocking.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS),
+        async.withDeadlineAfter(timeout.toMillis(), TimeUnit.MILLISECONDS));
+  }
+
+  /**
+   * The alias states of {@code models} (every model when empty), then every later change, until the
+   * call's context is cancelled or the stream breaks (the iterator throws).
+   */
+  public Iterator<WatchEvent> watch(Set<String> models) {
+    return blocking.watch(
+        WatchRequest.newBuilder().addAllModels(models).setAfterRevision(0).build());
+  }
+
+  /** A version's artifact, in chunks (the first carries its sha256 and size). */
+  public Iterator<ArtifactChunk> download(String model, long version) {
+    return blocking.download(
+        DownloadRequest.newBuilder().setName(model).setVersion(version).build());
+  }
+
+  /** Reports a node's state for one alias; returns the registry's revision. */
+  public long report(NodeStatus status) {
+    return blocking.reportNodeStatus(status).getRevision();
   }
 
   /** Uploads {@code artifact} in chunks and registers it as the next version of its model. */

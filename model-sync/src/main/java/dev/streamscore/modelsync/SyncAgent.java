@@ -1,42 +1,26 @@
 package dev.streamscore.modelsync;
 
-import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.proto.v1.AliasState;
-import dev.streamscore.proto.v1.ArtifactChunk;
-import dev.streamscore.proto.v1.DownloadRequest;
 import dev.streamscore.proto.v1.Error;
-import dev.streamscore.proto.v1.GetModelRequest;
 import dev.streamscore.proto.v1.Model;
-import dev.streamscore.proto.v1.ModelFormat;
-import dev.streamscore.proto.v1.ModelInput;
-import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.NodeStatus;
 import dev.streamscore.proto.v1.SyncState;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.WatchEvent;
-import dev.streamscore.proto.v1.WatchRequest;
-import io.grpc.ClientInterceptors;
 import io.grpc.ConnectivityState;
 import io.grpc.Context;
 import io.grpc.ManagedChannel;
-import io.grpc.Metadata;
 import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
-import io.grpc.stub.MetadataUtils;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -45,7 +29,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
@@ -68,7 +51,9 @@ import org.slf4j.LoggerFactory;
  */
 public final class SyncAgent implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(SyncAgent.class);
-  private static final Metadata.Key<String> AUTHORIZATION = RegistryServer.AUTHORIZATION;
+  private static final Duration POLL_TIMEOUT = Duration.ofSeconds(10);
+  private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(30);
+  private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(5);
 
   /** One alias of one model this node serves. */
   public record Target(String model, String alias) {
@@ -141,16 +126,13 @@ public final class SyncAgent implements AutoCloseable {
   /** Counters since start. */
   public record Stats(long swaps, long failures, long versionsLoaded, long versionsClosed) {}
 
-  /** An alias's policy and the loaded versions it routes to. Replaced whole, never changed. */
-  private record Serving(AliasState state, Map<Long, ModelHandle> handles) {}
-
   private final Config config;
   private final ManagedChannel channel;
   private final FeatureSpec spec;
   private final Clock clock;
-  private final ModelRegistryGrpc.ModelRegistryBlockingStub registry;
-  private final Map<Target, Serving> serving = new ConcurrentHashMap<>();
-  private final Map<Target, TargetStatus> statuses = new ConcurrentHashMap<>();
+  private final RegistryClient registry;
+  private final ServingTable table;
+  private final VersionLoader loader;
   private final LastGood lastGood;
   private final AtomicLong swaps = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
@@ -167,16 +149,15 @@ public final class SyncAgent implements AutoCloseable {
     this.spec = spec;
     this.clock = clock;
     this.lastGood = new LastGood(config.cacheDir().resolve("serving"));
-    Metadata headers = new Metadata();
-    config.token().ifPresent(t -> headers.put(AUTHORIZATION, "Bearer " + t));
-    headers.put(RegistryServer.USER, "node:" + config.nodeId());
-    this.registry =
-        ModelRegistryGrpc.newBlockingStub(
-            ClientInterceptors.intercept(
-                channel, MetadataUtils.newAttachHeadersInterceptor(headers)));
-    for (Target t : config.targets()) {
-      statuses.put(t, unspecified(t));
-    }
+    this.registry = new RegistryClient(channel, config.token(), "node:" + config.nodeId());
+    this.table = new ServingTable(config.targets());
+    this.loader =
+        new VersionLoader(
+            new ArtifactCache(config.cacheDir(), registry),
+            spec,
+            config.warmupRuns(),
+            loaded::incrementAndGet,
+            closedVersions::incrementAndGet);
     this.thread = new Thread(this::run, "model-sync-" + config.nodeId());
     this.thread.setDaemon(true);
   }
@@ -210,15 +191,7 @@ public final class SyncAgent implements AutoCloseable {
    * @throws ModelUnavailableException when this node serves no such alias, or has not loaded it
    */
   public Lease acquire(String model, String alias, String routingKey) {
-    Target target = new Target(model, alias);
-    for (; ; ) {
-      Serving s = servingOf(target);
-      ModelHandle h = s.handles().get(Policies.route(s.state().getPolicy(), routingKey));
-      if (h.tryAcquire()) {
-        return new Lease(h);
-      }
-      // Retired after we read the set: a newer set is already published; read again.
-    }
+    return table.acquire(model, alias, routingKey);
   }
 
   /**
@@ -226,31 +199,17 @@ public final class SyncAgent implements AutoCloseable {
    * the alias (live or shadow).
    */
   public Optional<Lease> acquireVersion(String model, String alias, long version) {
-    for (; ; ) {
-      Serving s = servingOf(new Target(model, alias));
-      ModelHandle h = s.handles().get(version);
-      if (h == null) {
-        return Optional.empty();
-      }
-      if (h.tryAcquire()) {
-        return Optional.of(new Lease(h));
-      }
-    }
+    return table.acquireVersion(model, alias, version);
   }
 
   /** The shadow version the alias's serving policy names here, 0 for none. */
   public long shadowVersion(String model, String alias) {
-    Serving s = serving.get(new Target(model, alias));
-    return s == null ? 0 : s.state().getPolicy().getShadowVersion();
+    return table.shadowVersion(model, alias);
   }
 
   /** A lease on the alias's shadow version, when its policy names one. */
   public Optional<Lease> acquireShadow(String model, String alias) {
-    Serving s = serving.get(new Target(model, alias));
-    if (s == null || s.state().getPolicy().getShadowVersion() == 0) {
-      return Optional.empty();
-    }
-    return acquireVersion(model, alias, s.state().getPolicy().getShadowVersion());
+    return table.acquireShadow(model, alias);
   }
 
   /**
@@ -260,88 +219,7 @@ public final class SyncAgent implements AutoCloseable {
    * @throws ModelUnavailableException when no alias of the model here has that version loaded
    */
   public Lease acquirePinned(String model, long version) {
-    requireModel(model);
-    List<Long> loaded = new ArrayList<>();
-    for (; ; ) {
-      boolean retired = false;
-      for (Target t : targets()) {
-        Serving s = t.model().equals(model) ? serving.get(t) : null;
-        ModelHandle h = s == null ? null : s.handles().get(version);
-        if (h != null) {
-          if (h.tryAcquire()) {
-            return new Lease(h);
-          }
-          retired = true;
-        } else if (s != null) {
-          loaded.addAll(s.handles().keySet());
-        }
-      }
-      if (!retired) {
-        throw new ModelUnavailableException(
-            ModelUnavailableException.Reason.NOT_SERVED,
-            "this node has not loaded version "
-                + version
-                + " of '"
-                + model
-                + "' (loaded: "
-                + loaded.stream().distinct().sorted().toList()
-                + ")");
-      }
-      loaded.clear();
-    }
-  }
-
-  private void requireModel(String model) {
-    if (targets().stream().noneMatch(t -> t.model().equals(model))) {
-      throw new ModelUnavailableException(
-          ModelUnavailableException.Reason.UNKNOWN_MODEL,
-          "this node serves no model '"
-              + model
-              + "' (it serves "
-              + targets().stream().map(Target::model).distinct().sorted().toList()
-              + ")");
-    }
-  }
-
-  /** The aliases served: the configured ones, or every one seen so far. */
-  private List<Target> targets() {
-    return config.targets().isEmpty()
-        ? statuses.keySet().stream()
-            .sorted(java.util.Comparator.comparing(Target::toString))
-            .toList()
-        : config.targets();
-  }
-
-  private static TargetStatus unspecified(Target t) {
-    return new TargetStatus(t, List.of(), 0, 0, SyncState.SYNC_STATE_UNSPECIFIED, "");
-  }
-
-  private Serving servingOf(Target target) {
-    Serving s = serving.get(target);
-    if (s == null) {
-      TargetStatus st = statuses.get(target);
-      if (st == null) {
-        requireModel(target.model());
-        throw new ModelUnavailableException(
-            ModelUnavailableException.Reason.NOT_SERVED,
-            "this node serves no alias '"
-                + target.alias()
-                + "' of '"
-                + target.model()
-                + "' (it serves "
-                + targets()
-                + ")");
-      }
-      throw new ModelUnavailableException(
-          ModelUnavailableException.Reason.NOT_LOADED,
-          "model '"
-              + target.model()
-              + "' alias '"
-              + target.alias()
-              + "' is not loaded yet"
-              + (st.error().isEmpty() ? "" : ": " + st.error()));
-    }
-    return s;
+    return table.acquirePinned(model, version);
   }
 
   /**
@@ -350,38 +228,33 @@ public final class SyncAgent implements AutoCloseable {
    * this revision's versions or a later one.
    */
   public long servingRevision(String model, String alias) {
-    Serving s = serving.get(new Target(model, alias));
-    return s == null ? 0 : s.state().getRevision();
+    return table.servingRevision(model, alias);
   }
 
   /** True once every target serves some version. */
   public boolean ready() {
-    List<Target> all = targets();
-    return !all.isEmpty() && all.stream().allMatch(serving::containsKey);
+    return table.ready();
   }
 
   /** True when {@code model}/{@code alias} serves some version now. */
   public boolean serves(String model, String alias) {
-    return serving.containsKey(new Target(model, alias));
+    return table.serves(model, alias);
   }
 
   /** True when at least one alias serves some version now. */
   public boolean servesAny() {
-    return !serving.isEmpty();
+    return table.servesAny();
   }
 
+  /**
+   * @throws ModelUnavailableException when this node does not follow the alias
+   */
   public TargetStatus status(String model, String alias) {
-    TargetStatus s = statuses.get(new Target(model, alias));
-    if (s == null) {
-      throw new ModelUnavailableException(
-          ModelUnavailableException.Reason.NOT_SERVED,
-          "this node does not serve model '" + model + "' alias '" + alias + "'");
-    }
-    return s;
+    return table.status(model, alias);
   }
 
   public List<TargetStatus> statuses() {
-    return targets().stream().map(statuses::get).toList();
+    return table.statuses();
   }
 
   public Stats stats() {
@@ -445,9 +318,7 @@ public final class SyncAgent implements AutoCloseable {
           () -> {
             Set<String> models = new LinkedHashSet<>();
             config.targets().forEach(t -> models.add(t.model())); // none: every model
-            Iterator<WatchEvent> events =
-                registry.watch(
-                    WatchRequest.newBuilder().addAllModels(models).setAfterRevision(0).build());
+            Iterator<WatchEvent> events = registry.watch(models);
             while (events.hasNext()) {
               WatchEvent e = events.next();
               if (e.hasAlias()) {
@@ -465,19 +336,15 @@ public final class SyncAgent implements AutoCloseable {
     config.targets().forEach(t -> models.add(t.model()));
     if (models.isEmpty()) {
       registry
-          .withDeadlineAfter(10, TimeUnit.SECONDS)
-          .listModels(dev.streamscore.proto.v1.ListModelsRequest.getDefaultInstance())
-          .getModelsList()
+          .within(POLL_TIMEOUT)
+          .list("")
           .forEach(m -> m.getAliasesList().forEach(this::onAlias));
       return;
     }
     for (String model : models) {
       Model m;
       try {
-        m =
-            registry
-                .withDeadlineAfter(10, TimeUnit.SECONDS)
-                .getModel(GetModelRequest.newBuilder().setName(model).build());
+        m = registry.within(POLL_TIMEOUT).model(model);
       } catch (StatusRuntimeException e) {
         if (e.getStatus().getCode() == Status.Code.NOT_FOUND) {
           continue; // not registered yet
@@ -490,10 +357,8 @@ public final class SyncAgent implements AutoCloseable {
 
   private void onAlias(AliasState state) {
     Target target = new Target(state.getModel(), state.getAlias());
-    if (config.targets().isEmpty()) {
-      statuses.putIfAbsent(target, unspecified(target));
-    }
-    TargetStatus status = statuses.get(target);
+    table.track(target);
+    TargetStatus status = table.statusOf(target);
     if (status == null || closed) {
       return;
     }
@@ -507,7 +372,7 @@ public final class SyncAgent implements AutoCloseable {
   /** Brings the policy's versions in and swaps them in atomically, or keeps the current ones. */
   private void apply(Target target, AliasState state) {
     long began = System.nanoTime();
-    Serving current = serving.get(target);
+    ServingTable.Serving current = table.serving(target);
     TrafficPolicy policy = state.getPolicy();
     Set<Long> wanted = Policies.versions(policy);
     setStatus(target, current, state.getRevision(), SyncState.SYNC_STATE_LOADING, "");
@@ -522,13 +387,10 @@ public final class SyncAgent implements AutoCloseable {
           continue;
         }
         if (model == null) {
-          model =
-              registry
-                  .withDeadlineAfter(30, TimeUnit.SECONDS)
-                  .getModel(GetModelRequest.newBuilder().setName(target.model()).build());
+          model = registry.within(LOAD_TIMEOUT).model(target.model());
         }
         ModelVersion meta = versionOf(model, v);
-        ModelHandle h = load(meta);
+        ModelHandle h = loader.load(meta);
         fresh.add(h);
         next.put(v, h);
       }
@@ -543,7 +405,7 @@ public final class SyncAgent implements AutoCloseable {
                   ? e.getMessage()
                   : e.getClass().getSimpleName() + ": " + e.getMessage();
       if (current == null && restoreLastGood(target, state)) {
-        current = serving.get(target);
+        current = table.serving(target);
       }
       LOG.warn(
           "{}: cannot apply {} (revision {}); still serving {}: {}",
@@ -555,7 +417,7 @@ public final class SyncAgent implements AutoCloseable {
       setStatus(target, current, state.getRevision(), SyncState.SYNC_STATE_FAILED, why);
       return;
     }
-    serving.put(target, new Serving(state, Map.copyOf(next)));
+    table.publish(target, new ServingTable.Serving(state, Map.copyOf(next)));
     if (current != null) {
       for (Map.Entry<Long, ModelHandle> old : current.handles().entrySet()) {
         if (!next.containsKey(old.getKey())) {
@@ -570,7 +432,7 @@ public final class SyncAgent implements AutoCloseable {
         Policies.describe(policy),
         state.getRevision(),
         TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began));
-    setStatus(target, serving.get(target), state.getRevision(), SyncState.SYNC_STATE_SERVING, "");
+    setStatus(target, table.serving(target), state.getRevision(), SyncState.SYNC_STATE_SERVING, "");
     lastGood.save(target, state);
   }
 
@@ -589,12 +451,9 @@ public final class SyncAgent implements AutoCloseable {
     AliasState previous = last.get();
     Map<Long, ModelHandle> handles = new LinkedHashMap<>();
     try {
-      Model model =
-          registry
-              .withDeadlineAfter(30, TimeUnit.SECONDS)
-              .getModel(GetModelRequest.newBuilder().setName(target.model()).build());
+      Model model = registry.within(LOAD_TIMEOUT).model(target.model());
       for (long v : Policies.versions(previous.getPolicy())) {
-        handles.put(v, load(versionOf(model, v)));
+        handles.put(v, loader.load(versionOf(model, v)));
       }
     } catch (RuntimeException e) {
       handles.values().forEach(ModelHandle::retire);
@@ -602,7 +461,7 @@ public final class SyncAgent implements AutoCloseable {
           "{}: the last policy served here cannot be loaded either: {}", target, e.getMessage());
       return false;
     }
-    serving.put(target, new Serving(previous, Map.copyOf(handles)));
+    table.publish(target, new ServingTable.Serving(previous, Map.copyOf(handles)));
     LOG.info(
         "{}: serving the last good {} (revision {}) instead",
         target,
@@ -621,207 +480,11 @@ public final class SyncAgent implements AutoCloseable {
         "the registry lists no version " + version + " of '" + model.getName() + "'");
   }
 
-  /** Download (unless cached), verify, load, validate, warm up. */
-  private ModelHandle load(ModelVersion meta) {
-    String name = meta.getName() + " v" + meta.getVersion();
-    if (meta.getSpec().getFormat() != ModelFormat.MODEL_FORMAT_ONNX) {
-      throw new ModelLoadException(
-          name + " is " + meta.getSpec().getFormat() + "; this node runs ONNX models only");
-    }
-    checkInputsAgainstViews(meta);
-    Path file = fetch(meta);
-    OnnxModel model = OnnxModel.load(file);
-    try {
-      int declared = meta.getSpec().getInputsCount();
-      if (model.inputWidth() > 0 && model.inputWidth() != declared) {
-        throw new ModelLoadException(
-            name
-                + ": the model takes "
-                + model.inputWidth()
-                + " inputs but its registry entry declares "
-                + declared);
-      }
-      warmUp(meta, model);
-    } catch (RuntimeException e) {
-      model.close();
-      throw e instanceof ModelLoadException
-          ? e
-          : new ModelLoadException(name + ": " + e.getMessage(), e);
-    }
-    loaded.incrementAndGet();
-    return new ModelHandle(meta, model, closedVersions::incrementAndGet);
-  }
-
-  private void checkInputsAgainstViews(ModelVersion meta) {
-    for (ModelInput in : meta.getSpec().getInputsList()) {
-      try {
-        // A name without a colon is a request-time feature.
-        FeatureRef.of(in.getName()).ifPresent(ref -> ref.definitionIn(spec.views()));
-      } catch (IllegalArgumentException e) {
-        throw new ModelLoadException(
-            meta.getName() + " v" + meta.getVersion() + ": input " + e.getMessage());
-      }
-    }
-  }
-
-  private void warmUp(ModelVersion meta, OnnxModel model) {
-    float[] input = new float[meta.getSpec().getInputsCount()];
-    for (int i = 0; i < input.length; i++) {
-      input[i] = (float) meta.getSpec().getInputs(i).getDefaultValue();
-    }
-    for (int run = 0; run < config.warmupRuns(); run++) {
-      float[] out;
-      try {
-        out = model.predict(input);
-      } catch (PredictionException e) {
-        throw new ModelLoadException(
-            meta.getName() + " v" + meta.getVersion() + " failed its warm-up: " + e.getMessage(),
-            e);
-      }
-      if (out.length != meta.getSpec().getOutputsCount()) {
-        throw new ModelLoadException(
-            meta.getName()
-                + " v"
-                + meta.getVersion()
-                + " returned "
-                + out.length
-                + " values in warm-up; its registry entry declares "
-                + meta.getSpec().getOutputsCount()
-                + " outputs");
-      }
-      for (float f : out) {
-        if (!Float.isFinite(f)) {
-          throw new ModelLoadException(
-              meta.getName() + " v" + meta.getVersion() + " returned " + f + " in warm-up");
-        }
-      }
-    }
-    warmUpBatched(meta, model, input);
-  }
-
-  /** Batched scoring (stream replies) must give what one-at-a-time scoring gives. */
-  private static void warmUpBatched(ModelVersion meta, OnnxModel model, float[] input) {
-    float[] single = model.predict(input);
-    float[][] batch;
-    try {
-      batch = model.predictBatch(new float[][] {input, input, input});
-    } catch (PredictionException e) {
-      throw new ModelLoadException(
-          meta.getName()
-              + " v"
-              + meta.getVersion()
-              + " fails on a batch of 3 vectors though its batch dimension is open: "
-              + e.getMessage(),
-          e);
-    }
-    for (float[] row : batch) {
-      if (!close(row, single)) {
-        throw new ModelLoadException(
-            meta.getName()
-                + " v"
-                + meta.getVersion()
-                + " scores a vector differently in a batch: "
-                + java.util.Arrays.toString(row)
-                + " vs "
-                + java.util.Arrays.toString(single));
-      }
-    }
-  }
-
-  /** Equal but for float rounding: a batch may run another kernel than one vector does. */
-  private static boolean close(float[] a, float[] b) {
-    if (a.length != b.length) {
-      return false;
-    }
-    for (int i = 0; i < a.length; i++) {
-      if (Math.abs(a[i] - b[i]) > 1e-6f + 1e-5f * Math.abs(b[i])) {
-        return false;
-      }
-    }
-    return true;
-  }
-
-  /** The verified artifact in the cache, downloading it first unless a verified copy is there. */
-  private Path fetch(ModelVersion meta) {
-    Path file = config.cacheDir().resolve(meta.getSha256() + ".onnx");
-    try {
-      if (Files.exists(file) && sha256(file).equals(meta.getSha256())) {
-        return file;
-      }
-      Path part = Files.createTempFile(config.cacheDir(), meta.getSha256(), ".part");
-      try {
-        MessageDigest digest = RegistryServer.sha256();
-        long expectedOffset = 0;
-        try (OutputStream out = Files.newOutputStream(part)) {
-          Iterator<ArtifactChunk> chunks =
-              registry
-                  .withDeadlineAfter(5, TimeUnit.MINUTES)
-                  .download(
-                      DownloadRequest.newBuilder()
-                          .setName(meta.getName())
-                          .setVersion(meta.getVersion())
-                          .build());
-          while (chunks.hasNext()) {
-            ArtifactChunk c = chunks.next();
-            if (c.getOffset() != expectedOffset) {
-              throw new ModelLoadException(
-                  "the download of "
-                      + meta.getName()
-                      + " v"
-                      + meta.getVersion()
-                      + " skipped from offset "
-                      + expectedOffset
-                      + " to "
-                      + c.getOffset());
-            }
-            c.getData().writeTo(out);
-            digest.update(c.getData().asReadOnlyByteBuffer());
-            expectedOffset += c.getData().size();
-          }
-        }
-        String actual = HexFormat.of().formatHex(digest.digest());
-        if (!actual.equals(meta.getSha256())) {
-          throw new ModelLoadException(
-              meta.getName()
-                  + " v"
-                  + meta.getVersion()
-                  + ": sha256 mismatch: the registry says "
-                  + meta.getSha256()
-                  + ", the "
-                  + expectedOffset
-                  + " bytes downloaded hash to "
-                  + actual);
-        }
-        Files.move(part, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        return file;
-      } finally {
-        Files.deleteIfExists(part);
-      }
-    } catch (IOException e) {
-      throw new UncheckedIOException(
-          "cannot store " + meta.getName() + " v" + meta.getVersion() + " in " + config.cacheDir(),
-          e);
-    }
-  }
-
-  private static String sha256(Path file) throws IOException {
-    MessageDigest digest = RegistryServer.sha256();
-    try (InputStream in = Files.newInputStream(file)) {
-      byte[] buf = new byte[64 * 1024];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        digest.update(buf, 0, n);
-      }
-    }
-    return HexFormat.of().formatHex(digest.digest());
-  }
-
   private void setStatus(
-      Target target, Serving now, long attempted, SyncState state, String error) {
+      Target target, ServingTable.Serving now, long attempted, SyncState state, String error) {
+    table.setStatus(target, now, attempted, state, error);
     List<Long> versions =
         now == null ? List.of() : now.handles().keySet().stream().sorted().toList();
-    long servingRevision = now == null ? 0 : now.state().getRevision();
-    statuses.put(
-        target, new TargetStatus(target, versions, servingRevision, attempted, state, error));
     if (state == SyncState.SYNC_STATE_LOADING) {
       return; // reported with the outcome
     }
@@ -842,7 +505,7 @@ public final class SyncAgent implements AutoCloseable {
               .build());
     }
     try {
-      registry.withDeadlineAfter(5, TimeUnit.SECONDS).reportNodeStatus(report.build());
+      registry.within(REPORT_TIMEOUT).report(report.build());
     } catch (StatusRuntimeException e) {
       LOG.debug("reporting {} to the registry failed: {}", target, describe(e));
     }
@@ -872,8 +535,8 @@ public final class SyncAgent implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (Target t : targets()) {
-      Serving s = serving.remove(t);
+    for (Target t : table.targets()) {
+      ServingTable.Serving s = table.remove(t);
       if (s != null) {
         s.handles().values().forEach(ModelHandle::retire);
       }
