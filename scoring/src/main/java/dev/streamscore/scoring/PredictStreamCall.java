@@ -1,6 +1,5 @@
 package dev.streamscore.scoring;
 
-import dev.streamscore.proto.v1.Error;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
 import io.grpc.Context;
@@ -66,12 +65,10 @@ final class PredictStreamCall implements StreamObserver<PredictRequest> {
     if (request.getRequestId().isEmpty()) {
       reply(
           List.of(
-              new Answer(
-                  error(
-                      request,
-                      Status.Code.INVALID_ARGUMENT,
+              failed(
+                  request,
+                  Status.INVALID_ARGUMENT.withDescription(
                       "request_id is required on PredictStream"),
-                  Status.Code.INVALID_ARGUMENT,
                   began)));
       return;
     }
@@ -93,9 +90,9 @@ final class PredictStreamCall implements StreamObserver<PredictRequest> {
       List<Answer> answers = new ArrayList<>();
       for (Queued q; (q = queue.poll()) != null; ) {
         answers.add(
-            new Answer(
-                error(q.request(), Status.Code.UNAVAILABLE, "the scoring node is stopping"),
-                Status.Code.UNAVAILABLE,
+            failed(
+                q.request(),
+                Status.UNAVAILABLE.withDescription("the scoring node is stopping"),
                 q.began()));
       }
       draining.set(false);
@@ -118,11 +115,11 @@ final class PredictStreamCall implements StreamObserver<PredictRequest> {
           Scorer.Outcome o = outcomes.get(i);
           answers.add(
               o.failure() == null
-                  ? new Answer(o.scored().response(), Status.Code.OK, batch.get(i).began())
-                  : new Answer(
-                      error(requests.get(i), o.failure().code(), o.failure().getMessage()),
-                      o.failure().code(),
-                      batch.get(i).began()));
+                  ? new Answer(
+                      GrpcScoring.response(requests.get(i), o.scored()),
+                      Status.Code.OK,
+                      batch.get(i).began())
+                  : failed(requests.get(i), GrpcScoring.status(o.failure()), batch.get(i).began()));
         }
         reply(answers);
       }
@@ -171,10 +168,7 @@ final class PredictStreamCall implements StreamObserver<PredictRequest> {
     }
   }
 
-  private static PredictResponse error(PredictRequest request, Status.Code code, String message) {
-    return PredictResponse.newBuilder()
-        .setRequestId(request.getRequestId())
-        .setError(Error.newBuilder().setCode(code.value()).setMessage(message))
-        .build();
+  private static Answer failed(PredictRequest request, Status status, long began) {
+    return new Answer(GrpcScoring.error(request, status), status.getCode(), began);
   }
 }

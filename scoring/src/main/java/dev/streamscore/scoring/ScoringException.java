@@ -1,27 +1,60 @@
 package dev.streamscore.scoring;
 
-import io.grpc.Status;
+import java.util.Objects;
 
-/** A request that cannot be scored, with the status a gRPC call answers and a reason to act on. */
+/**
+ * Why a request was not scored, in the scorer's own terms: the gRPC service answers each {@link
+ * Reason} with one status ({@link GrpcScoring#status}); stream scoring retries the reasons that
+ * pass ({@link Reason#retriable()}) and dead-letters the others.
+ */
 public final class ScoringException extends RuntimeException {
   private static final long serialVersionUID = 1L;
 
-  private final Status.Code code;
+  /** What kept a request from being scored. */
+  public enum Reason {
+    /** A field of the request is malformed or missing. */
+    INVALID_REQUEST(false),
+    /** The node serves no model of that name. */
+    UNKNOWN_MODEL(false),
+    /** The node serves the model, but not that alias or version. */
+    NOT_SERVED(true),
+    /** The alias is followed but no version is loaded yet. */
+    NOT_LOADED(true),
+    /** The node cannot score now (its store is bootstrapping, or it is stopping). */
+    NOT_READY(true),
+    /** A stored feature is missing or expired and the model refuses a default for it. */
+    FEATURE_UNAVAILABLE(false),
+    /** The model failed or returned what its entry does not declare. */
+    MODEL_FAILED(false),
+    /** The caller's deadline passed before scoring began. */
+    DEADLINE_PASSED(false),
+    /** The node is scoring all it may at once. */
+    OVERLOADED(true);
 
-  ScoringException(Status.Code code, String message) {
+    private final boolean retriable;
+
+    Reason(boolean retriable) {
+      this.retriable = retriable;
+    }
+
+    /** True when the same request may be scored a little later. */
+    public boolean retriable() {
+      return retriable;
+    }
+  }
+
+  private final Reason reason;
+
+  ScoringException(Reason reason, String message) {
     super(message, null, false, false); // expected user errors: no stack trace
-    this.code = code;
+    this.reason = Objects.requireNonNull(reason, "reason");
   }
 
-  public Status.Code code() {
-    return code;
-  }
-
-  public Status status() {
-    return Status.fromCode(code).withDescription(getMessage());
+  public Reason reason() {
+    return reason;
   }
 
   static ScoringException invalid(String message) {
-    return new ScoringException(Status.Code.INVALID_ARGUMENT, message);
+    return new ScoringException(Reason.INVALID_REQUEST, message);
   }
 }

@@ -8,6 +8,7 @@ import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.concurrent.Executor;
@@ -68,8 +69,9 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
       }
       answer = scoreOne(request);
     } catch (ScoringException e) {
-      metrics.done("Predict", e.code(), began);
-      response.onError(e.status().asRuntimeException());
+      Status status = GrpcScoring.status(e);
+      metrics.done("Predict", status.getCode(), began);
+      response.onError(status.asRuntimeException());
       return;
     }
     metrics.done("Predict", Status.Code.OK, began);
@@ -87,9 +89,10 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
   private PredictResponse scoreOne(PredictRequest request) {
     admit(1);
     try {
-      Scorer.Scored scored = scorer.score(request, clock.millis(), this::shadow);
+      Scorer.Scored scored =
+          scorer.score(GrpcScoring.request(request), clock.millis(), this::shadow);
       logged(scored);
-      return scored.response();
+      return GrpcScoring.response(request, scored);
     } finally {
       inFlight.release();
     }
@@ -105,7 +108,11 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
       return Collections.nCopies(batch.size(), new Scorer.Outcome(null, e));
     }
     try {
-      List<Scorer.Outcome> outcomes = scorer.score(batch, clock.millis(), this::shadow, false);
+      List<ScoreRequest> requests = new ArrayList<>(batch.size());
+      for (PredictRequest r : batch) {
+        requests.add(GrpcScoring.request(r));
+      }
+      List<Scorer.Outcome> outcomes = scorer.score(requests, clock.millis(), this::shadow);
       for (Scorer.Outcome o : outcomes) {
         if (o.scored() != null) {
           logged(o.scored());
@@ -122,15 +129,15 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
     Deadline deadline = Context.current().getDeadline();
     if (deadline != null && deadline.isExpired()) {
       throw new ScoringException(
-          Status.Code.DEADLINE_EXCEEDED, "the deadline passed before scoring began");
+          ScoringException.Reason.DEADLINE_PASSED, "the deadline passed before scoring began");
     }
     ScoringServer.Readiness ready = readiness.get();
     if (!ready.ready()) {
-      throw new ScoringException(Status.Code.UNAVAILABLE, ready.why());
+      throw new ScoringException(ScoringException.Reason.NOT_READY, ready.why());
     }
     if (!inFlight.tryAcquire(n)) {
       throw new ScoringException(
-          Status.Code.RESOURCE_EXHAUSTED,
+          ScoringException.Reason.OVERLOADED,
           "the node is scoring " + config.maxInFlight() + " requests; retry");
     }
   }

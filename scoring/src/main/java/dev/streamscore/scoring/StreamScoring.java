@@ -9,10 +9,8 @@ import dev.streamscore.ingest.DeadLetterHandler;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelRef;
-import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.RejectReason;
-import io.grpc.Status;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -215,6 +213,7 @@ public final class StreamScoring implements AutoCloseable {
     private final Clock clock;
     private final AtomicLong scored;
     private final AtomicLong unscorable;
+    private final ModelRef model;
     private FixedKeyProcessorContext<String, Outcome> context;
 
     ScoreProcessor(
@@ -230,6 +229,7 @@ public final class StreamScoring implements AutoCloseable {
       this.clock = clock;
       this.scored = scored;
       this.unscorable = unscorable;
+      this.model = ModelRef.newBuilder().setName(config.model()).setAlias(config.alias()).build();
     }
 
     @Override
@@ -261,13 +261,15 @@ public final class StreamScoring implements AutoCloseable {
             "event time " + event.getEventTimeMs() + " ms is outside the years 1970 to 9999");
         return;
       }
-      PredictRequest.Builder request =
-          PredictRequest.newBuilder()
-              .setRequestId(origin)
-              .setModel(ModelRef.newBuilder().setName(config.model()).setAlias(config.alias()))
-              .putAllRequestFeatures(event.getFieldsMap());
+      ScoreRequest request;
       try {
-        request.putEntityIds(keyField(scorer, event), event.getEntityId());
+        request =
+            new ScoreRequest(
+                origin,
+                model,
+                Map.of(scorer.keyField(event.getSource()), event.getEntityId()),
+                event.getFieldsMap(),
+                ScoreRequest.ExtraFeatures.IGNORE);
       } catch (ScoringException e) {
         unscorable(record, meta, e.getMessage());
         return;
@@ -276,9 +278,10 @@ public final class StreamScoring implements AutoCloseable {
       while (true) {
         try {
           if (!ready.getAsBoolean()) {
-            throw new ScoringException(Status.Code.UNAVAILABLE, "the feature store is catching up");
+            throw new ScoringException(
+                ScoringException.Reason.NOT_READY, "the feature store is catching up");
           }
-          Scorer.Scored s = scorer.score(request.build(), event.getEventTimeMs(), task -> {}, true);
+          Scorer.Scored s = scorer.score(request, event.getEventTimeMs(), task -> {});
           Prediction p =
               s.prediction().toBuilder()
                   .setEventId(event.getEventId())
@@ -290,7 +293,7 @@ public final class StreamScoring implements AutoCloseable {
           context.forward(record.withValue(new Outcome(p.toByteArray(), null)));
           return;
         } catch (ScoringException e) {
-          if (e.code() == Status.Code.UNAVAILABLE || e.code() == Status.Code.NOT_FOUND) {
+          if (e.reason().retriable()) {
             if (System.nanoTime() > deadline) {
               throw new DeadLetterHandler.NotYet(
                   "cannot score " + origin + " for a minute: " + e.getMessage());
@@ -334,10 +337,6 @@ public final class StreamScoring implements AutoCloseable {
         throw new IllegalStateException("interrupted while waiting for the model", e);
       }
     }
-  }
-
-  private static String keyField(Scorer scorer, Event event) {
-    return scorer.keyField(event.getSource());
   }
 
   private static void ensureTopics(Config config) {

@@ -219,64 +219,6 @@ class ScoringServerTest {
         .isEqualTo(1);
   }
 
-  @Test
-  void aBatchAnswersEveryRequestAsItWouldBeAnsweredAlone() throws Exception {
-    node.client.register(
-        TestModels.logisticRegression(dir.resolve("v2.onnx"), 3, 2),
-        Node.spec(MissingPolicy.MISSING_POLICY_REJECT));
-    shadowV2(); // loaded as prod's shadow, so requests can pin it; v1 serves the alias
-    ModelRef v2 = ModelRef.newBuilder().setName("fraud").setVersion(2).build();
-    List<PredictRequest> batch =
-        List.of(
-            request("u1", 75).setRequestId("a").build(),
-            request("stranger", 10).setRequestId("b").build(),
-            request("u1", 20).setRequestId("c").setModel(v2).build(),
-            request("stranger", 20).setRequestId("d").setModel(v2).build(),
-            request(null, 1).setRequestId("e").build(),
-            request("u1", 1).setRequestId("f").setModel(ModelRef.newBuilder().setName("x")).build(),
-            request("u1", 1)
-                .setRequestId("g")
-                .putRequestFeatures("amount", Value.newBuilder().setStringValue("ten").build())
-                .build(),
-            request("u1", 1)
-                .setRequestId("h")
-                .setModel(ModelRef.newBuilder().setName("fraud").setAlias("staging"))
-                .build(),
-            request("u2", 30).setRequestId("i").setIncludeFeatures(true).build());
-    Scorer scorer = new Scorer(node.store, Node.SPEC, node.agent, "node-1");
-    long asOf = Node.T0 + 60_000;
-
-    List<Scorer.Outcome> together = scorer.score(batch, asOf, task -> {}, false);
-
-    assertThat(together).hasSameSizeAs(batch);
-    for (int i = 0; i < batch.size(); i++) {
-      String alone;
-      try {
-        alone = describe(scorer.score(batch.get(i), asOf, task -> {}).response());
-      } catch (ScoringException e) {
-        alone = e.code() + ": " + e.getMessage();
-      }
-      Scorer.Outcome o = together.get(i);
-      String inBatch =
-          o.failure() == null
-              ? describe(o.scored().response())
-              : o.failure().code() + ": " + o.failure().getMessage();
-      assertThat(inBatch).as("request %s", batch.get(i).getRequestId()).isEqualTo(alone);
-    }
-    assertThat(together)
-        .extracting(o -> o.failure() == null ? "OK" : o.failure().code().name())
-        .containsExactly(
-            "OK",
-            "OK",
-            "OK",
-            "FAILED_PRECONDITION",
-            "INVALID_ARGUMENT",
-            "INVALID_ARGUMENT",
-            "INVALID_ARGUMENT",
-            "UNAVAILABLE",
-            "OK");
-  }
-
   /** Prod serves v1 with v2 as its shadow, and the node has loaded both. */
   private void shadowV2() {
     serving(
@@ -290,11 +232,6 @@ class ScoringServerTest {
                     .build(),
                 "shadow v2")
             .getRevision());
-  }
-
-  /** A response but for the time it took. */
-  private static String describe(PredictResponse response) {
-    return response.toBuilder().clearServerLatencyUs().build().toString();
   }
 
   /**

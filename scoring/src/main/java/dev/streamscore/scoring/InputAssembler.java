@@ -1,0 +1,266 @@
+package dev.streamscore.scoring;
+
+import dev.streamscore.etl.FeatureRef;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.FieldSpec;
+import dev.streamscore.etl.FieldType;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.proto.v1.EntityFeatures;
+import dev.streamscore.proto.v1.FeatureIssue;
+import dev.streamscore.proto.v1.FeatureStatus;
+import dev.streamscore.proto.v1.FeatureValue;
+import dev.streamscore.proto.v1.MissingPolicy;
+import dev.streamscore.proto.v1.ModelInput;
+import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.Value;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Collectors;
+
+/**
+ * Builds the input vectors of a group of requests for one model version, in the model's declared
+ * order: request-time inputs from each request's features, stored inputs ({@code view:feature})
+ * read at {@code asOfMs} for the entity that keys their view, one store read per key for the whole
+ * group. A MISSING or EXPIRED value follows the input's policy: its default, reported as a {@link
+ * FeatureIssue}, or FEATURE_UNAVAILABLE naming the feature. Each request's failure is its own.
+ * Thread-safe.
+ */
+final class InputAssembler {
+  private final FeatureStore store;
+  private final FeatureSpec spec;
+
+  /** Per model version: its inputs grouped for lookup. Versions never change once registered. */
+  private final Map<String, Plan> plans = new ConcurrentHashMap<>();
+
+  // Request features that a source declares bool may be given as booleans (0 or 1); others not.
+  private final Set<String> boolFields;
+
+  InputAssembler(FeatureStore store, FeatureSpec spec) {
+    this.store = store;
+    this.spec = spec;
+    this.boolFields =
+        spec.sources().values().stream()
+            .flatMap(source -> source.fields().values().stream())
+            .filter(f -> f.type() == FieldType.BOOL)
+            .map(FieldSpec::name)
+            .collect(Collectors.toUnmodifiableSet());
+  }
+
+  /**
+   * Sets the vector, issues and feature times of every request of {@code group} (all for {@code
+   * meta}), or its failure.
+   */
+  void assemble(List<Pending> group, ModelVersion meta, long asOfMs) {
+    Plan plan = plans.computeIfAbsent(meta.getName() + "@" + meta.getVersion(), k -> plan(meta));
+    String model = meta.getName() + " v" + meta.getVersion();
+    for (Pending item : group) {
+      try {
+        assembleRequestFeatures(plan, meta, item, model);
+      } catch (ScoringException e) {
+        item.failure = e;
+      }
+    }
+    for (KeyGroup key : plan.stored()) {
+      assembleStored(key, meta, group, asOfMs, model);
+    }
+  }
+
+  /**
+   * A version's inputs: stored ones grouped by the entity key of their view (each group read
+   * through one prepared lookup), request-time ones by name.
+   */
+  private record Plan(List<KeyGroup> stored, Map<String, Integer> requestInputs) {}
+
+  /** Stored inputs read for one entity key: their positions in the vector, and their lookup. */
+  private record KeyGroup(String key, int[] positions, FeatureStore.Lookup lookup) {}
+
+  private Plan plan(ModelVersion meta) {
+    Map<String, List<Integer>> byKey = new TreeMap<>();
+    Map<String, Integer> request = new LinkedHashMap<>();
+    for (int i = 0; i < meta.getSpec().getInputsCount(); i++) {
+      String name = meta.getSpec().getInputs(i).getName();
+      var ref = FeatureRef.of(name);
+      if (ref.isEmpty()) {
+        request.put(name, i);
+        continue;
+      }
+      // The sync agent checked the view exists before this version could serve.
+      ViewSpec view = ref.get().viewIn(spec.views());
+      String key = spec.source(view.source()).orElseThrow().keyField();
+      byKey.computeIfAbsent(key, k -> new ArrayList<>()).add(i);
+    }
+    List<KeyGroup> stored = new ArrayList<>();
+    for (Map.Entry<String, List<Integer>> e : byKey.entrySet()) {
+      int[] positions = e.getValue().stream().mapToInt(Integer::intValue).toArray();
+      List<String> names = new ArrayList<>();
+      for (int i : positions) {
+        names.add(meta.getSpec().getInputs(i).getName());
+      }
+      stored.add(new KeyGroup(e.getKey(), positions, store.lookup(names)));
+    }
+    return new Plan(stored, request);
+  }
+
+  private void assembleRequestFeatures(Plan plan, ModelVersion meta, Pending item, String model) {
+    ScoreRequest request = item.request;
+    List<ModelInput> inputs = meta.getSpec().getInputsList();
+    item.vector = new float[inputs.size()];
+    item.issues = new ArrayList<>();
+    item.featureTimes = new HashMap<>();
+    Map<String, Value> given = request.features();
+    if (request.extraFeatures() == ScoreRequest.ExtraFeatures.REFUSE) {
+      for (String name : given.keySet()) {
+        if (!plan.requestInputs().containsKey(name)) {
+          throw ScoringException.invalid(
+              "request_features['"
+                  + name
+                  + "'] is not a request-time input of "
+                  + model
+                  + " (its request-time inputs: "
+                  + plan.requestInputs().keySet()
+                  + ")");
+        }
+      }
+    }
+    for (Map.Entry<String, Integer> e : plan.requestInputs().entrySet()) {
+      Value v = given.get(e.getKey());
+      ModelInput input = inputs.get(e.getValue());
+      if (v == null) {
+        if (input.getMissingPolicy() == MissingPolicy.MISSING_POLICY_REJECT) {
+          throw ScoringException.invalid(
+              "request_features['" + e.getKey() + "'] is required by " + model);
+        }
+        item.vector[e.getValue()] = (float) input.getDefaultValue();
+        item.issues.add(issue(input, "missing"));
+      } else {
+        String what = "request_features['" + e.getKey() + "']";
+        if (v.getKindCase() == Value.KindCase.BOOL_VALUE && !boolFields.contains(e.getKey())) {
+          throw ScoringException.invalid(
+              what + " is the boolean " + v.getBoolValue() + "; this input takes numbers");
+        }
+        item.vector[e.getValue()] = number(v, what);
+      }
+    }
+  }
+
+  /** Reads one key's stored inputs for every item still standing, in one store read. */
+  private void assembleStored(
+      KeyGroup group, ModelVersion meta, List<Pending> items, long asOfMs, String model) {
+    String key = group.key();
+    List<Pending> reading = new ArrayList<>(items.size());
+    List<String> entities = new ArrayList<>(items.size());
+    for (Pending item : items) {
+      if (item.failure != null) {
+        continue;
+      }
+      String entity = item.request.entityIds().get(key);
+      if (entity == null || entity.isEmpty()) {
+        item.failure =
+            ScoringException.invalid(
+                "entity_ids['"
+                    + key
+                    + "'] is required: "
+                    + model
+                    + " reads features keyed by "
+                    + key
+                    + " (given: "
+                    + item.request.entityIds().keySet()
+                    + ")");
+        continue;
+      }
+      reading.add(item);
+      entities.add(entity);
+    }
+    if (reading.isEmpty()) {
+      return;
+    }
+    List<EntityFeatures> read = group.lookup().vectors(entities, asOfMs);
+    for (int r = 0; r < reading.size(); r++) {
+      try {
+        fill(group, meta, reading.get(r), entities.get(r), read.get(r), model);
+      } catch (ScoringException e) {
+        reading.get(r).failure = e;
+      }
+    }
+  }
+
+  private static void fill(
+      KeyGroup group,
+      ModelVersion meta,
+      Pending item,
+      String entity,
+      EntityFeatures features,
+      String model) {
+    for (int j = 0; j < group.positions().length; j++) {
+      int i = group.positions()[j];
+      ModelInput input = meta.getSpec().getInputs(i);
+      FeatureValue fv = features.getValues(j);
+      if (fv.getStatus() == FeatureStatus.FEATURE_STATUS_OK) {
+        item.vector[i] = number(fv.getValue(), "feature '" + input.getName() + "'");
+        item.featureTimes.put(input.getName(), fv.getEventTimeMs());
+        if (fv.getEventTimeMs() > 0) {
+          item.oldestFeatureTimeMs = Math.min(item.oldestFeatureTimeMs, fv.getEventTimeMs());
+        }
+        continue;
+      }
+      String status =
+          fv.getStatus() == FeatureStatus.FEATURE_STATUS_EXPIRED ? "expired" : "missing";
+      if (input.getMissingPolicy() == MissingPolicy.MISSING_POLICY_REJECT) {
+        throw new ScoringException(
+            ScoringException.Reason.FEATURE_UNAVAILABLE,
+            "feature '"
+                + input.getName()
+                + "' is "
+                + status
+                + " for "
+                + group.key()
+                + " '"
+                + entity
+                + "' and "
+                + model
+                + " refuses defaults for it");
+      }
+      item.vector[i] = (float) input.getDefaultValue();
+      item.issues.add(issue(input, status));
+    }
+  }
+
+  private static FeatureIssue issue(ModelInput input, String status) {
+    return FeatureIssue.newBuilder()
+        .setFeature(input.getName())
+        .setStatus(status)
+        .setDefaultValue(input.getDefaultValue())
+        .build();
+  }
+
+  private static float number(Value v, String what) {
+    return switch (v.getKindCase()) {
+      case DOUBLE_VALUE -> {
+        double d = v.getDoubleValue();
+        if (!Double.isFinite(d)) {
+          throw ScoringException.invalid(what + " must be finite, got " + d);
+        }
+        if (Math.abs(d) > Float.MAX_VALUE) {
+          // The model's inputs are 32-bit floats: this would reach it as infinity.
+          throw ScoringException.invalid(
+              what + " is " + d + ", beyond the model's 32-bit float input (±3.4028235E38)");
+        }
+        yield (float) d;
+      }
+      case LONG_VALUE -> v.getLongValue();
+      case BOOL_VALUE -> v.getBoolValue() ? 1f : 0f;
+      case TIMESTAMP_MS -> v.getTimestampMs();
+      case STRING_VALUE ->
+          throw ScoringException.invalid(
+              what + " is the string '" + v.getStringValue() + "'; models take numbers");
+      case KIND_NOT_SET -> throw ScoringException.invalid(what + " has no value");
+    };
+  }
+}
