@@ -6,6 +6,8 @@ import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import io.grpc.ManagedChannel;
+import io.grpc.inprocess.InProcessChannelBuilder;
+import io.grpc.inprocess.InProcessServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.util.concurrent.TimeUnit;
 
@@ -37,14 +39,21 @@ final class Fixtures {
     return spec.build();
   }
 
-  /** A registry on a free loopback port with a channel and a client to it. */
+  /**
+   * A registry on gRPC's in-process transport (every call through the real gRPC stack, no socket)
+   * with a channel and a client to it.
+   */
   record Registry(RegistryServer server, ManagedChannel channel, RegistryClient client)
       implements AutoCloseable {
     static Registry start(java.nio.file.Path dir, java.util.Optional<String> token, String user) {
+      String name = InProcessServerBuilder.generateName();
       RegistryServer server =
           RegistryServer.start(
-              ServerTransport.loopback(0), dir, token, java.time.Clock.systemUTC());
-      ManagedChannel channel = Fixtures.channel(server.address());
+              ServerTransport.of(InProcessServerBuilder.forName(name), name),
+              dir,
+              token,
+              java.time.Clock.systemUTC());
+      ManagedChannel channel = InProcessChannelBuilder.forName(name).build();
       return new Registry(server, channel, new RegistryClient(channel, token, user));
     }
 
