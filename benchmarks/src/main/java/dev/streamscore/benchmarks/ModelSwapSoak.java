@@ -2,6 +2,7 @@ package dev.streamscore.benchmarks;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.modelsync.Lease;
+import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.modelsync.SyncAgent;
@@ -77,7 +78,7 @@ public final class ModelSwapSoak {
             SyncAgent.start(
                 SyncAgent.Config.of(
                     "node-" + n,
-                    List.of(new SyncAgent.Target("fraud", "prod")),
+                    List.of(new ModelAlias("fraud", "prod")),
                     dir.resolve("cache-" + n)),
                 c,
                 FeatureSpec.shippedPayments(),

@@ -27,7 +27,7 @@ final class LastGood {
     this.dir = dir;
   }
 
-  void save(SyncAgent.Target target, AliasState state) {
+  void save(ModelAlias target, AliasState state) {
     Path file = file(target);
     try {
       Files.createDirectories(dir);
@@ -39,7 +39,7 @@ final class LastGood {
     }
   }
 
-  Optional<AliasState> load(SyncAgent.Target target) {
+  Optional<AliasState> load(ModelAlias target) {
     Path file = file(target);
     if (!Files.exists(file)) {
       return Optional.empty();
@@ -55,7 +55,7 @@ final class LastGood {
     }
   }
 
-  private Path file(SyncAgent.Target target) {
+  private Path file(ModelAlias target) {
     try {
       byte[] digest =
           MessageDigest.getInstance("SHA-256")

@@ -24,6 +24,11 @@ public record ModelAlias(String model, String alias) {
     }
   }
 
+  /** True when {@code model} and {@code alias} are names an alias may have. */
+  static boolean isValid(String model, String alias) {
+    return NAME.matcher(model).matches() && NAME.matcher(alias).matches();
+  }
+
   /**
    * Reads {@code model:alias}.
    *

@@ -1,6 +1,5 @@
 package dev.streamscore.modelsync;
 
-import dev.streamscore.modelsync.SyncAgent.Target;
 import dev.streamscore.modelsync.SyncAgent.TargetStatus;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.SyncState;
@@ -20,49 +19,49 @@ final class ServingTable {
   /** An alias's policy and the loaded versions it routes to. Replaced whole, never changed. */
   record Serving(AliasState state, Map<Long, ModelHandle> handles) {}
 
-  private final List<Target> configured;
-  private final Map<Target, Serving> serving = new ConcurrentHashMap<>();
-  private final Map<Target, TargetStatus> statuses = new ConcurrentHashMap<>();
+  private final List<ModelAlias> configured;
+  private final Map<ModelAlias, Serving> serving = new ConcurrentHashMap<>();
+  private final Map<ModelAlias, TargetStatus> statuses = new ConcurrentHashMap<>();
 
   /**
    * @param configured the aliases to serve; empty for every alias seen
    */
-  ServingTable(List<Target> configured) {
+  ServingTable(List<ModelAlias> configured) {
     this.configured = List.copyOf(configured);
-    for (Target t : configured) {
+    for (ModelAlias t : configured) {
       statuses.put(t, unspecified(t));
     }
   }
 
   /** What the alias serves now, or null. */
-  Serving serving(Target target) {
+  Serving serving(ModelAlias target) {
     return serving.get(target);
   }
 
   /** Publishes what the alias serves now, in one step. */
-  void publish(Target target, Serving now) {
+  void publish(ModelAlias target, Serving now) {
     serving.put(target, now);
   }
 
   /** Takes the alias out (closing); returns what it served, or null. */
-  Serving remove(Target target) {
+  Serving remove(ModelAlias target) {
     return serving.remove(target);
   }
 
   /** The alias's latest status, or null when the node does not follow it. */
-  TargetStatus statusOf(Target target) {
+  TargetStatus statusOf(ModelAlias target) {
     return statuses.get(target);
   }
 
   /** Follows an alias seen in the registry, when the node serves every alias. */
-  void track(Target target) {
+  void track(ModelAlias target) {
     if (configured.isEmpty()) {
       statuses.putIfAbsent(target, unspecified(target));
     }
   }
 
   /** Records how the alias's latest change went. */
-  void setStatus(Target target, Serving now, long attempted, SyncState state, String error) {
+  void setStatus(ModelAlias target, Serving now, long attempted, SyncState state, String error) {
     List<Long> versions =
         now == null ? List.of() : now.handles().keySet().stream().sorted().toList();
     long servingRevision = now == null ? 0 : now.state().getRevision();
@@ -77,9 +76,8 @@ final class ServingTable {
    * @throws ModelUnavailableException when this node serves no such alias, or has not loaded it
    */
   Lease acquire(String model, String alias, String routingKey) {
-    Target target = new Target(model, alias);
     for (; ; ) {
-      Serving s = servingOf(target);
+      Serving s = servingOf(model, alias);
       ModelHandle h = s.handles().get(Policies.route(s.state().getPolicy(), routingKey));
       if (h.tryAcquire()) {
         return new Lease(h);
@@ -94,7 +92,7 @@ final class ServingTable {
    */
   Optional<Lease> acquireVersion(String model, String alias, long version) {
     for (; ; ) {
-      Serving s = servingOf(new Target(model, alias));
+      Serving s = servingOf(model, alias);
       ModelHandle h = s.handles().get(version);
       if (h == null) {
         return Optional.empty();
@@ -107,13 +105,13 @@ final class ServingTable {
 
   /** The shadow version the alias's serving policy names here, 0 for none. */
   long shadowVersion(String model, String alias) {
-    Serving s = serving.get(new Target(model, alias));
+    Serving s = find(model, alias);
     return s == null ? 0 : s.state().getPolicy().getShadowVersion();
   }
 
   /** A lease on the alias's shadow version, when its policy names one. */
   Optional<Lease> acquireShadow(String model, String alias) {
-    Serving s = serving.get(new Target(model, alias));
+    Serving s = find(model, alias);
     if (s == null || s.state().getPolicy().getShadowVersion() == 0) {
       return Optional.empty();
     }
@@ -131,7 +129,7 @@ final class ServingTable {
     List<Long> loaded = new ArrayList<>();
     for (; ; ) {
       boolean retired = false;
-      for (Target t : targets()) {
+      for (ModelAlias t : targets()) {
         Serving s = t.model().equals(model) ? serving.get(t) : null;
         ModelHandle h = s == null ? null : s.handles().get(version);
         if (h != null) {
@@ -165,36 +163,45 @@ final class ServingTable {
           "this node serves no model '"
               + model
               + "' (it serves "
-              + targets().stream().map(Target::model).distinct().sorted().toList()
+              + targets().stream().map(ModelAlias::model).distinct().sorted().toList()
               + ")");
     }
   }
 
   /** The aliases served: the configured ones, or every one seen so far. */
-  List<Target> targets() {
+  List<ModelAlias> targets() {
     return configured.isEmpty()
         ? statuses.keySet().stream()
-            .sorted(java.util.Comparator.comparing(Target::toString))
+            .sorted(java.util.Comparator.comparing(ModelAlias::toString))
             .toList()
         : configured;
   }
 
-  static TargetStatus unspecified(Target t) {
+  static TargetStatus unspecified(ModelAlias t) {
     return new TargetStatus(t, List.of(), 0, 0, SyncState.SYNC_STATE_UNSPECIFIED, "");
   }
 
-  private Serving servingOf(Target target) {
-    Serving s = serving.get(target);
+  /**
+   * What {@code model}/{@code alias} serves, or null. The names come from callers: ones that cannot
+   * be an alias are served by nothing.
+   */
+  private Serving find(String model, String alias) {
+    return ModelAlias.isValid(model, alias) ? serving.get(new ModelAlias(model, alias)) : null;
+  }
+
+  private Serving servingOf(String model, String alias) {
+    Serving s = find(model, alias);
     if (s == null) {
-      TargetStatus st = statuses.get(target);
+      TargetStatus st =
+          ModelAlias.isValid(model, alias) ? statuses.get(new ModelAlias(model, alias)) : null;
       if (st == null) {
-        requireModel(target.model());
+        requireModel(model);
         throw new ModelUnavailableException(
             ModelUnavailableException.Reason.NOT_SERVED,
             "this node serves no alias '"
-                + target.alias()
+                + alias
                 + "' of '"
-                + target.model()
+                + model
                 + "' (it serves "
                 + targets()
                 + ")");
@@ -202,9 +209,9 @@ final class ServingTable {
       throw new ModelUnavailableException(
           ModelUnavailableException.Reason.NOT_LOADED,
           "model '"
-              + target.model()
+              + model
               + "' alias '"
-              + target.alias()
+              + alias
               + "' is not loaded yet"
               + (st.error().isEmpty() ? "" : ": " + st.error()));
     }
@@ -217,19 +224,19 @@ final class ServingTable {
    * this revision's versions or a later one.
    */
   long servingRevision(String model, String alias) {
-    Serving s = serving.get(new Target(model, alias));
+    Serving s = find(model, alias);
     return s == null ? 0 : s.state().getRevision();
   }
 
   /** True once every target serves some version. */
   boolean ready() {
-    List<Target> all = targets();
+    List<ModelAlias> all = targets();
     return !all.isEmpty() && all.stream().allMatch(serving::containsKey);
   }
 
   /** True when {@code model}/{@code alias} serves some version now. */
   boolean serves(String model, String alias) {
-    return serving.containsKey(new Target(model, alias));
+    return find(model, alias) != null;
   }
 
   /** True when at least one alias serves some version now. */
@@ -238,7 +245,7 @@ final class ServingTable {
   }
 
   TargetStatus status(String model, String alias) {
-    TargetStatus s = statuses.get(new Target(model, alias));
+    TargetStatus s = statuses.get(new ModelAlias(model, alias));
     if (s == null) {
       throw new ModelUnavailableException(
           ModelUnavailableException.Reason.NOT_SERVED,

@@ -55,19 +55,6 @@ public final class SyncAgent implements AutoCloseable {
   private static final Duration LOAD_TIMEOUT = Duration.ofSeconds(30);
   private static final Duration REPORT_TIMEOUT = Duration.ofSeconds(5);
 
-  /** One alias of one model this node serves. */
-  public record Target(String model, String alias) {
-    public Target {
-      Objects.requireNonNull(model, "model");
-      Objects.requireNonNull(alias, "alias");
-    }
-
-    @Override
-    public String toString() {
-      return model + "/" + alias;
-    }
-  }
-
   /**
    * The agent's settings.
    *
@@ -80,7 +67,7 @@ public final class SyncAgent implements AutoCloseable {
    */
   public record Config(
       String nodeId,
-      List<Target> targets,
+      List<ModelAlias> targets,
       Path cacheDir,
       Optional<String> token,
       Duration pollInterval,
@@ -101,7 +88,7 @@ public final class SyncAgent implements AutoCloseable {
     }
 
     /** Defaults: poll every 5 s while the watch is down, 20 warm-up predictions, no token. */
-    public static Config of(String nodeId, List<Target> targets, Path cacheDir) {
+    public static Config of(String nodeId, List<ModelAlias> targets, Path cacheDir) {
       return new Config(nodeId, targets, cacheDir, Optional.empty(), Duration.ofSeconds(5), 20);
     }
 
@@ -116,7 +103,7 @@ public final class SyncAgent implements AutoCloseable {
 
   /** What one alias serves now, and how the latest change went. */
   public record TargetStatus(
-      Target target,
+      ModelAlias target,
       List<Long> servingVersions,
       long servingRevision,
       long attemptedRevision,
@@ -356,7 +343,8 @@ public final class SyncAgent implements AutoCloseable {
   }
 
   private void onAlias(AliasState state) {
-    Target target = new Target(state.getModel(), state.getAlias());
+    // The registry accepts only names an alias may have.
+    ModelAlias target = new ModelAlias(state.getModel(), state.getAlias());
     table.track(target);
     TargetStatus status = table.statusOf(target);
     if (status == null || closed) {
@@ -370,7 +358,7 @@ public final class SyncAgent implements AutoCloseable {
   }
 
   /** Brings the policy's versions in and swaps them in atomically, or keeps the current ones. */
-  private void apply(Target target, AliasState state) {
+  private void apply(ModelAlias target, AliasState state) {
     long began = System.nanoTime();
     ServingTable.Serving current = table.serving(target);
     TrafficPolicy policy = state.getPolicy();
@@ -443,7 +431,7 @@ public final class SyncAgent implements AutoCloseable {
    *
    * @return true when the last good policy now serves
    */
-  private boolean restoreLastGood(Target target, AliasState failed) {
+  private boolean restoreLastGood(ModelAlias target, AliasState failed) {
     Optional<AliasState> last = lastGood.load(target);
     if (last.isEmpty() || last.get().getRevision() >= failed.getRevision()) {
       return false;
@@ -481,7 +469,7 @@ public final class SyncAgent implements AutoCloseable {
   }
 
   private void setStatus(
-      Target target, ServingTable.Serving now, long attempted, SyncState state, String error) {
+      ModelAlias target, ServingTable.Serving now, long attempted, SyncState state, String error) {
     table.setStatus(target, now, attempted, state, error);
     List<Long> versions =
         now == null ? List.of() : now.handles().keySet().stream().sorted().toList();
@@ -535,7 +523,7 @@ public final class SyncAgent implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    for (Target t : table.targets()) {
+    for (ModelAlias t : table.targets()) {
       ServingTable.Serving s = table.remove(t);
       if (s != null) {
         s.handles().values().forEach(ModelHandle::retire);

@@ -59,9 +59,7 @@ class SyncAgentTest {
     SyncAgent agent =
         SyncAgent.start(
             SyncAgent.Config.of(
-                    node,
-                    List.of(new SyncAgent.Target("fraud", "prod")),
-                    dir.resolve("cache-" + node))
+                    node, List.of(new ModelAlias("fraud", "prod")), dir.resolve("cache-" + node))
                 .withPollInterval(Duration.ofMillis(200)),
             channel,
             SPEC,
@@ -349,7 +347,7 @@ class SyncAgentTest {
     SyncAgent agent =
         SyncAgent.start(
             SyncAgent.Config.of(
-                    "n2", List.of(new SyncAgent.Target("fraud", "prod")), dir.resolve("cache-n2"))
+                    "n2", List.of(new ModelAlias("fraud", "prod")), dir.resolve("cache-n2"))
                 .withPollInterval(Duration.ofMillis(100)),
             lateChannel,
             SPEC,
@@ -416,6 +414,6 @@ class SyncAgentTest {
             e -> assertThat(e.reason()).isEqualTo(ModelUnavailableException.Reason.UNKNOWN_MODEL));
     assertThat(agent.statuses())
         .extracting(s -> s.target().toString())
-        .containsExactly("churn/staging", "fraud/prod");
+        .containsExactly("churn:staging", "fraud:prod");
   }
 }

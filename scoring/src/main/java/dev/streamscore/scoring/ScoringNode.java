@@ -149,11 +149,7 @@ public final class ScoringNode implements AutoCloseable {
             "model sync",
             SyncAgent.start(
                 SyncAgent.Config.of(
-                        config.nodeId(),
-                        config.aliases().stream()
-                            .map(a -> new SyncAgent.Target(a.model(), a.alias()))
-                            .toList(),
-                        config.dataDir().resolve("models"))
+                        config.nodeId(), config.aliases(), config.dataDir().resolve("models"))
                     .withToken(config.registryToken())
                     .withPollInterval(config.registryPoll()),
                 channel,
