@@ -154,10 +154,9 @@ public final class FeatureStore implements AutoCloseable {
    * replaces the stored one only if its version is greater; within the call the greatest version of
    * each tile wins.
    *
-   * @param sourceOffsets next offset to read per source partition ({@code features.user_txn:3}),
-   *     stored with the rows
+   * @param sourceOffsets next offset to read per source partition, stored with the rows
    */
-  public WriteResult write(Collection<FeatureRow> rows, Map<String, Long> sourceOffsets) {
+  public WriteResult write(Collection<FeatureRow> rows, Map<SourcePartition, Long> sourceOffsets) {
     ensureOpen();
     Map<String, Map<String, FeatureRow>> newest = new HashMap<>();
     int refused = 0;
@@ -192,7 +191,7 @@ public final class FeatureStore implements AutoCloseable {
 
   private WriteResult writeBatch(
       Map<String, Map<String, FeatureRow>> newest,
-      Map<String, Long> sourceOffsets,
+      Map<SourcePartition, Long> sourceOffsets,
       int superseded,
       int refused)
       throws RocksDBException {
@@ -212,10 +211,10 @@ public final class FeatureStore implements AutoCloseable {
           written++;
         }
       }
-      for (Map.Entry<String, Long> offset : sourceOffsets.entrySet()) {
+      for (Map.Entry<SourcePartition, Long> offset : sourceOffsets.entrySet()) {
         batch.put(
             offsetFamily,
-            bytes(offset.getKey()),
+            bytes(offset.getKey().toString()),
             ByteBuffer.allocate(8).putLong(offset.getValue()).array());
       }
       db.write(writeOptions, batch);
@@ -297,15 +296,16 @@ public final class FeatureStore implements AutoCloseable {
   }
 
   /** The source offsets stored with the rows, by source partition. */
-  public Map<String, Long> offsets() {
+  public Map<SourcePartition, Long> offsets() {
     lock.readLock().lock();
     try {
       ensureOpen(); // before any native call: a closed database must not be touched
       try (RocksIterator it = db.newIterator(offsetFamily)) {
-        Map<String, Long> offsets = new LinkedHashMap<>();
+        Map<SourcePartition, Long> offsets = new LinkedHashMap<>();
         for (it.seekToFirst(); it.isValid(); it.next()) {
           offsets.put(
-              new String(it.key(), StandardCharsets.UTF_8), ByteBuffer.wrap(it.value()).getLong());
+              SourcePartition.parse(new String(it.key(), StandardCharsets.UTF_8)),
+              ByteBuffer.wrap(it.value()).getLong());
         }
         return offsets;
       }

@@ -78,9 +78,9 @@ public final class Materializer implements AutoCloseable {
         infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
       }
       consumer.assign(partitions);
-      Map<String, Long> stored = store.offsets();
+      Map<SourcePartition, Long> stored = store.offsets();
       for (TopicPartition tp : partitions) {
-        Long next = stored.get(tp.topic() + ":" + tp.partition());
+        Long next = stored.get(SourcePartition.of(tp));
         if (next == null) {
           consumer.seekToBeginning(List.of(tp));
         } else {
@@ -140,10 +140,10 @@ public final class Materializer implements AutoCloseable {
               newest = Math.max(newest, row.getUpdatedAtMs());
             }
           }
-          Map<String, Long> next = new HashMap<>();
+          Map<SourcePartition, Long> next = new HashMap<>();
           for (TopicPartition tp : records.partitions()) {
             List<ConsumerRecord<byte[], byte[]>> part = records.records(tp);
-            next.put(tp.topic() + ":" + tp.partition(), part.get(part.size() - 1).offset() + 1);
+            next.put(SourcePartition.of(tp), part.get(part.size() - 1).offset() + 1);
           }
           FeatureStore.WriteResult result = store.write(rows, next);
           rowsRead.addAndGet(records.count());

@@ -106,11 +106,14 @@ class FeatureStoreTest {
   @Test
   void storesOffsetsWithTheRowsAndKeepsBothAcrossReopening() {
     try (FeatureStore store = FeatureStore.open(dir, SPEC)) {
-      store.write(List.of(row("u1", START, 1)), Map.of("features.user_txn:0", 41L));
-      store.write(List.of(row("u2", START, 1)), Map.of("features.user_txn:0", 42L));
+      store.write(
+          List.of(row("u1", START, 1)), Map.of(new SourcePartition("features.user_txn", 0), 41L));
+      store.write(
+          List.of(row("u2", START, 1)), Map.of(new SourcePartition("features.user_txn", 0), 42L));
     }
     try (FeatureStore store = FeatureStore.open(dir, SPEC)) {
-      assertThat(store.offsets()).containsExactly(Map.entry("features.user_txn:0", 42L));
+      assertThat(store.offsets())
+          .containsExactly(Map.entry(new SourcePartition("features.user_txn", 0), 42L));
       assertThat(store.tiles("user_txn", "u2", START, START + 60_000)).hasSize(1);
     }
   }

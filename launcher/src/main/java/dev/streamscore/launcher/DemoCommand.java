@@ -156,7 +156,7 @@ final class DemoCommand implements Callable<Integer> {
             + " scoring node, stream scoring)",
         engine);
     try (Platform platform = Platform.start(config, Clock.systemUTC())) {
-      for (Map.Entry<String, String> e : platform.endpoints().entrySet()) {
+      for (Map.Entry<String, String> e : platform.endpoints().byName().entrySet()) {
         say("  %s: %s", e.getKey(), e.getValue());
       }
       return run(platform);
@@ -164,7 +164,7 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private int run(Platform platform) throws Exception {
-    String kafka = platform.endpoints().get("kafka");
+    String kafka = platform.endpoints().kafka();
     FeatureSpec spec = platform.spec();
     PaymentsGenerator generator =
         new PaymentsGenerator(
@@ -203,11 +203,11 @@ final class DemoCommand implements Callable<Integer> {
           train1.size(), train1.stream().filter(Trainer.Row::fraud).count());
 
       ManagedChannel registry =
-          NettyChannelBuilder.forTarget(platform.endpoints().get("registry"))
+          NettyChannelBuilder.forTarget(platform.endpoints().registry()).usePlaintext().build();
+      ManagedChannel scoring =
+          NettyChannelBuilder.forTarget(platform.endpoints().scoring().orElseThrow())
               .usePlaintext()
               .build();
-      ManagedChannel scoring =
-          NettyChannelBuilder.forTarget(platform.endpoints().get("scoring")).usePlaintext().build();
       try {
         RegistryClient client = new RegistryClient(registry, Optional.empty(), "demo");
         ModelVersion m1 = client.register(v1.onnx(), spec(v1, Map.of()));

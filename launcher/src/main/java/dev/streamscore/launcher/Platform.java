@@ -33,7 +33,6 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -62,7 +61,11 @@ final class Platform implements AutoCloseable {
 
   private final DataDir dataDir;
   private final Deque<Part> parts = new ArrayDeque<>();
-  private final Map<String, String> endpoints = new LinkedHashMap<>();
+  private String ingestAddress;
+  private String registryAddress;
+  private String etlDescription;
+  private String streamScoringRoute;
+  private String metricsUrl;
   private final Duration startupTime;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final PrometheusRegistry metrics = new PrometheusRegistry();
@@ -132,7 +135,6 @@ final class Platform implements AutoCloseable {
       kafkaBootstrap = config.externalKafka().orElseThrow();
       awaitExternalKafka(kafkaBootstrap, config.connectTimeout());
     }
-    endpoints.put("kafka", kafkaBootstrap);
     stages = new Stages(kafkaBootstrap);
     register("stage metrics", stages);
     metrics.register(stages);
@@ -175,7 +177,7 @@ final class Platform implements AutoCloseable {
       register("ingest gateway", gateway);
       this.gateway = gateway;
       ingestMetrics.gateway(gateway);
-      endpoints.put("ingest", gateway.address());
+      ingestAddress = gateway.address();
     } catch (IngestGatewayException e) {
       throw new StartupException("cannot start the ingest gateway: " + e.getMessage(), e);
     }
@@ -213,7 +215,7 @@ final class Platform implements AutoCloseable {
     this.etl = job;
     // Flink reports its source's offsets under its group at each checkpoint; Spark keeps its own.
     stages.add("etl", job::status, spark ? null : "streamscore-etl-flink", TopicNames::isEvents);
-    endpoints.put("etl", job.current().describe());
+    etlDescription = job.current().describe();
   }
 
   /** Why the features do not move, or empty: the ETL job is supervised and not running. */
@@ -276,7 +278,7 @@ final class Platform implements AutoCloseable {
               config.registryToken(),
               clock);
       register("model registry", registry);
-      endpoints.put("registry", registry.address());
+      registryAddress = registry.address();
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the model registry: " + e.getMessage(), e);
     }
@@ -293,8 +295,7 @@ final class Platform implements AutoCloseable {
     }
     createFeatureTopics(clock);
     ScoringNodeConfig nodeConfig =
-        ScoringNodeConfig.of(
-                NODE_ID, dataDir.root(), Optional.of(kafkaBootstrap), endpoints.get("registry"))
+        ScoringNodeConfig.of(NODE_ID, dataDir.root(), Optional.of(kafkaBootstrap), registryAddress)
             .withRegistryToken(config.registryToken())
             .withStreamScoring(config.streamScoring());
     try {
@@ -323,8 +324,6 @@ final class Platform implements AutoCloseable {
         },
         null,
         t -> false);
-    endpoints.put("features", node.featuresAddress().orElseThrow());
-    endpoints.put("scoring", node.address());
     node.streamScoringConfig()
         .ifPresent(
             stream -> {
@@ -333,8 +332,7 @@ final class Platform implements AutoCloseable {
                   () -> node.streamScoringStatus().orElseThrow(),
                   stream.applicationId(),
                   t -> t.equals(stream.eventsTopic()));
-              endpoints.put(
-                  "stream-scoring",
+              streamScoringRoute =
                   stream.eventsTopic()
                       + " -> "
                       + TopicNames.predictions(stream.model())
@@ -342,7 +340,7 @@ final class Platform implements AutoCloseable {
                       + stream.model()
                       + "/"
                       + stream.alias()
-                      + " (starts once it has a version)");
+                      + " (starts once it has a version)";
             });
   }
 
@@ -396,7 +394,7 @@ final class Platform implements AutoCloseable {
               .registry(metrics)
               .buildAndStart();
       register("metrics endpoint", server);
-      endpoints.put("metrics", "http://" + LOOPBACK + ":" + server.getPort() + "/metrics");
+      metricsUrl = "http://" + LOOPBACK + ":" + server.getPort() + "/metrics";
     } catch (IOException e) {
       throw new StartupException(
           "cannot start the metrics endpoint: "
@@ -443,9 +441,17 @@ final class Platform implements AutoCloseable {
     parts.push(new Part(name, resource));
   }
 
-  /** Endpoints by name, in start order: {@code kafka -> 127.0.0.1:9092}. Unmodifiable. */
-  Map<String, String> endpoints() {
-    return java.util.Collections.unmodifiableMap(endpoints);
+  /** Where the running parts answer. */
+  Endpoints endpoints() {
+    return new Endpoints(
+        kafkaBootstrap,
+        ingestAddress,
+        node == null ? Optional.empty() : node.featuresAddress(),
+        registryAddress,
+        node == null ? Optional.empty() : Optional.of(node.address()),
+        Optional.ofNullable(streamScoringRoute),
+        Optional.ofNullable(etlDescription),
+        metricsUrl);
   }
 
   DataDir dataDir() {

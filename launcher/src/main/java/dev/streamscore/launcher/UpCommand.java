@@ -157,7 +157,7 @@ final class UpCommand implements Callable<Integer> {
         String.join(", ", platform.spec().sources().keySet()),
         platform.dataDir().root(),
         platform.dataDir().temporary() ? " (deleted on exit)" : "");
-    for (Map.Entry<String, String> endpoint : platform.endpoints().entrySet()) {
+    for (Map.Entry<String, String> endpoint : platform.endpoints().byName().entrySet()) {
       out.println(endpoint.getKey() + ": " + endpoint.getValue());
     }
     out.println("ready");

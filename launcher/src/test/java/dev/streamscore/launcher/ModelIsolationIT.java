@@ -156,11 +156,11 @@ class ModelIsolationIT {
 
     Connections(Platform platform) {
       registryChannel =
-          NettyChannelBuilder.forTarget(platform.endpoints().get("registry"))
+          NettyChannelBuilder.forTarget(platform.endpoints().registry()).usePlaintext().build();
+      scoring =
+          NettyChannelBuilder.forTarget(platform.endpoints().scoring().orElseThrow())
               .usePlaintext()
               .build();
-      scoring =
-          NettyChannelBuilder.forTarget(platform.endpoints().get("scoring")).usePlaintext().build();
       registry = new RegistryClient(registryChannel, Optional.empty(), "test");
     }
 

@@ -34,7 +34,7 @@ class PlatformIT {
             Platform.start(
                 PlatformConfig.anyPorts(Optional.of(external.bootstrapServers()), Optional.of(dir)),
                 Clock.systemUTC())) {
-      assertThat(platform.endpoints()).containsEntry("kafka", external.bootstrapServers());
+      assertThat(platform.endpoints().kafka()).isEqualTo(external.bootstrapServers());
       assertThat(dir.resolve("kafka")).doesNotExist();
     }
   }
@@ -55,7 +55,7 @@ class PlatformIT {
   void refusesASecondPlatformOnTheSameDataDirectory(@TempDir Path dir) {
     var config = PlatformConfig.anyPorts(Optional.empty(), Optional.of(dir));
     try (Platform first = Platform.start(config, Clock.systemUTC())) {
-      assertThat(first.endpoints()).containsKey("kafka");
+      assertThat(first.endpoints().byName()).containsKey("kafka");
 
       assertThatThrownBy(() -> Platform.start(config, Clock.systemUTC()))
           .isInstanceOf(StartupException.class)
@@ -89,7 +89,7 @@ class PlatformIT {
     try (Platform platform = Platform.start(config, Clock.systemUTC());
         KafkaProducer<byte[], byte[]> producer =
             new KafkaProducer<>(
-                Map.of("bootstrap.servers", platform.endpoints().get("kafka")),
+                Map.of("bootstrap.servers", platform.endpoints().kafka()),
                 new ByteArraySerializer(),
                 new ByteArraySerializer())) {
       FeatureRows.send(producer, rows);
@@ -112,7 +112,7 @@ class PlatformIT {
           java.net.http.HttpClient.newHttpClient()
               .send(
                   java.net.http.HttpRequest.newBuilder(
-                          java.net.URI.create(platform.endpoints().get("metrics")))
+                          java.net.URI.create(platform.endpoints().metrics()))
                       .build(),
                   java.net.http.HttpResponse.BodyHandlers.ofString())
               .body();
@@ -123,7 +123,7 @@ class PlatformIT {
 
       // ... and serves them over gRPC.
       ManagedChannel channel =
-          NettyChannelBuilder.forTarget(platform.endpoints().get("features"))
+          NettyChannelBuilder.forTarget(platform.endpoints().features().orElseThrow())
               .usePlaintext()
               .build();
       try {
@@ -182,7 +182,7 @@ class PlatformIT {
       Platform platform, java.util.function.Consumer<dev.streamscore.modelsync.RegistryClient> use)
       throws InterruptedException {
     ManagedChannel channel =
-        NettyChannelBuilder.forTarget(platform.endpoints().get("registry")).usePlaintext().build();
+        NettyChannelBuilder.forTarget(platform.endpoints().registry()).usePlaintext().build();
     try {
       use.accept(new dev.streamscore.modelsync.RegistryClient(channel, Optional.empty(), "ci"));
     } finally {
@@ -213,11 +213,13 @@ class PlatformIT {
     try (Platform platform = Platform.start(config, Clock.systemUTC());
         KafkaProducer<byte[], byte[]> producer =
             new KafkaProducer<>(
-                Map.of("bootstrap.servers", platform.endpoints().get("kafka")),
+                Map.of("bootstrap.servers", platform.endpoints().kafka()),
                 new ByteArraySerializer(),
                 new ByteArraySerializer())) {
       ManagedChannel channel =
-          NettyChannelBuilder.forTarget(platform.endpoints().get("scoring")).usePlaintext().build();
+          NettyChannelBuilder.forTarget(platform.endpoints().scoring().orElseThrow())
+              .usePlaintext()
+              .build();
       try {
         var scoring =
             dev.streamscore.proto.v1.ScoringGrpc.newBlockingStub(channel)
@@ -267,7 +269,7 @@ class PlatformIT {
       try (var consumer =
           new org.apache.kafka.clients.consumer.KafkaConsumer<String, byte[]>(
               Map.of(
-                  "bootstrap.servers", platform.endpoints().get("kafka"),
+                  "bootstrap.servers", platform.endpoints().kafka(),
                   "auto.offset.reset", "earliest",
                   "group.id", "it"),
               new org.apache.kafka.common.serialization.StringDeserializer(),

@@ -48,7 +48,7 @@ class ProduceAndStatusIT {
   }
 
   private static String kafka() {
-    return platform.endpoints().get("kafka");
+    return platform.endpoints().kafka();
   }
 
   private static long records(String topic) {
@@ -75,7 +75,7 @@ class ProduceAndStatusIT {
             "--to",
             "grpc",
             "--ingest",
-            platform.endpoints().get("ingest"),
+            platform.endpoints().ingest(),
             "-n",
             "3000",
             "--seed",
@@ -95,10 +95,10 @@ class ProduceAndStatusIT {
         .atMost(Duration.ofSeconds(60))
         .until(
             () ->
-                run("status", "--metrics", platform.endpoints().get("metrics"))
+                run("status", "--metrics", platform.endpoints().metrics())
                     .out()
                     .contains("validator"));
-    Run status = run("status", "--metrics", platform.endpoints().get("metrics"));
+    Run status = run("status", "--metrics", platform.endpoints().metrics());
     assertThat(status.code()).isZero();
     assertThat(status.out())
         .containsPattern("payments +gateway +\\d+ +\\d+ +\\d+ +0")
