@@ -7,6 +7,7 @@ import dev.streamscore.etl.InMemoryEntityState;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.etl.Windows;
 import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.launcher.load.OpenLoop;
 import dev.streamscore.modelsync.OnnxModel;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.RegistryServer;
@@ -37,6 +38,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
@@ -51,7 +53,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
 import org.apache.kafka.common.utils.Utils;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.JedisPool;
@@ -298,41 +299,24 @@ public final class ScoringLoad {
       BiConsumer<String, Runnable> call,
       boolean print)
       throws InterruptedException {
-    Recorder recorder = new Recorder(3);
     SplittableRandom random = new SplittableRandom(rate);
-    long total = (long) rate * seconds;
-    AtomicLong completed = new AtomicLong();
     long errorsBefore = ERRORS.get();
-    long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
-    long intervalNs = TimeUnit.SECONDS.toNanos(1) / rate;
-    for (long i = 0; i < total; i++) {
-      long due = start + i * intervalNs;
-      // Parked, not spun: a spinning generator would take one of the two cores from the server.
-      for (long wait = due - System.nanoTime(); wait > 0; wait = due - System.nanoTime()) {
-        java.util.concurrent.locks.LockSupport.parkNanos(wait);
-      }
-      String user = "u" + random.nextInt(entities);
-      call.accept(
-          user,
-          () -> {
-            recorder.recordValue(Math.max(0, (System.nanoTime() - due) / 1_000));
-            completed.incrementAndGet();
-          });
-    }
-    long sendEnd = System.nanoTime();
-    long deadline = sendEnd + TimeUnit.SECONDS.toNanos(30);
-    while (completed.get() < total && System.nanoTime() < deadline) {
-      Thread.sleep(5); // draining the last answers
-    }
-    long end = System.nanoTime();
-    Histogram h = recorder.getIntervalHistogram();
+    // Every call reports through `answered`: the calls here count their errors in ERRORS.
+    OpenLoop.Result r =
+        OpenLoop.start(
+                "load-" + rate,
+                rate,
+                (long) rate * seconds,
+                (i, answered, failed) -> call.accept("u" + random.nextInt(entities), answered))
+            .awaitDone(Duration.ofSeconds(30));
     if (print) {
+      Histogram h = r.latencyMicros();
       System.out.printf(
           Locale.ROOT,
           "%-34s %,8d %,10.0f %9d %9d %9d %8d%n",
           path,
           rate,
-          completed.get() / ((end - start) / 1e9),
+          r.throughput(),
           h.getValueAtPercentile(50),
           h.getValueAtPercentile(99),
           h.getValueAtPercentile(99.9),

@@ -6,17 +6,14 @@ import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.kafka.TopicReader;
+import dev.streamscore.kafka.TopicTail;
+import dev.streamscore.launcher.load.OpenLoop;
 import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.Event;
-import dev.streamscore.proto.v1.FeatureStatus;
-import dev.streamscore.proto.v1.FeatureValue;
-import dev.streamscore.proto.v1.ModelFormat;
-import dev.streamscore.proto.v1.ModelInput;
-import dev.streamscore.proto.v1.ModelOutput;
 import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.ModelVersion;
-import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.ScoringGrpc;
@@ -37,17 +34,11 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
-import org.HdrHistogram.Recorder;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import picocli.CommandLine;
@@ -75,19 +66,6 @@ import picocli.CommandLine.Option;
     mixinStandardHelpOptions = true,
     description = "Runs the platform's whole loop end to end on the embedded default and reports.")
 final class DemoCommand implements Callable<Integer> {
-  /** The model's inputs: stored features of user_txn, then request-time fields of the payment. */
-  static final List<String> STORED =
-      List.of(
-          "txn_count_10m",
-          "txn_count_1h",
-          "amount_mean_1h",
-          "amount_max_10m",
-          "countries_1h",
-          "merchants_1h",
-          "last_device");
-
-  static final List<String> REQUEST = List.of("amount", "card_present");
-
   @Option(
       names = "--events",
       defaultValue = "40000",
@@ -184,17 +162,20 @@ final class DemoCommand implements Callable<Integer> {
                     "all"),
                 new StringSerializer(),
                 new ByteArraySerializer());
-        KafkaConsumer<byte[], byte[]> events =
-            fromBeginning(kafka, TopicNames.events("payments"))) {
+        TopicTail events =
+            TopicTail.fromBeginning(
+                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka),
+                TopicNames.events("payments"),
+                Duration.ofSeconds(30))) {
       // Phase 1: history to train the first model on.
       publish(producer, generator, platform, "phase 1", this.events, rate, () -> "");
-      List<Event> phase1 = drain(events, Duration.ofSeconds(5));
+      List<Event> phase1 = validEvents(events);
       say("phase 1: %,d valid events in events.payments", phase1.size());
 
       List<Event> all = new ArrayList<>(phase1);
       Replay replay = new Replay(spec, "payments");
       phase1.forEach(replay::accept);
-      List<Trainer.Row> train1 = rows(replay, phase1);
+      List<Trainer.Row> train1 = TrainingSet.rows(replay, phase1);
       Path dir = platform.dataDir().resolve("demo");
       java.nio.file.Files.createDirectories(dir);
       Trainer.Trained v1 = Trainer.train(train1, 5, 1, dir.resolve("fraud-v1.onnx"));
@@ -210,7 +191,7 @@ final class DemoCommand implements Callable<Integer> {
               .build();
       try {
         RegistryClient client = new RegistryClient(registry, Optional.empty(), "demo");
-        ModelVersion m1 = client.register(v1.onnx(), spec(v1, Map.of()));
+        ModelVersion m1 = client.register(v1.onnx(), TrainingSet.spec(v1, Map.of()));
         client.promote("fraud", "prod", m1.getVersion());
         say("registered and promoted fraud v%d", m1.getVersion());
         awaitServing(scoring, m1.getVersion());
@@ -222,8 +203,7 @@ final class DemoCommand implements Callable<Integer> {
 
         // Phase 2: live traffic, scored over gRPC and by stream scoring. The gRPC load starts a
         // little earlier, so that the figures measure a warmed-up node, not its first requests.
-        Load load = new Load(scoring, predictRate);
-        load.start();
+        OpenLoop load = predictLoad(scoring, predictRate);
         Thread.sleep(2_000); // two seconds of gRPC load before the live events
         load.reset();
         publish(
@@ -233,12 +213,13 @@ final class DemoCommand implements Callable<Integer> {
             "phase 2 (live scoring)",
             liveEvents,
             liveRate,
-            load::sinceLast);
-        Load.Result live = load.stop(); // training is next; it would compete for the cores
+            () -> describe(load.sinceLast()));
+        // Training is next; it would compete for the cores. 6 s: past the calls' 5 s deadline.
+        OpenLoop.Result live = load.stop(Duration.ofSeconds(6));
         say(
             "live scoring: %,d gRPC predictions at %,d/s, p50 %.2f ms, p99 %.2f ms, %d failed",
-            live.ok(), predictRate, live.p50Ms(), live.p99Ms(), live.failed());
-        List<Event> phase2 = drain(events, Duration.ofSeconds(5));
+            live.answered(), predictRate, live.millis(50), live.millis(99), live.failed());
+        List<Event> phase2 = validEvents(events);
         phase2.forEach(replay::accept);
         all.addAll(phase2);
 
@@ -246,11 +227,11 @@ final class DemoCommand implements Callable<Integer> {
         int cut = phase2.size() * 3 / 4;
         List<Event> trainMore = new ArrayList<>(phase1);
         trainMore.addAll(phase2.subList(0, cut));
-        List<Trainer.Row> train2 = rows(replay, trainMore);
-        List<Trainer.Row> heldOut = rows(replay, phase2.subList(cut, phase2.size()));
+        List<Trainer.Row> train2 = TrainingSet.rows(replay, trainMore);
+        List<Trainer.Row> heldOut = TrainingSet.rows(replay, phase2.subList(cut, phase2.size()));
         Trainer.Trained v2 = Trainer.train(train2, 10, 2, dir.resolve("fraud-v2.onnx"));
-        double auc1 = auc(v1, heldOut);
-        double auc2 = auc(v2, heldOut);
+        double auc1 = TrainingSet.auc(v1, heldOut);
+        double auc2 = TrainingSet.auc(v2, heldOut);
         say(
             "trained v2 on %,d rows; held-out AUC: v1 %.3f, v2 %.3f (%,d events, %,d fraud)",
             train2.size(),
@@ -259,9 +240,8 @@ final class DemoCommand implements Callable<Integer> {
             heldOut.size(),
             heldOut.stream().filter(Trainer.Row::fraud).count());
 
-        ModelVersion m2 = client.register(v2.onnx(), spec(v2, Map.of("auc", auc2)));
-        Load swapLoad = new Load(scoring, predictRate);
-        swapLoad.start();
+        ModelVersion m2 = client.register(v2.onnx(), TrainingSet.spec(v2, Map.of("auc", auc2)));
+        OpenLoop swapLoad = predictLoad(scoring, predictRate);
         Thread.sleep(2_000); // the load is on v1 before the swap
         long swapAt = System.nanoTime();
         client.promote("fraud", "prod", m2.getVersion());
@@ -270,7 +250,7 @@ final class DemoCommand implements Callable<Integer> {
             "hot-swapped to v%d under load in %d ms",
             m2.getVersion(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - swapAt));
         Thread.sleep(3_000); // keep the load on the new version for a while
-        Load.Result swap = swapLoad.stop();
+        OpenLoop.Result swap = swapLoad.stop(Duration.ofSeconds(6));
 
         StreamScoring.Counts streamed = awaitStreamScoring(platform, all.size());
         long predictions = countPredictions(kafka);
@@ -314,116 +294,13 @@ final class DemoCommand implements Callable<Integer> {
     say("%s: published %,d payments", phase, count);
   }
 
-  /** A read-committed consumer of every partition of {@code topic}, at the beginning. */
-  private static KafkaConsumer<byte[], byte[]> fromBeginning(String kafka, String topic) {
-    KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                kafka,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                false),
-            new ByteArrayDeserializer(),
-            new ByteArrayDeserializer());
-    List<TopicPartition> partitions =
-        consumer.partitionsFor(topic).stream()
-            .map(p -> new TopicPartition(p.topic(), p.partition()))
-            .toList();
-    consumer.assign(partitions);
-    consumer.seekToBeginning(partitions);
-    return consumer;
-  }
-
-  /** Reads events until none has come for {@code quiet}: the validator has passed them all. */
-  private static List<Event> drain(KafkaConsumer<byte[], byte[]> consumer, Duration quiet)
-      throws Exception {
+  /** The events the validator passes until none has come for 5 s: it has passed them all. */
+  private static List<Event> validEvents(TopicTail events) throws Exception {
     List<Event> out = new ArrayList<>();
-    long lastSeen = System.nanoTime();
-    while (System.nanoTime() - lastSeen < quiet.toNanos()) {
-      var records = consumer.poll(Duration.ofMillis(200));
-      for (var r : records) {
-        out.add(Event.parseFrom(r.value()));
-      }
-      if (!records.isEmpty()) {
-        lastSeen = System.nanoTime();
-      }
+    for (var r : events.readUntilQuiet(Duration.ofSeconds(5), Duration.ofMinutes(5))) {
+      out.add(Event.parseFrom(r.value()));
     }
     return out;
-  }
-
-  /** Each labelled event's features as they were at its time (strictly before it). */
-  private static List<Trainer.Row> rows(Replay replay, List<Event> events) {
-    List<Trainer.Row> rows = new ArrayList<>(events.size());
-    for (Event e : events) {
-      double[] x = new double[STORED.size() + REQUEST.size()];
-      List<FeatureValue> stored =
-          replay.valuesAt("user_txn", STORED, e.getEntityId(), e.getEventTimeMs());
-      for (int i = 0; i < STORED.size(); i++) {
-        x[i] = number(stored.get(i));
-      }
-      for (int i = 0; i < REQUEST.size(); i++) {
-        Value v = e.getFieldsMap().get(REQUEST.get(i));
-        x[STORED.size() + i] = v == null ? 0 : number(v);
-      }
-      Value label = e.getFieldsMap().get("is_fraud");
-      rows.add(new Trainer.Row(x, label != null && label.getBoolValue()));
-    }
-    return rows;
-  }
-
-  /** As the scoring node fills a missing or expired value: the input's default, 0. */
-  private static double number(FeatureValue v) {
-    return v.getStatus() == FeatureStatus.FEATURE_STATUS_OK ? number(v.getValue()) : 0;
-  }
-
-  private static double number(Value v) {
-    return switch (v.getKindCase()) {
-      case DOUBLE_VALUE -> v.getDoubleValue();
-      case LONG_VALUE -> v.getLongValue();
-      case BOOL_VALUE -> v.getBoolValue() ? 1 : 0;
-      case TIMESTAMP_MS -> v.getTimestampMs();
-      default -> 0;
-    };
-  }
-
-  /** AUC of the exported model, run through ONNX Runtime as the scoring node runs it. */
-  private static double auc(Trainer.Trained model, List<Trainer.Row> rows) {
-    double[] scores = new double[rows.size()];
-    boolean[] labels = new boolean[rows.size()];
-    try (dev.streamscore.modelsync.OnnxModel onnx =
-        dev.streamscore.modelsync.OnnxModel.load(model.onnx())) {
-      for (int i = 0; i < rows.size(); i++) {
-        double[] x = rows.get(i).x();
-        float[] f = new float[x.length];
-        for (int j = 0; j < x.length; j++) {
-          f[j] = (float) x[j];
-        }
-        scores[i] = onnx.predict(f)[model.fraudColumn()];
-        labels[i] = rows.get(i).fraud();
-      }
-    }
-    return Trainer.auc(scores, labels);
-  }
-
-  private static ModelVersionSpec spec(Trainer.Trained model, Map<String, Double> metrics) {
-    ModelVersionSpec.Builder spec =
-        ModelVersionSpec.newBuilder()
-            .setName("fraud")
-            .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
-            .setDescription("streamscore demo: Tribuo logistic regression")
-            .putAllMetrics(metrics);
-    for (String f : STORED) {
-      spec.addInputs(ModelInput.newBuilder().setName("user_txn:" + f).setView("user_txn"));
-    }
-    for (String f : REQUEST) {
-      spec.addInputs(ModelInput.newBuilder().setName(f));
-    }
-    for (String o : model.outputs()) {
-      spec.addOutputs(ModelOutput.newBuilder().setName(o));
-    }
-    return spec.build();
   }
 
   private static PredictRequest request(String user, double amount) {
@@ -458,18 +335,11 @@ final class DemoCommand implements Callable<Integer> {
 
   /** Records in predictions.fraud, read committed to its end. */
   private static long countPredictions(String kafka) {
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        fromBeginning(kafka, TopicNames.predictions("fraud"))) {
-      var partitions = consumer.assignment();
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions);
-      long count = 0;
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
-      while (System.nanoTime() < deadline
-          && partitions.stream().anyMatch(tp -> consumer.position(tp) < end.get(tp))) {
-        count += consumer.poll(Duration.ofMillis(200)).count();
-      }
-      return count;
-    }
+    return TopicReader.readAll(
+        Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka),
+        TopicNames.predictions("fraud"),
+        Duration.ofSeconds(30),
+        r -> {});
   }
 
   /** Waits (up to a minute) until stream scoring has answered every valid event. */
@@ -488,8 +358,8 @@ final class DemoCommand implements Callable<Integer> {
   private void report(
       Platform platform,
       List<Event> events,
-      Load.Result live,
-      Load.Result swap,
+      OpenLoop.Result live,
+      OpenLoop.Result swap,
       StreamScoring.Counts streamed,
       long predictionRecords,
       double auc1,
@@ -513,16 +383,16 @@ final class DemoCommand implements Callable<Integer> {
         streamed.scored(), streamed.unscorable(), events.size());
     say(
         "  gRPC Predict, live       %,d at %,d/s: p50 %.2f ms, p99 %.2f ms, %d failed",
-        live.ok(), predictRate, live.p50Ms(), live.p99Ms(), live.failed());
+        live.answered(), predictRate, live.millis(50), live.millis(99), live.failed());
     say(
         "  gRPC Predict, hot swap   %,d at %,d/s across v%d -> v%d: p50 %.2f ms, p99 %.2f ms,"
             + " %d failed",
-        swap.ok(),
+        swap.answered(),
         predictRate,
         m1.getVersion(),
         m2.getVersion(),
-        swap.p50Ms(),
-        swap.p99Ms(),
+        swap.millis(50),
+        swap.millis(99),
         swap.failed());
     say("  prediction log           %,d records in predictions.fraud", predictionRecords);
     say(
@@ -543,99 +413,39 @@ final class DemoCommand implements Callable<Integer> {
     return all;
   }
 
-  /** Open-loop Predict load on random users, latency from when each request was due. */
-  private static final class Load {
-    record Result(long ok, long failed, double p50Ms, double p99Ms) {}
+  /** Open-loop Predict load on random users (5 s deadline each), until stopped. */
+  private static OpenLoop predictLoad(ManagedChannel channel, int rate) {
+    ScoringGrpc.ScoringStub stub = ScoringGrpc.newStub(channel);
+    java.util.SplittableRandom random = new java.util.SplittableRandom(7);
+    return OpenLoop.start(
+        "demo-load",
+        rate,
+        (i, answered, failed) ->
+            stub.withDeadlineAfter(5, TimeUnit.SECONDS)
+                .predict(
+                    request("u" + random.nextInt(3_000), Math.exp(3.4 + random.nextGaussian())),
+                    new StreamObserver<PredictResponse>() {
+                      @Override
+                      public void onNext(PredictResponse value) {}
 
-    private final ScoringGrpc.ScoringStub stub;
-    private final int rate;
-    private final Recorder latency = new Recorder(3);
-    private final Recorder recent = new Recorder(3);
-    private final AtomicLong sent = new AtomicLong();
-    private final AtomicLong answered = new AtomicLong();
-    private final AtomicLong ok = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
-    private final AtomicBoolean running = new AtomicBoolean(true);
-    private Thread thread;
+                      @Override
+                      public void onError(Throwable t) {
+                        failed.run();
+                      }
 
-    Load(ManagedChannel channel, int rate) {
-      this.stub = ScoringGrpc.newStub(channel);
-      this.rate = rate;
-    }
+                      @Override
+                      public void onCompleted() {
+                        answered.run();
+                      }
+                    }));
+  }
 
-    void start() {
-      thread =
-          new Thread(
-              () -> {
-                java.util.SplittableRandom random = new java.util.SplittableRandom(7);
-                long start = System.nanoTime();
-                long interval = TimeUnit.SECONDS.toNanos(1) / rate;
-                for (long i = 0; running.get(); i++) {
-                  long due = start + i * interval;
-                  for (long w = due - System.nanoTime(); w > 0; w = due - System.nanoTime()) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(w);
-                  }
-                  sent.incrementAndGet();
-                  stub.withDeadlineAfter(5, TimeUnit.SECONDS)
-                      .predict(
-                          request(
-                              "u" + random.nextInt(3_000), Math.exp(3.4 + random.nextGaussian())),
-                          new StreamObserver<PredictResponse>() {
-                            @Override
-                            public void onNext(PredictResponse value) {}
-
-                            @Override
-                            public void onError(Throwable t) {
-                              failed.incrementAndGet();
-                              answered.incrementAndGet();
-                            }
-
-                            @Override
-                            public void onCompleted() {
-                              long us = (System.nanoTime() - due) / 1_000;
-                              latency.recordValue(us);
-                              recent.recordValue(us);
-                              ok.incrementAndGet();
-                              answered.incrementAndGet();
-                            }
-                          });
-                }
-              },
-              "demo-load");
-      thread.setDaemon(true);
-      thread.start();
-    }
-
-    /** Forgets what was measured so far: the figures start from here. */
-    void reset() {
-      latency.reset();
-      ok.set(0);
-      failed.set(0);
-    }
-
-    /** p50 and p99 since the last call, for progress lines. */
-    String sinceLast() {
-      Histogram h = recent.getIntervalHistogram();
-      return String.format(
-          Locale.ROOT,
-          "gRPC p50 %.1f ms, p99 %.1f ms",
-          h.getValueAtPercentile(50) / 1000.0,
-          h.getValueAtPercentile(99) / 1000.0);
-    }
-
-    Result stop() throws InterruptedException {
-      running.set(false);
-      thread.join();
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(6); // past the 5 s deadline
-      while (answered.get() < sent.get() && System.nanoTime() < deadline) {
-        Thread.sleep(10); // the answers still in flight
-      }
-      Histogram h = latency.getIntervalHistogram();
-      return new Result(
-          ok.get(),
-          failed.get(),
-          h.getValueAtPercentile(50) / 1000.0,
-          h.getValueAtPercentile(99) / 1000.0);
-    }
+  /** p50 and p99 of a latency histogram in microseconds, for progress lines. */
+  private static String describe(Histogram h) {
+    return String.format(
+        Locale.ROOT,
+        "gRPC p50 %.1f ms, p99 %.1f ms",
+        h.getValueAtPercentile(50) / 1000.0,
+        h.getValueAtPercentile(99) / 1000.0);
   }
 }

@@ -1,0 +1,109 @@
+package dev.streamscore.launcher;
+
+import dev.streamscore.etl.Replay;
+import dev.streamscore.modelsync.OnnxModel;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureStatus;
+import dev.streamscore.proto.v1.FeatureValue;
+import dev.streamscore.proto.v1.ModelFormat;
+import dev.streamscore.proto.v1.ModelInput;
+import dev.streamscore.proto.v1.ModelOutput;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.Value;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The demo's fraud models' data: point-in-time training rows from the events (each labelled event's
+ * features as they were at its time, strictly before it), the registry entry of a trained model,
+ * and its AUC as the scoring node would compute it (through ONNX Runtime).
+ */
+final class TrainingSet {
+  private TrainingSet() {}
+
+  /** The model's inputs: stored features of user_txn, then request-time fields of the payment. */
+  static final List<String> STORED =
+      List.of(
+          "txn_count_10m",
+          "txn_count_1h",
+          "amount_mean_1h",
+          "amount_max_10m",
+          "countries_1h",
+          "merchants_1h",
+          "last_device");
+
+  static final List<String> REQUEST = List.of("amount", "card_present");
+
+  /** Each labelled event's features as they were at its time (strictly before it). */
+  static List<Trainer.Row> rows(Replay replay, List<Event> events) {
+    List<Trainer.Row> rows = new ArrayList<>(events.size());
+    for (Event e : events) {
+      double[] x = new double[STORED.size() + REQUEST.size()];
+      List<FeatureValue> stored =
+          replay.valuesAt("user_txn", STORED, e.getEntityId(), e.getEventTimeMs());
+      for (int i = 0; i < STORED.size(); i++) {
+        x[i] = number(stored.get(i));
+      }
+      for (int i = 0; i < REQUEST.size(); i++) {
+        Value v = e.getFieldsMap().get(REQUEST.get(i));
+        x[STORED.size() + i] = v == null ? 0 : number(v);
+      }
+      Value label = e.getFieldsMap().get("is_fraud");
+      rows.add(new Trainer.Row(x, label != null && label.getBoolValue()));
+    }
+    return rows;
+  }
+
+  /** As the scoring node fills a missing or expired value: the input's default, 0. */
+  private static double number(FeatureValue v) {
+    return v.getStatus() == FeatureStatus.FEATURE_STATUS_OK ? number(v.getValue()) : 0;
+  }
+
+  private static double number(Value v) {
+    return switch (v.getKindCase()) {
+      case DOUBLE_VALUE -> v.getDoubleValue();
+      case LONG_VALUE -> v.getLongValue();
+      case BOOL_VALUE -> v.getBoolValue() ? 1 : 0;
+      case TIMESTAMP_MS -> v.getTimestampMs();
+      default -> 0;
+    };
+  }
+
+  /** AUC of the exported model, run through ONNX Runtime as the scoring node runs it. */
+  static double auc(Trainer.Trained model, List<Trainer.Row> rows) {
+    double[] scores = new double[rows.size()];
+    boolean[] labels = new boolean[rows.size()];
+    try (OnnxModel onnx = OnnxModel.load(model.onnx())) {
+      for (int i = 0; i < rows.size(); i++) {
+        double[] x = rows.get(i).x();
+        float[] f = new float[x.length];
+        for (int j = 0; j < x.length; j++) {
+          f[j] = (float) x[j];
+        }
+        scores[i] = onnx.predict(f)[model.fraudColumn()];
+        labels[i] = rows.get(i).fraud();
+      }
+    }
+    return Trainer.auc(scores, labels);
+  }
+
+  static ModelVersionSpec spec(Trainer.Trained model, Map<String, Double> metrics) {
+    ModelVersionSpec.Builder spec =
+        ModelVersionSpec.newBuilder()
+            .setName("fraud")
+            .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
+            .setDescription("streamscore demo: Tribuo logistic regression")
+            .putAllMetrics(metrics);
+    for (String f : STORED) {
+      spec.addInputs(ModelInput.newBuilder().setName("user_txn:" + f).setView("user_txn"));
+    }
+    for (String f : REQUEST) {
+      spec.addInputs(ModelInput.newBuilder().setName(f));
+    }
+    for (String o : model.outputs()) {
+      spec.addOutputs(ModelOutput.newBuilder().setName(o));
+    }
+    return spec.build();
+  }
+}
