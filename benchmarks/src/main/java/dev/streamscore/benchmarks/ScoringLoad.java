@@ -96,6 +96,12 @@ public final class ScoringLoad {
   private static final long T0 = 1_764_000_000_000L;
   private static final long NOW = T0 + 3_600_000L;
 
+  /** Whether a load's figures are printed (a measurement) or not (a warm-up). */
+  private enum Report {
+    PRINT,
+    QUIET
+  }
+
   public static void main(String[] args) throws Exception {
     int entities = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
@@ -154,7 +160,8 @@ public final class ScoringLoad {
           "p99.9 us",
           "errors");
       // Warm every path up untimed: the first seconds of gRPC run interpreted code.
-      openLoop("warm-up", 3_000, 10, entities, (id, done) -> predict(async, id, done), false);
+      openLoop(
+          "warm-up", 3_000, 10, entities, (id, done) -> predict(async, id, done), Report.QUIET);
       ExecutorService twoHopPool = Executors.newFixedThreadPool(64);
       if (parts.contains("baseline")) {
         openLoop(
@@ -163,7 +170,7 @@ public final class ScoringLoad {
             6,
             entities,
             (id, done) -> twoHopPool.execute(() -> twoHop(pool, blocking, id, done)),
-            false);
+            Report.QUIET);
       }
       for (int rate : rates) {
         if (parts.contains("predict")) {
@@ -173,7 +180,7 @@ public final class ScoringLoad {
               seconds,
               entities,
               (id, done) -> predict(async, id, done),
-              true);
+              Report.PRINT);
         }
         if (parts.contains("baseline")) {
           openLoop(
@@ -182,7 +189,7 @@ public final class ScoringLoad {
               seconds,
               entities,
               (id, done) -> twoHopPool.execute(() -> twoHop(pool, blocking, id, done)),
-              true);
+              Report.PRINT);
         }
       }
       if (parts.contains("stream")) {
@@ -297,7 +304,7 @@ public final class ScoringLoad {
       int seconds,
       int entities,
       BiConsumer<String, Runnable> call,
-      boolean print)
+      Report report)
       throws InterruptedException {
     SplittableRandom random = new SplittableRandom(rate);
     long errorsBefore = ERRORS.get();
@@ -309,7 +316,7 @@ public final class ScoringLoad {
                 (long) rate * seconds,
                 (i, answered, failed) -> call.accept("u" + random.nextInt(entities), answered))
             .awaitDone(Duration.ofSeconds(30));
-    if (print) {
+    if (report == Report.PRINT) {
       Histogram h = r.latencyMicros();
       System.out.printf(
           Locale.ROOT,

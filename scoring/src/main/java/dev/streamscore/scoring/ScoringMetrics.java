@@ -63,14 +63,17 @@ final class ScoringMetrics {
         .observe((System.nanoTime() - beganNanos) / 1e9);
   }
 
-  void predicted(Prediction p, boolean shadow) {
-    String key = p.getModelName() + "@" + p.getModelVersion() + (shadow ? "/shadow" : "");
+  /** One prediction, live or shadow (as it says). */
+  void predicted(Prediction p) {
+    String key = p.getModelName() + "@" + p.getModelVersion() + (p.getShadow() ? "/shadow" : "");
     predicted
         .computeIfAbsent(
             key,
             k ->
                 predictions.labelValues(
-                    p.getModelName(), Long.toString(p.getModelVersion()), Boolean.toString(shadow)))
+                    p.getModelName(),
+                    Long.toString(p.getModelVersion()),
+                    Boolean.toString(p.getShadow())))
         .inc();
   }
 

@@ -144,7 +144,7 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
 
   private void logged(Scorer.Scored scored) {
     log.publish(scored.prediction());
-    metrics.predicted(scored.prediction(), false);
+    metrics.predicted(scored.prediction());
   }
 
   private void shadow(Scorer.ShadowTask task) {
@@ -157,7 +157,7 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
                   .ifPresent(
                       p -> {
                         log.publish(p);
-                        metrics.predicted(p, true);
+                        metrics.predicted(p);
                       });
             } catch (ScoringException e) {
               LOG.debug("shadow scoring failed: {}", e.getMessage());

@@ -5,6 +5,7 @@ import dev.streamscore.etl.SourceSpec;
 import dev.streamscore.etl.TopicNames;
 import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.connector.kafka.sink.KafkaSink;
 import org.apache.flink.connector.kafka.source.KafkaSource;
@@ -60,10 +61,10 @@ public final class FeatureJob {
    * Reads {@code events.<source>} from the earliest offset (or the checkpoint's), committed records
    * only.
    *
-   * @param bounded stop at the offsets that are latest when the job starts
+   * @param boundedness BOUNDED stops at the offsets that are latest when the job starts
    */
   public static KafkaSource<EventRecord> source(
-      String bootstrap, String topic, String groupId, boolean bounded) {
+      String bootstrap, String topic, String groupId, Boundedness boundedness) {
     KafkaSourceBuilder<EventRecord> builder =
         KafkaSource.<EventRecord>builder()
             .setBootstrapServers(bootstrap)
@@ -73,7 +74,7 @@ public final class FeatureJob {
             .setDeserializer(new EventDeserializer())
             // The validator writes events in transactions: never read an aborted one.
             .setProperty("isolation.level", "read_committed");
-    if (bounded) {
+    if (boundedness == Boundedness.BOUNDED) {
       builder.setBounded(OffsetsInitializer.latest());
     } else {
       builder.setProperty("partition.discovery.interval.ms", "10000");
@@ -84,14 +85,14 @@ public final class FeatureJob {
   /**
    * Writes tile rows and dead letters.
    *
-   * @param exactlyOnce transactions committed with each checkpoint (rows become visible then);
-   *     otherwise at-least-once, which the store tolerates (it keeps the greatest version of a
-   *     tile) and which shows rows without waiting for a checkpoint
+   * @param guarantee EXACTLY_ONCE: transactions committed with each checkpoint (rows become visible
+   *     then); AT_LEAST_ONCE, which the store tolerates (it keeps the greatest version of a tile),
+   *     shows rows without waiting for a checkpoint
    * @param transactionalIdPrefix unique per job; a restarted job aborts what its predecessor left
    *     open
    */
   public static KafkaSink<KafkaOut> sink(
-      String bootstrap, boolean exactlyOnce, String transactionalIdPrefix) {
+      String bootstrap, DeliveryGuarantee guarantee, String transactionalIdPrefix) {
     Properties producer = new Properties();
     // Must not exceed the broker's transaction.max.timeout.ms (15 min by default).
     producer.setProperty("transaction.timeout.ms", "600000");
@@ -102,8 +103,7 @@ public final class FeatureJob {
         .setBootstrapServers(bootstrap)
         .setKafkaProducerConfig(producer)
         .setRecordSerializer(new OutSerializer())
-        .setDeliveryGuarantee(
-            exactlyOnce ? DeliveryGuarantee.EXACTLY_ONCE : DeliveryGuarantee.AT_LEAST_ONCE)
+        .setDeliveryGuarantee(guarantee)
         .setTransactionalIdPrefix(transactionalIdPrefix)
         .build();
   }

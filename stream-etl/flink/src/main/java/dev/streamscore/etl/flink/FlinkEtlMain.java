@@ -18,8 +18,10 @@ import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.JobID;
 import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
+import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.core.execution.CheckpointingMode;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -101,7 +103,10 @@ public final class FlinkEtlMain {
       DataStream<EventRecord> events =
           env.fromSource(
                   FeatureJob.source(
-                      options.bootstrap(), topic, options.groupId(), options.bounded()),
+                      options.bootstrap(),
+                      topic,
+                      options.groupId(),
+                      options.bounded() ? Boundedness.BOUNDED : Boundedness.CONTINUOUS_UNBOUNDED),
                   WatermarkStrategy.noWatermarks(),
                   topic)
               .uid("source-" + source);
@@ -109,7 +114,11 @@ public final class FlinkEtlMain {
               events, specYaml, specOrigin, source, options.dlqTopic(), options.emitIntervalMs())
           .sinkTo(
               FeatureJob.sink(
-                  options.bootstrap(), options.exactlyOnce(), "streamscore-etl-flink-" + source))
+                  options.bootstrap(),
+                  options.exactlyOnce()
+                      ? DeliveryGuarantee.EXACTLY_ONCE
+                      : DeliveryGuarantee.AT_LEAST_ONCE,
+                  "streamscore-etl-flink-" + source))
           .name("kafka: features + " + options.dlqTopic())
           .uid("sink-" + source);
     }
