@@ -2,6 +2,7 @@ package dev.streamscore.benchmarks;
 
 import dev.streamscore.etl.FeatureDef;
 import dev.streamscore.etl.FeatureProcessor;
+import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.InMemoryEntityState;
 import dev.streamscore.etl.ViewSpec;
@@ -69,7 +70,9 @@ public final class FeatureLookup {
     int entities = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
     List<String> features =
-        VIEW.features().keySet().stream().map(f -> VIEW.name() + ":" + f).toList();
+        VIEW.features().keySet().stream()
+            .map(f -> new FeatureRef(VIEW.name(), f).toString())
+            .toList();
     Path dir = Files.createTempDirectory("lookup-bench");
     RedisServer redis = RedisServer.start();
     try (FeatureNode node =

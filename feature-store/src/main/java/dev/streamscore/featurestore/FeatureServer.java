@@ -236,7 +236,7 @@ public final class FeatureServer implements AutoCloseable {
         for (FeatureDef f : view.features().values()) {
           features.add(
               FeatureDescriptor.newBuilder()
-                  .setName(view.name() + ":" + f.name())
+                  .setName(new FeatureRef(view.name(), f.name()).toString())
                   .setView(view.name())
                   .setEntity(entity)
                   .setAggregation(f.aggregation().specName())

@@ -169,7 +169,7 @@ public final class ScoringServer implements AutoCloseable {
     for (var status : agent.statuses()) {
       String model = status.target().model();
       boolean up = agent.serves(model, status.target().alias());
-      out.put(SERVICE + "/" + model + ":" + status.target().alias(), up);
+      out.put(SERVICE + "/" + status.target(), up); // model:alias
       out.merge(SERVICE + "/" + model, up, Boolean::logicalOr);
     }
     return out;
