@@ -2,12 +2,13 @@ package dev.streamscore.featurestore;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.proto.Daemons;
+import dev.streamscore.proto.Resources;
 import dev.streamscore.proto.ServerTransport;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -42,21 +43,12 @@ public final class FeatureNode implements AutoCloseable {
     }
   }
 
-  private final FeatureStore store;
-  private final Materializer materializer;
-  private final FeatureServer server;
-  private final ScheduledExecutorService health;
+  private final Resources parts = new Resources();
+  private FeatureStore store;
+  private Materializer materializer;
+  private FeatureServer server;
 
-  private FeatureNode(
-      FeatureStore store,
-      Materializer materializer,
-      FeatureServer server,
-      ScheduledExecutorService health) {
-    this.store = store;
-    this.materializer = materializer;
-    this.server = server;
-    this.health = health;
-  }
+  private FeatureNode() {}
 
   /**
    * Opens the replica, starts following the feature topics, and serves it on {@code service} when
@@ -75,47 +67,42 @@ public final class FeatureNode implements AutoCloseable {
     if (spec.views().isEmpty()) {
       throw new IllegalArgumentException("the spec declares no views; there is nothing to store");
     }
-    FeatureStore store = FeatureStore.open(config.storeDir(), spec);
-    Materializer materializer = null;
-    FeatureServer server = null;
+    FeatureNode node = new FeatureNode();
     try {
-      if (config.kafka().isPresent()) {
-        materializer =
-            Materializer.start(
-                config.kafka().get(),
-                spec.views().values().stream().map(ViewSpec::topic).toList(),
-                store,
-                clock);
-      }
-      Materializer m = materializer;
-      if (service.isPresent()) {
-        server =
-            FeatureServer.start(
-                service.get(), store, spec, () -> m == null ? 0 : m.bootstrapLag(), clock);
-      }
+      node.startParts(config, spec, service, upstreamProblem, clock);
     } catch (RuntimeException e) {
-      if (materializer != null) {
-        materializer.close();
-      }
-      store.close();
+      node.close();
       throw e;
     }
-    ScheduledExecutorService checker = null;
-    if (server != null) {
-      checker =
-          Executors.newSingleThreadScheduledExecutor(
-              r -> {
-                Thread t = new Thread(r, "feature-node-health");
-                t.setDaemon(true);
-                return t;
-              });
-    }
-    FeatureNode node = new FeatureNode(store, materializer, server, checker);
-    if (checker != null) {
-      checker.scheduleWithFixedDelay(
-          () -> node.checkHealth(upstreamProblem), 0, 1, TimeUnit.SECONDS);
-    }
     return node;
+  }
+
+  private void startParts(
+      Config config,
+      FeatureSpec spec,
+      Optional<ServerTransport> service,
+      Supplier<String> upstreamProblem,
+      Clock clock) {
+    store = parts.add("feature store", FeatureStore.open(config.storeDir(), spec));
+    if (config.kafka().isPresent()) {
+      materializer =
+          parts.add(
+              "materializer",
+              Materializer.start(
+                  config.kafka().get(),
+                  spec.views().values().stream().map(ViewSpec::topic).toList(),
+                  store,
+                  clock));
+    }
+    if (service.isPresent()) {
+      server =
+          parts.add(
+              "feature service",
+              FeatureServer.start(service.get(), store, spec, this::behind, clock));
+      ScheduledExecutorService checker = Daemons.scheduler("feature-node-health");
+      parts.add("feature health checks", checker::shutdownNow);
+      checker.scheduleWithFixedDelay(() -> checkHealth(upstreamProblem), 0, 1, TimeUnit.SECONDS);
+    }
   }
 
   private void checkHealth(Supplier<String> upstreamProblem) {
@@ -159,17 +146,9 @@ public final class FeatureNode implements AutoCloseable {
     return server == null ? Optional.empty() : Optional.of(server.address());
   }
 
+  /** Stops the health checks, the service, the materializer, then the store. */
   @Override
   public void close() {
-    if (health != null) {
-      health.shutdownNow();
-    }
-    if (server != null) {
-      server.close();
-    }
-    if (materializer != null) {
-      materializer.close();
-    }
-    store.close();
+    parts.close();
   }
 }

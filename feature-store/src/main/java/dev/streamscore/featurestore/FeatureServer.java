@@ -4,6 +4,7 @@ import dev.streamscore.etl.FeatureDef;
 import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.proto.Daemons;
 import dev.streamscore.proto.Health;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.FeatureDescriptor;
@@ -12,7 +13,6 @@ import dev.streamscore.proto.v1.GetOnlineFeaturesRequest;
 import dev.streamscore.proto.v1.GetOnlineFeaturesResponse;
 import dev.streamscore.proto.v1.ListFeaturesRequest;
 import dev.streamscore.proto.v1.ListFeaturesResponse;
-import io.grpc.Server;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
@@ -24,7 +24,6 @@ import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Semaphore;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -45,16 +44,14 @@ public final class FeatureServer implements AutoCloseable {
   /** Calls served at once, at most; more are refused rather than queued. */
   public static final int MAX_CONCURRENT_CALLS = 256;
 
-  private final Server server;
+  private final ServerTransport.Listening listening;
   private final ExecutorService executor;
-  private final String address;
-
   private final Health health;
 
-  private FeatureServer(Server server, ExecutorService executor, String address, Health health) {
-    this.server = server;
+  private FeatureServer(
+      ServerTransport.Listening listening, ExecutorService executor, Health health) {
+    this.listening = listening;
     this.executor = executor;
-    this.address = address;
     this.health = health;
   }
 
@@ -74,11 +71,7 @@ public final class FeatureServer implements AutoCloseable {
     ExecutorService executor =
         Executors.newFixedThreadPool(
             Math.max(2, Runtime.getRuntime().availableProcessors()),
-            r -> {
-              Thread t = new Thread(r, "feature-server-" + THREADS.incrementAndGet());
-              t.setDaemon(true);
-              return t;
-            });
+            Daemons.named("feature-server"));
     Health health = new Health(FeatureServiceGrpc.SERVICE_NAME, "feature service");
     transport
         .builder()
@@ -86,23 +79,15 @@ public final class FeatureServer implements AutoCloseable {
         .addService(new Service(store, spec, behind, clock))
         .addService(health.service())
         .intercept(dev.streamscore.proto.GrpcServers.boundedErrors());
-    Server server;
-    try {
-      server = transport.start();
-    } catch (IllegalStateException e) {
-      executor.shutdownNow();
-      throw e;
-    }
-    FeatureServer fs = new FeatureServer(server, executor, transport.address(server), health);
+    ServerTransport.Listening server = transport.start(executor::shutdownNow);
+    FeatureServer fs = new FeatureServer(server, executor, health);
     LOG.info("feature service listening on {}", fs.address());
     return fs;
   }
 
-  private static final AtomicInteger THREADS = new AtomicInteger();
-
   /** {@code host:port}. */
   public String address() {
-    return address;
+    return listening.address();
   }
 
   /**
@@ -116,7 +101,7 @@ public final class FeatureServer implements AutoCloseable {
   @Override
   public void close() {
     health.close();
-    dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(10));
+    listening.stop(java.time.Duration.ofSeconds(10));
     executor.shutdownNow();
     LOG.info("feature service stopped");
   }

@@ -1,18 +1,17 @@
 package dev.streamscore.ingest;
 
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.proto.Daemons;
 import dev.streamscore.proto.GrpcServers;
 import dev.streamscore.proto.Health;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.IngestGrpc;
-import io.grpc.Server;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,29 +36,26 @@ public final class IngestGateway implements AutoCloseable {
     REFUSED_MESSAGES.setLevel(java.util.logging.Level.SEVERE);
   }
 
-  private final Server server;
+  private final ServerTransport.Listening listening;
   private final GatewayPublisher publisher;
   private final ExecutorService executor;
   private final IngestCounters counters;
   private final GatewayStats stats;
-  private final String address;
   private final Health health;
   private final AtomicBoolean closed = new AtomicBoolean();
 
   private IngestGateway(
-      Server server,
+      ServerTransport.Listening listening,
       GatewayPublisher publisher,
       ExecutorService executor,
       IngestCounters counters,
       GatewayStats stats,
-      String address,
       Health health) {
-    this.server = server;
+    this.listening = listening;
     this.publisher = publisher;
     this.executor = executor;
     this.counters = counters;
     this.stats = stats;
-    this.address = address;
     this.health = health;
   }
 
@@ -102,7 +98,7 @@ public final class IngestGateway implements AutoCloseable {
         .addService(new IngestService(config, publisher, executor, stats))
         .addService(health.service())
         .intercept(GrpcServers.boundedErrors());
-    Server server;
+    ServerTransport.Listening server;
     try {
       server = transport.start();
     } catch (IllegalStateException e) {
@@ -110,30 +106,23 @@ public final class IngestGateway implements AutoCloseable {
       executor.shutdownNow();
       throw new IngestGatewayException(e.getMessage(), e);
     }
-    IngestGateway gateway =
-        new IngestGateway(
-            server, publisher, executor, counters, stats, transport.address(server), health);
+    IngestGateway gateway = new IngestGateway(server, publisher, executor, counters, stats, health);
     LOG.info("ingest gateway listening on {}", gateway.address());
     return gateway;
   }
 
   private static ThreadFactory threads() {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, "ingest-gateway-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+    return Daemons.named("ingest-gateway");
   }
 
   /** The port listened on (the chosen one when configured with 0). */
   public int port() {
-    return server.getPort();
+    return listening.server().getPort();
   }
 
   /** {@code host:port}, for a gRPC client's target. */
   public String address() {
-    return address;
+    return listening.address();
   }
 
   /** Received, valid (accepted into the raw topic), rejected by reason and failed, per source. */
@@ -162,7 +151,7 @@ public final class IngestGateway implements AutoCloseable {
       return;
     }
     health.close();
-    dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(10));
+    listening.stop(java.time.Duration.ofSeconds(10));
     publisher.close(Duration.ofSeconds(10));
     executor.shutdownNow();
     LOG.info("ingest gateway stopped");

@@ -17,7 +17,6 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
@@ -129,18 +128,11 @@ public final class Validator implements AutoCloseable {
   }
 
   static Properties streamsProperties(ValidatorConfig config) {
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());
-    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
-    // The future default; setting it keeps start-up free of Kafka's deprecation warning.
-    p.put("processing.exception.handler.global.enabled", true);
+    Properties p =
+        StreamsApps.properties(
+            config.applicationId(), config.bootstrapServers(), config.stateDir());
     // Pattern subscription: pick up a new raw.* topic within seconds, not the default 5 minutes.
     p.put(StreamsConfig.consumerPrefix("metadata.max.age.ms"), 5_000);
-    // After a crash (no leave-group), the next start waits for the old member's session to expire.
-    p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 10_000);
     return p;
   }
 
@@ -173,9 +165,7 @@ public final class Validator implements AutoCloseable {
    */
   @Override
   public void close() {
-    streams.close(
-        CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-            .withTimeout(Duration.ofSeconds(30)));
+    StreamsApps.close(streams);
     LOG.info("validator stopped");
   }
 }

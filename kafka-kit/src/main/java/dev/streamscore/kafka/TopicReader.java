@@ -3,14 +3,12 @@ package dev.streamscore.kafka;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 
 /**
  * Reads a whole topic as it is now: every committed record from the beginning up to each
@@ -34,24 +32,11 @@ public final class TopicReader {
       Duration timeout,
       Consumer<ConsumerRecord<byte[], byte[]>> each) {
     Map<String, Object> props = new HashMap<>(clientProperties);
-    props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5_000);
-    props.remove(ConsumerConfig.GROUP_ID_CONFIG);
     Instant deadline = Instant.now().plus(timeout);
     long count = 0;
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions =
-          consumer.partitionsFor(topic, timeout).stream()
-              .map(p -> new TopicPartition(topic, p.partition()))
-              .toList();
-      if (partitions.isEmpty()) {
-        throw new KafkaOperationException("topic " + topic + " does not exist");
-      }
-      consumer.assign(partitions);
-      consumer.seekToBeginning(partitions);
-      Map<TopicPartition, Long> end = consumer.endOffsets(partitions, timeout);
+    try (KafkaConsumer<byte[], byte[]> consumer = TopicTail.atBeginning(props, topic, timeout)) {
+      Map<TopicPartition, Long> end = consumer.endOffsets(consumer.assignment(), timeout);
       while (!reached(consumer, end)) {
         if (Instant.now().isAfter(deadline)) {
           throw new KafkaOperationException(

@@ -35,6 +35,17 @@ public final class TopicTail implements AutoCloseable {
    */
   public static TopicTail fromBeginning(
       Map<String, Object> clientProperties, String topic, Duration timeout) {
+    return new TopicTail(atBeginning(clientProperties, topic, timeout), topic);
+  }
+
+  /**
+   * A read-committed consumer without a group, assigned every partition of {@code topic} at its
+   * beginning.
+   *
+   * @throws KafkaOperationException if the topic does not exist
+   */
+  static KafkaConsumer<byte[], byte[]> atBeginning(
+      Map<String, Object> clientProperties, String topic, Duration timeout) {
     Map<String, Object> props = new HashMap<>(clientProperties);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
@@ -55,7 +66,7 @@ public final class TopicTail implements AutoCloseable {
       consumer.close();
       throw e;
     }
-    return new TopicTail(consumer, topic);
+    return consumer;
   }
 
   /**

@@ -5,7 +5,6 @@ import dev.streamscore.featurestore.FeatureNode;
 import dev.streamscore.featurestore.FeatureStoreException;
 import dev.streamscore.proto.ServerTransport;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
 import java.util.concurrent.Callable;
@@ -45,30 +44,18 @@ final class FeatureStoreCommand implements Callable<Integer> {
           "Port of the FeatureService on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
   int port;
 
-  @Option(
-      names = "--data-dir",
-      paramLabel = "DIR",
-      description =
-          "Keep the replica here across restarts, resuming where it stopped (default: a temporary"
-              + " directory, deleted on exit).")
-  Path dataDir;
-
-  @Option(
-      names = "--spec",
-      paramLabel = "FILE",
-      description = "The feature-definition spec (YAML) (default: the shipped payments spec).")
-  Path specFile;
+  @CommandLine.Mixin StateOptions state;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = command.commandLine().getOut();
-    FeatureSpec spec = Platform.loadSpec(Optional.ofNullable(specFile));
+    FeatureSpec spec = state.spec();
     if (spec.views().isEmpty()) {
       throw new StartupException("the spec declares no views; there is nothing to serve");
     }
-    DataDir dir = DataDir.open(Optional.ofNullable(dataDir));
+    DataDir dir = DataDir.open(state.dataDir());
     FeatureNode node;
     try {
       node =

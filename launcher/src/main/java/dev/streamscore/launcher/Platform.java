@@ -19,6 +19,8 @@ import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
 import dev.streamscore.modelsync.RegistryServer;
+import dev.streamscore.proto.Daemons;
+import dev.streamscore.proto.Resources;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.Supervised;
 import dev.streamscore.scoring.ScoringNode;
@@ -30,9 +32,7 @@ import java.net.BindException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -60,7 +60,7 @@ final class Platform implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Platform.class);
 
   private final DataDir dataDir;
-  private final Deque<Part> parts = new ArrayDeque<>();
+  private final Resources parts = new Resources();
   private String ingestAddress;
   private String registryAddress;
   private String etlDescription;
@@ -85,8 +85,6 @@ final class Platform implements AutoCloseable {
 
   /** As the validator's events topics: tiles are partitioned like their entity's events. */
   private static final int FEATURE_PARTITIONS = 4;
-
-  private record Part(String name, AutoCloseable resource) {}
 
   private Platform(PlatformConfig config, Clock clock) {
     Instant began = clock.instant();
@@ -234,13 +232,7 @@ final class Platform implements AutoCloseable {
    * health, told by {@link #featureProblem()} when the ETL job is down.
    */
   private void startHealth() {
-    java.util.concurrent.ScheduledExecutorService loop =
-        java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "platform-health");
-              t.setDaemon(true);
-              return t;
-            });
+    java.util.concurrent.ScheduledExecutorService loop = Daemons.scheduler("platform-health");
     loop.scheduleWithFixedDelay(
         () -> {
           try {
@@ -438,7 +430,7 @@ final class Platform implements AutoCloseable {
   }
 
   private void register(String name, AutoCloseable resource) {
-    parts.push(new Part(name, resource));
+    parts.add(name, resource);
   }
 
   /** Where the running parts answer. */
@@ -468,14 +460,7 @@ final class Platform implements AutoCloseable {
     if (!closed.compareAndSet(false, true)) {
       return;
     }
-    while (!parts.isEmpty()) {
-      Part part = parts.pop();
-      try {
-        part.resource().close();
-      } catch (Exception e) {
-        LOG.warn("stopping the {} failed: {}", part.name(), e.toString());
-      }
-    }
+    parts.close();
     dataDir.close();
   }
 }

@@ -5,6 +5,7 @@ import dev.streamscore.ingest.IngestCounters;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.proto.Daemons;
 import dev.streamscore.proto.v1.RejectReason;
 import java.io.BufferedReader;
 import java.io.IOException;
@@ -20,7 +21,6 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
@@ -181,13 +181,7 @@ final class ProduceCommand implements Callable<Integer> {
             },
             "streamscore-produce-stop");
     Runtime.getRuntime().addShutdownHook(hook);
-    ScheduledExecutorService progress =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "streamscore-produce-progress");
-              t.setDaemon(true);
-              return t;
-            });
+    ScheduledExecutorService progress = Daemons.scheduler("streamscore-produce-progress");
     long started = System.nanoTime();
     long[] lastSent = {0};
     long[] lastAt = {started};

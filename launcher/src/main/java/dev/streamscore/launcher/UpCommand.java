@@ -2,7 +2,6 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.modelsync.ModelAlias;
 import java.io.PrintWriter;
-import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
@@ -53,18 +52,7 @@ final class UpCommand implements Callable<Integer> {
           "Port of the Prometheus metrics endpoint on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
   int metricsPort;
 
-  @Option(
-      names = "--data-dir",
-      paramLabel = "DIR",
-      description =
-          "Keep state here across restarts (default: a temporary directory, deleted on exit).")
-  Path dataDir;
-
-  @Option(
-      names = "--spec",
-      paramLabel = "FILE",
-      description = "The feature-definition spec (YAML) (default: the shipped payments spec).")
-  Path specFile;
+  @CommandLine.Mixin StateOptions state;
 
   @Option(
       names = "--features-port",
@@ -121,10 +109,10 @@ final class UpCommand implements Callable<Integer> {
     PlatformConfig config =
         new PlatformConfig(
             Optional.ofNullable(kafka),
-            Optional.ofNullable(dataDir),
+            state.dataDir(),
             kafkaPort,
             Duration.ofSeconds(15),
-            Optional.ofNullable(specFile),
+            state.specFile(),
             ingestPort,
             metricsPort,
             PlatformConfig.Engine.parse(engine),

@@ -4,7 +4,6 @@ import dev.streamscore.proto.Health;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import io.grpc.Metadata;
-import io.grpc.Server;
 import io.grpc.ServerInterceptors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -35,16 +34,13 @@ public final class RegistryServer implements AutoCloseable {
   static final Metadata.Key<String> AUTHORIZATION = RegistryAuth.AUTHORIZATION;
   static final Metadata.Key<String> USER = RegistryAuth.USER;
 
-  private final Server server;
+  private final ServerTransport.Listening listening;
   private final Registry registry;
-  private final String address;
-
   private final Health health;
 
-  private RegistryServer(Server server, Registry registry, String address, Health health) {
-    this.server = server;
+  private RegistryServer(ServerTransport.Listening listening, Registry registry, Health health) {
+    this.listening = listening;
     this.registry = registry;
-    this.address = address;
     this.health = health;
   }
 
@@ -71,14 +67,8 @@ public final class RegistryServer implements AutoCloseable {
             ServerInterceptors.intercept(new RegistryService(registry), new RegistryAuth(token)))
         .addService(health.service())
         .intercept(dev.streamscore.proto.GrpcServers.boundedErrors());
-    Server server;
-    try {
-      server = transport.start();
-    } catch (IllegalStateException e) {
-      closeQuietly(registry);
-      throw e;
-    }
-    RegistryServer rs = new RegistryServer(server, registry, transport.address(server), health);
+    ServerTransport.Listening server = transport.start(() -> closeQuietly(registry));
+    RegistryServer rs = new RegistryServer(server, registry, health);
     LOG.info(
         "model registry listening on {} ({}, revision {}{})",
         rs.address(),
@@ -90,14 +80,14 @@ public final class RegistryServer implements AutoCloseable {
 
   /** {@code host:port}. */
   public String address() {
-    return address;
+    return listening.address();
   }
 
   /** Stops serving (watch streams end with UNAVAILABLE), then closes the journal. */
   @Override
   public void close() {
     health.close();
-    dev.streamscore.proto.GrpcServers.stop(server, java.time.Duration.ofSeconds(5));
+    listening.stop(java.time.Duration.ofSeconds(5));
     closeQuietly(registry);
     LOG.info("model registry stopped");
   }

@@ -6,6 +6,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -42,16 +43,24 @@ public record ServerTransport(ServerBuilder<?> builder, String host, int port) {
     return new ServerTransport(builder, name, -1);
   }
 
+  /** A started server and the address it answers on; {@link #stop} ends it. */
+  public record Listening(Server server, String address) {
+    /** Stops taking calls, lets those in flight finish for up to {@code grace}, then cancels. */
+    public void stop(Duration grace) {
+      GrpcServers.stop(server, grace);
+    }
+  }
+
   /**
    * Builds and starts the server.
    *
    * @throws IllegalStateException saying why it cannot listen ({@code port 50051 on 127.0.0.1 is in
    *     use; choose another port or 0})
    */
-  public Server start() {
+  public Listening start() {
     Server server = builder.build();
     try {
-      return server.start();
+      server.start();
     } catch (IOException e) {
       throw new IllegalStateException(
           port < 0
@@ -59,13 +68,29 @@ public record ServerTransport(ServerBuilder<?> builder, String host, int port) {
               : GrpcServers.listenFailure(host, port, e),
           e);
     }
+    return new Listening(server, address(server));
+  }
+
+  /**
+   * Builds and starts the server; when it cannot listen, runs {@code undo} (to release what the
+   * caller set up for it) before throwing.
+   *
+   * @throws IllegalStateException saying why it cannot listen
+   */
+  public Listening start(Runnable undo) {
+    try {
+      return start();
+    } catch (IllegalStateException e) {
+      undo.run();
+      throw e;
+    }
   }
 
   /**
    * {@code host:port} of a started server: the port it bound (the one asked for, or the free one
    * found for 0); the in-process name for other transports.
    */
-  public String address(Server started) {
+  private String address(Server started) {
     for (SocketAddress a : started.getListenSockets()) {
       if (a instanceof InetSocketAddress inet) {
         return host + ":" + inet.getPort();

@@ -1,12 +1,12 @@
 package dev.streamscore.scoring;
 
+import dev.streamscore.proto.Daemons;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import io.grpc.BindableService;
 import io.grpc.health.v1.HealthCheckResponse.ServingStatus;
 import io.grpc.protobuf.services.HealthStatusManager;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
@@ -41,13 +41,7 @@ final class NodeHealth implements AutoCloseable {
     this.services = services;
     manager.setStatus("", ServingStatus.NOT_SERVING);
     manager.setStatus(SERVICE, ServingStatus.NOT_SERVING);
-    checker =
-        Executors.newSingleThreadScheduledExecutor(
-            r -> {
-              Thread t = new Thread(r, "scoring-health");
-              t.setDaemon(true);
-              return t;
-            });
+    checker = Daemons.scheduler("scoring-health");
   }
 
   BindableService service() {

@@ -6,14 +6,13 @@ import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.SyncAgent;
 import dev.streamscore.modelsync.SyncMetrics;
+import dev.streamscore.proto.Resources;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.Supervised;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
-import java.util.ArrayDeque;
-import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
@@ -87,9 +86,7 @@ public final class ScoringNode implements AutoCloseable {
     }
   }
 
-  private record Part(String name, AutoCloseable resource) {}
-
-  private final Deque<Part> parts = new ArrayDeque<>();
+  private final Resources parts = new Resources();
   private final ScoringNodeConfig config;
   private FeatureNode features;
   private SyncAgent agent;
@@ -216,8 +213,7 @@ public final class ScoringNode implements AutoCloseable {
   }
 
   private <T extends AutoCloseable> T register(String name, T resource) {
-    parts.push(new Part(name, resource));
-    return resource;
+    return parts.add(name, resource);
   }
 
   /** The scoring server's {@code host:port}. */
@@ -268,13 +264,6 @@ public final class ScoringNode implements AutoCloseable {
   /** Stops every part in reverse start order; a failing part does not stop the others. */
   @Override
   public void close() {
-    while (!parts.isEmpty()) {
-      Part part = parts.pop();
-      try {
-        part.resource().close();
-      } catch (Exception e) {
-        LOG.warn("stopping the {} failed: {}", part.name(), e.toString());
-      }
-    }
+    parts.close();
   }
 }

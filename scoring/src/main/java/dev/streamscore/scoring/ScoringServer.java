@@ -1,9 +1,9 @@
 package dev.streamscore.scoring;
 
+import dev.streamscore.proto.Daemons;
 import dev.streamscore.proto.GrpcServers;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.ScoringGrpc;
-import io.grpc.Server;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
@@ -16,7 +16,6 @@ import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -76,23 +75,20 @@ public final class ScoringServer implements AutoCloseable {
     }
   }
 
-  private final Server server;
+  private final ServerTransport.Listening listening;
   private final ThreadPoolExecutor requests;
   private final ThreadPoolExecutor shadows;
   private final NodeHealth health;
-  private final String address;
 
   private ScoringServer(
-      Server server,
+      ServerTransport.Listening listening,
       ThreadPoolExecutor requests,
       ThreadPoolExecutor shadows,
-      NodeHealth health,
-      String address) {
-    this.server = server;
+      NodeHealth health) {
+    this.listening = listening;
     this.requests = requests;
     this.shadows = shadows;
     this.health = health;
-    this.address = address;
   }
 
   /**
@@ -144,17 +140,14 @@ public final class ScoringServer implements AutoCloseable {
         .addService(health.service())
         .addService(ProtoReflectionServiceV1.newInstance())
         .intercept(GrpcServers.boundedErrors());
-    Server server;
-    try {
-      server = transport.start();
-    } catch (IllegalStateException e) {
-      requests.shutdownNow();
-      shadows.shutdownNow();
-      throw e;
-    }
+    ServerTransport.Listening server =
+        transport.start(
+            () -> {
+              requests.shutdownNow();
+              shadows.shutdownNow();
+            });
     health.start();
-    ScoringServer scoring =
-        new ScoringServer(server, requests, shadows, health, transport.address(server));
+    ScoringServer scoring = new ScoringServer(server, requests, shadows, health);
     LOG.info("scoring service listening on {} (node {})", scoring.address(), config.nodeId());
     return scoring;
   }
@@ -177,13 +170,13 @@ public final class ScoringServer implements AutoCloseable {
 
   /** {@code host:port}, or the in-process name. */
   public String address() {
-    return address;
+    return listening.address();
   }
 
   @Override
   public void close() {
     health.close();
-    GrpcServers.stop(server, Duration.ofSeconds(10));
+    listening.stop(Duration.ofSeconds(10));
     shadows.shutdown();
     requests.shutdownNow();
     try {
@@ -195,11 +188,6 @@ public final class ScoringServer implements AutoCloseable {
   }
 
   private static ThreadFactory daemon(String name) {
-    AtomicInteger n = new AtomicInteger();
-    return r -> {
-      Thread t = new Thread(r, name + "-" + n.incrementAndGet());
-      t.setDaemon(true);
-      return t;
-    };
+    return Daemons.named(name);
   }
 }

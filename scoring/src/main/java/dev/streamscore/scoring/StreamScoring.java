@@ -6,6 +6,7 @@ import dev.streamscore.etl.EventTimeWindow;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.DeadLetterHandler;
+import dev.streamscore.ingest.StreamsApps;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelRef;
@@ -28,7 +29,6 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.Serdes;
-import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -364,25 +364,17 @@ public final class StreamScoring implements AutoCloseable {
   }
 
   static Properties properties(Config config) {
-    Properties p = new Properties();
-    p.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
-    p.put(StreamsConfig.STATE_DIR_CONFIG, config.stateDir().toAbsolutePath().toString());
-    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
-    p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
-    p.put("processing.exception.handler.global.enabled", true);
+    Properties p =
+        StreamsApps.properties(
+            config.applicationId(), config.bootstrapServers(), config.stateDir());
     p.put(StreamsConfig.consumerPrefix("auto.offset.reset"), "earliest");
-    // After a crash (no leave-group), the next start waits for the old member's session to expire.
-    p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), 10_000);
     return p;
   }
 
   /** Commits what is done, leaves the group and stops (up to 30 s). */
   @Override
   public void close() {
-    streams.close(
-        CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
-            .withTimeout(Duration.ofSeconds(30)));
+    StreamsApps.close(streams);
     LOG.info("stream scoring stopped: {} scored, {} unscorable", scored.get(), unscorable.get());
   }
 }

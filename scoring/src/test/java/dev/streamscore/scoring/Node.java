@@ -82,6 +82,31 @@ final class Node implements AutoCloseable {
     channel = NettyChannelBuilder.forTarget(node.address()).usePlaintext().build();
   }
 
+  /** Waits (up to 30 s) until fraud/prod serves {@code revision} or later. */
+  void awaitServing(long revision) {
+    org.awaitility.Awaitility.await()
+        .atMost(Duration.ofSeconds(30))
+        .until(() -> agent.servingRevision("fraud", "prod") >= revision);
+  }
+
+  /** Prod serves {@code live} with {@code shadow} as its shadow, and the node has loaded both. */
+  void serveWithShadow(long live, long shadow) {
+    awaitServing(
+        client
+            .setAlias(
+                "fraud",
+                "prod",
+                dev.streamscore.proto.v1.TrafficPolicy.newBuilder()
+                    .addSplits(
+                        dev.streamscore.proto.v1.TrafficSplit.newBuilder()
+                            .setVersion(live)
+                            .setWeight(1))
+                    .setShadowVersion(shadow)
+                    .build(),
+                "shadow v" + shadow)
+            .getRevision());
+  }
+
   /** Inputs: the two stored user_txn features, then the request-time {@code amount}. */
   static ModelVersionSpec spec(MissingPolicy policy) {
     ModelVersionSpec.Builder spec =

@@ -2,16 +2,12 @@ package dev.streamscore.scoring;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.modelsync.TestModels;
 import dev.streamscore.proto.v1.MissingPolicy;
 import dev.streamscore.proto.v1.ModelRef;
-import dev.streamscore.proto.v1.TrafficPolicy;
-import dev.streamscore.proto.v1.TrafficSplit;
 import dev.streamscore.proto.v1.Value;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,21 +39,7 @@ class ScorerTest {
     node.client.register(
         TestModels.logisticRegression(dir.resolve("v2.onnx"), 3, 2),
         Node.spec(MissingPolicy.MISSING_POLICY_REJECT));
-    // Prod serves v1 with v2 as its shadow: requests can pin either.
-    long revision =
-        node.client
-            .setAlias(
-                "fraud",
-                "prod",
-                TrafficPolicy.newBuilder()
-                    .addSplits(TrafficSplit.newBuilder().setVersion(1).setWeight(1))
-                    .setShadowVersion(2)
-                    .build(),
-                "shadow v2")
-            .getRevision();
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(() -> node.agent.servingRevision("fraud", "prod") >= revision);
+    node.serveWithShadow(1, 2); // requests can pin either
     scorer = node.node.scorer();
   }
 

@@ -14,8 +14,6 @@ import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.ScoringGrpc;
-import dev.streamscore.proto.v1.TrafficPolicy;
-import dev.streamscore.proto.v1.TrafficSplit;
 import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
 import io.grpc.Status;
@@ -221,17 +219,7 @@ class ScoringServerTest {
 
   /** Prod serves v1 with v2 as its shadow, and the node has loaded both. */
   private void shadowV2() {
-    serving(
-        node.client
-            .setAlias(
-                "fraud",
-                "prod",
-                TrafficPolicy.newBuilder()
-                    .addSplits(TrafficSplit.newBuilder().setVersion(1).setWeight(1))
-                    .setShadowVersion(2)
-                    .build(),
-                "shadow v2")
-            .getRevision());
+    node.serveWithShadow(1, 2);
   }
 
   /**
