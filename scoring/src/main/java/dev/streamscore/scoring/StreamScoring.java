@@ -102,13 +102,25 @@ public final class StreamScoring implements AutoCloseable {
   public record Counts(long scored, long unscorable) {}
 
   private final KafkaStreams streams;
-  private final AtomicLong scored;
-  private final AtomicLong unscorable;
+  private final Tally tally;
 
-  private StreamScoring(KafkaStreams streams, AtomicLong scored, AtomicLong unscorable) {
+  /** Events scored and found unscorable, counted as they go. */
+  static final class Tally {
+    final AtomicLong scored = new AtomicLong();
+    final AtomicLong unscorable = new AtomicLong();
+
+    Counts counts() {
+      return new Counts(scored.get(), unscorable.get());
+    }
+  }
+
+  /** What every processor of the topology works with. */
+  private record Stage(
+      Config config, Scorer scorer, BooleanSupplier ready, Clock clock, Tally tally) {}
+
+  private StreamScoring(KafkaStreams streams, Tally tally) {
     this.streams = streams;
-    this.scored = scored;
-    this.unscorable = unscorable;
+    this.tally = tally;
   }
 
   /**
@@ -120,13 +132,12 @@ public final class StreamScoring implements AutoCloseable {
   public static StreamScoring start(
       Config config, Scorer scorer, BooleanSupplier ready, Clock clock) {
     ensureTopics(config);
-    AtomicLong scored = new AtomicLong();
-    AtomicLong unscorable = new AtomicLong();
-    Topology topology = topology(config, scorer, ready, clock, scored, unscorable);
+    Tally tally = new Tally();
+    Topology topology = topology(config, scorer, ready, clock, tally);
     Properties properties = properties(config);
     // What the processor fails on (a defect) becomes an INTERNAL dead letter, counted here.
     DeadLetterHandler.configure(
-        properties, config.dlqTopic(), STAGE, topic -> unscorable.incrementAndGet());
+        properties, config.dlqTopic(), STAGE, topic -> tally.unscorable.incrementAndGet());
     KafkaStreams streams = new KafkaStreams(topology, properties);
     CountDownLatch running = new CountDownLatch(1);
     streams.setStateListener(
@@ -158,7 +169,7 @@ public final class StreamScoring implements AutoCloseable {
         PredictionLog.topic(config.model()),
         config.model(),
         config.alias());
-    return new StreamScoring(streams, scored, unscorable);
+    return new StreamScoring(streams, tally);
   }
 
   /** True while the application processes events (or rebalances); false once stopped or failed. */
@@ -167,22 +178,17 @@ public final class StreamScoring implements AutoCloseable {
   }
 
   public Counts counts() {
-    return new Counts(scored.get(), unscorable.get());
+    return tally.counts();
   }
 
   /** The topology: a function of its inputs, so tests drive it the same way. */
   static Topology topology(
-      Config config,
-      Scorer scorer,
-      BooleanSupplier ready,
-      Clock clock,
-      AtomicLong scored,
-      AtomicLong unscorable) {
+      Config config, Scorer scorer, BooleanSupplier ready, Clock clock, Tally tally) {
     StreamsBuilder builder = new StreamsBuilder();
     KStream<String, Outcome> outcomes =
         builder.stream(config.eventsTopic(), Consumed.with(Serdes.String(), Serdes.ByteArray()))
             .processValues(
-                () -> new ScoreProcessor(config, scorer, ready, clock, scored, unscorable));
+                () -> new ScoreProcessor(new Stage(config, scorer, ready, clock, tally)));
     outcomes
         .split()
         .branch(
@@ -207,29 +213,17 @@ public final class StreamScoring implements AutoCloseable {
   record Outcome(byte[] prediction, byte[] deadLetter) {}
 
   private static final class ScoreProcessor implements FixedKeyProcessor<String, byte[], Outcome> {
-    private final Config config;
-    private final Scorer scorer;
-    private final BooleanSupplier ready;
-    private final Clock clock;
-    private final AtomicLong scored;
-    private final AtomicLong unscorable;
+    private final Stage stage;
     private final ModelRef model;
     private FixedKeyProcessorContext<String, Outcome> context;
 
-    ScoreProcessor(
-        Config config,
-        Scorer scorer,
-        BooleanSupplier ready,
-        Clock clock,
-        AtomicLong scored,
-        AtomicLong unscorable) {
-      this.config = config;
-      this.scorer = scorer;
-      this.ready = ready;
-      this.clock = clock;
-      this.scored = scored;
-      this.unscorable = unscorable;
-      this.model = ModelRef.newBuilder().setName(config.model()).setAlias(config.alias()).build();
+    ScoreProcessor(Stage stage) {
+      this.stage = stage;
+      this.model =
+          ModelRef.newBuilder()
+              .setName(stage.config().model())
+              .setAlias(stage.config().alias())
+              .build();
     }
 
     @Override
@@ -267,7 +261,7 @@ public final class StreamScoring implements AutoCloseable {
             new ScoreRequest(
                 origin,
                 model,
-                Map.of(scorer.keyField(event.getSource()), event.getEntityId()),
+                Map.of(stage.scorer().keyField(event.getSource()), event.getEntityId()),
                 event.getFieldsMap(),
                 ScoreRequest.ExtraFeatures.IGNORE);
       } catch (ScoringException e) {
@@ -277,19 +271,19 @@ public final class StreamScoring implements AutoCloseable {
       long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (true) {
         try {
-          if (!ready.getAsBoolean()) {
+          if (!stage.ready().getAsBoolean()) {
             throw new ScoringException(
                 ScoringException.Reason.NOT_READY, "the feature store is catching up");
           }
-          Scorer.Scored s = scorer.score(request, event.getEventTimeMs(), task -> {});
+          Scorer.Scored s = stage.scorer().score(request, event.getEventTimeMs(), task -> {});
           Prediction p =
               s.prediction().toBuilder()
                   .setEventId(event.getEventId())
                   .setEventTimeMs(event.getEventTimeMs())
-                  .setPredictedAtMs(clock.millis())
+                  .setPredictedAtMs(stage.clock().millis())
                   .setNodeId("stream")
                   .build();
-          scored.incrementAndGet();
+          stage.tally().scored.incrementAndGet();
           context.forward(record.withValue(new Outcome(p.toByteArray(), null)));
           return;
         } catch (ScoringException e) {
@@ -314,18 +308,18 @@ public final class StreamScoring implements AutoCloseable {
       DeadLetter letter =
           DeadLetters.of(
               new DeadLetters.Original(
-                  config.source(),
+                  stage.config().source(),
                   new RecordOrigin(meta.topic(), meta.partition(), meta.offset()),
                   record.timestamp(),
                   record.key() == null ? null : record.key().getBytes(StandardCharsets.UTF_8),
                   record.value()),
               RejectReason.REJECT_REASON_UNSCORABLE,
               "",
-              config.model() + "/" + config.alias() + ": " + message,
+              stage.config().model() + "/" + stage.config().alias() + ": " + message,
               STAGE,
-              clock.millis());
+              stage.clock().millis());
       context.forward(record.withValue(new Outcome(null, letter.toByteArray())));
-      unscorable.incrementAndGet();
+      stage.tally().unscorable.incrementAndGet();
     }
 
     private static void sleepBriefly() {
@@ -375,6 +369,9 @@ public final class StreamScoring implements AutoCloseable {
   @Override
   public void close() {
     StreamsApps.close(streams);
-    LOG.info("stream scoring stopped: {} scored, {} unscorable", scored.get(), unscorable.get());
+    LOG.info(
+        "stream scoring stopped: {} scored, {} unscorable",
+        tally.scored.get(),
+        tally.unscorable.get());
   }
 }

@@ -19,7 +19,6 @@ import java.time.ZoneOffset;
 import java.util.List;
 import java.util.Properties;
 import java.util.Random;
-import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringDeserializer;
@@ -45,8 +44,7 @@ class StreamScoringTopologyTest {
   @TempDir Path dir;
   private Node node;
   private TopologyTestDriver driver;
-  private final AtomicLong scored = new AtomicLong();
-  private final AtomicLong unscorable = new AtomicLong();
+  private final StreamScoring.Tally tally = new StreamScoring.Tally();
   private TestInputTopic<String, byte[]> events;
   private TestOutputTopic<String, byte[]> predictions;
   private TestOutputTopic<String, byte[]> dlq;
@@ -71,8 +69,7 @@ class StreamScoringTopologyTest {
     props.put(StreamsConfig.STATE_DIR_CONFIG, dir.resolve("state").toString());
     driver =
         new TopologyTestDriver(
-            StreamScoring.topology(
-                config, node.node.scorer(), () -> true, CLOCK, scored, unscorable),
+            StreamScoring.topology(config, node.node.scorer(), () -> true, CLOCK, tally),
             props,
             NOW);
     events =
@@ -118,7 +115,7 @@ class StreamScoringTopologyTest {
     assertThat(p.getRequestId()).isEqualTo(TopicNames.events("payments") + "-0-0");
     assertThat(p.getScoresCount()).isEqualTo(2);
     assertThat(dlq.isEmpty()).isTrue();
-    assertThat(scored.get()).isEqualTo(1);
+    assertThat(tally.scored.get()).isEqualTo(1);
   }
 
   @Test
@@ -168,7 +165,7 @@ class StreamScoringTopologyTest {
     assertThat(letters.get(3).getMessage()).contains("is missing for user_id 'stranger'");
     assertThat(letters.get(4).getMessage()).contains("outside the years 1970 to 9999");
     assertThat(letters.get(6).getMessage()).contains("no source 'nope'");
-    assertThat(scored.get() + unscorable.get()).isEqualTo(in.size());
+    assertThat(tally.counts().scored() + tally.counts().unscorable()).isEqualTo(in.size());
   }
 
   private static Prediction prediction(byte[] bytes) {
