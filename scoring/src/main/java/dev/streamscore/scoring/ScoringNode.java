@@ -160,16 +160,18 @@ public final class ScoringNode implements AutoCloseable {
             ScoringServer.start(
                 wiring.scoring(),
                 ScoringServer.Config.defaults(config.nodeId()),
-                scorer,
-                sink,
-                this::readiness,
-                () -> {
-                  Map<String, Boolean> services = new HashMap<>(ScoringServer.modelServices(agent));
-                  services.put("", wiring.featuresStale().get().isEmpty());
-                  return services;
-                },
-                wiring.metrics(),
-                clock));
+                new ScoringServer.Scoring(
+                    scorer,
+                    sink,
+                    this::readiness,
+                    () -> {
+                      Map<String, Boolean> services =
+                          new HashMap<>(ScoringServer.modelServices(agent));
+                      services.put("", wiring.featuresStale().get().isEmpty());
+                      return services;
+                    },
+                    clock),
+                wiring.metrics()));
     config
         .streamScoring()
         .ifPresent(

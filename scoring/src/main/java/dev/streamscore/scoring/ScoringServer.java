@@ -1,6 +1,5 @@
 package dev.streamscore.scoring;
 
-import dev.streamscore.proto.Daemons;
 import dev.streamscore.proto.GrpcServers;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.v1.ScoringGrpc;
@@ -11,11 +10,6 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
-import java.util.concurrent.ThreadFactory;
-import java.util.concurrent.ThreadPoolExecutor;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -62,6 +56,34 @@ public final class ScoringServer implements AutoCloseable {
     }
   }
 
+  /**
+   * What a server scores with.
+   *
+   * @param scorer scores the requests
+   * @param log receives every prediction (and shadow prediction); never blocks
+   * @param readiness checked before every request and by the health checks every 200 ms
+   * @param services more {@code grpc.health.v1} service names (for example one per model) and
+   *     whether each serves; each is SERVING only while the node is ready too. A name that
+   *     disappears turns NOT_SERVING. The entry {@code ""}, when given, also gates the overall
+   *     status (the node answers requests but reports itself unhealthy, for example while its
+   *     features are stale).
+   * @param clock the scoring clock: stored features are read as of its time
+   */
+  public record Scoring(
+      Scorer scorer,
+      PredictionSink log,
+      Supplier<Readiness> readiness,
+      Supplier<Map<String, Boolean>> services,
+      Clock clock) {
+    public Scoring {
+      Objects.requireNonNull(scorer, "scorer");
+      Objects.requireNonNull(log, "log");
+      Objects.requireNonNull(readiness, "readiness");
+      Objects.requireNonNull(services, "services");
+      Objects.requireNonNull(clock, "clock");
+    }
+  }
+
   /** Whether the node can serve now, and if not, why. */
   public record Readiness(boolean ready, String why) {
     public Readiness {
@@ -76,80 +98,38 @@ public final class ScoringServer implements AutoCloseable {
   }
 
   private final ServerTransport.Listening listening;
-  private final ThreadPoolExecutor requests;
-  private final ThreadPoolExecutor shadows;
+  private final ScoringPools pools;
   private final NodeHealth health;
 
   private ScoringServer(
-      ServerTransport.Listening listening,
-      ThreadPoolExecutor requests,
-      ThreadPoolExecutor shadows,
-      NodeHealth health) {
+      ServerTransport.Listening listening, ScoringPools pools, NodeHealth health) {
     this.listening = listening;
-    this.requests = requests;
-    this.shadows = shadows;
+    this.pools = pools;
     this.health = health;
   }
 
   /**
    * Starts serving on {@code transport}.
    *
-   * @param readiness checked before every request and by the health checks every 200 ms
-   * @param services more {@code grpc.health.v1} service names (for example one per model) and
-   *     whether each serves; each is SERVING only while the node is ready too. A name that
-   *     disappears turns NOT_SERVING. The entry {@code ""}, when given, also gates the overall
-   *     status (the node answers requests but reports itself unhealthy, for example while its
-   *     features are stale).
    * @param metrics where the request, latency and prediction metrics are registered
    * @throws IllegalStateException naming the port when it cannot be bound
    */
   public static ScoringServer start(
-      ServerTransport transport,
-      Config config,
-      Scorer scorer,
-      PredictionSink log,
-      Supplier<Readiness> readiness,
-      Supplier<Map<String, Boolean>> services,
-      PrometheusRegistry metrics,
-      Clock clock) {
-    ThreadPoolExecutor requests =
-        new ThreadPoolExecutor(
-            config.threads(),
-            config.threads(),
-            0,
-            TimeUnit.MILLISECONDS,
-            new LinkedBlockingQueue<>(),
-            daemon("scoring"));
-    ThreadPoolExecutor shadows =
-        new ThreadPoolExecutor(
-            1, 1, 0, TimeUnit.MILLISECONDS, new ArrayBlockingQueue<>(1_000), daemon("shadow"));
-    NodeHealth health = new NodeHealth(config.nodeId(), readiness, services);
+      ServerTransport transport, Config config, Scoring scoring, PrometheusRegistry metrics) {
+    ScoringPools pools = ScoringPools.of(config.threads());
+    NodeHealth health = new NodeHealth(config.nodeId(), scoring.readiness(), scoring.services());
     transport
         .builder()
-        .executor(requests)
-        .addService(
-            new ScoringService(
-                config,
-                scorer,
-                log,
-                readiness,
-                new ScoringMetrics(metrics),
-                clock,
-                requests,
-                shadows))
+        .executor(pools.requests())
+        .addService(new ScoringService(config, scoring, new ScoringMetrics(metrics), pools))
         .addService(health.service())
         .addService(ProtoReflectionServiceV1.newInstance())
         .intercept(GrpcServers.boundedErrors());
-    ServerTransport.Listening server =
-        transport.start(
-            () -> {
-              requests.shutdownNow();
-              shadows.shutdownNow();
-            });
+    ServerTransport.Listening server = transport.start(pools::close);
     health.start();
-    ScoringServer scoring = new ScoringServer(server, requests, shadows, health);
-    LOG.info("scoring service listening on {} (node {})", scoring.address(), config.nodeId());
-    return scoring;
+    ScoringServer started = new ScoringServer(server, pools, health);
+    LOG.info("scoring service listening on {} (node {})", started.address(), config.nodeId());
+    return started;
   }
 
   /**
@@ -177,17 +157,7 @@ public final class ScoringServer implements AutoCloseable {
   public void close() {
     health.close();
     listening.stop(Duration.ofSeconds(10));
-    shadows.shutdown();
-    requests.shutdownNow();
-    try {
-      shadows.awaitTermination(5, TimeUnit.SECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-    }
+    pools.close();
     LOG.info("scoring service stopped");
-  }
-
-  private static ThreadFactory daemon(String name) {
-    return Daemons.named(name);
   }
 }

@@ -7,15 +7,12 @@ import io.grpc.Context;
 import io.grpc.Deadline;
 import io.grpc.Status;
 import io.grpc.stub.StreamObserver;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
-import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,33 +25,21 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
   private static final Logger LOG = LoggerFactory.getLogger(ScoringService.class);
 
   private final ScoringServer.Config config;
-  private final Scorer scorer;
-  private final PredictionSink log;
-  private final Supplier<ScoringServer.Readiness> readiness;
+  private final ScoringServer.Scoring scoring;
   private final ScoringMetrics metrics;
-  private final Clock clock;
-  private final Executor requests;
-  private final Executor shadows;
+  private final ScoringPools pools;
   private final Semaphore inFlight;
   private final AtomicLong ids = new AtomicLong();
 
   ScoringService(
       ScoringServer.Config config,
-      Scorer scorer,
-      PredictionSink log,
-      Supplier<ScoringServer.Readiness> readiness,
+      ScoringServer.Scoring scoring,
       ScoringMetrics metrics,
-      Clock clock,
-      Executor requests,
-      Executor shadows) {
+      ScoringPools pools) {
     this.config = config;
-    this.scorer = scorer;
-    this.log = log;
-    this.readiness = readiness;
+    this.scoring = scoring;
     this.metrics = metrics;
-    this.clock = clock;
-    this.requests = requests;
-    this.shadows = shadows;
+    this.pools = pools;
     this.inFlight = new Semaphore(config.maxInFlight());
   }
 
@@ -82,7 +67,7 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
   @Override
   public StreamObserver<PredictRequest> predictStream(StreamObserver<PredictResponse> responses) {
     return new PredictStreamCall(
-        responses, config.streamWindow(), requests, this::scoreBatch, metrics);
+        responses, config.streamWindow(), pools.requests(), this::scoreBatch, metrics);
   }
 
   /** Scores and logs one request; throws with the status to answer. */
@@ -90,7 +75,9 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
     admit(1);
     try {
       Scorer.Scored scored =
-          scorer.score(GrpcScoring.request(request), clock.millis(), this::shadow);
+          scoring
+              .scorer()
+              .score(GrpcScoring.request(request), scoring.clock().millis(), this::shadow);
       logged(scored);
       return GrpcScoring.response(request, scored);
     } finally {
@@ -112,7 +99,8 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
       for (PredictRequest r : batch) {
         requests.add(GrpcScoring.request(r));
       }
-      List<Scorer.Outcome> outcomes = scorer.score(requests, clock.millis(), this::shadow);
+      List<Scorer.Outcome> outcomes =
+          scoring.scorer().score(requests, scoring.clock().millis(), this::shadow);
       for (Scorer.Outcome o : outcomes) {
         if (o.scored() != null) {
           logged(o.scored());
@@ -131,7 +119,7 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
       throw new ScoringException(
           ScoringException.Reason.DEADLINE_PASSED, "the deadline passed before scoring began");
     }
-    ScoringServer.Readiness ready = readiness.get();
+    ScoringServer.Readiness ready = scoring.readiness().get();
     if (!ready.ready()) {
       throw new ScoringException(ScoringException.Reason.NOT_READY, ready.why());
     }
@@ -143,26 +131,29 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
   }
 
   private void logged(Scorer.Scored scored) {
-    log.publish(scored.prediction());
+    scoring.log().publish(scored.prediction());
     metrics.predicted(scored.prediction());
   }
 
   private void shadow(Scorer.ShadowTask task) {
     try {
-      shadows.execute(
-          () -> {
-            try {
-              scorer
-                  .scoreShadow(task)
-                  .ifPresent(
-                      p -> {
-                        log.publish(p);
-                        metrics.predicted(p);
-                      });
-            } catch (ScoringException e) {
-              LOG.debug("shadow scoring failed: {}", e.getMessage());
-            }
-          });
+      pools
+          .shadows()
+          .execute(
+              () -> {
+                try {
+                  scoring
+                      .scorer()
+                      .scoreShadow(task)
+                      .ifPresent(
+                          p -> {
+                            scoring.log().publish(p);
+                            metrics.predicted(p);
+                          });
+                } catch (ScoringException e) {
+                  LOG.debug("shadow scoring failed: {}", e.getMessage());
+                }
+              });
     } catch (RejectedExecutionException e) {
       metrics.shadowDropped();
     }

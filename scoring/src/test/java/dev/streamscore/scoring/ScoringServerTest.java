@@ -235,15 +235,16 @@ class ScoringServerTest {
         ScoringServer.start(
             ServerTransport.of(InProcessServerBuilder.forName(name), name),
             ScoringServer.Config.defaults("in-process"),
-            node.node.scorer(),
-            logged::add,
-            () ->
-                caughtUp.get()
-                    ? ScoringServer.Readiness.READY
-                    : ScoringServer.Readiness.notReady("the feature store is catching up"),
-            Map::of,
-            new io.prometheus.metrics.model.registry.PrometheusRegistry(),
-            Node.CLOCK)) {
+            new ScoringServer.Scoring(
+                node.node.scorer(),
+                logged::add,
+                () ->
+                    caughtUp.get()
+                        ? ScoringServer.Readiness.READY
+                        : ScoringServer.Readiness.notReady("the feature store is catching up"),
+                Map::of,
+                Node.CLOCK),
+            new io.prometheus.metrics.model.registry.PrometheusRegistry())) {
       ManagedChannel channel = InProcessChannelBuilder.forName(server.address()).build();
       try {
         var health = HealthGrpc.newBlockingStub(channel).withDeadlineAfter(10, TimeUnit.SECONDS);
