@@ -9,6 +9,7 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.proto.Messages;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.IngestGrpc;
@@ -304,12 +305,8 @@ class PoisonRecordsIT {
     }
   }
 
-  private static DeadLetter letter(byte[] value) {
-    try {
-      return DeadLetter.parseFrom(value);
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new AssertionError(e);
-    }
+  private static DeadLetter letter(byte[] bytes) {
+    return Messages.parse(DeadLetter.parser(), bytes);
   }
 
   @Test

@@ -1,6 +1,7 @@
 package dev.streamscore.launcher;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -28,14 +29,14 @@ record Endpoints(
     Optional<String> etl,
     String metrics) {
   Endpoints {
-    Objects.requireNonNull(kafka, "kafka");
-    Objects.requireNonNull(ingest, "ingest");
-    Objects.requireNonNull(features, "features");
-    Objects.requireNonNull(registry, "registry");
-    Objects.requireNonNull(scoring, "scoring");
-    Objects.requireNonNull(streamScoring, "streamScoring");
-    Objects.requireNonNull(etl, "etl");
-    Objects.requireNonNull(metrics, "metrics");
+    for (String address : new String[] {kafka, ingest, registry, metrics}) {
+      if (address == null || address.isEmpty()) {
+        throw new IllegalArgumentException("kafka, ingest, registry and metrics always have one");
+      }
+    }
+    for (Optional<String> address : List.of(features, scoring, streamScoring, etl)) {
+      Objects.requireNonNull(address, "an absent endpoint is empty, not null");
+    }
   }
 
   /** Each endpoint by the name {@code up} prints it under, in order; absent ones left out. */

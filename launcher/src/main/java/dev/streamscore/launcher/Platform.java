@@ -3,8 +3,8 @@ package dev.streamscore.launcher;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
 import dev.streamscore.etl.TopicNames;
-import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.featurestore.FeatureTopics;
 import dev.streamscore.featurestore.Materializer;
 import dev.streamscore.featurestore.MaterializerMetrics;
 import dev.streamscore.ingest.IngestCounters;
@@ -14,7 +14,6 @@ import dev.streamscore.ingest.IngestGatewayException;
 import dev.streamscore.ingest.IngestMetrics;
 import dev.streamscore.ingest.Validator;
 import dev.streamscore.ingest.ValidatorConfig;
-import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
@@ -32,7 +31,6 @@ import java.net.BindException;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -42,7 +40,6 @@ import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -82,9 +79,6 @@ final class Platform implements AutoCloseable {
 
   /** How this platform's scoring node names itself in predictions and to the registry. */
   private static final String NODE_ID = "local";
-
-  /** As the validator's events topics: tiles are partitioned like their entity's events. */
-  private static final int FEATURE_PARTITIONS = 4;
 
   private Platform(PlatformConfig config, Clock clock) {
     Instant began = clock.instant();
@@ -285,7 +279,7 @@ final class Platform implements AutoCloseable {
     if (spec.views().isEmpty()) {
       return;
     }
-    createFeatureTopics(clock);
+    createFeatureTopics();
     ScoringNodeConfig nodeConfig =
         ScoringNodeConfig.of(NODE_ID, dataDir.root(), Optional.of(kafkaBootstrap), registryAddress)
             .withRegistryToken(config.registryToken())
@@ -351,27 +345,10 @@ final class Platform implements AutoCloseable {
     return node == null ? null : node.features().materializer().orElseThrow();
   }
 
-  /**
-   * {@code features.<view>}: as many partitions as the events topics, so an entity's tiles sit in
-   * the partition of its events; compacted to one record per tile, and deleted after a week or
-   * twice the longest window, whichever is longer.
-   */
-  private void createFeatureTopics(Clock clock) {
-    List<NewTopic> topics = new ArrayList<>();
-    for (ViewSpec view : spec.views().values()) {
-      long retention = Math.max(Duration.ofDays(7).toMillis(), 2 * view.longestWindowMs());
-      topics.add(
-          new NewTopic(view.topic(), FEATURE_PARTITIONS, (short) -1)
-              .configs(
-                  Map.of(
-                      "cleanup.policy",
-                      "compact,delete",
-                      "retention.ms",
-                      Long.toString(retention))));
-    }
+  private void createFeatureTopics() {
     try (Admin admin =
         Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaBootstrap))) {
-      new Topics(admin, clock).ensure(topics, Duration.ofSeconds(60));
+      FeatureTopics.ensure(admin, spec, Duration.ofSeconds(60));
     } catch (RuntimeException e) {
       throw new StartupException("cannot create the feature topics: " + e.getMessage(), e);
     }

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.Replay;
 import dev.streamscore.etl.ViewSpec;
-import dev.streamscore.kafka.Topics;
+import dev.streamscore.featurestore.FeatureTopics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.proto.v1.FeatureServiceGrpc;
@@ -17,7 +17,6 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
@@ -43,12 +42,7 @@ class FeatureStoreCommandIT {
         KafkaProducer<byte[], byte[]> producer =
             new KafkaProducer<>(
                 kafka.clientProperties(), new ByteArraySerializer(), new ByteArraySerializer())) {
-      Topics.using(admin)
-          .ensure(
-              spec.views().values().stream()
-                  .map(v -> new NewTopic(v.topic(), 4, (short) 1))
-                  .toList(),
-              Duration.ofSeconds(30));
+      FeatureTopics.ensure(admin, spec, Duration.ofSeconds(30));
       Replay replay = new Replay(spec, "payments");
       long t0 = 1_764_000_000_000L;
       // 12 events of u7 within 12 s, so the count at t0 + 60 s is 12.

@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.Replay;
 import dev.streamscore.featurestore.FeatureStore;
-import dev.streamscore.kafka.Topics;
+import dev.streamscore.featurestore.FeatureTopics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.proto.v1.FeatureRow;
@@ -20,7 +20,6 @@ import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -68,12 +67,7 @@ class FeatureStoreCrashIT {
     long rows = 0;
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Admin admin = Admin.create(kafka.clientProperties())) {
-      Topics.using(admin)
-          .ensure(
-              spec.views().values().stream()
-                  .map(v -> new NewTopic(v.topic(), 4, (short) 1))
-                  .toList(),
-              Duration.ofSeconds(30));
+      FeatureTopics.ensure(admin, spec, Duration.ofSeconds(30));
       Map<String, Object> props = new HashMap<>(kafka.clientProperties());
       props.put(ProducerConfig.LINGER_MS_CONFIG, 20);
       props.put(ProducerConfig.BATCH_SIZE_CONFIG, 262_144);

@@ -20,16 +20,13 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -48,15 +45,7 @@ class StreamScoringCrashIT {
   void exactlyOnePredictionPerEventAcrossASigkillAndRestart(@TempDir Path dir) throws Exception {
     int n = 40_000;
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
-        KafkaConsumer<String, byte[]> consumer =
-            new KafkaConsumer<>(
-                Map.of(
-                    "bootstrap.servers", kafka.bootstrapServers(),
-                    "auto.offset.reset", "earliest",
-                    "isolation.level", "read_committed",
-                    "group.id", "check"),
-                new StringDeserializer(),
-                new ByteArrayDeserializer())) {
+        KafkaConsumer<String, byte[]> consumer = kafka.committedConsumer("check")) {
       Path data = dir.resolve("data");
       Launcher.Running first = up(kafka, data);
       register(first.endpoint("registry").orElseThrow(), dir.resolve("m.onnx"));

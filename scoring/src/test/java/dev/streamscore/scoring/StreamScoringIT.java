@@ -7,6 +7,7 @@ import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.Messages;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.MissingPolicy;
@@ -24,9 +25,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
-import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -56,15 +55,7 @@ class StreamScoringIT {
             StreamScoring.start(config, scorerOf(node), () -> true, Clock.systemUTC())) {
           Map<String, Prediction> predictions = new HashMap<>();
           Map<Long, DeadLetter> dead = new HashMap<>();
-          try (KafkaConsumer<String, byte[]> consumer =
-              new KafkaConsumer<>(
-                  Map.of(
-                      "bootstrap.servers", kafka.bootstrapServers(),
-                      "auto.offset.reset", "earliest",
-                      "isolation.level", "read_committed",
-                      "group.id", "check"),
-                  new StringDeserializer(),
-                  new ByteArrayDeserializer())) {
+          try (KafkaConsumer<String, byte[]> consumer = kafka.committedConsumer("check")) {
             consumer.subscribe(List.of("predictions.fraud", "events.dlq"));
             await()
                 .atMost(Duration.ofSeconds(90))
@@ -244,20 +235,12 @@ class StreamScoringIT {
         .build();
   }
 
-  private static Prediction prediction(byte[] value) {
-    try {
-      return Prediction.parseFrom(value);
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new AssertionError(e);
-    }
+  private static Prediction prediction(byte[] bytes) {
+    return Messages.parse(Prediction.parser(), bytes);
   }
 
-  private static DeadLetter letter(byte[] value) {
-    try {
-      return DeadLetter.parseFrom(value);
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new AssertionError(e);
-    }
+  private static DeadLetter letter(byte[] bytes) {
+    return Messages.parse(DeadLetter.parser(), bytes);
   }
 
   private static Scorer scorerOf(Node node) {

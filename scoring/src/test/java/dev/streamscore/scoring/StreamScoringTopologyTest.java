@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.Messages;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.MissingPolicy;
@@ -169,18 +170,10 @@ class StreamScoringTopologyTest {
   }
 
   private static Prediction prediction(byte[] bytes) {
-    try {
-      return Prediction.parseFrom(bytes);
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new AssertionError(e);
-    }
+    return Messages.parse(Prediction.parser(), bytes);
   }
 
   private static DeadLetter letter(byte[] bytes) {
-    try {
-      return DeadLetter.parseFrom(bytes);
-    } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-      throw new AssertionError(e);
-    }
+    return Messages.parse(DeadLetter.parser(), bytes);
   }
 }

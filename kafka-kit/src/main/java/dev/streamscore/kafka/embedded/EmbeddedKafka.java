@@ -21,7 +21,11 @@ import kafka.server.KafkaConfig;
 import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.common.utils.Utils;
 import org.apache.kafka.metadata.storage.Formatter;
@@ -267,6 +271,25 @@ public final class EmbeddedKafka implements AutoCloseable {
   /** The minimal properties a client needs: {@code bootstrap.servers}. */
   public Map<String, Object> clientProperties() {
     return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+  }
+
+  /**
+   * A consumer in group {@code groupId} that reads committed records only, from the earliest offset
+   * where the group has none: what a downstream reader of our topics sees. Owned by the caller.
+   */
+  public KafkaConsumer<String, byte[]> committedConsumer(String groupId) {
+    return new KafkaConsumer<>(
+        Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrapServers(),
+            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
+            "earliest",
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            "read_committed",
+            ConsumerConfig.GROUP_ID_CONFIG,
+            groupId),
+        new StringDeserializer(),
+        new ByteArrayDeserializer());
   }
 
   /** Shuts the broker down, waits for it, and deletes a temporary log directory. Idempotent. */
