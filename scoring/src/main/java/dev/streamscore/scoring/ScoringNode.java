@@ -60,11 +60,9 @@ public final class ScoringNode implements AutoCloseable {
       Supplier<String> featuresStale,
       Clock clock) {
     public Wiring {
-      Objects.requireNonNull(scoring, "scoring");
-      Objects.requireNonNull(features, "features");
-      Objects.requireNonNull(metrics, "metrics");
-      Objects.requireNonNull(predictions, "predictions");
-      Objects.requireNonNull(featuresStale, "featuresStale");
+      for (Object part : new Object[] {scoring, features, metrics, predictions, featuresStale}) {
+        Objects.requireNonNull(part, "every part of the wiring is given (absent ones as empty)");
+      }
       Objects.requireNonNull(clock, "clock");
     }
 
@@ -193,8 +191,7 @@ public final class ScoringNode implements AutoCloseable {
     return new StreamScoring.Config(
         config.kafka().orElseThrow(),
         source,
-        target.model(),
-        target.alias(),
+        target,
         config.dataDir().resolve("stream-scoring"),
         dev.streamscore.etl.TopicNames.DLQ);
   }

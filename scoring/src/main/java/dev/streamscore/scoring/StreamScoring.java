@@ -7,6 +7,7 @@ import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.DeadLetterHandler;
 import dev.streamscore.ingest.StreamsApps;
+import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelRef;
@@ -66,30 +67,33 @@ public final class StreamScoring implements AutoCloseable {
   /**
    * @param bootstrapServers the Kafka cluster
    * @param source the source whose {@code events.<source>} topic is scored
-   * @param model the model name
-   * @param alias the alias whose policy picks the version
+   * @param target the model, and the alias whose policy picks the version
    * @param stateDir Kafka Streams' state directory
    * @param dlqTopic where unscorable events go
    */
   public record Config(
-      String bootstrapServers,
-      String source,
-      String model,
-      String alias,
-      Path stateDir,
-      String dlqTopic) {
+      String bootstrapServers, String source, ModelAlias target, Path stateDir, String dlqTopic) {
     public Config {
       Objects.requireNonNull(bootstrapServers, "bootstrapServers");
       Objects.requireNonNull(source, "source");
-      Objects.requireNonNull(model, "model");
-      Objects.requireNonNull(alias, "alias");
+      Objects.requireNonNull(target, "target");
       Objects.requireNonNull(stateDir, "stateDir");
       Objects.requireNonNull(dlqTopic, "dlqTopic");
     }
 
+    /** The model scored with. */
+    public String model() {
+      return target.model();
+    }
+
+    /** Its alias. */
+    public String alias() {
+      return target.alias();
+    }
+
     /** The Kafka Streams application id: also its consumer group. */
     public String applicationId() {
-      return "streamscore-stream-scoring-" + source + "-" + model + "-" + alias;
+      return "streamscore-stream-scoring-" + source + "-" + model() + "-" + alias();
     }
 
     /** {@code events.<source>}. */

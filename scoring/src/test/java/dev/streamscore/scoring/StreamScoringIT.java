@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.TestModels;
 import dev.streamscore.proto.Messages;
 import dev.streamscore.proto.v1.DeadLetter;
@@ -214,8 +215,7 @@ class StreamScoringIT {
     return new StreamScoring.Config(
         kafka.bootstrapServers(),
         "payments",
-        "fraud",
-        "prod",
+        new ModelAlias("fraud", "prod"),
         dir.resolve("streams"),
         "events.dlq");
   }

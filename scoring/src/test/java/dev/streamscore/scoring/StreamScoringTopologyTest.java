@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.TestModels;
 import dev.streamscore.proto.Messages;
 import dev.streamscore.proto.v1.DeadLetter;
@@ -63,7 +64,11 @@ class StreamScoringTopologyTest {
         .until(() -> node.agent.servingRevision("fraud", "prod") >= revision);
     StreamScoring.Config config =
         new StreamScoring.Config(
-            "unused:9092", "payments", "fraud", "prod", dir.resolve("streams"), TopicNames.DLQ);
+            "unused:9092",
+            "payments",
+            new ModelAlias("fraud", "prod"),
+            dir.resolve("streams"),
+            TopicNames.DLQ);
     Properties props = new Properties();
     props.put(StreamsConfig.APPLICATION_ID_CONFIG, config.applicationId());
     props.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
