@@ -1,5 +1,7 @@
 /**
- * Scoring nodes: the gRPC Scoring service, input assembly from the feature store and the request,
- * model execution through DJL, the prediction log and stream scoring.
+ * Scoring nodes: {@link dev.streamscore.scoring.ScoringNode} assembles a node (feature-store
+ * replica, sync agent, scorer, gRPC server, prediction log, stream scoring); the {@link
+ * dev.streamscore.scoring.Scorer} scores neutral {@link dev.streamscore.scoring.ScoreRequest}s for
+ * the gRPC service and for stream scoring alike.
  */
 package dev.streamscore.scoring;
