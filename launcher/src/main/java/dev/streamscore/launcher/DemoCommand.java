@@ -14,10 +14,13 @@ import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.Value;
+import dev.streamscore.scoring.Consistency;
 import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.StreamScoring;
 import io.grpc.ManagedChannel;
@@ -28,6 +31,7 @@ import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -253,8 +257,19 @@ final class DemoCommand implements Callable<Integer> {
         OpenLoop.Result swap = swapLoad.stop(Duration.ofSeconds(6));
 
         StreamScoring.Counts streamed = awaitStreamScoring(platform, all.size());
-        long predictions = countPredictions(kafka);
-        report(platform, all, live, swap, streamed, predictions, auc1, auc2, m1, m2);
+        List<Prediction> logged = predictions(kafka);
+        Map<Long, ModelVersionSpec> versions = new HashMap<>();
+        client
+            .model("fraud")
+            .getVersionsList()
+            .forEach(v -> versions.put(v.getVersion(), v.getSpec()));
+        Consistency.Report consistency =
+            new Consistency(spec, "payments")
+                .check(
+                    all,
+                    versions,
+                    logged.stream().filter(p -> p.getNodeId().equals("stream")).toList());
+        report(platform, all, live, swap, streamed, logged.size(), consistency, auc1, auc2, m1, m2);
         return live.failed() + swap.failed() == 0 ? 0 : 1;
       } finally {
         registry.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -333,13 +348,22 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Records in predictions.fraud, read committed to its end. */
-  private static long countPredictions(String kafka) {
-    return TopicReader.readAll(
+  /** Every record of predictions.fraud, read committed to its end. */
+  private static List<Prediction> predictions(String kafka) {
+    List<Prediction> out = new ArrayList<>();
+    TopicReader.readAll(
         Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka),
         TopicNames.predictions("fraud"),
         Duration.ofSeconds(30),
-        r -> {});
+        r -> {
+          try {
+            out.add(Prediction.parseFrom(r.value()));
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new IllegalStateException(
+                "predictions.fraud holds a record that is not a Prediction", e);
+          }
+        });
+    return out;
   }
 
   /** Waits (up to a minute) until stream scoring has answered every valid event. */
@@ -362,6 +386,7 @@ final class DemoCommand implements Callable<Integer> {
       OpenLoop.Result swap,
       StreamScoring.Counts streamed,
       long predictionRecords,
+      Consistency.Report consistency,
       double auc1,
       double auc2,
       ModelVersion m1,
@@ -395,6 +420,20 @@ final class DemoCommand implements Callable<Integer> {
         swap.millis(99),
         swap.failed());
     say("  prediction log           %,d records in predictions.fraud", predictionRecords);
+    say("  online/offline consistency: %s", consistency.summary());
+    consistency.inputs().stream()
+        .filter(i -> i.mismatches() > 0)
+        .sorted(java.util.Comparator.comparingLong(Consistency.InputSkew::mismatches).reversed())
+        .limit(3)
+        .forEach(
+            i ->
+                say(
+                    "    %-24s %,d differ (served higher %,d; median %+.1f, largest %.1f)",
+                    i.input(),
+                    i.mismatches(),
+                    i.servedHigher(),
+                    i.medianDifference(),
+                    i.largestDifference()));
     say(
         "  AUC on held-out events   v%d %.3f, v%d %.3f",
         m1.getVersion(), auc1, m2.getVersion(), auc2);

@@ -17,6 +17,7 @@ import picocli.CommandLine.Command;
       FeatureStoreCommand.class,
       RegistryCommand.class,
       ModelsCommand.class,
+      ConsistencyCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {

@@ -37,6 +37,13 @@ class DemoIT {
     long valid = Long.parseLong(stream.group(3).replace(",", ""));
     assertThat(scored + unscorable).isEqualTo(valid);
     assertThat(out).containsPattern("hot swap .* 0 failed");
+    // Every stream prediction logged its inputs and was compared with its training row.
+    Matcher consistency =
+        Pattern.compile(
+                "online/offline consistency: ([\\d,]+) of ([\\d,]+) stream predictions identical")
+            .matcher(out);
+    assertThat(consistency.find()).as(out).isTrue();
+    assertThat(Long.parseLong(consistency.group(2).replace(",", ""))).isEqualTo(scored);
     Matcher auc =
         Pattern.compile("AUC on held-out events +v1 ([\\d.]+), v2 ([\\d.]+)").matcher(out);
     assertThat(auc.find()).isTrue();

@@ -24,6 +24,11 @@ public record ModelAlias(String model, String alias) {
     }
   }
 
+  /** True when {@code name} may name a model or an alias: 1 to 64 of a-z, 0-9, '_' and '-'. */
+  public static boolean isName(String name) {
+    return NAME.matcher(name).matches();
+  }
+
   /** True when {@code model} and {@code alias} are names an alias may have. */
   static boolean isValid(String model, String alias) {
     return NAME.matcher(model).matches() && NAME.matcher(alias).matches();

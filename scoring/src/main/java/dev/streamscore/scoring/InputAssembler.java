@@ -240,7 +240,7 @@ final class InputAssembler {
         .build();
   }
 
-  private static float number(Value v, String what) {
+  static float number(Value v, String what) {
     return switch (v.getKindCase()) {
       case DOUBLE_VALUE -> {
         double d = v.getDoubleValue();

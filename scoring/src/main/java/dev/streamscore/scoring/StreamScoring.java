@@ -280,15 +280,19 @@ public final class StreamScoring implements AutoCloseable {
                 ScoringException.Reason.NOT_READY, "the feature store is catching up");
           }
           Scorer.Scored s = stage.scorer().score(request, event.getEventTimeMs(), task -> {});
-          Prediction p =
+          Prediction.Builder p =
               s.prediction().toBuilder()
                   .setEventId(event.getEventId())
                   .setEventTimeMs(event.getEventTimeMs())
                   .setPredictedAtMs(stage.clock().millis())
-                  .setNodeId("stream")
-                  .build();
+                  .setNodeId("stream");
+          // The input vector goes with every stream prediction: what the consistency check
+          // compares with the training row of the same event.
+          for (float f : s.vector()) {
+            p.addFeatures(f);
+          }
           stage.tally().scored.incrementAndGet();
-          context.forward(record.withValue(new Outcome(p.toByteArray(), null)));
+          context.forward(record.withValue(new Outcome(p.build().toByteArray(), null)));
           return;
         } catch (ScoringException e) {
           if (e.reason().retriable()) {

@@ -120,6 +120,8 @@ class StreamScoringTopologyTest {
     assertThat(p.getAlias()).isEqualTo("prod");
     assertThat(p.getRequestId()).isEqualTo(TopicNames.events("payments") + "-0-0");
     assertThat(p.getScoresCount()).isEqualTo(2);
+    // Its input vector: five payments counted, their mean amount, the event's own amount.
+    assertThat(p.getFeaturesList()).containsExactly(5.0, 30.0, 42.0);
     assertThat(dlq.isEmpty()).isTrue();
     assertThat(tally.scored.get()).isEqualTo(1);
   }

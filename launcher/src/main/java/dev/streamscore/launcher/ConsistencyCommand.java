@@ -1,0 +1,182 @@
+package dev.streamscore.launcher;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.KafkaOperationException;
+import dev.streamscore.kafka.TopicReader;
+import dev.streamscore.modelsync.ModelAlias;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.Prediction;
+import dev.streamscore.scoring.Consistency;
+import java.io.PrintWriter;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamscore consistency}: how many stream predictions of a model used exactly the input
+ * vector that training data gives the same event (see {@link Consistency}), and how each input
+ * differed. Reads {@code events.<source>} and {@code predictions.<model>} whole (committed
+ * records), the model's versions from the registry.
+ */
+@Command(
+    name = "consistency",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Compares a model's stream predictions with the training rows of their events.",
+      "",
+      "Rebuilds each prediction's input vector from the events log as training data is built",
+      "(point in time, strictly before the event) and compares it bit for bit with the vector",
+      "the prediction logged. Prints the identical share and, per input, how many differed."
+    })
+final class ConsistencyCommand implements Callable<Integer> {
+  @Mixin ModelsCommand.Connection connection;
+
+  @Option(
+      names = "--model",
+      required = true,
+      paramLabel = "MODEL",
+      description = "The model whose predictions.<model> topic is checked.")
+  String model;
+
+  @Option(
+      names = "--kafka",
+      paramLabel = "HOST:PORT[,HOST:PORT...]",
+      defaultValue = "127.0.0.1:" + PlatformConfig.DEFAULT_KAFKA_PORT,
+      description = "The Kafka cluster (default: ${DEFAULT-VALUE}).")
+  String kafka;
+
+  @Option(
+      names = "--spec",
+      paramLabel = "FILE",
+      description = "The feature-definition spec (YAML) (default: the shipped payments spec).")
+  java.nio.file.Path specFile;
+
+  @Option(
+      names = "--from",
+      paramLabel = "TIME",
+      description = "Only predictions of events at or after TIME (ISO-8601, 2026-11-27T10:00:00Z).")
+  String from;
+
+  @Option(
+      names = "--to",
+      paramLabel = "TIME",
+      description = "Only predictions of events before TIME (ISO-8601).")
+  String to;
+
+  @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+  private static final Duration READ_TIMEOUT = Duration.ofMinutes(5);
+
+  @Override
+  public Integer call() {
+    PrintWriter out = command.commandLine().getOut();
+    if (!ModelAlias.isName(model)) {
+      throw new StartupException(
+          "--model must be 1 to 64 of a-z, 0-9, '_' and '-' (fraud), got '"
+              + (model.length() <= 80 ? model : model.substring(0, 77) + "...")
+              + "'");
+    }
+    long fromMs = time("--from", from, Long.MIN_VALUE);
+    long toMs = time("--to", to, Long.MAX_VALUE);
+    if (fromMs >= toMs) {
+      throw new StartupException("--from " + from + " is not before --to " + to);
+    }
+    FeatureSpec spec = Platform.loadSpec(java.util.Optional.ofNullable(specFile));
+    Map<Long, ModelVersionSpec> versions = new HashMap<>();
+    for (ModelVersion v : connection.with(client -> client.model(model)).getVersionsList()) {
+      versions.put(v.getVersion(), v.getSpec());
+    }
+    String source = firstSourceWithViews(spec);
+    Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+    List<Prediction> predictions = new ArrayList<>();
+    List<Event> events = new ArrayList<>();
+    try {
+      TopicReader.readAll(
+          props,
+          TopicNames.predictions(model),
+          READ_TIMEOUT,
+          r -> {
+            Prediction p = parse(r.value(), Prediction.parser());
+            if (p != null
+                && p.getNodeId().equals("stream")
+                && p.getEventTimeMs() >= fromMs
+                && p.getEventTimeMs() < toMs) {
+              predictions.add(p);
+            }
+          });
+      TopicReader.readAll(
+          props,
+          TopicNames.events(source),
+          READ_TIMEOUT,
+          r -> {
+            Event e = parse(r.value(), Event.parser());
+            if (e != null) {
+              events.add(e);
+            }
+          });
+    } catch (KafkaOperationException e) {
+      throw new StartupException("Kafka at " + kafka + ": " + e.getMessage(), e);
+    }
+    Consistency.Report report = new Consistency(spec, source).check(events, versions, predictions);
+    out.println(model + ": " + report.summary());
+    if (report.withoutInputs() + report.withoutEvent() > 0) {
+      out.printf(
+          "not compared: %,d without their input vector, %,d whose event or version was not found%n",
+          report.withoutInputs(), report.withoutEvent());
+    }
+    out.printf(
+        "%-28s %12s %14s %12s %12s%n", "input", "differ", "served higher", "median", "largest");
+    for (Consistency.InputSkew s : report.inputs()) {
+      out.printf(
+          "%-28s %,12d %,14d %+12.3f %12.3f%n",
+          s.input(), s.mismatches(), s.servedHigher(), s.medianDifference(), s.largestDifference());
+    }
+    out.flush();
+    return 0;
+  }
+
+  private static String firstSourceWithViews(FeatureSpec spec) {
+    if (spec.views().isEmpty()) {
+      throw new StartupException("the spec declares no views; nothing is scored from it");
+    }
+    return spec.views().values().iterator().next().source();
+  }
+
+  private static long time(String option, String text, long absent) {
+    if (text == null) {
+      return absent;
+    }
+    try {
+      return Instant.parse(text).toEpochMilli();
+    } catch (DateTimeParseException | ArithmeticException e) {
+      throw new StartupException(
+          option + " '" + text + "' is not an ISO-8601 time (2026-11-27T10:00:00Z)");
+    }
+  }
+
+  /** A record that is not ours is skipped: the topics are open to any writer. */
+  private static <T> T parse(byte[] value, com.google.protobuf.Parser<T> parser) {
+    if (value == null) {
+      return null;
+    }
+    try {
+      return parser.parseFrom(value);
+    } catch (InvalidProtocolBufferException e) {
+      return null;
+    }
+  }
+}
