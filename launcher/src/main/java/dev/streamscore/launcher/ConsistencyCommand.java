@@ -52,12 +52,7 @@ final class ConsistencyCommand implements Callable<Integer> {
       description = "The model whose predictions.<model> topic is checked.")
   String model;
 
-  @Option(
-      names = "--kafka",
-      paramLabel = "HOST:PORT[,HOST:PORT...]",
-      defaultValue = "127.0.0.1:" + PlatformConfig.DEFAULT_KAFKA_PORT,
-      description = "The Kafka cluster (default: ${DEFAULT-VALUE}).")
-  String kafka;
+  @CommandLine.Mixin KafkaOption kafkaOption;
 
   @Option(
       names = "--spec",
@@ -101,7 +96,8 @@ final class ConsistencyCommand implements Callable<Integer> {
       versions.put(v.getVersion(), v.getSpec());
     }
     String source = firstSourceWithViews(spec);
-    Map<String, Object> props = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka);
+    Map<String, Object> props =
+        Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaOption.bootstrap);
     List<Prediction> predictions = new ArrayList<>();
     List<Event> events = new ArrayList<>();
     try {
@@ -129,7 +125,7 @@ final class ConsistencyCommand implements Callable<Integer> {
             }
           });
     } catch (KafkaOperationException e) {
-      throw new StartupException("Kafka at " + kafka + ": " + e.getMessage(), e);
+      throw new StartupException("Kafka at " + kafkaOption.bootstrap + ": " + e.getMessage(), e);
     }
     Consistency.Report report = new Consistency(spec, source).check(events, versions, predictions);
     out.println(model + ": " + report.summary());

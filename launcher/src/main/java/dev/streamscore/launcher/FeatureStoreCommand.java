@@ -29,12 +29,7 @@ import picocli.CommandLine.Option;
     })
 final class FeatureStoreCommand implements Callable<Integer> {
 
-  @Option(
-      names = "--kafka",
-      paramLabel = "HOST:PORT[,HOST:PORT...]",
-      defaultValue = "127.0.0.1:9092",
-      description = "The Kafka cluster holding the feature topics (default: ${DEFAULT-VALUE}).")
-  String kafka;
+  @CommandLine.Mixin KafkaOption kafkaOption;
 
   @Option(
       names = "--port",
@@ -60,7 +55,8 @@ final class FeatureStoreCommand implements Callable<Integer> {
     try {
       node =
           FeatureNode.start(
-              new FeatureNode.Config(dir.resolve("feature-store"), Optional.of(kafka)),
+              new FeatureNode.Config(
+                  dir.resolve("feature-store"), Optional.of(kafkaOption.bootstrap)),
               spec,
               Optional.of(ServerTransport.loopback(port)),
               () -> "",
@@ -71,7 +67,11 @@ final class FeatureStoreCommand implements Callable<Integer> {
         throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
       }
       throw new StartupException(
-          "cannot start the feature store: Kafka at " + kafka + ": " + e.getMessage(), e);
+          "cannot start the feature store: Kafka at "
+              + kafkaOption.bootstrap
+              + ": "
+              + e.getMessage(),
+          e);
     }
     CountDownLatch stopped = new CountDownLatch(1);
     Runtime.getRuntime()

@@ -57,12 +57,7 @@ final class ProduceCommand implements Callable<Integer> {
           "kafka (a Kafka producer, acks=all) or grpc (the ingest gateway) (default: ${DEFAULT-VALUE}).")
   Transport transport;
 
-  @Option(
-      names = "--kafka",
-      paramLabel = "HOST:PORT",
-      defaultValue = "127.0.0.1:" + PlatformConfig.DEFAULT_KAFKA_PORT,
-      description = "Kafka bootstrap servers, with --to kafka (default: ${DEFAULT-VALUE}).")
-  String kafka;
+  @CommandLine.Mixin KafkaOption kafkaOption;
 
   @Option(
       names = "--ingest",
@@ -165,7 +160,7 @@ final class ProduceCommand implements Callable<Integer> {
     PrintWriter err = spec.commandLine().getErr();
     ProduceSink sink =
         transport == Transport.kafka
-            ? ProduceSink.kafka(kafka, topic)
+            ? ProduceSink.kafka(kafkaOption.bootstrap, topic)
             : ProduceSink.grpc(ingest, source);
     Tally tally = new Tally();
     CountDownLatch finished = new CountDownLatch(1);
@@ -234,7 +229,9 @@ final class ProduceCommand implements Callable<Integer> {
         "produced %,d events to %s over %s in %.1f s (%,.0f events/s)%s%n",
         tally.sent,
         topic,
-        transport == Transport.kafka ? "Kafka (" + kafka + ")" : "gRPC (" + ingest + ")",
+        transport == Transport.kafka
+            ? "Kafka (" + kafkaOption.bootstrap + ")"
+            : "gRPC (" + ingest + ")",
         seconds,
         tally.sent / Math.max(seconds, 1e-9),
         file != null ? " from " + file : "; seed " + seedValue);

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.proto.ServerTransport;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.Optional;
@@ -14,20 +12,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** What {@code streamscore consistency} refuses, each with one line and exit code 1. */
 class ConsistencyCommandTest {
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    return new Run(code, out.toString(), err.toString());
+  private static CliRun run(String... args) {
+    return CliRun.of(args);
   }
 
   @Test
   void aBadModelNameOrTimeRangeIsRefusedInOneLine() {
-    Run badName = run("consistency", "--model", "Fraud!");
-    Run badTime = run("consistency", "--model", "fraud", "--from", "yesterday");
-    Run backwards =
+    CliRun badName = run("consistency", "--model", "Fraud!");
+    CliRun badTime = run("consistency", "--model", "fraud", "--from", "yesterday");
+    CliRun backwards =
         run(
             "consistency",
             "--model",
@@ -56,7 +49,7 @@ class ConsistencyCommandTest {
     try (RegistryServer registry =
         RegistryServer.start(
             ServerTransport.loopback(0), dir, Optional.empty(), Clock.systemUTC())) {
-      Run unknown = run("consistency", "--model", "nope", "--registry", registry.address());
+      CliRun unknown = run("consistency", "--model", "nope", "--registry", registry.address());
 
       assertThat(unknown.code()).isEqualTo(1);
       assertThat(unknown.err().strip())

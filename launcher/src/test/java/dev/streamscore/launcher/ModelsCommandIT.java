@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.modelsync.TestModels;
 import dev.streamscore.proto.ServerTransport;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
@@ -28,17 +26,11 @@ class ModelsCommandIT {
     launcher.killAll();
   }
 
-  /** The output, error text and exit code of one in-process run of the command line. */
-  record Result(int code, String out, String err) {}
-
-  private static Result run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    return new Result(code, out.toString(), err.toString());
+  private static CliRun run(String... args) {
+    return CliRun.of(args);
   }
 
-  private static Result models(String registry, String... args) {
+  private static CliRun models(String registry, String... args) {
     List<String> all = new ArrayList<>(List.of("models"));
     all.add(args[0]);
     all.addAll(List.of("--registry", registry));
@@ -56,7 +48,7 @@ class ModelsCommandIT {
     registry.awaitLine("ready", Duration.ofSeconds(60));
     String address = registry.endpoint("registry").orElseThrow();
 
-    Result r1 =
+    CliRun r1 =
         models(
             address,
             "register",
@@ -112,7 +104,7 @@ class ModelsCommandIT {
               assertThat(lines.get(2)).contains("(new) -> v1").contains("(promote)");
             });
 
-    Result missing = models(address, "promote", "fraud", "9");
+    CliRun missing = models(address, "promote", "fraud", "9");
     assertThat(missing.code()).isEqualTo(1);
     assertThat(missing.err())
         .isEqualTo(
@@ -138,7 +130,7 @@ class ModelsCommandIT {
             dir.resolve("secured"),
             Optional.of("t0k3n"),
             Clock.systemUTC())) {
-      Result refused =
+      CliRun refused =
           models(
               secured.address(), "register", v1.toString(), "--name", "fraud", "--inputs", INPUTS);
       assertThat(refused.code()).isEqualTo(1);
@@ -146,7 +138,7 @@ class ModelsCommandIT {
           .startsWith(
               "streamscore: UNAUTHENTICATED: Register needs 'authorization: Bearer <token>'")
           .hasLineCount(1);
-      Result list = models(secured.address(), "list");
+      CliRun list = models(secured.address(), "list");
       assertThat(list.code()).isZero();
       assertThat(list.out().lines()).hasSize(1); // the header only
     }

@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.kafka.TopicReader;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -38,13 +36,8 @@ class ProduceAndStatusIT {
     platform.close();
   }
 
-  private record Run(int code, String out, String err) {}
-
-  private static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    int code = Main.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
-    return new Run(code, out.toString(), err.toString());
+  private static CliRun run(String... args) {
+    return CliRun.of(args);
   }
 
   private static String kafka() {
@@ -69,7 +62,7 @@ class ProduceAndStatusIT {
 
   @Test
   void producesAGeneratedStreamOverGrpcAndTheGatewayRejectsExactlyTheInvalidOnes() {
-    Run run =
+    CliRun run =
         run(
             "produce",
             "--to",
@@ -98,7 +91,7 @@ class ProduceAndStatusIT {
                 run("status", "--metrics", platform.endpoints().metrics())
                     .out()
                     .contains("validator"));
-    Run status = run("status", "--metrics", platform.endpoints().metrics());
+    CliRun status = run("status", "--metrics", platform.endpoints().metrics());
     assertThat(status.code()).isZero();
     assertThat(status.out())
         .containsPattern("payments +gateway +\\d+ +\\d+ +\\d+ +0")
@@ -109,7 +102,7 @@ class ProduceAndStatusIT {
   @Test
   void producesOverKafkaAndReplaysAFileLineByLine(@TempDir Path dir) throws Exception {
     long before = records("raw.payments");
-    Run generated = run("produce", "--kafka", kafka(), "-n", "2000", "--seed", "9");
+    CliRun generated = run("produce", "--kafka", kafka(), "-n", "2000", "--seed", "9");
     assertThat(generated.code()).as(generated.err()).isZero();
     assertThat(generated.out())
         .contains("produced 2,000 events to raw.payments over Kafka")
@@ -123,7 +116,7 @@ class ProduceAndStatusIT {
             "",
             "{\"user_id\":\"u2\",\"txn_id\":\"f2\",\"ts\":1764000000001,\"amount\":2.5,\"merchant_id\":\"m1\"}",
             "not json"));
-    Run replay = run("produce", "--kafka", kafka(), "--file", file.toString());
+    CliRun replay = run("produce", "--kafka", kafka(), "--file", file.toString());
     assertThat(replay.code()).as(replay.err()).isZero();
     assertThat(replay.out()).contains("produced 3 events").contains("from " + file);
     assertThat(records("raw.payments") - before).isEqualTo(2003);
@@ -133,7 +126,7 @@ class ProduceAndStatusIT {
   void failsInOneLineForAnUndeclaredSourceOrAPlatformThatIsNotThere(@TempDir Path dir)
       throws Exception {
     Path file = Files.writeString(dir.resolve("r.jsonl"), "{}\n");
-    Run unknown =
+    CliRun unknown =
         run("produce", "--kafka", kafka(), "--source", "refunds", "--file", file.toString());
     assertThat(unknown.code()).isEqualTo(1);
     assertThat(unknown.err().strip())
@@ -142,11 +135,11 @@ class ProduceAndStatusIT {
                 + kafka()
                 + "; is the source declared in the spec 'streamscore up' runs with?");
 
-    Run generatorOnly = run("produce", "--source", "refunds");
+    CliRun generatorOnly = run("produce", "--source", "refunds");
     assertThat(generatorOnly.code()).isEqualTo(1);
     assertThat(generatorOnly.err()).contains("use --file to send events of source 'refunds'");
 
-    Run noPlatform = run("status", "--metrics", "http://127.0.0.1:1/metrics");
+    CliRun noPlatform = run("status", "--metrics", "http://127.0.0.1:1/metrics");
     assertThat(noPlatform.code()).isEqualTo(1);
     assertThat(noPlatform.err().strip())
         .startsWith("streamscore: no platform answers at http://127.0.0.1:1/metrics");
