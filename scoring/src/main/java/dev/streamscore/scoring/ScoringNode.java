@@ -157,7 +157,7 @@ public final class ScoringNode implements AutoCloseable {
             "scoring server",
             ScoringServer.start(
                 wiring.scoring(),
-                ScoringServer.Config.defaults(config.nodeId()),
+                ScoringServer.Config.defaults(config.nodeId()).withInputLog(config.grpcInputLog()),
                 new ScoringServer.Scoring(
                     scorer,
                     sink,

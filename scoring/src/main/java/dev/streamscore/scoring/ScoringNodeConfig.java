@@ -20,6 +20,8 @@ import java.util.Optional;
  * @param aliases the model aliases to serve; empty for every alias in the registry
  * @param registryPoll how often to poll the registry while its watch stream is down
  * @param streamScoring the alias stream scoring scores events with, if the node runs it
+ * @param grpcInputLog whether gRPC predictions are logged with their input vectors (stream
+ *     predictions always are)
  */
 public record ScoringNodeConfig(
     String nodeId,
@@ -29,8 +31,10 @@ public record ScoringNodeConfig(
     Optional<String> registryToken,
     List<ModelAlias> aliases,
     Duration registryPoll,
-    Optional<ModelAlias> streamScoring) {
+    Optional<ModelAlias> streamScoring,
+    ScoringServer.InputLog grpcInputLog) {
   public ScoringNodeConfig {
+    Objects.requireNonNull(grpcInputLog, "grpcInputLog");
     if (nodeId == null || nodeId.isBlank()) {
       throw new IllegalArgumentException("nodeId must not be empty");
     }
@@ -59,26 +63,64 @@ public record ScoringNodeConfig(
         Optional.empty(),
         List.of(),
         Duration.ofSeconds(5),
-        Optional.empty());
+        Optional.empty(),
+        ScoringServer.InputLog.OFF);
   }
 
   public ScoringNodeConfig withRegistryToken(Optional<String> token) {
     return new ScoringNodeConfig(
-        nodeId, dataDir, kafka, registry, token, aliases, registryPoll, streamScoring);
+        nodeId,
+        dataDir,
+        kafka,
+        registry,
+        token,
+        aliases,
+        registryPoll,
+        streamScoring,
+        grpcInputLog);
   }
 
   public ScoringNodeConfig withAliases(List<ModelAlias> aliases) {
     return new ScoringNodeConfig(
-        nodeId, dataDir, kafka, registry, registryToken, aliases, registryPoll, streamScoring);
+        nodeId,
+        dataDir,
+        kafka,
+        registry,
+        registryToken,
+        aliases,
+        registryPoll,
+        streamScoring,
+        grpcInputLog);
   }
 
   public ScoringNodeConfig withRegistryPoll(Duration poll) {
     return new ScoringNodeConfig(
-        nodeId, dataDir, kafka, registry, registryToken, aliases, poll, streamScoring);
+        nodeId,
+        dataDir,
+        kafka,
+        registry,
+        registryToken,
+        aliases,
+        poll,
+        streamScoring,
+        grpcInputLog);
+  }
+
+  public ScoringNodeConfig withGrpcInputLog(ScoringServer.InputLog log) {
+    return new ScoringNodeConfig(
+        nodeId, dataDir, kafka, registry, registryToken, aliases, registryPoll, streamScoring, log);
   }
 
   public ScoringNodeConfig withStreamScoring(Optional<ModelAlias> alias) {
     return new ScoringNodeConfig(
-        nodeId, dataDir, kafka, registry, registryToken, aliases, registryPoll, alias);
+        nodeId,
+        dataDir,
+        kafka,
+        registry,
+        registryToken,
+        aliases,
+        registryPoll,
+        alias,
+        grpcInputLog);
   }
 }

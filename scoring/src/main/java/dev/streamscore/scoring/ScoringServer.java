@@ -39,9 +39,13 @@ public final class ScoringServer implements AutoCloseable {
    * @param threads request threads
    * @param maxInFlight requests scored at once, at most
    * @param streamWindow requests in flight per stream, at most
+   * @param inputLog whether each logged prediction carries its input vector (for the consistency
+   *     check; it makes every record larger)
    */
-  public record Config(String nodeId, int threads, int maxInFlight, int streamWindow) {
+  public record Config(
+      String nodeId, int threads, int maxInFlight, int streamWindow, InputLog inputLog) {
     public Config {
+      Objects.requireNonNull(inputLog, "inputLog");
       if (nodeId == null || nodeId.isBlank()) {
         throw new IllegalArgumentException("nodeId must not be empty");
       }
@@ -50,10 +54,21 @@ public final class ScoringServer implements AutoCloseable {
       }
     }
 
-    /** Two request threads per core, 1,024 requests in flight, 128 per stream. */
+    /** Two request threads per core, 1,024 requests in flight, 128 per stream, no inputs logged. */
     public static Config defaults(String nodeId) {
-      return new Config(nodeId, 2 * Runtime.getRuntime().availableProcessors(), 1_024, 128);
+      return new Config(
+          nodeId, 2 * Runtime.getRuntime().availableProcessors(), 1_024, 128, InputLog.OFF);
     }
+
+    public Config withInputLog(InputLog inputLog) {
+      return new Config(nodeId, threads, maxInFlight, streamWindow, inputLog);
+    }
+  }
+
+  /** Whether the prediction log gets each prediction's input vector. */
+  public enum InputLog {
+    OFF,
+    ON
   }
 
   /**

@@ -2,6 +2,7 @@ package dev.streamscore.scoring;
 
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import io.grpc.Context;
 import io.grpc.Deadline;
@@ -131,8 +132,16 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
   }
 
   private void logged(Scorer.Scored scored) {
-    scoring.log().publish(scored.prediction());
-    metrics.predicted(scored.prediction());
+    Prediction p = scored.prediction();
+    if (config.inputLog() == ScoringServer.InputLog.ON) {
+      Prediction.Builder withInputs = p.toBuilder();
+      for (float f : scored.vector()) {
+        withInputs.addFeatures(f);
+      }
+      p = withInputs.build();
+    }
+    scoring.log().publish(p);
+    metrics.predicted(p);
   }
 
   private void shadow(Scorer.ShadowTask task) {

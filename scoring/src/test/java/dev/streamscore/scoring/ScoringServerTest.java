@@ -287,6 +287,42 @@ class ScoringServerTest {
     }
   }
 
+  @Test
+  void aServerConfiguredToLogInputsLogsEachPredictionWithItsVector() throws Exception {
+    String name = InProcessServerBuilder.generateName();
+    List<Prediction> logged = new java.util.concurrent.CopyOnWriteArrayList<>();
+    try (ScoringServer server =
+        ScoringServer.start(
+            ServerTransport.of(InProcessServerBuilder.forName(name), name),
+            ScoringServer.Config.defaults("in-process").withInputLog(ScoringServer.InputLog.ON),
+            new ScoringServer.Scoring(
+                node.node.scorer(),
+                logged::add,
+                () -> ScoringServer.Readiness.READY,
+                Map::of,
+                Node.CLOCK),
+            new io.prometheus.metrics.model.registry.PrometheusRegistry())) {
+      ManagedChannel channel = InProcessChannelBuilder.forName(server.address()).build();
+      try {
+        PredictResponse answer =
+            ScoringGrpc.newBlockingStub(channel)
+                .withDeadlineAfter(10, TimeUnit.SECONDS)
+                .predict(request("u1", 7).setIncludeFeatures(true).build());
+
+        assertThat(answer.getFeaturesList()).containsExactly(5.0, 30.0, 7.0);
+        assertThat(logged)
+            .singleElement()
+            .satisfies(p -> assertThat(p.getFeaturesList()).containsExactly(5.0, 30.0, 7.0));
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+    }
+    // The node's own server logs none by default.
+    stub().predict(request("u1", 7).build());
+    await().atMost(Duration.ofSeconds(10)).until(() -> !node.logged.isEmpty());
+    assertThat(node.logged.peek().getFeaturesCount()).isZero();
+  }
+
   /** The node's own readiness: it answers once its replica caught up and a model serves. */
   @Test
   void theNodeIsServingOnceAModelServes() {
