@@ -141,6 +141,23 @@ record PlatformConfig(
         streamScoring);
   }
 
+  PlatformConfig withStreamScoring(ModelAlias alias) {
+    return new PlatformConfig(
+        externalKafka,
+        dataDir,
+        kafkaPort,
+        connectTimeout,
+        spec,
+        ingestPort,
+        metricsPort,
+        engine,
+        featuresPort,
+        registryPort,
+        registryToken,
+        scoringPort,
+        Optional.of(alias));
+  }
+
   private static void port(String option, int port) {
     if (port < 0 || port > 65535) {
       throw new StartupException(option + " must be between 0 and 65535, got " + port);

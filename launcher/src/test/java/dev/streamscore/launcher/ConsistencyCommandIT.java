@@ -1,0 +1,89 @@
+package dev.streamscore.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.streamscore.modelsync.ModelAlias;
+import dev.streamscore.modelsync.RegistryClient;
+import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.v1.ModelFormat;
+import dev.streamscore.proto.v1.ModelInput;
+import dev.streamscore.proto.v1.ModelOutput;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code streamscore consistency} against a running platform: every stream prediction is compared
+ * with the training row of its event.
+ */
+class ConsistencyCommandIT {
+  @Test
+  void comparesEveryStreamPredictionWithItsEventsTrainingRow(@TempDir Path dir) throws Exception {
+    PlatformConfig config =
+        PlatformConfig.anyPorts(Optional.empty(), Optional.of(dir.resolve("data")))
+            .withStreamScoring(new ModelAlias("fraud", "prod"));
+    ModelVersionSpec spec =
+        ModelVersionSpec.newBuilder()
+            .setName("fraud")
+            .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
+            .addInputs(ModelInput.newBuilder().setName("user_txn:txn_count_1h").setView("user_txn"))
+            .addInputs(ModelInput.newBuilder().setName("amount"))
+            .addOutputs(ModelOutput.newBuilder().setName("p0"))
+            .addOutputs(ModelOutput.newBuilder().setName("p1"))
+            .build();
+    try (Platform platform = Platform.start(config, Clock.systemUTC())) {
+      String kafka = platform.endpoints().kafka();
+      String registry = platform.endpoints().registry();
+      ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
+      try {
+        RegistryClient client = new RegistryClient(channel, Optional.empty(), "ci");
+        client.register(TestModels.logisticRegression(dir.resolve("m.onnx"), 2, 1), spec);
+        client.promote("fraud", "prod", 1);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      CliRun produced =
+          CliRun.of(
+              "produce", "--kafka", kafka, "-n", "1500", "--seed", "3", "--invalid-rate", "0");
+      assertThat(produced.code()).as(produced.err()).isZero();
+      Matcher generated = Pattern.compile("generated: ([\\d,]+) valid").matcher(produced.out());
+      assertThat(generated.find()).as(produced.out()).isTrue();
+      long valid = Long.parseLong(generated.group(1).replace(",", ""));
+      // Every valid event is scored once: then the prediction log is complete.
+      await()
+          .atMost(Duration.ofMinutes(2))
+          .until(
+              () -> {
+                var c = platform.node().streamScoringCounts();
+                return c.scored() + c.unscorable() == valid;
+              });
+      long scored = platform.node().streamScoringCounts().scored();
+      assertThat(scored).isPositive();
+
+      CliRun check =
+          CliRun.of("consistency", "--model", "fraud", "--kafka", kafka, "--registry", registry);
+
+      assertThat(check.code()).as(check.err()).isZero();
+      Matcher m =
+          Pattern.compile(
+                  "fraud: ([\\d,]+) of ([\\d,]+) stream predictions identical to their training rows")
+              .matcher(check.out());
+      assertThat(m.find()).as(check.out()).isTrue();
+      assertThat(Long.parseLong(m.group(2).replace(",", ""))).isEqualTo(scored);
+      assertThat(check.out())
+          .contains("user_txn:txn_count_1h")
+          .contains("amount")
+          .doesNotContain("not compared");
+    }
+  }
+}
