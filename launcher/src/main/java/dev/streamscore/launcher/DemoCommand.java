@@ -257,7 +257,7 @@ final class DemoCommand implements Callable<Integer> {
         OpenLoop.Result swap = swapLoad.stop(Duration.ofSeconds(6));
 
         StreamScoring.Counts streamed = awaitStreamScoring(platform, all.size());
-        List<Prediction> logged = predictions(kafka);
+        List<Prediction> logged = predictions(kafka, streamed.scored());
         Map<Long, ModelVersionSpec> versions = new HashMap<>();
         client
             .model("fraud")
@@ -348,8 +348,24 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
-  /** Every record of predictions.fraud, read committed to its end. */
-  private static List<Prediction> predictions(String kafka) {
+  /**
+   * Every record of predictions.fraud, read committed to its end, once it holds the {@code
+   * streamed} stream predictions counted (each becomes readable when its transaction commits, a
+   * commit interval later); at most 30 s.
+   */
+  private static List<Prediction> predictions(String kafka, long streamed)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    List<Prediction> out = readPredictions(kafka);
+    while (out.stream().filter(p -> p.getNodeId().equals("stream")).count() < streamed
+        && System.nanoTime() < deadline) {
+      Thread.sleep(200); // the last transaction of stream scoring is committing
+      out = readPredictions(kafka);
+    }
+    return out;
+  }
+
+  private static List<Prediction> readPredictions(String kafka) {
     List<Prediction> out = new ArrayList<>();
     TopicReader.readAll(
         Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka),

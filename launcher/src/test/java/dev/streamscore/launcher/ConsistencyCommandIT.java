@@ -3,6 +3,8 @@ package dev.streamscore.launcher;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.TestModels;
@@ -15,6 +17,7 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
@@ -69,6 +72,17 @@ class ConsistencyCommandIT {
               });
       long scored = platform.node().streamScoringCounts().scored();
       assertThat(scored).isPositive();
+      // Counted when scored; readable once its transaction commits (within a commit interval).
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  TopicReader.readAll(
+                          Map.of("bootstrap.servers", kafka),
+                          TopicNames.predictions("fraud"),
+                          Duration.ofSeconds(30),
+                          r -> {})
+                      == scored);
 
       CliRun check =
           CliRun.of("consistency", "--model", "fraud", "--kafka", kafka, "--registry", registry);
