@@ -264,9 +264,16 @@ class IngestGatewayIT {
         sender.setDaemon(true);
         sender.start();
 
+        // Stalled, and done validating what it read (validation runs on the gateway's pool, so the
+        // valid count catches up with the received count a moment after the stall).
         await()
             .atMost(Duration.ofSeconds(60))
-            .until(() -> gateway.stalledStreams() == 1 && gateway.inFlightEvents() == window);
+            .until(
+                () ->
+                    gateway.stalledStreams() == 1
+                        && gateway.inFlightEvents() == window
+                        && gateway.counters().get("payments.valid")
+                            == gateway.counters().get("payments.received"));
         long readByGateway = gateway.counters().get("payments.received");
         long sentByClient = sent.get();
         assertThat(readByGateway).isLessThan(total);
