@@ -27,15 +27,6 @@ import java.util.SplittableRandom;
  */
 public final class ConsistencyCheck {
   private static final long T0 = 1_764_000_000_000L;
-  private static final List<String> STORED =
-      List.of(
-          "txn_count_10m",
-          "txn_count_1h",
-          "amount_mean_1h",
-          "amount_max_10m",
-          "countries_1h",
-          "merchants_1h",
-          "last_device");
 
   private ConsistencyCheck() {}
 
@@ -44,7 +35,8 @@ public final class ConsistencyCheck {
     FeatureSpec spec = FeatureSpec.shippedPayments();
     ModelVersionSpec.Builder model =
         ModelVersionSpec.newBuilder().setName("fraud").setFormat(ModelFormat.MODEL_FORMAT_ONNX);
-    for (String f : STORED) {
+    // Seven stored inputs of user_txn, as the demo's model has, then two request-time fields.
+    for (String f : spec.views().get("user_txn").features().keySet().stream().limit(7).toList()) {
       model.addInputs(ModelInput.newBuilder().setName("user_txn:" + f).setView("user_txn"));
     }
     model.addInputs(ModelInput.newBuilder().setName("amount"));

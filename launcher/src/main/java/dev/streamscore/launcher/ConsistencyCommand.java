@@ -54,11 +54,7 @@ final class ConsistencyCommand implements Callable<Integer> {
 
   @CommandLine.Mixin KafkaOption kafkaOption;
 
-  @Option(
-      names = "--spec",
-      paramLabel = "FILE",
-      description = "The feature-definition spec (YAML) (default: the shipped payments spec).")
-  java.nio.file.Path specFile;
+  @Mixin SpecOption spec;
 
   @Option(
       names = "--from",
@@ -90,7 +86,7 @@ final class ConsistencyCommand implements Callable<Integer> {
     if (fromMs >= toMs) {
       throw new StartupException("--from " + from + " is not before --to " + to);
     }
-    FeatureSpec spec = Platform.loadSpec(java.util.Optional.ofNullable(specFile));
+    FeatureSpec spec = this.spec.spec();
     Map<Long, ModelVersionSpec> versions = new HashMap<>();
     for (ModelVersion v : connection.with(client -> client.model(model)).getVersionsList()) {
       versions.put(v.getVersion(), v.getSpec());

@@ -3,6 +3,7 @@ package dev.streamscore.launcher;
 import dev.streamscore.etl.FeatureSpec;
 import java.nio.file.Path;
 import java.util.Optional;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** Options of the commands that keep state and serve the spec's features: where, and what. */
@@ -15,22 +16,18 @@ final class StateOptions {
               + " directory, deleted on exit).")
   Path dataDir;
 
-  @Option(
-      names = "--spec",
-      paramLabel = "FILE",
-      description = "The feature-definition spec (YAML) (default: the shipped payments spec).")
-  Path specFile;
+  @Mixin SpecOption spec;
 
   Optional<Path> dataDir() {
     return Optional.ofNullable(dataDir);
   }
 
   Optional<Path> specFile() {
-    return Optional.ofNullable(specFile);
+    return spec.specFile();
   }
 
   /** The spec given, or the shipped one; an invalid one stops start-up in one line. */
   FeatureSpec spec() {
-    return Platform.loadSpec(specFile());
+    return spec.spec();
   }
 }
