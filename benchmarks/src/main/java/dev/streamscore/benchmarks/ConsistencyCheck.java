@@ -1,6 +1,8 @@
 package dev.streamscore.benchmarks;
 
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.PointInTimeRule;
+import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
@@ -70,6 +72,7 @@ public final class ConsistencyCheck {
               .build());
       Prediction.Builder p =
           Prediction.newBuilder()
+              .setRequestId("events.payments-0-" + i)
               .setEventId("t" + i)
               .setEventTimeMs(time)
               .setModelName("fraud")
@@ -80,24 +83,26 @@ public final class ConsistencyCheck {
       }
       predictions.add(p.build());
     }
-    long replayBegan = System.nanoTime();
-    dev.streamscore.etl.Replay replay = new dev.streamscore.etl.Replay(spec, "payments");
-    events.forEach(replay::accept);
-    double replaySeconds = (System.nanoTime() - replayBegan) / 1e9;
-    replay = null;
-    long began = System.nanoTime();
-    Consistency.Report report =
-        new Consistency(spec, "payments").check(events, Map.of(1L, model.build()), predictions);
-    double seconds = (System.nanoTime() - began) / 1e9;
-    System.out.println(report.summary());
-    System.out.printf(
-        Locale.ROOT,
-        "checked %,d predictions against %,d events in %.1f s (%,.0f predictions/s)%n",
-        report.compared(),
-        events.size(),
-        seconds,
-        report.compared() / seconds);
-    System.out.printf(
-        Locale.ROOT, "of which replaying the log alone: %.1f s (measured apart)%n", replaySeconds);
+    List<Consistency.Logged> log = new ArrayList<>(n);
+    for (int i = 0; i < n; i++) {
+      log.add(new Consistency.Logged(new RecordOrigin("events.payments", 0, i), events.get(i)));
+    }
+    events = null;
+    for (PointInTimeRule rule : PointInTimeRule.values()) {
+      long began = System.nanoTime();
+      Consistency.Report report =
+          new Consistency(spec, "payments", rule)
+              .check(log, Map.of(1L, model.build()), predictions);
+      double seconds = (System.nanoTime() - began) / 1e9;
+      System.out.println(report.summary() + " (rule " + rule.option() + ")");
+      System.out.printf(
+          Locale.ROOT,
+          "rule %s: checked %,d predictions against %,d events in %.1f s (%,.0f predictions/s)%n",
+          rule.option(),
+          report.compared(),
+          log.size(),
+          seconds,
+          report.compared() / seconds);
+    }
   }
 }

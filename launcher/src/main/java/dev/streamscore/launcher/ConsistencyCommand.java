@@ -2,6 +2,8 @@ package dev.streamscore.launcher;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.PointInTimeRule;
+import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.kafka.KafkaOperationException;
 import dev.streamscore.kafka.TopicReader;
@@ -39,8 +41,9 @@ import picocli.CommandLine.Option;
       "Compares a model's stream predictions with the training rows of their events.",
       "",
       "Rebuilds each prediction's input vector from the events log as training data is built",
-      "(point in time, strictly before the event) and compares it bit for bit with the vector",
-      "the prediction logged. Prints the identical share and, per input, how many differed."
+      "(by default the log-order rule: the events before it in its entity's log) and compares it",
+      "bit for bit with the vector the prediction logged. Prints the identical share, per input",
+      "how many differed, and the causes of the differences."
     })
 final class ConsistencyCommand implements Callable<Integer> {
   @Mixin ModelsCommand.Connection connection;
@@ -68,6 +71,16 @@ final class ConsistencyCommand implements Callable<Integer> {
       description = "Only predictions of events before TIME (ISO-8601).")
   String to;
 
+  @Option(
+      names = "--rule",
+      paramLabel = "RULE",
+      defaultValue = "log-order",
+      description =
+          "How training rows are built: log-order (the events before it in its entity's log, what"
+              + " stream scoring serves; default) or event-time (every event of the log with an"
+              + " earlier time).")
+  String rule;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   private static final Duration READ_TIMEOUT = Duration.ofMinutes(5);
@@ -86,6 +99,12 @@ final class ConsistencyCommand implements Callable<Integer> {
     if (fromMs >= toMs) {
       throw new StartupException("--from " + from + " is not before --to " + to);
     }
+    PointInTimeRule pointInTime;
+    try {
+      pointInTime = PointInTimeRule.parse(rule);
+    } catch (IllegalArgumentException e) {
+      throw new StartupException("--rule: " + e.getMessage());
+    }
     FeatureSpec spec = this.spec.spec();
     Map<Long, ModelVersionSpec> versions = new HashMap<>();
     for (ModelVersion v : connection.with(client -> client.model(model)).getVersionsList()) {
@@ -95,7 +114,7 @@ final class ConsistencyCommand implements Callable<Integer> {
     Map<String, Object> props =
         Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaOption.bootstrap);
     List<Prediction> predictions = new ArrayList<>();
-    List<Event> events = new ArrayList<>();
+    List<Consistency.Logged> events = new ArrayList<>();
     try {
       TopicReader.readAll(
           props,
@@ -117,14 +136,17 @@ final class ConsistencyCommand implements Callable<Integer> {
           r -> {
             Event e = parse(r.value(), Event.parser());
             if (e != null) {
-              events.add(e);
+              events.add(
+                  new Consistency.Logged(
+                      new RecordOrigin(r.topic(), r.partition(), r.offset()), e));
             }
           });
     } catch (KafkaOperationException e) {
       throw new StartupException("Kafka at " + kafkaOption.bootstrap + ": " + e.getMessage(), e);
     }
-    Consistency.Report report = new Consistency(spec, source).check(events, versions, predictions);
-    out.println(model + ": " + report.summary());
+    Consistency.Report report =
+        new Consistency(spec, source, pointInTime).check(events, versions, predictions);
+    out.println(model + ": " + report.summary() + " (rule: " + pointInTime.option() + ")");
     if (report.withoutInputs() + report.withoutEvent() > 0) {
       out.printf(
           "not compared: %,d without their input vector, %,d whose event or version was not found%n",
@@ -136,6 +158,15 @@ final class ConsistencyCommand implements Callable<Integer> {
       out.printf(
           "%-28s %,12d %,14d %+12.3f %12.3f%n",
           s.input(), s.mismatches(), s.servedHigher(), s.medianDifference(), s.largestDifference());
+    }
+    if (!report.causes().isEmpty()) {
+      out.println("differing values by cause:");
+      for (Consistency.Cause cause : Consistency.Cause.values()) {
+        long n = report.causes().getOrDefault(cause, 0L);
+        if (n > 0) {
+          out.printf("  %,12d  %s%n", n, cause.description());
+        }
+      }
     }
     out.flush();
     return 0;

@@ -1,7 +1,8 @@
 package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
-import dev.streamscore.etl.Replay;
+import dev.streamscore.etl.PointInTimeRule;
+import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
@@ -173,13 +174,11 @@ final class DemoCommand implements Callable<Integer> {
                 Duration.ofSeconds(30))) {
       // Phase 1: history to train the first model on.
       publish(producer, generator, platform, "phase 1", this.events, rate, () -> "");
-      List<Event> phase1 = validEvents(events);
+      List<Consistency.Logged> phase1 = validEvents(events);
       say("phase 1: %,d valid events in events.payments", phase1.size());
 
-      List<Event> all = new ArrayList<>(phase1);
-      Replay replay = new Replay(spec, "payments");
-      phase1.forEach(replay::accept);
-      List<Trainer.Row> train1 = TrainingSet.rows(replay, phase1);
+      List<Consistency.Logged> all = new ArrayList<>(phase1);
+      List<Trainer.Row> train1 = TrainingSet.rows(spec, events(all), 0, phase1.size());
       Path dir = platform.dataDir().resolve("demo");
       java.nio.file.Files.createDirectories(dir);
       Trainer.Trained v1 = Trainer.train(train1, 5, 1, dir.resolve("fraud-v1.onnx"));
@@ -223,16 +222,14 @@ final class DemoCommand implements Callable<Integer> {
         say(
             "live scoring: %,d gRPC predictions at %,d/s, p50 %.2f ms, p99 %.2f ms, %d failed",
             live.answered(), predictRate, live.millis(50), live.millis(99), live.failed());
-        List<Event> phase2 = validEvents(events);
-        phase2.forEach(replay::accept);
+        List<Consistency.Logged> phase2 = validEvents(events);
         all.addAll(phase2);
+        List<Event> log = events(all);
 
         // Held out: the last quarter of phase 2, which neither model trains on.
         int cut = phase2.size() * 3 / 4;
-        List<Event> trainMore = new ArrayList<>(phase1);
-        trainMore.addAll(phase2.subList(0, cut));
-        List<Trainer.Row> train2 = TrainingSet.rows(replay, trainMore);
-        List<Trainer.Row> heldOut = TrainingSet.rows(replay, phase2.subList(cut, phase2.size()));
+        List<Trainer.Row> train2 = TrainingSet.rows(spec, log, 0, phase1.size() + cut);
+        List<Trainer.Row> heldOut = TrainingSet.rows(spec, log, phase1.size() + cut, log.size());
         Trainer.Trained v2 = Trainer.train(train2, 10, 2, dir.resolve("fraud-v2.onnx"));
         double auc1 = TrainingSet.auc(v1, heldOut);
         double auc2 = TrainingSet.auc(v2, heldOut);
@@ -264,12 +261,12 @@ final class DemoCommand implements Callable<Integer> {
             .getVersionsList()
             .forEach(v -> versions.put(v.getVersion(), v.getSpec()));
         Consistency.Report consistency =
-            new Consistency(spec, "payments")
+            new Consistency(spec, "payments", PointInTimeRule.LOG_ORDER)
                 .check(
                     all,
                     versions,
                     logged.stream().filter(p -> p.getNodeId().equals("stream")).toList());
-        report(platform, all, live, swap, streamed, logged.size(), consistency, auc1, auc2, m1, m2);
+        report(platform, log, live, swap, streamed, logged.size(), consistency, auc1, auc2, m1, m2);
         return live.failed() + swap.failed() == 0 ? 0 : 1;
       } finally {
         registry.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -310,12 +307,18 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   /** The events the validator passes until none has come for 5 s: it has passed them all. */
-  private static List<Event> validEvents(TopicTail events) throws Exception {
-    List<Event> out = new ArrayList<>();
+  private static List<Consistency.Logged> validEvents(TopicTail events) throws Exception {
+    List<Consistency.Logged> out = new ArrayList<>();
     for (var r : events.readUntilQuiet(Duration.ofSeconds(5), Duration.ofMinutes(5))) {
-      out.add(Event.parseFrom(r.value()));
+      out.add(
+          new Consistency.Logged(
+              new RecordOrigin(r.topic(), r.partition(), r.offset()), Event.parseFrom(r.value())));
     }
     return out;
+  }
+
+  private static List<Event> events(List<Consistency.Logged> logged) {
+    return logged.stream().map(Consistency.Logged::event).toList();
   }
 
   private static PredictRequest request(String user, double amount) {

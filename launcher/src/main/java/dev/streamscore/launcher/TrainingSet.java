@@ -1,6 +1,8 @@
 package dev.streamscore.launcher;
 
-import dev.streamscore.etl.Replay;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.InMemoryTimeline;
+import dev.streamscore.etl.LogOrderFeatures;
 import dev.streamscore.modelsync.OnnxModel;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureStatus;
@@ -11,13 +13,15 @@ import dev.streamscore.proto.v1.ModelOutput;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.Value;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The demo's fraud models' data: point-in-time training rows from the events (each labelled event's
- * features as they were at its time, strictly before it), the registry entry of a trained model,
- * and its AUC as the scoring node would compute it (through ONNX Runtime).
+ * The demo's fraud models' data: point-in-time training rows from the events log (each event's
+ * features by the log-order rule, as stream scoring served them: the events before it in its
+ * entity's log), the registry entry of a trained model, and its AUC as the scoring node would
+ * compute it (through ONNX Runtime).
  */
 final class TrainingSet {
   private TrainingSet() {}
@@ -35,24 +39,38 @@ final class TrainingSet {
 
   static final List<String> REQUEST = List.of("amount", "card_present");
 
-  /** Each labelled event's features as they were at its time (strictly before it). */
-  static List<Trainer.Row> rows(Replay replay, List<Event> events) {
-    List<Trainer.Row> rows = new ArrayList<>(events.size());
-    for (Event e : events) {
-      double[] x = new double[STORED.size() + REQUEST.size()];
-      List<FeatureValue> stored =
-          replay.valuesAt("user_txn", STORED, e.getEntityId(), e.getEventTimeMs());
-      for (int i = 0; i < STORED.size(); i++) {
-        x[i] = number(stored.get(i));
+  /**
+   * The training rows of {@code events[from, to)}: each event's features by the log-order rule.
+   *
+   * @param log the events log from its start, in log order; it is replayed up to {@code to}
+   */
+  static List<Trainer.Row> rows(FeatureSpec spec, List<Event> log, int from, int to) {
+    LogOrderFeatures features = LogOrderFeatures.of(spec, "payments");
+    Map<String, InMemoryTimeline> timelines = new HashMap<>();
+    List<Trainer.Row> rows = new ArrayList<>(to - from);
+    for (int i = 0; i < to; i++) {
+      Event e = log.get(i);
+      InMemoryTimeline timeline =
+          timelines.computeIfAbsent(e.getEntityId(), k -> new InMemoryTimeline());
+      if (i >= from) {
+        rows.add(row(e, features.valuesAt(timeline, "user_txn", STORED, e.getEventTimeMs())));
       }
-      for (int i = 0; i < REQUEST.size(); i++) {
-        Value v = e.getFieldsMap().get(REQUEST.get(i));
-        x[STORED.size() + i] = v == null ? 0 : number(v);
-      }
-      Value label = e.getFieldsMap().get("is_fraud");
-      rows.add(new Trainer.Row(x, label != null && label.getBoolValue()));
+      features.append(timeline, e);
     }
     return rows;
+  }
+
+  private static Trainer.Row row(Event e, List<FeatureValue> stored) {
+    double[] x = new double[STORED.size() + REQUEST.size()];
+    for (int i = 0; i < STORED.size(); i++) {
+      x[i] = number(stored.get(i));
+    }
+    for (int i = 0; i < REQUEST.size(); i++) {
+      Value v = e.getFieldsMap().get(REQUEST.get(i));
+      x[STORED.size() + i] = v == null ? 0 : number(v);
+    }
+    Value label = e.getFieldsMap().get("is_fraud");
+    return new Trainer.Row(x, label != null && label.getBoolValue());
   }
 
   /** As the scoring node fills a missing or expired value: the input's default, 0. */

@@ -1,7 +1,12 @@
 package dev.streamscore.scoring;
 
+import dev.streamscore.etl.Aggregation;
 import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.InMemoryTimeline;
+import dev.streamscore.etl.LogOrderFeatures;
+import dev.streamscore.etl.PointInTimeRule;
+import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.Replay;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureStatus;
@@ -12,6 +17,7 @@ import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.Value;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -22,11 +28,14 @@ import java.util.Objects;
 /**
  * Online/offline consistency of stream predictions: for each prediction that logged its input
  * vector, the training row of the same event is rebuilt from the events log as training data is
- * built (the core's replay of the whole log; each stored input is the view's value at the event's
- * time, from the events strictly before it; a missing or expired value and an absent request field
- * take the input's default), and the two vectors are compared bit for bit.
+ * built, and the two vectors are compared bit for bit. The training row follows a {@link
+ * PointInTimeRule}: by default the log-order rule stream scoring serves (the events before it in
+ * its entity's log), or the event-time rule (every event of the whole log with an earlier time). A
+ * missing or expired value and an absent request field take the input's default. Each differing
+ * value is given a {@link Cause}.
  *
- * <p>Not thread-safe; one check at a time.
+ * <p>Predictions are joined with their event by record: a stream prediction's request id is its
+ * event's {@code topic-partition-offset}. Not thread-safe; one check at a time.
  */
 public final class Consistency {
   /**
@@ -45,25 +54,51 @@ public final class Consistency {
       double medianDifference,
       double largestDifference) {}
 
+  /** Why a served value differed from its training value, as far as the log can tell. */
+  public enum Cause {
+    SCORED_EVENT("the scored event itself was counted"),
+    LATER_EVENTS("events after it in the log were counted (later events of its tile)"),
+    STORE_LAG("events before it were missing (the store behind the log)"),
+    LATE_ARRIVALS("training counted events logged after it with an earlier time"),
+    TTL("expired (TTL) on one side only"),
+    DEFAULT("the input's default on one side only (value missing)"),
+    OTHER("none of the above");
+
+    private final String description;
+
+    Cause(String description) {
+      this.description = description;
+    }
+
+    public String description() {
+      return description;
+    }
+  }
+
   /**
    * The outcome of a check.
    *
+   * @param rule the rule training rows were built with
    * @param predictions predictions read
    * @param compared predictions compared with their event's training row
    * @param identical of those, the ones whose vector is bit-identical
    * @param withoutInputs predictions that did not log their input vector (not comparable)
    * @param withoutEvent predictions whose event or version is not in what was read
    * @param inputs per input of the model, in its declared order
+   * @param causes differing values by cause (a prediction may count once per input)
    */
   public record Report(
+      PointInTimeRule rule,
       long predictions,
       long compared,
       long identical,
       long withoutInputs,
       long withoutEvent,
-      List<InputSkew> inputs) {
+      List<InputSkew> inputs,
+      Map<Cause, Long> causes) {
     public Report {
       inputs = List.copyOf(inputs);
+      causes = Map.copyOf(causes);
     }
 
     /** {@code 19,830 of 19,830 stream predictions identical to their training rows (100.0%)}. */
@@ -77,82 +112,232 @@ public final class Consistency {
     }
   }
 
+  /**
+   * A record of the events log.
+   *
+   * @param origin where it was read: a stream prediction's request id names it
+   */
+  public record Logged(RecordOrigin origin, Event event) {
+    public Logged {
+      Objects.requireNonNull(origin, "origin");
+      Objects.requireNonNull(event, "event");
+    }
+  }
+
   private final FeatureSpec spec;
   private final String source;
+  private final PointInTimeRule rule;
 
   /**
    * @param source the source whose events the predictions scored
    */
-  public Consistency(FeatureSpec spec, String source) {
+  public Consistency(FeatureSpec spec, String source, PointInTimeRule rule) {
     this.spec = Objects.requireNonNull(spec, "spec");
     this.source = Objects.requireNonNull(source, "source");
+    this.rule = Objects.requireNonNull(rule, "rule");
     if (spec.source(source).isEmpty()) {
       throw new IllegalArgumentException("the spec declares no source '" + source + "'");
     }
   }
 
+  /** One input's value as training data has it. */
+  private record Trained(float value, FeatureStatus status) {}
+
+  /** Per input, counts and differences as the check goes. */
+  private static final class Tally {
+    long compared;
+    long identical;
+    final Map<String, List<Double>> differences = new LinkedHashMap<>();
+    final Map<Cause, Long> causes = new EnumMap<>(Cause.class);
+    List<String> names = List.of();
+  }
+
   /**
    * Compares {@code predictions} with the training rows of their events.
    *
-   * @param events the source's events, in log order (each entity's events in its partition's order)
+   * @param log the source's events, in log order (each entity's events in its partition's order)
    * @param versions the model's version descriptions by version number
    */
   public Report check(
-      Iterable<Event> events,
+      Iterable<Logged> log,
       Map<Long, ModelVersionSpec> versions,
       Iterable<Prediction> predictions) {
-    Replay replay = new Replay(spec, source);
-    Map<String, Event> byId = new HashMap<>();
-    for (Event e : events) {
-      replay.accept(e);
-      byId.putIfAbsent(e.getEventId(), e);
-    }
+    Map<String, List<Prediction>> byOrigin = new HashMap<>();
     long read = 0;
-    long compared = 0;
-    long identical = 0;
     long withoutInputs = 0;
-    long withoutEvent = 0;
-    Map<String, List<Double>> differences = new LinkedHashMap<>();
-    List<String> names = List.of();
     for (Prediction p : predictions) {
       read++;
-      Event event = byId.get(p.getEventId());
-      ModelVersionSpec version = versions.get(p.getModelVersion());
-      if (event == null || version == null) {
-        withoutEvent++;
-        continue;
-      }
       if (p.getFeaturesCount() == 0) {
         withoutInputs++;
         continue;
       }
-      float[] training = trainingRow(replay, version, event);
-      names = version.getInputsList().stream().map(ModelInput::getName).toList();
-      compared++;
-      boolean same = p.getFeaturesCount() == training.length;
-      for (int i = 0; i < training.length; i++) {
-        float served = i < p.getFeaturesCount() ? (float) p.getFeatures(i) : Float.NaN;
-        if (Float.floatToIntBits(served) != Float.floatToIntBits(training[i])) {
-          same = false;
-          differences
-              .computeIfAbsent(names.get(i), k -> new ArrayList<>())
-              .add((double) served - training[i]);
+      byOrigin.computeIfAbsent(p.getRequestId(), k -> new ArrayList<>(1)).add(p);
+    }
+    Replay replay = null;
+    if (rule == PointInTimeRule.EVENT_TIME) {
+      replay = new Replay(spec, source);
+      for (Logged l : log) {
+        replay.accept(l.event());
+      }
+    }
+    LogOrderFeatures features = LogOrderFeatures.of(spec, source);
+    Map<String, InMemoryTimeline> timelines = new HashMap<>();
+    Tally tally = new Tally();
+    long matched = 0;
+    for (Logged l : log) {
+      Event event = l.event();
+      InMemoryTimeline timeline =
+          timelines.computeIfAbsent(event.getEntityId(), e -> new InMemoryTimeline());
+      List<Prediction> ps = byOrigin.remove(l.origin().asEventId());
+      List<Mismatch> mismatches = new ArrayList<>();
+      if (ps != null) {
+        for (Prediction p : ps) {
+          ModelVersionSpec version = versions.get(p.getModelVersion());
+          if (version == null) {
+            byOrigin.computeIfAbsent(p.getRequestId(), k -> new ArrayList<>()).add(p);
+            continue;
+          }
+          matched++;
+          Replay r = replay;
+          Trained[] training =
+              row(
+                  version,
+                  event,
+                  (view, names) ->
+                      r != null
+                          ? r.valuesAt(view, names, event.getEntityId(), event.getEventTimeMs())
+                          : features.valuesAt(timeline, view, names, event.getEventTimeMs()));
+          Trained[] logOrder =
+              replay == null
+                  ? training
+                  : row(
+                      version,
+                      event,
+                      (view, names) ->
+                          features.valuesAt(timeline, view, names, event.getEventTimeMs()));
+          Mismatch m = compare(tally, p, version, training, logOrder);
+          if (m != null) {
+            mismatches.add(m);
+          }
         }
       }
-      if (same) {
-        identical++;
+      features.append(timeline, event);
+      for (Mismatch m : mismatches) {
+        // The same event's features with itself counted (a millisecond later, so that its own
+        // time is inside the window): did the served vector include it?
+        Trained[] withEvent =
+            row(
+                m.version(),
+                event,
+                (view, names) ->
+                    features.valuesAt(timeline, view, names, event.getEventTimeMs() + 1));
+        classify(tally, m, withEvent);
       }
     }
+    long withoutEvent = read - withoutInputs - matched;
     List<InputSkew> skews = new ArrayList<>();
-    for (String name : names) {
-      skews.add(skew(name, differences.getOrDefault(name, List.of())));
+    for (String name : tally.names) {
+      skews.add(skew(name, tally.differences.getOrDefault(name, List.of())));
     }
-    return new Report(read, compared, identical, withoutInputs, withoutEvent, skews);
+    return new Report(
+        rule,
+        read,
+        tally.compared,
+        tally.identical,
+        withoutInputs,
+        withoutEvent,
+        skews,
+        tally.causes);
+  }
+
+  /** A prediction that differed, and at which inputs. */
+  private record Mismatch(
+      Prediction prediction,
+      ModelVersionSpec version,
+      Trained[] training,
+      Trained[] logOrder,
+      List<Integer> inputs) {}
+
+  private Mismatch compare(
+      Tally tally, Prediction p, ModelVersionSpec version, Trained[] training, Trained[] logOrder) {
+    tally.names = version.getInputsList().stream().map(ModelInput::getName).toList();
+    tally.compared++;
+    boolean same = p.getFeaturesCount() == training.length;
+    List<Integer> differing = new ArrayList<>();
+    for (int i = 0; i < training.length; i++) {
+      float served = served(p, i);
+      if (Float.floatToIntBits(served) != Float.floatToIntBits(training[i].value())) {
+        same = false;
+        differing.add(i);
+        tally
+            .differences
+            .computeIfAbsent(tally.names.get(i), k -> new ArrayList<>())
+            .add((double) served - training[i].value());
+      }
+    }
+    if (same) {
+      tally.identical++;
+      return null;
+    }
+    return new Mismatch(p, version, training, logOrder, differing);
+  }
+
+  private static float served(Prediction p, int i) {
+    return i < p.getFeaturesCount() ? (float) p.getFeatures(i) : Float.NaN;
+  }
+
+  private void classify(Tally tally, Mismatch m, Trained[] withEvent) {
+    for (int i : m.inputs()) {
+      tally.causes.merge(cause(m, i, withEvent[i]), 1L, Long::sum);
+    }
+  }
+
+  private Cause cause(Mismatch m, int i, Trained withEvent) {
+    ModelInput input = m.version().getInputs(i);
+    var ref = FeatureRef.of(input.getName());
+    if (ref.isEmpty()) {
+      return Cause.OTHER;
+    }
+    float served = served(m.prediction(), i);
+    Trained training = m.training()[i];
+    Trained logOrder = m.logOrder()[i];
+    if (rule == PointInTimeRule.EVENT_TIME && same(served, logOrder.value())) {
+      return Cause.LATE_ARRIVALS;
+    }
+    if (training.status() == FeatureStatus.FEATURE_STATUS_EXPIRED
+        || withEvent.status() == FeatureStatus.FEATURE_STATUS_EXPIRED
+            && same(served, (float) input.getDefaultValue())) {
+      return Cause.TTL;
+    }
+    if (training.status() == FeatureStatus.FEATURE_STATUS_MISSING
+        || same(served, (float) input.getDefaultValue())) {
+      return Cause.DEFAULT;
+    }
+    if (same(served, withEvent.value())) {
+      return Cause.SCORED_EVENT;
+    }
+    Aggregation agg =
+        spec.views().get(ref.get().view()).features().get(ref.get().feature()).aggregation();
+    if (agg == Aggregation.COUNT || agg == Aggregation.SUM || agg == Aggregation.APPROX_DISTINCT) {
+      // These only grow with events: more than the log before it had means later events counted.
+      return served > logOrder.value() ? Cause.LATER_EVENTS : Cause.STORE_LAG;
+    }
+    return Cause.OTHER;
+  }
+
+  private static boolean same(float a, float b) {
+    return Float.floatToIntBits(a) == Float.floatToIntBits(b);
+  }
+
+  /** Stored values of a view's features for the event, by the rule in force. */
+  @FunctionalInterface
+  private interface Values {
+    List<FeatureValue> of(String view, List<String> features);
   }
 
   /** The event's training row, in the version's input order. */
-  private float[] trainingRow(Replay replay, ModelVersionSpec version, Event event) {
-    float[] row = new float[version.getInputsCount()];
+  private static Trained[] row(ModelVersionSpec version, Event event, Values stored) {
+    Trained[] row = new Trained[version.getInputsCount()];
     Map<String, List<Integer>> byView = new LinkedHashMap<>();
     Map<String, List<String>> featuresByView = new LinkedHashMap<>();
     for (int i = 0; i < row.length; i++) {
@@ -167,22 +352,22 @@ public final class Consistency {
       }
       Value v = event.getFieldsMap().get(input.getName());
       row[i] =
-          v == null ? (float) input.getDefaultValue() : InputAssembler.number(v, input.getName());
+          v == null
+              ? new Trained((float) input.getDefaultValue(), FeatureStatus.FEATURE_STATUS_MISSING)
+              : new Trained(
+                  InputAssembler.number(v, input.getName()), FeatureStatus.FEATURE_STATUS_OK);
     }
     for (Map.Entry<String, List<Integer>> view : byView.entrySet()) {
-      List<FeatureValue> values =
-          replay.valuesAt(
-              view.getKey(),
-              featuresByView.get(view.getKey()),
-              event.getEntityId(),
-              event.getEventTimeMs());
+      List<FeatureValue> values = stored.of(view.getKey(), featuresByView.get(view.getKey()));
       for (int j = 0; j < view.getValue().size(); j++) {
         int i = view.getValue().get(j);
         FeatureValue fv = values.get(j);
         row[i] =
             fv.getStatus() == FeatureStatus.FEATURE_STATUS_OK
-                ? InputAssembler.number(fv.getValue(), version.getInputs(i).getName())
-                : (float) version.getInputs(i).getDefaultValue();
+                ? new Trained(
+                    InputAssembler.number(fv.getValue(), version.getInputs(i).getName()),
+                    fv.getStatus())
+                : new Trained((float) version.getInputs(i).getDefaultValue(), fv.getStatus());
       }
     }
     return row;

@@ -78,8 +78,16 @@ final class InputAssembler {
    */
   private record Plan(List<KeyGroup> stored, Map<String, Integer> requestInputs) {}
 
-  /** Stored inputs read for one entity key: their positions in the vector, and their lookup. */
-  private record KeyGroup(String key, int[] positions, FeatureStore.Lookup lookup) {}
+  /**
+   * Stored inputs read for one entity key: their positions in the vector, their lookup, and the
+   * same inputs by view (feature names, and their indexes in {@code positions}) for requests that
+   * bring their own {@link FeatureSource}.
+   */
+  private record KeyGroup(
+      String key, int[] positions, FeatureStore.Lookup lookup, Map<String, ByView> views) {}
+
+  /** One view's inputs of a key group. */
+  private record ByView(List<String> features, List<Integer> indexes) {}
 
   private Plan plan(ModelVersion meta) {
     Map<String, List<Integer>> byKey = new TreeMap<>();
@@ -100,10 +108,18 @@ final class InputAssembler {
     for (Map.Entry<String, List<Integer>> e : byKey.entrySet()) {
       int[] positions = e.getValue().stream().mapToInt(Integer::intValue).toArray();
       List<String> names = new ArrayList<>();
-      for (int i : positions) {
-        names.add(meta.getSpec().getInputs(i).getName());
+      Map<String, ByView> views = new LinkedHashMap<>();
+      for (int j = 0; j < positions.length; j++) {
+        String name = meta.getSpec().getInputs(positions[j]).getName();
+        names.add(name);
+        FeatureRef ref = FeatureRef.of(name).orElseThrow();
+        ByView v =
+            views.computeIfAbsent(
+                ref.view(), k -> new ByView(new ArrayList<>(), new ArrayList<>()));
+        v.features().add(ref.feature());
+        v.indexes().add(j);
       }
-      stored.add(new KeyGroup(e.getKey(), positions, store.lookup(names)));
+      stored.add(new KeyGroup(e.getKey(), positions, store.lookup(names), views));
     }
     return new Plan(stored, request);
   }
@@ -175,6 +191,17 @@ final class InputAssembler {
                     + ")");
         continue;
       }
+      if (item.request.storedFeatures() != FeatureSource.STORE) {
+        EntityFeatures given = given(group, item.request.storedFeatures());
+        if (given != null) {
+          try {
+            fill(group, meta, item, entity, given, model);
+          } catch (ScoringException e) {
+            item.failure = e;
+          }
+          continue;
+        }
+      }
       reading.add(item);
       entities.add(entity);
     }
@@ -189,6 +216,21 @@ final class InputAssembler {
         reading.get(r).failure = e;
       }
     }
+  }
+
+  /** The group's values from the request's own source, or null when it lacks one of the views. */
+  private static EntityFeatures given(KeyGroup group, FeatureSource source) {
+    FeatureValue[] values = new FeatureValue[group.positions().length];
+    for (Map.Entry<String, ByView> view : group.views().entrySet()) {
+      List<FeatureValue> v = source.values(view.getKey(), view.getValue().features());
+      if (v == null) {
+        return null;
+      }
+      for (int k = 0; k < v.size(); k++) {
+        values[view.getValue().indexes().get(k)] = v.get(k);
+      }
+    }
+    return EntityFeatures.newBuilder().addAllValues(java.util.Arrays.asList(values)).build();
   }
 
   private static void fill(

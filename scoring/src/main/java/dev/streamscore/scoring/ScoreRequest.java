@@ -16,19 +16,34 @@ import java.util.Objects;
  * @param entityIds entity ids by key field ({@code user_id -> u1})
  * @param features request-time features by name
  * @param extraFeatures what to do with features the model does not take
+ * @param storedFeatures where stored inputs come from: {@link FeatureSource#STORE}, the node's
+ *     store at the request's time, or values computed by the caller (stream scoring's log-order
+ *     features)
  */
 public record ScoreRequest(
     String requestId,
     ModelRef model,
     Map<String, String> entityIds,
     Map<String, Value> features,
-    ExtraFeatures extraFeatures) {
+    ExtraFeatures extraFeatures,
+    FeatureSource storedFeatures) {
   public ScoreRequest {
     Objects.requireNonNull(requestId, "requestId");
     Objects.requireNonNull(model, "model");
     Objects.requireNonNull(entityIds, "entityIds");
     Objects.requireNonNull(features, "features");
     Objects.requireNonNull(extraFeatures, "extraFeatures");
+    Objects.requireNonNull(storedFeatures, "storedFeatures");
+  }
+
+  /** A request whose stored inputs are read from the node's store. */
+  public ScoreRequest(
+      String requestId,
+      ModelRef model,
+      Map<String, String> entityIds,
+      Map<String, Value> features,
+      ExtraFeatures extraFeatures) {
+    this(requestId, model, entityIds, features, extraFeatures, FeatureSource.STORE);
   }
 
   /**

@@ -38,6 +38,11 @@ public final class Scorer {
     this.inputs = new InputAssembler(store, spec);
   }
 
+  /** The feature spec whose views this scorer's models read. */
+  public FeatureSpec spec() {
+    return spec;
+  }
+
   /**
    * The key field of a source's entities: the name its entity ids go by in {@code entity_ids}.
    *

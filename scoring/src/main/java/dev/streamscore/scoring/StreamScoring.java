@@ -3,6 +3,7 @@ package dev.streamscore.scoring;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.DeadLetters;
 import dev.streamscore.etl.EventTimeWindow;
+import dev.streamscore.etl.LogOrderFeatures;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.DeadLetterHandler;
@@ -30,6 +31,7 @@ import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.Serdes;
+import org.apache.kafka.common.utils.Bytes;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsBuilder;
 import org.apache.kafka.streams.StreamsConfig;
@@ -42,6 +44,8 @@ import org.apache.kafka.streams.kstream.Produced;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessor;
 import org.apache.kafka.streams.processor.api.FixedKeyProcessorContext;
 import org.apache.kafka.streams.processor.api.FixedKeyRecord;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.apache.kafka.streams.state.Stores;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -53,12 +57,16 @@ import org.slf4j.LoggerFactory;
  * reason UNSCORABLE to {@code events.dlq}. Count in = predictions + unscorable, across crashes: the
  * output and the consumed offsets commit in one transaction.
  *
- * <p>Features are read from the node's store as of the event's time, and the event's own fields are
- * the request-time features. Lineage: the prediction carries the event's id and time, the model
- * version and every stored feature's event time; its request id is {@code
- * <topic>-<partition>-<offset>}. While the model is not loaded or the store is still catching up,
- * the stream waits (up to a minute per event, then the thread restarts and retries) rather than
- * skip an event.
+ * <p>Features follow the log-order rule ({@link LogOrderFeatures}): each event is scored with its
+ * views' values at its event time over exactly the events of its entity before it in the log,
+ * computed here by the core from a per-entity timeline kept in a Kafka Streams state store (so they
+ * commit with the predictions and offsets, and a restart resumes them exactly). Training rows built
+ * from the log by the same rule are bit-identical. Views over other sources are read from the
+ * node's store as of the event's time. The event's own fields are the request-time features.
+ * Lineage: the prediction carries the event's id and time, the model version and every stored
+ * feature's event time; its request id is {@code <topic>-<partition>-<offset>}. While the model is
+ * not loaded or the store is still catching up, the stream waits (up to a minute per event, then
+ * the thread restarts and retries) rather than skip an event.
  */
 public final class StreamScoring implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StreamScoring.class);
@@ -120,7 +128,15 @@ public final class StreamScoring implements AutoCloseable {
 
   /** What every processor of the topology works with. */
   private record Stage(
-      Config config, Scorer scorer, BooleanSupplier ready, Clock clock, Tally tally) {}
+      Config config,
+      Scorer scorer,
+      LogOrderFeatures features,
+      BooleanSupplier ready,
+      Clock clock,
+      Tally tally) {}
+
+  /** The state store of per-entity timelines ({@link StoreTimeline}). */
+  static final String TIMELINES = "timelines";
 
   private StreamScoring(KafkaStreams streams, Tally tally) {
     this.streams = streams;
@@ -189,10 +205,15 @@ public final class StreamScoring implements AutoCloseable {
   static Topology topology(
       Config config, Scorer scorer, BooleanSupplier ready, Clock clock, Tally tally) {
     StreamsBuilder builder = new StreamsBuilder();
+    builder.addStateStore(
+        Stores.keyValueStoreBuilder(
+            Stores.persistentKeyValueStore(TIMELINES), Serdes.Bytes(), Serdes.ByteArray()));
+    LogOrderFeatures features = LogOrderFeatures.of(scorer.spec(), config.source());
     KStream<String, Outcome> outcomes =
         builder.stream(config.eventsTopic(), Consumed.with(Serdes.String(), Serdes.ByteArray()))
             .processValues(
-                () -> new ScoreProcessor(new Stage(config, scorer, ready, clock, tally)));
+                () -> new ScoreProcessor(new Stage(config, scorer, features, ready, clock, tally)),
+                TIMELINES);
     outcomes
         .split()
         .branch(
@@ -220,6 +241,7 @@ public final class StreamScoring implements AutoCloseable {
     private final Stage stage;
     private final ModelRef model;
     private FixedKeyProcessorContext<String, Outcome> context;
+    private KeyValueStore<Bytes, byte[]> timelines;
 
     ScoreProcessor(Stage stage) {
       this.stage = stage;
@@ -233,6 +255,7 @@ public final class StreamScoring implements AutoCloseable {
     @Override
     public void init(FixedKeyProcessorContext<String, Outcome> context) {
       this.context = context;
+      this.timelines = context.getStateStore(TIMELINES);
     }
 
     @Override
@@ -259,6 +282,22 @@ public final class StreamScoring implements AutoCloseable {
             "event time " + event.getEventTimeMs() + " ms is outside the years 1970 to 9999");
         return;
       }
+      LogOrderFeatures rule = stage.features();
+      StoreTimeline timeline = new StoreTimeline(timelines, event.getEntityId(), rule.viewCount());
+      score(record, meta, origin, event, timeline);
+      // Scored or not, the event is in its entity's log: later events' features count it.
+      rule.append(timeline, event);
+      timeline.flush();
+    }
+
+    private void score(
+        FixedKeyRecord<String, byte[]> record,
+        org.apache.kafka.streams.processor.api.RecordMetadata meta,
+        String origin,
+        Event event,
+        StoreTimeline timeline) {
+      LogOrderFeatures rule = stage.features();
+      long time = event.getEventTimeMs();
       ScoreRequest request;
       try {
         request =
@@ -267,7 +306,9 @@ public final class StreamScoring implements AutoCloseable {
                 model,
                 Map.of(stage.scorer().keyField(event.getSource()), event.getEntityId()),
                 event.getFieldsMap(),
-                ScoreRequest.ExtraFeatures.IGNORE);
+                ScoreRequest.ExtraFeatures.IGNORE,
+                (view, names) ->
+                    rule.hasView(view) ? rule.valuesAt(timeline, view, names, time) : null);
       } catch (ScoringException e) {
         unscorable(record, meta, e.getMessage());
         return;

@@ -106,8 +106,30 @@ class StreamScoringTopologyTest {
         .build();
   }
 
+  /**
+   * Five payments of u1, 1 s apart from T0, amounts 10 to 50, at offsets 0 to 4: the first is
+   * unscorable (no mean amount before it, and the model refuses defaults), the others predicted.
+   */
+  private void history() throws Exception {
+    for (int i = 0; i < 5; i++) {
+      Event e =
+          payment("u1", "p" + i, Node.T0 + i * 1_000L).toBuilder()
+              .putFields("amount", Value.newBuilder().setDoubleValue(10.0 * (i + 1)).build())
+              .build();
+      events.pipeInput(new TestRecord<>("u1", e.toByteArray(), NOW));
+    }
+    List<Prediction> scored =
+        predictions.readValuesToList().stream().map(StreamScoringTopologyTest::prediction).toList();
+    // Each counts exactly the payments before it in the log.
+    assertThat(scored).extracting(p -> p.getFeatures(0)).containsExactly(1.0, 2.0, 3.0, 4.0);
+    assertThat(dlq.readValuesToList()).hasSize(1);
+    tally.scored.set(0);
+    tally.unscorable.set(0);
+  }
+
   @Test
   void anEventOfAKnownEntityBecomesOnePredictionNamedAfterTheEvent() throws Exception {
+    history();
     events.pipeInput(new TestRecord<>("u1", payment("u1", "t-9", Node.NOW).toByteArray(), NOW));
 
     TestRecord<String, byte[]> out = predictions.readRecord();
@@ -118,7 +140,7 @@ class StreamScoringTopologyTest {
     assertThat(p.getModelName()).isEqualTo("fraud");
     assertThat(p.getModelVersion()).isEqualTo(1);
     assertThat(p.getAlias()).isEqualTo("prod");
-    assertThat(p.getRequestId()).isEqualTo(TopicNames.events("payments") + "-0-0");
+    assertThat(p.getRequestId()).isEqualTo(TopicNames.events("payments") + "-0-5");
     assertThat(p.getScoresCount()).isEqualTo(2);
     // Its input vector: five payments counted, their mean amount, the event's own amount.
     assertThat(p.getFeaturesList()).containsExactly(5.0, 30.0, 42.0);
@@ -128,6 +150,7 @@ class StreamScoringTopologyTest {
 
   @Test
   void everyEventHasExactlyOneOutcomeAndEachUnscorableOneItsReason() throws Exception {
+    history();
     byte[] random = new byte[256];
     new Random(7).nextBytes(random);
     List<TestRecord<String, byte[]>> in =
@@ -167,7 +190,7 @@ class StreamScoringTopologyTest {
             });
     assertThat(letters)
         .extracting(DeadLetter::getSourceOffset)
-        .containsExactly(1L, 2L, 3L, 4L, 5L, 6L, 7L);
+        .containsExactly(6L, 7L, 8L, 9L, 10L, 11L, 12L);
     assertThat(letters.get(0).getMessage()).contains("not an Event protobuf");
     assertThat(letters.get(0).getOriginalValue().toByteArray()).isEqualTo(random);
     assertThat(letters.get(3).getMessage()).contains("is missing for user_id 'stranger'");

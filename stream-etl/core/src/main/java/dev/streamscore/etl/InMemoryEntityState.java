@@ -109,7 +109,11 @@ public final class InMemoryEntityState implements EntityState {
         int view = in.readInt();
         for (int n = in.readInt(), i = 0; i < n; i++) {
           long start = in.readLong();
-          byte[] row = new byte[in.readInt()];
+          int length = in.readInt();
+          if (length < 0 || length > in.available()) {
+            throw new IllegalArgumentException("entity state bytes are cut short");
+          }
+          byte[] row = new byte[length];
           in.readFully(row);
           viewTiles.put(start, row);
         }

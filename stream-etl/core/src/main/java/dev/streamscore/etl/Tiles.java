@@ -192,7 +192,7 @@ final class Tiles {
     return tile;
   }
 
-  private static int valueSize(Value v) {
+  static int valueSize(Value v) {
     return switch (v.getKindCase()) {
       case DOUBLE_VALUE, LONG_VALUE, TIMESTAMP_MS -> 9;
       case BOOL_VALUE -> 2;
@@ -201,7 +201,7 @@ final class Tiles {
     };
   }
 
-  private static void putValue(ByteBuffer out, Value v) {
+  static void putValue(ByteBuffer out, Value v) {
     switch (v.getKindCase()) {
       case DOUBLE_VALUE -> out.put((byte) 1).putDouble(v.getDoubleValue());
       case LONG_VALUE -> out.put((byte) 2).putLong(v.getLongValue());
@@ -216,13 +216,17 @@ final class Tiles {
     }
   }
 
-  private static Value getValue(ByteBuffer in) {
+  static Value getValue(ByteBuffer in) {
     byte tag = in.get();
     return switch (tag) {
       case 1 -> Value.newBuilder().setDoubleValue(in.getDouble()).build();
       case 2 -> Value.newBuilder().setLongValue(in.getLong()).build();
       case 3 -> {
-        byte[] utf8 = new byte[in.getInt()];
+        int length = in.getInt();
+        if (length < 0 || length > in.remaining()) {
+          throw new java.nio.BufferUnderflowException();
+        }
+        byte[] utf8 = new byte[length];
         in.get(utf8);
         yield Value.newBuilder().setStringValue(new String(utf8, StandardCharsets.UTF_8)).build();
       }

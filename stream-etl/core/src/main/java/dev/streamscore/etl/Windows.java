@@ -52,70 +52,135 @@ public final class Windows {
 
   static FeatureValue merge(
       ViewSpec view, FeatureDef feature, List<FeatureRow> window, long asOfMs) {
-    if (feature.column().isEmpty()) {
-      long events = 0;
-      long latest = 0;
-      for (FeatureRow row : window) {
-        events += row.getEventCount();
-        latest = Math.max(latest, row.getMaxEventTimeMs());
-      }
-      return ok(Value.newBuilder().setLongValue(events).build(), events == 0 ? 0 : latest);
-    }
-    String column = feature.column().get();
-    long n = 0;
-    double sum = 0;
-    double sumSquares = 0;
-    double min = 0;
-    double max = 0;
-    Value last = null;
-    long lastTime = 0;
-    Union union = feature.aggregation() == Aggregation.APPROX_DISTINCT ? Sketches.union() : null;
+    Accumulator acc = new Accumulator(feature);
+    String column = feature.column().orElse(null);
     for (FeatureRow row : window) {
-      ColumnPartial p = row.getColumnsOrDefault(column, null);
-      if (p == null || p.getCount() == 0) {
+      if (column == null) {
+        acc.addEvents(row.getEventCount(), row.getMaxEventTimeMs());
         continue;
       }
-      min = n == 0 ? p.getMin() : Math.min(min, p.getMin());
-      max = n == 0 ? p.getMax() : Math.max(max, p.getMax());
-      n += p.getCount();
-      sum += p.getSum();
-      sumSquares += p.getSumSquares();
-      if (last == null || p.getLastTimeMs() >= lastTime) {
-        last = p.getLast();
-        lastTime = p.getLastTimeMs();
-      }
-      if (union != null && !p.getHllSketch().isEmpty()) {
-        union.update(HllSketch.heapify(p.getHllSketch().toByteArray()));
+      ColumnPartial p = row.getColumnsOrDefault(column, null);
+      if (p != null) {
+        acc.add(
+            p.getCount(),
+            p.getSum(),
+            p.getSumSquares(),
+            p.getMin(),
+            p.getMax(),
+            p.getLast(),
+            p.getLastTimeMs(),
+            p.getHllSketch().isEmpty() ? null : p.getHllSketch().toByteArray());
       }
     }
-    if (n == 0) {
+    return acc.result(view, feature, asOfMs);
+  }
+
+  /**
+   * The same merge over tiles as engines hold them (no {@code FeatureRow} built): {@code column} is
+   * the feature's column index in the view's plan, or -1 for a count of events.
+   */
+  static FeatureValue merge(
+      ViewSpec view, FeatureDef feature, int column, List<Tiles> window, long asOfMs) {
+    Accumulator acc = new Accumulator(feature);
+    for (Tiles t : window) {
+      if (column < 0) {
+        acc.addEvents(t.eventCount, t.maxEventTime);
+      } else {
+        acc.add(
+            t.count[column],
+            t.sum[column],
+            t.sumSquares[column],
+            t.min[column],
+            t.max[column],
+            t.last[column],
+            t.lastTime[column],
+            t.hll[column]);
+      }
+    }
+    return acc.result(view, feature, asOfMs);
+  }
+
+  /** Partials merged in the order given; the value of the window they make up. */
+  private static final class Accumulator {
+    private long events;
+    private long latest;
+    private long n;
+    private double sum;
+    private double sumSquares;
+    private double min;
+    private double max;
+    private Value last;
+    private long lastTime;
+    private final Union union;
+
+    Accumulator(FeatureDef feature) {
+      this.union = feature.aggregation() == Aggregation.APPROX_DISTINCT ? Sketches.union() : null;
+    }
+
+    void addEvents(long count, long maxEventTime) {
+      events += count;
+      latest = Math.max(latest, maxEventTime);
+    }
+
+    void add(
+        long count,
+        double pSum,
+        double pSumSquares,
+        double pMin,
+        double pMax,
+        Value pLast,
+        long pLastTime,
+        byte[] hll) {
+      if (count == 0) {
+        return;
+      }
+      min = n == 0 ? pMin : Math.min(min, pMin);
+      max = n == 0 ? pMax : Math.max(max, pMax);
+      n += count;
+      sum += pSum;
+      sumSquares += pSumSquares;
+      if (last == null || pLastTime >= lastTime) {
+        last = pLast;
+        lastTime = pLastTime;
+      }
+      if (union != null && hll != null && hll.length > 0) {
+        union.update(HllSketch.heapify(hll));
+      }
+    }
+
+    FeatureValue result(ViewSpec view, FeatureDef feature, long asOfMs) {
+      if (feature.column().isEmpty()) {
+        return ok(Value.newBuilder().setLongValue(events).build(), events == 0 ? 0 : latest);
+      }
+      if (n == 0) {
+        return switch (feature.aggregation()) {
+          case COUNT, APPROX_DISTINCT -> ok(Value.newBuilder().setLongValue(0).build(), 0);
+          case SUM -> ok(Value.newBuilder().setDoubleValue(0).build(), 0);
+          default ->
+              FeatureValue.newBuilder().setStatus(FeatureStatus.FEATURE_STATUS_MISSING).build();
+        };
+      }
       return switch (feature.aggregation()) {
-        case COUNT, APPROX_DISTINCT -> ok(Value.newBuilder().setLongValue(0).build(), 0);
-        case SUM -> ok(Value.newBuilder().setDoubleValue(0).build(), 0);
-        default ->
-            FeatureValue.newBuilder().setStatus(FeatureStatus.FEATURE_STATUS_MISSING).build();
+        case COUNT -> ok(Value.newBuilder().setLongValue(n).build(), lastTime);
+        case SUM -> ok(number(sum), lastTime);
+        case MEAN -> ok(number(sum / n), lastTime);
+        case MIN -> ok(number(min), lastTime);
+        case MAX -> ok(number(max), lastTime);
+        case STDDEV -> {
+          double mean = sum / n;
+          yield ok(number(Math.sqrt(Math.max(0, sumSquares / n - mean * mean))), lastTime);
+        }
+        case LAST ->
+            asOfMs - lastTime > view.ttlMs()
+                ? FeatureValue.newBuilder()
+                    .setStatus(FeatureStatus.FEATURE_STATUS_EXPIRED)
+                    .setEventTimeMs(lastTime)
+                    .build()
+                : ok(last, lastTime);
+        case APPROX_DISTINCT ->
+            ok(Value.newBuilder().setLongValue(Math.round(union.getEstimate())).build(), lastTime);
       };
     }
-    return switch (feature.aggregation()) {
-      case COUNT -> ok(Value.newBuilder().setLongValue(n).build(), lastTime);
-      case SUM -> ok(number(sum), lastTime);
-      case MEAN -> ok(number(sum / n), lastTime);
-      case MIN -> ok(number(min), lastTime);
-      case MAX -> ok(number(max), lastTime);
-      case STDDEV -> {
-        double mean = sum / n;
-        yield ok(number(Math.sqrt(Math.max(0, sumSquares / n - mean * mean))), lastTime);
-      }
-      case LAST ->
-          asOfMs - lastTime > view.ttlMs()
-              ? FeatureValue.newBuilder()
-                  .setStatus(FeatureStatus.FEATURE_STATUS_EXPIRED)
-                  .setEventTimeMs(lastTime)
-                  .build()
-              : ok(last, lastTime);
-      case APPROX_DISTINCT ->
-          ok(Value.newBuilder().setLongValue(Math.round(union.getEstimate())).build(), lastTime);
-    };
   }
 
   private static Value number(double v) {
