@@ -46,6 +46,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -70,8 +71,12 @@ import org.apache.kafka.common.utils.Utils;
  * and are not measured. CPU: the stream scoring threads' CPU time (Kafka Streams' stream, producer
  * and consumer threads, found by the application id) over the measured events.
  *
+ * <p>{@code no-etl} leaves the Flink job out: stream scoring alone on the two cores (it no longer
+ * reads the store; before the log-order rule it then read an empty one).
+ *
  * <p>{@code java -Xmx3g -cp benchmarks/target/streamscore-benchmarks.jar
- * dev.streamscore.benchmarks.StreamScoringLatency [rate=2000] [seconds=30] [warmup=10]}
+ * dev.streamscore.benchmarks.StreamScoringLatency [rate=2000] [seconds=30] [warmup=10]
+ * [etl|no-etl]}
  */
 public final class StreamScoringLatency {
   private static final FeatureSpec SPEC = FeatureSpec.shippedPayments();
@@ -87,13 +92,16 @@ public final class StreamScoringLatency {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
       createTopics(kafka);
       String bootstrap = kafka.bootstrapServers();
-      try (EtlProcess etl =
-              EtlProcess.startFlink(
-                  bootstrap,
-                  dir.resolve("etl"),
-                  Optional.empty(),
-                  List.of(),
-                  Duration.ofMinutes(3));
+      boolean withEtl = args.length <= 3 || !args[3].equals("no-etl");
+      try (AutoCloseable etl =
+              withEtl
+                  ? EtlProcess.startFlink(
+                      bootstrap,
+                      dir.resolve("etl"),
+                      Optional.empty(),
+                      List.of(),
+                      Duration.ofMinutes(3))
+                  : () -> {};
           RegistryServer registry =
               RegistryServer.start(
                   ServerTransport.loopback(0),
@@ -118,7 +126,13 @@ public final class StreamScoringLatency {
           Thread.sleep(100); // the agent loads the model, then stream scoring starts
         }
         String applicationId = node.streamScoringConfig().orElseThrow().applicationId();
-        run(kafka, applicationId, rate, seconds, warmupSeconds);
+        run(
+            kafka,
+            applicationId,
+            () -> node.streamScoringCounts().scored(),
+            rate,
+            seconds,
+            warmupSeconds);
         System.out.printf(Locale.ROOT, "stream scoring counts: %s%n", node.streamScoringCounts());
       }
     } finally {
@@ -153,12 +167,23 @@ public final class StreamScoringLatency {
   }
 
   private static void run(
-      EmbeddedKafka kafka, String applicationId, int rate, int seconds, int warmupSeconds)
+      EmbeddedKafka kafka,
+      String applicationId,
+      java.util.function.LongSupplier scored,
+      int rate,
+      int seconds,
+      int warmupSeconds)
       throws Exception {
     int warmup = rate * warmupSeconds;
     int total = warmup + rate * seconds;
     Map<String, Long> scheduledById = new ConcurrentHashMap<>();
     Histogram histogram = new Histogram(TimeUnit.MINUTES.toMicros(2), 3);
+    // The same, by five seconds of the schedule: does the latency stay put or grow?
+    Histogram[] byFiveSeconds = new Histogram[(seconds + 4) / 5];
+    for (int b = 0; b < byFiveSeconds.length; b++) {
+      byFiveSeconds[b] = new Histogram(TimeUnit.MINUTES.toMicros(2), 2);
+    }
+    long[] measuredFrom = {Long.MAX_VALUE};
     AtomicLong read = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();
     Thread reader =
@@ -177,8 +202,12 @@ public final class StreamScoringLatency {
                     Long scheduled =
                         scheduledById.remove(Prediction.parseFrom(r.value()).getEventId());
                     if (scheduled != null && scheduled >= 0) {
-                      histogram.recordValue(
-                          Math.max(0, TimeUnit.NANOSECONDS.toMicros(now - scheduled)));
+                      long us = Math.max(0, TimeUnit.NANOSECONDS.toMicros(now - scheduled));
+                      histogram.recordValue(us);
+                      int bucket = (int) ((scheduled - measuredFrom[0]) / 5_000_000_000L);
+                      if (bucket >= 0 && bucket < byFiveSeconds.length) {
+                        byFiveSeconds[bucket].recordValue(us);
+                      }
                     }
                     read.incrementAndGet();
                   }
@@ -189,31 +218,60 @@ public final class StreamScoringLatency {
             },
             "prediction-reader");
     reader.start();
+    // Generated before the clock starts (the generator and the validator's JSON parsing would
+    // otherwise take a core from what is measured), event times spaced as they will be sent.
+    long generatedFromMs = System.currentTimeMillis();
+    long[] planned = {0};
     PaymentsGenerator generator =
-        new PaymentsGenerator(GeneratorConfig.defaults(7).withRates(0, 0, 0.01), Clock.systemUTC());
+        new PaymentsGenerator(
+            GeneratorConfig.defaults(7).withRates(0, 0, 0.01),
+            () -> java.time.Instant.ofEpochMilli(generatedFromMs + planned[0] * 1_000L / rate));
     EventValidator validator =
-        new EventValidator(SPEC.source("payments").orElseThrow(), Clock.systemUTC());
+        new EventValidator(
+            SPEC.source("payments").orElseThrow(),
+            Clock.offset(Clock.systemUTC(), Duration.ofMinutes(5)));
+    Event[] events = new Event[total];
+    for (int i = 0; i < total; i++) {
+      planned[0] = i;
+      while (events[i] == null) {
+        if (validator.validate(
+                generator.next().json(), new RecordOrigin(TopicNames.raw("payments"), 0, i))
+            instanceof Validation.Valid valid) {
+          events[i] = valid.event();
+        }
+      }
+    }
     long interval = 1_000_000_000L / rate;
     long start = System.nanoTime() + 100_000_000L;
+    measuredFrom[0] = start + warmup * (1_000_000_000L / rate);
+    // Event times move with the send schedule: each keeps its offset from its planned time.
+    long shiftMs = System.currentTimeMillis() + 100 - generatedFromMs;
     long cpuStart = 0;
     long sendStart = 0;
     try (KafkaProducer<byte[], byte[]> producer = producer(kafka)) {
       for (int i = 0; i < total; i++) {
         long scheduled = start + i * interval;
+        if (i % (rate * 5) == 0) {
+          System.out.printf(
+              Locale.ROOT,
+              "%,d s: sent %,d, scored %,d, read %,d%n",
+              i / rate,
+              i,
+              scored.getAsLong(),
+              read.get());
+        }
         if (i == warmup) {
           cpuStart = streamCpuNanos(applicationId);
           sendStart = System.nanoTime();
         }
-        Event event = null;
-        while (event == null) {
-          if (validator.validate(
-                  generator.next().json(), new RecordOrigin(TopicNames.raw("payments"), 0, i))
-              instanceof Validation.Valid valid) {
-            event = valid.event();
-          }
-        }
-        while (System.nanoTime() < scheduled) {
-          Thread.onSpinWait(); // open loop: the schedule does not wait for predictions
+        Event event =
+            events[i].toBuilder().setEventTimeMs(events[i].getEventTimeMs() + shiftMs).build();
+        // Open loop: the schedule does not wait for predictions. Parked, not spun: a spinning
+        // sender would take one of the two cores from what is measured.
+        for (long wait = scheduled - System.nanoTime();
+            wait > 0;
+            wait = scheduled - System.nanoTime()) {
+          LockSupport.parkNanos(wait);
         }
         // Warm-up events are read but not timed.
         scheduledById.put(event.getEventId(), i < warmup ? -1L : scheduled);
@@ -248,6 +306,11 @@ public final class StreamScoringLatency {
         histogram.getMaxValue() / 1000.0,
         cpu / 1e9,
         cpu / 1e9 / measured * 1e6);
+    StringBuilder series = new StringBuilder("p50 by five seconds of the schedule (ms):");
+    for (Histogram h : byFiveSeconds) {
+      series.append(String.format(Locale.ROOT, " %.0f", h.getValueAtPercentile(50) / 1000.0));
+    }
+    System.out.println(series);
   }
 
   /** CPU time of the threads Kafka Streams runs stream scoring on (named by its client id). */
@@ -281,7 +344,7 @@ public final class StreamScoringLatency {
     Map<String, Object> props = new HashMap<>(kafka.clientProperties());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    props.put(ProducerConfig.LINGER_MS_CONFIG, 0);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 5); // as a producer does; the latency counts it
     return new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
   }
 

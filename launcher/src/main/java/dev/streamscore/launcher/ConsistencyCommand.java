@@ -8,6 +8,7 @@ import dev.streamscore.etl.TopicNames;
 import dev.streamscore.kafka.KafkaOperationException;
 import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.modelsync.ModelAlias;
+import dev.streamscore.modelsync.OnnxModel;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.ModelVersionSpec;
@@ -144,9 +145,14 @@ final class ConsistencyCommand implements Callable<Integer> {
     } catch (KafkaOperationException e) {
       throw new StartupException("Kafka at " + kafkaOption.bootstrap + ": " + e.getMessage(), e);
     }
-    Consistency.Report report =
-        new Consistency(spec, source, pointInTime).check(events, versions, predictions);
+    Consistency.Report report;
+    try (VersionModels models = new VersionModels(model)) {
+      report =
+          new Consistency(spec, source, pointInTime)
+              .check(events, versions, predictions, models::score);
+    }
     out.println(model + ": " + report.summary() + " (rule: " + pointInTime.option() + ")");
+    out.println(model + ": " + report.scoresSummary());
     if (report.withoutInputs() + report.withoutEvent() > 0) {
       out.printf(
           "not compared: %,d without their input vector, %,d whose event or version was not found%n",
@@ -188,6 +194,62 @@ final class ConsistencyCommand implements Callable<Integer> {
     } catch (DateTimeParseException | ArithmeticException e) {
       throw new StartupException(
           option + " '" + text + "' is not an ISO-8601 time (2026-11-27T10:00:00Z)");
+    }
+  }
+
+  /**
+   * The model's versions as the node runs them, each downloaded from the registry (sha256 checked)
+   * and loaded through ONNX Runtime on first use; closed with the check.
+   */
+  private final class VersionModels implements AutoCloseable {
+    private final String name;
+    private final Map<Long, OnnxModel> loaded = new HashMap<>();
+    private final java.nio.file.Path dir;
+
+    VersionModels(String name) {
+      this.name = name;
+      try {
+        this.dir = java.nio.file.Files.createTempDirectory("streamscore-consistency");
+      } catch (java.io.IOException e) {
+        throw new StartupException("cannot create a temporary directory: " + e.getMessage(), e);
+      }
+    }
+
+    float[] score(long version, float[] row) {
+      OnnxModel m = loaded.computeIfAbsent(version, this::load);
+      return m.predictBatch(new float[][] {row})[0];
+    }
+
+    private OnnxModel load(long version) {
+      java.nio.file.Path file = dir.resolve(name + "-" + version + ".onnx");
+      try {
+        connection.with(
+            client -> {
+              try {
+                client.downloadTo(name, version, file);
+              } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+              }
+              return file;
+            });
+      } catch (IllegalStateException | java.io.UncheckedIOException e) {
+        throw new StartupException(
+            "cannot fetch " + name + " v" + version + ": " + e.getMessage(), e);
+      }
+      return OnnxModel.load(file);
+    }
+
+    @Override
+    public void close() {
+      loaded.values().forEach(OnnxModel::close);
+      try (var files = java.nio.file.Files.list(dir)) {
+        for (java.nio.file.Path f : files.toList()) {
+          java.nio.file.Files.deleteIfExists(f);
+        }
+        java.nio.file.Files.deleteIfExists(dir);
+      } catch (java.io.IOException e) {
+        // A temporary file left behind is not worth failing the check for.
+      }
     }
   }
 

@@ -99,6 +99,40 @@ public final class RegistryClient {
         DownloadRequest.newBuilder().setName(model).setVersion(version).build());
   }
 
+  /**
+   * Downloads a version's artifact to {@code file}, checking it against the sha256 the registry
+   * gives.
+   *
+   * @throws IOException when the file cannot be written
+   * @throws IllegalStateException when the bytes do not match the registry's sha256
+   */
+  public void downloadTo(String model, long version, Path file) throws IOException {
+    java.security.MessageDigest digest = RegistryServer.sha256();
+    String expected = "";
+    try (java.io.OutputStream out = java.nio.file.Files.newOutputStream(file)) {
+      Iterator<ArtifactChunk> chunks = download(model, version);
+      while (chunks.hasNext()) {
+        ArtifactChunk chunk = chunks.next();
+        if (!chunk.getSha256().isEmpty()) {
+          expected = chunk.getSha256();
+        }
+        chunk.getData().writeTo(out);
+        digest.update(chunk.getData().asReadOnlyByteBuffer());
+      }
+    }
+    String actual = java.util.HexFormat.of().formatHex(digest.digest());
+    if (!actual.equals(expected)) {
+      throw new IllegalStateException(
+          model
+              + " v"
+              + version
+              + ": the downloaded artifact's sha256 is "
+              + actual
+              + ", the registry says "
+              + expected);
+    }
+  }
+
   /** Reports a node's state for one alias; returns the registry's revision. */
   public long report(NodeStatus status) {
     return blocking.reportNodeStatus(status).getRevision();
