@@ -11,6 +11,7 @@ import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.kafka.TopicTail;
 import dev.streamscore.launcher.load.OpenLoop;
 import dev.streamscore.modelsync.ModelAlias;
+import dev.streamscore.modelsync.OnnxModel;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelRef;
@@ -260,12 +261,20 @@ final class DemoCommand implements Callable<Integer> {
             .model("fraud")
             .getVersionsList()
             .forEach(v -> versions.put(v.getVersion(), v.getSpec()));
-        Consistency.Report consistency =
-            new Consistency(spec, "payments", PointInTimeRule.LOG_ORDER)
-                .check(
-                    all,
-                    versions,
-                    logged.stream().filter(p -> p.getNodeId().equals("stream")).toList());
+        Consistency.Report consistency;
+        // Each prediction's scores, recomputed from its training row by the version it used.
+        try (OnnxModel o1 = OnnxModel.load(v1.onnx());
+            OnnxModel o2 = OnnxModel.load(v2.onnx())) {
+          Map<Long, OnnxModel> byVersion = Map.of(m1.getVersion(), o1, m2.getVersion(), o2);
+          consistency =
+              new Consistency(spec, "payments", PointInTimeRule.LOG_ORDER)
+                  .check(
+                      all,
+                      versions,
+                      logged.stream().filter(p -> p.getNodeId().equals("stream")).toList(),
+                      (version, row) ->
+                          byVersion.get(version).predictBatch(new float[][] {row})[0]);
+        }
         report(platform, log, live, swap, streamed, logged.size(), consistency, auc1, auc2, m1, m2);
         return live.failed() + swap.failed() == 0 ? 0 : 1;
       } finally {
@@ -440,6 +449,7 @@ final class DemoCommand implements Callable<Integer> {
         swap.failed());
     say("  prediction log           %,d records in predictions.fraud", predictionRecords);
     say("  online/offline consistency: %s", consistency.summary());
+    say("                            %s", consistency.scoresSummary());
     consistency.inputs().stream()
         .filter(i -> i.mismatches() > 0)
         .sorted(java.util.Comparator.comparingLong(Consistency.InputSkew::mismatches).reversed())

@@ -44,6 +44,15 @@ class DemoIT {
             .matcher(out);
     assertThat(consistency.find()).as(out).isTrue();
     assertThat(Long.parseLong(consistency.group(2).replace(",", ""))).isEqualTo(scored);
+    // The log-order rule: every one of them is its event's training row, scores included.
+    assertThat(consistency.group(1)).isEqualTo(consistency.group(2));
+    assertThat(out)
+        .contains(
+            "scores: "
+                + consistency.group(2)
+                + " of "
+                + consistency.group(2)
+                + " recomputed from the training rows bit-identical");
     Matcher auc =
         Pattern.compile("AUC on held-out events +v1 ([\\d.]+), v2 ([\\d.]+)").matcher(out);
     assertThat(auc.find()).isTrue();
