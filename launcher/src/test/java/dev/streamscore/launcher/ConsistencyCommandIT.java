@@ -30,6 +30,16 @@ import org.junit.jupiter.api.io.TempDir;
  * with the training row of its event.
  */
 class ConsistencyCommandIT {
+  private static String scrape(Platform platform) throws Exception {
+    return java.net.http.HttpClient.newHttpClient()
+        .send(
+            java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create(platform.endpoints().metrics()))
+                .build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString())
+        .body();
+  }
+
   @Test
   void comparesEveryStreamPredictionWithItsEventsTrainingRow(@TempDir Path dir) throws Exception {
     PlatformConfig config =
@@ -97,7 +107,29 @@ class ConsistencyCommandIT {
       assertThat(check.out())
           .contains("user_txn:txn_count_1h")
           .contains("amount")
-          .doesNotContain("not compared");
+          .doesNotContain("not compared")
+          .contains("scores: " + m.group(2) + " of " + m.group(2) + " recomputed");
+      assertThat(m.group(1)).isEqualTo(m.group(2));
+
+      // The live check beside stream scoring, one entity in 16, finds the same.
+      Pattern sampled =
+          Pattern.compile("streamscore_consistency_sampled_total\\{model=\"fraud\"\\} ([\\d.E]+)");
+      Pattern identical =
+          Pattern.compile(
+              "streamscore_consistency_identical_total\\{model=\"fraud\"\\} ([\\d.E]+)");
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> {
+                Matcher s = sampled.matcher(scrape(platform));
+                return s.find() && Double.parseDouble(s.group(1)) > 0;
+              });
+      String metrics = scrape(platform);
+      Matcher s = sampled.matcher(metrics);
+      Matcher i = identical.matcher(metrics);
+      assertThat(s.find()).isTrue();
+      assertThat(i.find()).as(metrics).isTrue();
+      assertThat(Double.parseDouble(i.group(1))).isEqualTo(Double.parseDouble(s.group(1)));
     }
   }
 }

@@ -164,7 +164,7 @@ public final class Consistency {
   }
 
   /** One input's value as training data has it. */
-  private record Trained(float value, FeatureStatus status) {}
+  record Trained(float value, FeatureStatus status) {}
 
   /** Per input, counts and differences as the check goes. */
   private static final class Tally {
@@ -347,7 +347,7 @@ public final class Consistency {
     return new Mismatch(p, version, training, logOrder, differing);
   }
 
-  private static float served(Prediction p, int i) {
+  static float served(Prediction p, int i) {
     return i < p.getFeaturesCount() ? (float) p.getFeatures(i) : Float.NaN;
   }
 
@@ -396,12 +396,12 @@ public final class Consistency {
 
   /** Stored values of a view's features for the event, by the rule in force. */
   @FunctionalInterface
-  private interface Values {
+  interface Values {
     List<FeatureValue> of(String view, List<String> features);
   }
 
   /** The event's training row, in the version's input order. */
-  private static Trained[] row(ModelVersionSpec version, Event event, Values stored) {
+  static Trained[] row(ModelVersionSpec version, Event event, Values stored) {
     Trained[] row = new Trained[version.getInputsCount()];
     Map<String, List<Integer>> byView = new LinkedHashMap<>();
     Map<String, List<String>> featuresByView = new LinkedHashMap<>();

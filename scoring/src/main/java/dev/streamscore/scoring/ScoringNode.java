@@ -173,17 +173,33 @@ public final class ScoringNode implements AutoCloseable {
     config
         .streamScoring()
         .ifPresent(
-            target ->
-                streamScoring =
-                    register(
-                        "stream scoring",
-                        new StreamScoringStage(
-                            streamConfig(spec, target),
-                            agent,
-                            scorer,
-                            () -> features.behind() == 0,
-                            clock)));
+            target -> {
+              StreamScoring.Config stream = streamConfig(spec, target);
+              streamScoring =
+                  register(
+                      "stream scoring",
+                      new StreamScoringStage(
+                          stream, agent, scorer, () -> features.behind() == 0, clock));
+              // One entity in CONSISTENCY_SAMPLE checked live against its training rows.
+              register(
+                  "consistency monitor",
+                  new ConsistencyMonitor(
+                      stream.bootstrapServers(),
+                      stream.eventsTopic(),
+                      PredictionLog.topic(stream.model()),
+                      new ConsistencySampler(
+                          spec,
+                          stream.source(),
+                          stream.model(),
+                          CONSISTENCY_SAMPLE,
+                          wiring.metrics()),
+                      agent,
+                      stream.model()));
+            });
   }
+
+  /** Stream scoring's live consistency check follows one entity in this many. */
+  static final int CONSISTENCY_SAMPLE = 16;
 
   private StreamScoring.Config streamConfig(FeatureSpec spec, ModelAlias target) {
     // The first source that has views: the one whose events the model's features describe.

@@ -133,6 +133,28 @@ class StreamScoringConsistencyTest {
       assertThat(report.identical()).isEqualTo(report.compared());
       assertThat(report.scoresCompared()).isEqualTo(report.compared());
       assertThat(report.scoresIdentical()).isEqualTo(report.compared());
+      // The live sampler agrees, whether a prediction is read before or after its event.
+      for (boolean predictionsFirst : new boolean[] {false, true}) {
+        ConsistencySampler sampler =
+            new ConsistencySampler(
+                Node.SPEC,
+                "payments",
+                "fraud",
+                3,
+                new io.prometheus.metrics.model.registry.PrometheusRegistry());
+        java.util.function.LongFunction<ModelVersionSpec> versions =
+            v -> v == 1 ? sixInputs() : null;
+        if (predictionsFirst) {
+          predictions.forEach(p -> sampler.onPrediction(p, versions));
+        }
+        log.forEach(l -> sampler.onEvent(l.origin(), l.event(), versions));
+        if (!predictionsFirst) {
+          predictions.forEach(p -> sampler.onPrediction(p, versions));
+        }
+        assertThat(sampler.sampledCount())
+            .isBetween(predictions.size() / 10L, predictions.size() - 1L);
+        assertThat(sampler.identicalCount()).isEqualTo(sampler.sampledCount());
+      }
       // The old rule, which counts events logged after the prediction, differs on this stream.
       Consistency.Report eventTime =
           new Consistency(Node.SPEC, "payments", PointInTimeRule.EVENT_TIME)
