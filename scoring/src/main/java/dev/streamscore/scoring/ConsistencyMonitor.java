@@ -25,9 +25,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs a {@link ConsistencySampler} beside stream scoring: one thread reading {@code
- * events.<source>} and {@code predictions.<model>} from their beginnings ({@code read_committed},
- * no consumer group). Close stops the thread, then the consumers.
+ * Runs a {@link ConsistencySampler} beside stream scoring: once stream scoring has started, one
+ * thread reading {@code events.<source>} and {@code predictions.<model>} from their beginnings
+ * ({@code read_committed}, no consumer group). Close stops the thread, then the consumers.
  */
 final class ConsistencyMonitor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(ConsistencyMonitor.class);
@@ -43,7 +43,8 @@ final class ConsistencyMonitor implements AutoCloseable {
       String predictionsTopic,
       ConsistencySampler sampler,
       SyncAgent agent,
-      String model) {
+      String model,
+      java.util.function.BooleanSupplier started) {
     this.events = consumer(bootstrap);
     this.predictions = consumer(bootstrap);
     Map<Long, ModelVersionSpec> specs = new HashMap<>();
@@ -62,6 +63,10 @@ final class ConsistencyMonitor implements AutoCloseable {
         new Thread(
             () -> {
               try {
+                // Nothing to check until stream scoring has a version to score with.
+                while (!closed && !started.getAsBoolean()) {
+                  TimeUnit.MILLISECONDS.sleep(250);
+                }
                 assignFromStart(events, eventsTopic);
                 assignFromStart(predictions, predictionsTopic);
                 while (!closed) {

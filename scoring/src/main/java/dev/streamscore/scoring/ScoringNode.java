@@ -194,7 +194,8 @@ public final class ScoringNode implements AutoCloseable {
                           CONSISTENCY_SAMPLE,
                           wiring.metrics()),
                       agent,
-                      stream.model()));
+                      stream.model(),
+                      () -> agent.servingRevision(stream.model(), stream.alias()) != 0));
             });
   }
 
