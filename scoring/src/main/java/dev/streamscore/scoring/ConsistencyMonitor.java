@@ -34,8 +34,10 @@ final class ConsistencyMonitor implements AutoCloseable {
 
   private final Thread thread;
   private volatile boolean closed;
-  private final KafkaConsumer<byte[], byte[]> events;
-  private final KafkaConsumer<byte[], byte[]> predictions;
+  private final String bootstrap;
+  // Made by the thread once stream scoring has started: a platform without a model has none.
+  private volatile KafkaConsumer<byte[], byte[]> events;
+  private volatile KafkaConsumer<byte[], byte[]> predictions;
 
   ConsistencyMonitor(
       String bootstrap,
@@ -45,8 +47,7 @@ final class ConsistencyMonitor implements AutoCloseable {
       SyncAgent agent,
       String model,
       java.util.function.BooleanSupplier started) {
-    this.events = consumer(bootstrap);
-    this.predictions = consumer(bootstrap);
+    this.bootstrap = bootstrap;
     Map<Long, ModelVersionSpec> specs = new HashMap<>();
     java.util.function.LongFunction<ModelVersionSpec> versions =
         v ->
@@ -66,6 +67,13 @@ final class ConsistencyMonitor implements AutoCloseable {
                 // Nothing to check until stream scoring has a version to score with.
                 while (!closed && !started.getAsBoolean()) {
                   TimeUnit.MILLISECONDS.sleep(250);
+                }
+                synchronized (this) {
+                  if (closed) {
+                    return;
+                  }
+                  events = consumer(bootstrap);
+                  predictions = consumer(bootstrap);
                 }
                 assignFromStart(events, eventsTopic);
                 assignFromStart(predictions, predictionsTopic);
@@ -141,11 +149,18 @@ final class ConsistencyMonitor implements AutoCloseable {
 
   @Override
   public void close() throws InterruptedException {
-    closed = true;
-    events.wakeup();
-    predictions.wakeup();
+    synchronized (this) {
+      closed = true;
+    }
+    thread.interrupt();
+    if (events != null) {
+      events.wakeup();
+      predictions.wakeup();
+    }
     thread.join(TimeUnit.SECONDS.toMillis(10));
-    events.close(Duration.ofSeconds(5));
-    predictions.close(Duration.ofSeconds(5));
+    if (events != null) {
+      events.close(Duration.ofSeconds(5));
+      predictions.close(Duration.ofSeconds(5));
+    }
   }
 }
