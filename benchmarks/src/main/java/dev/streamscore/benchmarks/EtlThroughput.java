@@ -209,7 +209,8 @@ public final class EtlThroughput {
     return out;
   }
 
-  private static void createTopics(EmbeddedKafka kafka) {
+  /** The events, dead-letter and feature topics, 4 partitions each. */
+  static void createTopics(EmbeddedKafka kafka) {
     List<NewTopic> topics = new ArrayList<>();
     topics.add(new NewTopic(EVENTS, 4, (short) 1));
     topics.add(new NewTopic(TopicNames.DLQ, 4, (short) 1));

@@ -5,10 +5,8 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.Validation;
-import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
-import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.launcher.EtlProcess;
@@ -48,8 +46,6 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.LockSupport;
 import org.HdrHistogram.Histogram;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -90,7 +86,7 @@ public final class StreamScoringLatency {
     int warmupSeconds = args.length > 2 ? Integer.parseInt(args[2]) : 10;
     Path dir = Files.createTempDirectory("stream-scoring-bench");
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
-      createTopics(kafka);
+      EtlThroughput.createTopics(kafka);
       String bootstrap = kafka.bootstrapServers();
       boolean withEtl = args.length <= 3 || !args[3].equals("no-etl");
       try (AutoCloseable etl =
@@ -326,18 +322,6 @@ public final class StreamScoringLatency {
       }
     }
     return sum;
-  }
-
-  private static void createTopics(EmbeddedKafka kafka) {
-    List<NewTopic> topics = new ArrayList<>();
-    topics.add(new NewTopic(EVENTS, 4, (short) 1));
-    topics.add(new NewTopic(TopicNames.DLQ, 4, (short) 1));
-    for (ViewSpec view : SPEC.views().values()) {
-      topics.add(new NewTopic(view.topic(), 4, (short) 1));
-    }
-    try (Admin admin = Admin.create(kafka.clientProperties())) {
-      Topics.using(admin).ensure(topics, Duration.ofSeconds(60));
-    }
   }
 
   private static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka) {

@@ -168,11 +168,6 @@ final class StoreTimeline implements TimelineState {
   }
 
   @Override
-  public void removeTilesBefore(int view, long tileStartMs) {
-    throw new UnsupportedOperationException("the log-order rule drops tiles itself");
-  }
-
-  @Override
   public NavigableMap<Long, byte[]> tiles(int view, long fromMs, long toMs) {
     NavigableMap<Long, byte[]> out = new TreeMap<>();
     if (fromMs >= toMs) {

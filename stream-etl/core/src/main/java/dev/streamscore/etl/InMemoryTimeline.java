@@ -51,11 +51,6 @@ public final class InMemoryTimeline implements TimelineState {
   }
 
   @Override
-  public void removeTilesBefore(int view, long tileStartMs) {
-    throw new UnsupportedOperationException("the log-order rule drops tiles itself");
-  }
-
-  @Override
   public NavigableMap<Long, byte[]> tiles(int view, long fromMs, long toMs) {
     TreeMap<Long, byte[]> t = tiles.get(view);
     return t == null || fromMs >= toMs

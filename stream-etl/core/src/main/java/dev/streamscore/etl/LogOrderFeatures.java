@@ -214,7 +214,7 @@ public final class LogOrderFeatures {
         }
       }
     }
-    FeatureProcessor.Outcome outcome = processor.process(new KeepingTiles(timeline), event, 0);
+    FeatureProcessor.Outcome outcome = processor.process(timeline, event, 0);
     FeatureProcessor.Accepted a = outcome.accepted();
     if (a == null) {
       return outcome;
@@ -309,46 +309,5 @@ public final class LogOrderFeatures {
   private static long minus(long a, long b) {
     long r = a - b;
     return ((a ^ b) & (a ^ r)) < 0 ? Long.MIN_VALUE : r;
-  }
-
-  /** The processor's view of a timeline: closed tiles stay, {@link #forget} drops them later. */
-  private record KeepingTiles(TimelineState timeline) implements EntityState {
-    @Override
-    public long maxEventTime() {
-      return timeline.maxEventTime();
-    }
-
-    @Override
-    public void maxEventTime(long eventTimeMs) {
-      timeline.maxEventTime(eventTimeMs);
-    }
-
-    @Override
-    public long seenAt(String eventId) {
-      return timeline.seenAt(eventId);
-    }
-
-    @Override
-    public void markSeen(String eventId, long eventTimeMs) {
-      timeline.markSeen(eventId, eventTimeMs);
-    }
-
-    @Override
-    public void forgetSeenBefore(long eventTimeMs) {
-      timeline.forgetSeenBefore(eventTimeMs);
-    }
-
-    @Override
-    public byte[] tile(int view, long tileStartMs) {
-      return timeline.tile(view, tileStartMs);
-    }
-
-    @Override
-    public void putTile(int view, long tileStartMs, byte[] row) {
-      timeline.putTile(view, tileStartMs, row);
-    }
-
-    @Override
-    public void removeTilesBefore(int view, long tileStartMs) {}
   }
 }

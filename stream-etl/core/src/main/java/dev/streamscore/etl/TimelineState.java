@@ -11,10 +11,16 @@ import java.util.NavigableMap;
  * entity's history: {@link InMemoryTimeline} for training, a Kafka Streams store for stream
  * scoring.
  *
- * <p>{@link #removeTilesBefore} is never called: {@link LogOrderFeatures} prunes with {@link
- * #dropTilesBefore} instead, later than the ETL does. Used by one thread at a time.
+ * <p>Used by one thread at a time.
  */
 public interface TimelineState extends EntityState {
+
+  /**
+   * Does nothing: closed tiles stay, later events' windows read them. {@link LogOrderFeatures}
+   * prunes with {@link #dropTilesBefore} instead, later than the ETL does.
+   */
+  @Override
+  default void removeTilesBefore(int view, long tileStartMs) {}
 
   /** The view's tiles starting in {@code [fromMs, toMs)}, by start. */
   NavigableMap<Long, byte[]> tiles(int view, long fromMs, long toMs);
