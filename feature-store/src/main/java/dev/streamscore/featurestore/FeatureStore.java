@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.FeatureDef;
 import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.etl.Windows;
 import dev.streamscore.proto.v1.EntityFeatures;
@@ -11,6 +12,7 @@ import dev.streamscore.proto.v1.EntityStatus;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.FeatureStatus;
 import dev.streamscore.proto.v1.FeatureValue;
+import dev.streamscore.proto.v1.LogPosition;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -94,6 +96,18 @@ public final class FeatureStore implements AutoCloseable {
   /** What one {@link #write} did. */
   public record WriteResult(int written, int superseded, int refused) {}
 
+  /**
+   * How far the rows written from one events partition have got: the greatest {@code
+   * source_next_offset} among them, and the append time of the event before it.
+   */
+  public record Applied(long nextOffset, long appendedMs) {}
+
+  /** Key prefix of the {@link Applied} entries in the offsets family: no topic holds a '/'. */
+  private static final String APPLIED = "applied/";
+
+  private final Map<SourcePartition, Applied> applied =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private FeatureStore(Path dir, FeatureSpec spec) {
     this.name = dir.toAbsolutePath().toString();
     this.views = new LinkedHashMap<>(spec.views());
@@ -137,6 +151,18 @@ public final class FeatureStore implements AutoCloseable {
     for (String view : views.keySet()) {
       viewFamilies.put(view, handles.get(i++));
     }
+    try (RocksIterator it = db.newIterator(offsetFamily)) {
+      for (it.seek(bytes(APPLIED)); it.isValid(); it.next()) {
+        String key = new String(it.key(), StandardCharsets.UTF_8);
+        if (!key.startsWith(APPLIED)) {
+          break;
+        }
+        ByteBuffer value = ByteBuffer.wrap(it.value());
+        applied.put(
+            SourcePartition.parse(key.substring(APPLIED.length())),
+            new Applied(value.getLong(), value.getLong()));
+      }
+    }
   }
 
   /**
@@ -174,13 +200,16 @@ public final class FeatureStore implements AutoCloseable {
               row,
               (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
     }
+    Map<SourcePartition, Applied> positions = positions(newest);
     int distinct = newest.values().stream().mapToInt(Map::size).sum();
     superseded = rows.size() - refused - distinct;
     synchronized (writer) {
       lock.readLock().lock();
       try {
         ensureOpen(); // before any native call: a closed database must not be touched
-        return writeBatch(newest, sourceOffsets, superseded, refused);
+        WriteResult result = writeBatch(newest, sourceOffsets, positions, superseded, refused);
+        applied.putAll(positions);
+        return result;
       } catch (RocksDBException e) {
         throw new FeatureStoreException(name, "write a batch of " + rows.size() + " rows", e);
       } finally {
@@ -192,6 +221,7 @@ public final class FeatureStore implements AutoCloseable {
   private WriteResult writeBatch(
       Map<String, Map<String, FeatureRow>> newest,
       Map<SourcePartition, Long> sourceOffsets,
+      Map<SourcePartition, Applied> positions,
       int superseded,
       int refused)
       throws RocksDBException {
@@ -216,6 +246,15 @@ public final class FeatureStore implements AutoCloseable {
             offsetFamily,
             bytes(offset.getKey().toString()),
             ByteBuffer.allocate(8).putLong(offset.getValue()).array());
+      }
+      for (Map.Entry<SourcePartition, Applied> at : positions.entrySet()) {
+        batch.put(
+            offsetFamily,
+            bytes(APPLIED + at.getKey()),
+            ByteBuffer.allocate(16)
+                .putLong(at.getValue().nextOffset())
+                .putLong(at.getValue().appendedMs())
+                .array());
       }
       db.write(writeOptions, batch);
       return new WriteResult(written, superseded, refused);
@@ -303,6 +342,9 @@ public final class FeatureStore implements AutoCloseable {
       try (RocksIterator it = db.newIterator(offsetFamily)) {
         Map<SourcePartition, Long> offsets = new LinkedHashMap<>();
         for (it.seekToFirst(); it.isValid(); it.next()) {
+          if (new String(it.key(), StandardCharsets.UTF_8).startsWith(APPLIED)) {
+            continue;
+          }
           offsets.put(
               SourcePartition.parse(new String(it.key(), StandardCharsets.UTF_8)),
               ByteBuffer.wrap(it.value()).getLong());
@@ -465,12 +507,91 @@ public final class FeatureStore implements AutoCloseable {
         allOk &= value.getStatus() == FeatureStatus.FEATURE_STATUS_OK;
         out.addValues(value);
       }
+      addPositions(out, tilesByView);
       out.setStatus(
           !anyTile
               ? EntityStatus.ENTITY_STATUS_UNKNOWN
               : allOk ? EntityStatus.ENTITY_STATUS_COMPLETE : EntityStatus.ENTITY_STATUS_PARTIAL);
       return out.build();
     }
+  }
+
+  /**
+   * Per source partition of the rows read, the greatest {@code source_next_offset}: the log
+   * position the values stand at. Rows without one (written by an engine before positions, or by a
+   * replay) say nothing.
+   */
+  private void addPositions(EntityFeatures.Builder out, List<FeatureRow>[] tilesByView) {
+    Map<String, LogPosition> positions = null;
+    for (int v = 0; v < tilesByView.length; v++) {
+      if (tilesByView[v] == null) {
+        continue;
+      }
+      String topic = null;
+      for (FeatureRow row : tilesByView[v]) {
+        if (row.getSourceNextOffset() <= 0) {
+          continue;
+        }
+        if (topic == null) {
+          topic = TopicNames.events(views.get(row.getView()).source());
+        }
+        if (positions == null) {
+          positions = new LinkedHashMap<>();
+        }
+        positions.merge(
+            topic + ':' + row.getSourcePartition(),
+            LogPosition.newBuilder()
+                .setTopic(topic)
+                .setPartition(row.getSourcePartition())
+                .setNextOffset(row.getSourceNextOffset())
+                .build(),
+            (a, b) -> a.getNextOffset() >= b.getNextOffset() ? a : b);
+      }
+    }
+    if (positions != null) {
+      out.addAllPositions(positions.values());
+    }
+  }
+
+  /**
+   * Per events partition, the positions these rows reach beyond what the store has applied. Rows of
+   * a stale version count too: they were read, and the newer row already stored is further.
+   */
+  private Map<SourcePartition, Applied> positions(Map<String, Map<String, FeatureRow>> newest) {
+    Map<SourcePartition, Applied> out = new HashMap<>();
+    for (Map<String, FeatureRow> byTile : newest.values()) {
+      for (FeatureRow row : byTile.values()) {
+        if (row.getSourceNextOffset() <= 0) {
+          continue;
+        }
+        SourcePartition from =
+            new SourcePartition(sourceTopic(row.getView()), row.getSourcePartition());
+        Applied at = out.getOrDefault(from, applied.get(from));
+        if (at == null || at.nextOffset() < row.getSourceNextOffset()) {
+          out.put(from, new Applied(row.getSourceNextOffset(), row.getSourceAppendedMs()));
+        }
+      }
+    }
+    return out;
+  }
+
+  /** How far the rows written from an events partition have got; empty before its first row. */
+  public java.util.Optional<Applied> applied(SourcePartition partition) {
+    return java.util.Optional.ofNullable(applied.get(partition));
+  }
+
+  /** The events topics the views aggregate. */
+  java.util.Set<String> sourceTopics() {
+    java.util.Set<String> topics = new java.util.TreeSet<>();
+    for (ViewSpec view : views.values()) {
+      topics.add(TopicNames.events(view.source()));
+    }
+    return topics;
+  }
+
+  /** The events topic a view aggregates. */
+  String sourceTopic(String view) {
+    return TopicNames.events(views.get(view).source());
   }
 
   private record Resolved(ViewSpec view, FeatureDef feature) {}

@@ -1,7 +1,9 @@
 package dev.streamscore.featurestore;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.etl.TileKeys;
 import dev.streamscore.proto.v1.FeatureRow;
+import dev.streamscore.proto.v1.Freshness;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -45,8 +47,18 @@ public final class Materializer implements AutoCloseable {
   private final AtomicLong rowsRead = new AtomicLong();
   private final AtomicLong rowsWritten = new AtomicLong();
   private final AtomicLong newestUpdate = new AtomicLong();
+
+  /** The events topics the views aggregate, and their partition counts once known. */
+  private final Map<String, Integer> sourcePartitions =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** Per events partition: its end as last polled. */
+  private final Map<SourcePartition, Long> sourceEnds =
+      new java.util.concurrent.ConcurrentHashMap<>();
+
   private final CountDownLatch stopped = new CountDownLatch(1);
   private final Clock clock;
+  private final long started;
   private final Thread thread;
   private volatile boolean caughtUp;
   private long lastEndsCheck;
@@ -61,6 +73,7 @@ public final class Materializer implements AutoCloseable {
       String bootstrap, List<String> topics, FeatureStore store, Clock clock, Duration timeout) {
     this.store = store;
     this.clock = clock;
+    this.started = clock.millis();
     Map<String, Object> props = new HashMap<>();
     props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -87,6 +100,10 @@ public final class Materializer implements AutoCloseable {
           consumer.seek(tp, next);
         }
       }
+      for (String source : store.sourceTopics()) {
+        sourcePartitions.put(source, 0);
+      }
+      findSourcePartitions(timeout);
       startEnds.putAll(consumer.endOffsets(partitions, timeout));
       ends.putAll(startEnds);
       for (TopicPartition tp : partitions) {
@@ -177,6 +194,7 @@ public final class Materializer implements AutoCloseable {
         }
         if (now - lastEndsCheck > 1_000_000_000L) {
           consumer.endOffsets(partitions).forEach(ends::put);
+          pollSourceEnds();
           lastEndsCheck = now;
         }
       }
@@ -189,6 +207,66 @@ public final class Materializer implements AutoCloseable {
       consumer.close(Duration.ofSeconds(5));
       stopped.countDown();
     }
+  }
+
+  /** Learns the partition counts of the events topics that exist (an absent one is retried). */
+  private void findSourcePartitions(Duration timeout) {
+    for (Map.Entry<String, Integer> source : sourcePartitions.entrySet()) {
+      if (source.getValue() > 0) {
+        continue;
+      }
+      List<PartitionInfo> infos = consumer.partitionsFor(source.getKey(), timeout);
+      if (infos != null && !infos.isEmpty()) {
+        source.setValue(infos.size());
+      }
+    }
+  }
+
+  private void pollSourceEnds() {
+    findSourcePartitions(Duration.ofMillis(500));
+    List<TopicPartition> sources = new ArrayList<>();
+    sourcePartitions.forEach(
+        (topic, count) -> {
+          for (int p = 0; p < count; p++) {
+            sources.add(new TopicPartition(topic, p));
+          }
+        });
+    if (!sources.isEmpty()) {
+      consumer
+          .endOffsets(sources)
+          .forEach((tp, end) -> sourceEnds.put(SourcePartition.of(tp), end));
+    }
+  }
+
+  /**
+   * How far the store's rows are behind the events log for the partition of {@code sourceTopic}
+   * holding {@code entityId}: the records after the newest event any applied row reflects, and how
+   * long ago that event was appended. Empty while the topic's partitions or end are not known yet.
+   *
+   * <p>The position is the greatest one applied from the partition, so an engine whose subtasks
+   * write one partition's entities at different speeds shows the fastest; and events the ETL
+   * rejected leave no row, so they count as behind until a later event of the partition is applied.
+   */
+  public java.util.Optional<Freshness> freshness(String sourceTopic, String entityId) {
+    Integer count = sourcePartitions.get(sourceTopic);
+    if (count == null || count == 0) {
+      return java.util.Optional.empty();
+    }
+    SourcePartition partition =
+        new SourcePartition(sourceTopic, TileKeys.partition(entityId, count));
+    Long end = sourceEnds.get(partition);
+    if (end == null) {
+      return java.util.Optional.empty();
+    }
+    FeatureStore.Applied at = store.applied(partition).orElse(null);
+    long behind = Math.max(0, end - (at == null ? 0 : at.nextOffset()));
+    long behindMs = 0;
+    if (behind > 0) {
+      // Nothing of the partition applied yet: behind at least since this materializer started.
+      behindMs = Math.max(0, clock.millis() - (at == null ? started : at.appendedMs()));
+    }
+    return java.util.Optional.of(
+        Freshness.newBuilder().setBehindRecords(behind).setBehindMs(behindMs).build());
   }
 
   private FeatureRow parse(ConsumerRecord<byte[], byte[]> r) {

@@ -7,7 +7,9 @@ import dev.streamscore.etl.FeatureDef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.GoldenStream;
 import dev.streamscore.etl.Replay;
+import dev.streamscore.etl.SourcePosition;
 import dev.streamscore.etl.TileKeys;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
@@ -27,6 +29,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -101,6 +104,121 @@ class MaterializerIT {
             }
           }
         }
+      }
+    }
+  }
+
+  @Test
+  void saysHowFarItsRowsAreBehindEachEventsPartitionAndRemembersItAcrossARestart(@TempDir Path dir)
+      throws Exception {
+    List<Event> events = GoldenStream.generate(5, 6_000, 100, START, 2 * 3_600_000L);
+    String eventsTopic = TopicNames.events(GoldenStream.SOURCE);
+    List<String> topics = SPEC.views().values().stream().map(ViewSpec::topic).toList();
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Admin admin = Admin.create(kafka.clientProperties())) {
+      List<NewTopic> all = new ArrayList<>();
+      topics.forEach(t -> all.add(new NewTopic(t, 4, (short) 1)));
+      all.add(new NewTopic(eventsTopic, 4, (short) 1));
+      Topics.using(admin).ensure(all, Duration.ofSeconds(30));
+      // The events as the validator writes them (keyed by entity), and where each landed.
+      List<RecordMetadata> landed = new ArrayList<>();
+      Map<String, Object> props = new HashMap<>(kafka.clientProperties());
+      props.put(ProducerConfig.ACKS_CONFIG, "all");
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+        List<java.util.concurrent.Future<RecordMetadata>> sent = new ArrayList<>();
+        for (Event e : events) {
+          sent.add(
+              producer.send(
+                  new ProducerRecord<>(
+                      eventsTopic,
+                      e.getEntityId().getBytes(java.nio.charset.StandardCharsets.UTF_8),
+                      e.toByteArray())));
+        }
+        for (var f : sent) {
+          landed.add(f.get());
+        }
+      }
+      Replay replay = Replay.finalRowsOnly(SPEC, GoldenStream.SOURCE);
+      List<FeatureRow> first = new ArrayList<>();
+      long[] end = new long[4];
+      long[] appliedFirst = new long[4];
+      long[] appliedAll = new long[4];
+      for (int i = 0; i < events.size(); i++) {
+        RecordMetadata at = landed.get(i);
+        List<FeatureRow> rows =
+            replay
+                .accept(
+                    events.get(i), new SourcePosition(at.partition(), at.offset(), at.timestamp()))
+                .rows();
+        int p = at.partition();
+        end[p] = Math.max(end[p], at.offset() + 1);
+        if (!rows.isEmpty()) {
+          appliedAll[p] = at.offset() + 1;
+          if (i < events.size() / 2) {
+            appliedFirst[p] = at.offset() + 1;
+            first.addAll(rows);
+          }
+        }
+      }
+      produce(kafka, first);
+      // An entity of each partition.
+      String[] entityOf = new String[4];
+      for (Event e : events) {
+        entityOf[TileKeys.partition(e.getEntityId(), 4)] = e.getEntityId();
+      }
+
+      try (FeatureStore store = FeatureStore.open(dir, SPEC);
+          Materializer m =
+              Materializer.start(kafka.bootstrapServers(), topics, store, Clock.systemUTC())) {
+        await().atMost(Duration.ofMinutes(1)).until(m::caughtUp);
+        for (int p = 0; p < 4; p++) {
+          String entity = entityOf[p];
+          long behind = end[p] - appliedFirst[p];
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .until(() -> m.freshness(eventsTopic, entity).isPresent());
+          assertThat(m.freshness(eventsTopic, entity).orElseThrow().getBehindRecords())
+              .as("partition %d", p)
+              .isEqualTo(behind)
+              .isPositive();
+          assertThat(m.freshness(eventsTopic, entity).orElseThrow().getBehindMs()).isPositive();
+        }
+        assertThat(m.freshness("events.unknown", "u1")).isEmpty();
+      }
+
+      List<FeatureRow> second = new ArrayList<>();
+      Replay again = Replay.finalRowsOnly(SPEC, GoldenStream.SOURCE);
+      for (int i = 0; i < events.size(); i++) {
+        RecordMetadata at = landed.get(i);
+        List<FeatureRow> rows =
+            again
+                .accept(
+                    events.get(i), new SourcePosition(at.partition(), at.offset(), at.timestamp()))
+                .rows();
+        if (i >= events.size() / 2) {
+          second.addAll(rows);
+        }
+      }
+      produce(kafka, second);
+      try (FeatureStore store = FeatureStore.open(dir, SPEC);
+          Materializer m =
+              Materializer.start(kafka.bootstrapServers(), topics, store, Clock.systemUTC())) {
+        await().atMost(Duration.ofMinutes(1)).until(m::caughtUp);
+        for (int p = 0; p < 4; p++) {
+          String entity = entityOf[p];
+          // Only events the ETL rejected (duplicates, late, invalid) may remain behind.
+          long behind = end[p] - appliedAll[p];
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .until(() -> m.freshness(eventsTopic, entity).isPresent());
+          assertThat(m.freshness(eventsTopic, entity).orElseThrow().getBehindRecords())
+              .as("partition %d", p)
+              .isEqualTo(behind);
+        }
+        assertThat(store.applied(new SourcePartition(eventsTopic, 0)).orElseThrow().nextOffset())
+            .isEqualTo(appliedAll[0]);
+        assertThat(store.offsets().keySet()).allMatch(sp -> topics.contains(sp.topic()));
       }
     }
   }

@@ -33,7 +33,8 @@ import picocli.CommandLine.Option;
  * {@code streamscore consistency}: how many stream predictions of a model used exactly the input
  * vector that training data gives the same event (see {@link Consistency}), and how each input
  * differed. Reads {@code events.<source>} and {@code predictions.<model>} whole (committed
- * records), the model's versions from the registry.
+ * records), the model's versions from the registry. gRPC predictions are checked against a replay
+ * at their log position ({@link Consistency#checkOnline}).
  */
 @Command(
     name = "consistency",
@@ -44,7 +45,10 @@ import picocli.CommandLine.Option;
       "Rebuilds each prediction's input vector from the events log as training data is built",
       "(by default the log-order rule: the events before it in its entity's log) and compares it",
       "bit for bit with the vector the prediction logged. Prints the identical share, per input",
-      "how many differed, and the causes of the differences."
+      "how many differed, and the causes of the differences.",
+      "",
+      "gRPC predictions that logged their input vector (--grpc-input-log on) are compared with a",
+      "replay of the log up to the position their stored features stood at, read at their time."
     })
 final class ConsistencyCommand implements Callable<Integer> {
   @Mixin ModelsCommand.Connection connection;
@@ -115,6 +119,7 @@ final class ConsistencyCommand implements Callable<Integer> {
     Map<String, Object> props =
         Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaOption.bootstrap);
     List<Prediction> predictions = new ArrayList<>();
+    List<Prediction> online = new ArrayList<>();
     List<Consistency.Logged> events = new ArrayList<>();
     try {
       TopicReader.readAll(
@@ -123,11 +128,17 @@ final class ConsistencyCommand implements Callable<Integer> {
           READ_TIMEOUT,
           r -> {
             Prediction p = parse(r.value(), Prediction.parser());
-            if (p != null
-                && p.getNodeId().equals("stream")
-                && p.getEventTimeMs() >= fromMs
-                && p.getEventTimeMs() < toMs) {
-              predictions.add(p);
+            if (p == null) {
+              return;
+            }
+            if (p.getNodeId().equals("stream")) {
+              if (p.getEventTimeMs() >= fromMs && p.getEventTimeMs() < toMs) {
+                predictions.add(p);
+              }
+            } else if (!p.getShadow()
+                && p.getPredictedAtMs() >= fromMs
+                && p.getPredictedAtMs() < toMs) {
+              online.add(p);
             }
           });
       TopicReader.readAll(
@@ -146,11 +157,11 @@ final class ConsistencyCommand implements Callable<Integer> {
       throw new StartupException("Kafka at " + kafkaOption.bootstrap + ": " + e.getMessage(), e);
     }
     Consistency.Report report;
+    Consistency consistency = new Consistency(spec, source, pointInTime);
     try (VersionModels models = new VersionModels(model)) {
-      report =
-          new Consistency(spec, source, pointInTime)
-              .check(events, versions, predictions, models::score);
+      report = consistency.check(events, versions, predictions, models::score);
     }
+
     out.println(model + ": " + report.summary() + " (rule: " + pointInTime.option() + ")");
     out.println(model + ": " + report.scoresSummary());
     if (report.withoutInputs() + report.withoutEvent() > 0) {
@@ -174,8 +185,29 @@ final class ConsistencyCommand implements Callable<Integer> {
         }
       }
     }
+    if (!online.isEmpty()) {
+      printOnline(out, model, consistency.checkOnline(events, versions, online));
+    }
     out.flush();
     return 0;
+  }
+
+  private static void printOnline(PrintWriter out, String model, Consistency.OnlineReport report) {
+    out.println(model + ": " + report.summary());
+    if (report.withoutInputs() + report.withoutVersion() > 0) {
+      out.printf(
+          "  not compared: %,d without their input vector (grpc input log off), %,d whose version"
+              + " or entity was not found%n",
+          report.withoutInputs(), report.withoutVersion());
+    }
+    for (Consistency.InputSkew s : report.inputs()) {
+      if (s.mismatches() > 0) {
+        out.printf(
+            "  %-28s %,12d differ, median %+.3f%n",
+            s.input(), s.mismatches(), s.medianDifference());
+      }
+    }
+    report.causes().forEach((cause, n) -> out.printf("  %,12d  %s%n", n, cause.description()));
   }
 
   private static String firstSourceWithViews(FeatureSpec spec) {

@@ -134,7 +134,8 @@ final class DemoCommand implements Callable<Integer> {
             0,
             Optional.empty(),
             0,
-            Optional.of(new ModelAlias("fraud", "prod")));
+            Optional.of(new ModelAlias("fraud", "prod")),
+            true);
     say(
         "starting the platform (embedded Kafka, validator, %s ETL, feature store, registry,"
             + " scoring node, stream scoring)",
@@ -275,7 +276,14 @@ final class DemoCommand implements Callable<Integer> {
                       (version, row) ->
                           byVersion.get(version).predictBatch(new float[][] {row})[0]);
         }
+        List<Prediction> online =
+            logged.stream().filter(p -> !p.getNodeId().equals("stream") && !p.getShadow()).toList();
+        Consistency.OnlineReport onlineConsistency =
+            new Consistency(spec, "payments", PointInTimeRule.LOG_ORDER)
+                .checkOnline(all, versions, online);
         report(platform, log, live, swap, streamed, logged.size(), consistency, auc1, auc2, m1, m2);
+        say("  gRPC consistency         %s", onlineConsistency.summary());
+        say("  gRPC freshness           %s", freshness(online));
         return live.failed() + swap.failed() == 0 ? 0 : 1;
       } finally {
         registry.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
@@ -479,6 +487,34 @@ final class DemoCommand implements Callable<Integer> {
     all[0] = first;
     System.arraycopy(rest, 0, all, 1, rest.length);
     return all;
+  }
+
+  /** The median and p99 of how far behind the log the gRPC predictions' features were. */
+  private static String freshness(List<Prediction> online) {
+    long[] ms =
+        online.stream()
+            .filter(Prediction::hasFreshness)
+            .mapToLong(p -> p.getFreshness().getBehindMs())
+            .sorted()
+            .toArray();
+    long[] records =
+        online.stream()
+            .filter(Prediction::hasFreshness)
+            .mapToLong(p -> p.getFreshness().getBehindRecords())
+            .sorted()
+            .toArray();
+    if (ms.length == 0) {
+      return "not known (no prediction read stored features)";
+    }
+    return String.format(
+        java.util.Locale.ROOT,
+        "features behind the log: p50 %,d ms / %,d records, p99 %,d ms / %,d records (%,d"
+            + " predictions)",
+        ms[ms.length / 2],
+        records[records.length / 2],
+        ms[(int) (ms.length * 0.99)],
+        records[(int) (records.length * 0.99)],
+        ms.length);
   }
 
   /** Open-loop Predict load on random users (5 s deadline each), until stopped. */

@@ -24,6 +24,7 @@ import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.Supervised;
 import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.ScoringNodeConfig;
+import dev.streamscore.scoring.ScoringServer;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -283,7 +284,9 @@ final class Platform implements AutoCloseable {
     ScoringNodeConfig nodeConfig =
         ScoringNodeConfig.of(NODE_ID, dataDir.root(), Optional.of(kafkaBootstrap), registryAddress)
             .withRegistryToken(config.registryToken())
-            .withStreamScoring(config.streamScoring());
+            .withStreamScoring(config.streamScoring())
+            .withGrpcInputLog(
+                config.grpcInputLog() ? ScoringServer.InputLog.ON : ScoringServer.InputLog.OFF);
     try {
       node =
           ScoringNode.start(

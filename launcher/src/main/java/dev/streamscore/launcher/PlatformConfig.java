@@ -24,6 +24,8 @@ import java.util.regex.Pattern;
  * @param scoringPort the gRPC scoring service's port on 127.0.0.1 (0: any free port)
  * @param streamScoring {@code model:alias} whose version scores every event of the first source
  *     with views; empty for none
+ * @param grpcInputLog whether gRPC predictions are logged with their input vectors (for {@code
+ *     streamscore consistency})
  */
 record PlatformConfig(
     Optional<String> externalKafka,
@@ -38,7 +40,8 @@ record PlatformConfig(
     int registryPort,
     Optional<String> registryToken,
     int scoringPort,
-    Optional<ModelAlias> streamScoring) {
+    Optional<ModelAlias> streamScoring,
+    boolean grpcInputLog) {
 
   /** The streaming ETL engine. */
   enum Engine {
@@ -121,7 +124,8 @@ record PlatformConfig(
         0,
         Optional.empty(),
         0,
-        Optional.empty());
+        Optional.empty(),
+        false);
   }
 
   PlatformConfig withConnectTimeout(Duration timeout) {
@@ -138,7 +142,8 @@ record PlatformConfig(
         registryPort,
         registryToken,
         scoringPort,
-        streamScoring);
+        streamScoring,
+        grpcInputLog);
   }
 
   PlatformConfig withStreamScoring(ModelAlias alias) {
@@ -155,7 +160,26 @@ record PlatformConfig(
         registryPort,
         registryToken,
         scoringPort,
-        Optional.of(alias));
+        Optional.of(alias),
+        grpcInputLog);
+  }
+
+  PlatformConfig withGrpcInputLog(boolean on) {
+    return new PlatformConfig(
+        externalKafka,
+        dataDir,
+        kafkaPort,
+        connectTimeout,
+        spec,
+        ingestPort,
+        metricsPort,
+        engine,
+        featuresPort,
+        registryPort,
+        registryToken,
+        scoringPort,
+        streamScoring,
+        on);
   }
 
   private static void port(String option, int port) {

@@ -90,6 +90,15 @@ final class UpCommand implements Callable<Integer> {
   String streamScoring;
 
   @Option(
+      names = "--grpc-input-log",
+      paramLabel = "on|off",
+      defaultValue = "off",
+      description =
+          "Log each gRPC prediction's input vector to predictions.<model>, so that streamscore"
+              + " consistency can check it (default: ${DEFAULT-VALUE}).")
+  String grpcInputLog;
+
+  @Option(
       names = "--engine",
       paramLabel = "ENGINE",
       defaultValue = "flink",
@@ -120,7 +129,8 @@ final class UpCommand implements Callable<Integer> {
             registryPort,
             Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()),
             scoringPort,
-            streamScoringTarget());
+            streamScoringTarget(),
+            onOff("--grpc-input-log", grpcInputLog));
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);
@@ -156,6 +166,14 @@ final class UpCommand implements Callable<Integer> {
   }
 
   /** {@code --stream-scoring}: a model alias, or none. */
+  private static boolean onOff(String option, String value) {
+    return switch (value) {
+      case "on" -> true;
+      case "off" -> false;
+      default -> throw new StartupException(option + " must be on or off, got '" + value + "'");
+    };
+  }
+
   private Optional<ModelAlias> streamScoringTarget() {
     if (streamScoring.equals("none")) {
       return Optional.empty();

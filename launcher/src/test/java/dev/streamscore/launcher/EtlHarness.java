@@ -186,9 +186,17 @@ final class EtlHarness implements AutoCloseable {
                 assertThat(record.key())
                     .isEqualTo(TileKeys.key(row.getEntityId(), row.getTileStartMs()));
                 assertThat(record.partition()).isEqualTo(TileKeys.partition(row.getEntityId(), 4));
+                // Where the engine read the row's last event: Kafka's offsets, which the replay
+                // of the generated stream does not know. They must be there.
+                assertThat(row.getSourceNextOffset()).as("source_next_offset").isPositive();
+                assertThat(row.getSourceAppendedMs()).as("source_appended_ms").isPositive();
                 tiles.merge(
                     row.getEntityId() + "@" + row.getTileStartMs(),
-                    GoldenStream.normalized(row),
+                    GoldenStream.normalized(row).toBuilder()
+                        .clearSourcePartition()
+                        .clearSourceNextOffset()
+                        .clearSourceAppendedMs()
+                        .build(),
                     (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
               } catch (com.google.protobuf.InvalidProtocolBufferException e) {
                 throw new AssertionError(e);

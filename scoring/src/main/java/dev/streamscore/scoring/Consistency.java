@@ -62,6 +62,9 @@ public final class Consistency {
     LATE_ARRIVALS("training counted events logged after it with an earlier time"),
     TTL("expired (TTL) on one side only"),
     DEFAULT("the input's default on one side only (value missing)"),
+    TILES_APART(
+        "online: some of the entity's tiles or views stood at an earlier log position than the"
+            + " newest one read"),
     OTHER("none of the above");
 
     private final String description;
@@ -292,6 +295,176 @@ public final class Consistency {
         tally.causes,
         tally.scoresCompared,
         tally.scoresIdentical);
+  }
+
+  /**
+   * The outcome of a check of online (gRPC) predictions against a replay of the log at the position
+   * each prediction's stored features stood at.
+   *
+   * @param predictions online predictions read
+   * @param compared predictions compared
+   * @param identical of those, the ones whose stored inputs are bit-identical to the replay's
+   * @param withoutInputs predictions that did not log their input vector
+   * @param withoutVersion predictions of a version not in what was read, or without the entity
+   * @param inputs per stored input of the model, in declared order
+   * @param causes differing values by cause
+   */
+  public record OnlineReport(
+      long predictions,
+      long compared,
+      long identical,
+      long withoutInputs,
+      long withoutVersion,
+      List<InputSkew> inputs,
+      Map<Cause, Long> causes) {
+    public OnlineReport {
+      inputs = List.copyOf(inputs);
+      causes = Map.copyOf(causes);
+    }
+
+    /** {@code 1,000 of 1,000 gRPC predictions identical to a replay at their log position}. */
+    public String summary() {
+      return String.format(
+          Locale.ROOT,
+          "%,d of %,d gRPC predictions identical to a replay of the log at their position (%.1f%%)",
+          identical,
+          compared,
+          compared == 0 ? 100.0 : 100.0 * identical / compared);
+    }
+  }
+
+  /**
+   * Compares online predictions with a replay of the events log at the position their stored
+   * features stood at ({@code feature_positions}): the entity's accepted events before that offset,
+   * folded into tiles by the ETL's rules and read at the prediction's time as the store reads them.
+   * Only stored inputs are compared (request-time ones come from the caller, not the log).
+   * Predictions of stream scoring (those naming an event) are left out.
+   *
+   * @param log the source's events, in log order
+   */
+  public OnlineReport checkOnline(
+      Iterable<Logged> log,
+      Map<Long, ModelVersionSpec> versions,
+      Iterable<Prediction> predictions) {
+    String topic = dev.streamscore.etl.TopicNames.events(source);
+    String keyField = spec.source(source).orElseThrow().keyField();
+    Map<String, java.util.ArrayDeque<Online>> byEntity = new HashMap<>();
+    long read = 0;
+    long withoutInputs = 0;
+    long withoutVersion = 0;
+    List<Online> all = new ArrayList<>();
+    for (Prediction p : predictions) {
+      if (!p.getEventId().isEmpty()) {
+        continue;
+      }
+      read++;
+      String entity = p.getEntityIdsMap().get(keyField);
+      ModelVersionSpec version = versions.get(p.getModelVersion());
+      if (p.getFeaturesCount() == 0) {
+        withoutInputs++;
+      } else if (entity == null || version == null) {
+        withoutVersion++;
+      } else {
+        long next = 0;
+        for (dev.streamscore.proto.v1.LogPosition at : p.getFeaturePositionsList()) {
+          if (at.getTopic().equals(topic)) {
+            next = Math.max(next, at.getNextOffset());
+          }
+        }
+        all.add(new Online(p, version, entity, next));
+      }
+    }
+    all.sort(java.util.Comparator.comparingLong(Online::nextOffset));
+    for (Online o : all) {
+      byEntity.computeIfAbsent(o.entity(), e -> new java.util.ArrayDeque<>()).add(o);
+    }
+    Replay replay = Replay.finalRowsOnly(spec, source);
+    Tally tally = new Tally();
+    for (Logged l : log) {
+      String entity = l.event().getEntityId();
+      java.util.ArrayDeque<Online> waiting = byEntity.get(entity);
+      while (waiting != null
+          && !waiting.isEmpty()
+          && waiting.peek().nextOffset() <= l.origin().offset()) {
+        compareOnline(tally, waiting.poll(), replay);
+      }
+      replay.accept(l.event());
+    }
+    for (java.util.ArrayDeque<Online> waiting : byEntity.values()) {
+      for (Online o : waiting) {
+        compareOnline(tally, o, replay);
+      }
+    }
+    List<InputSkew> skews = new ArrayList<>();
+    for (String name : tally.names) {
+      skews.add(skew(name, tally.differences.getOrDefault(name, List.of())));
+    }
+    return new OnlineReport(
+        read, tally.compared, tally.identical, withoutInputs, withoutVersion, skews, tally.causes);
+  }
+
+  /** An online prediction waiting for the replay to reach its position. */
+  private record Online(
+      Prediction prediction, ModelVersionSpec version, String entity, long nextOffset) {}
+
+  private void compareOnline(Tally tally, Online o, Replay replay) {
+    Prediction p = o.prediction();
+    ModelVersionSpec version = o.version();
+    List<String> stored = new ArrayList<>();
+    tally.compared++;
+    boolean same = true;
+    for (int i = 0; i < version.getInputsCount(); i++) {
+      ModelInput input = version.getInputs(i);
+      var ref = FeatureRef.of(input.getName());
+      if (ref.isEmpty()) {
+        continue;
+      }
+      dev.streamscore.etl.ViewSpec view = spec.views().get(ref.get().view());
+      if (!view.source().equals(source)) {
+        continue; // another source's log is not replayed here
+      }
+      stored.add(input.getName());
+      long asOf = p.getPredictedAtMs();
+      long current = view.tileStart(asOf);
+      java.util.TreeMap<Long, dev.streamscore.proto.v1.FeatureRow> tiles =
+          replay.finalRows(view.name()).get(o.entity());
+      List<dev.streamscore.proto.v1.FeatureRow> window =
+          tiles == null
+              ? List.of()
+              : new ArrayList<>(
+                  tiles.subMap(current - view.longestWindowMs(), true, asOf, false).values());
+      FeatureValue fv =
+          dev.streamscore.etl.Windows.value(
+              view, view.features().get(ref.get().feature()), window, asOf);
+      float expected =
+          fv.getStatus() == FeatureStatus.FEATURE_STATUS_OK
+              ? InputAssembler.number(fv.getValue(), input.getName())
+              : (float) input.getDefaultValue();
+      float served = served(p, i);
+      if (!same(served, expected)) {
+        same = false;
+        tally
+            .differences
+            .computeIfAbsent(input.getName(), k -> new ArrayList<>())
+            .add((double) served - expected);
+        Cause cause;
+        if (fv.getStatus() == FeatureStatus.FEATURE_STATUS_EXPIRED) {
+          cause = Cause.TTL;
+        } else if (fv.getStatus() == FeatureStatus.FEATURE_STATUS_MISSING
+            || same(served, (float) input.getDefaultValue())) {
+          cause = Cause.DEFAULT;
+        } else {
+          cause = Cause.TILES_APART;
+        }
+        tally.causes.merge(cause, 1L, Long::sum);
+      }
+    }
+    if (tally.names.isEmpty()) {
+      tally.names = stored;
+    }
+    if (same) {
+      tally.identical++;
+    }
   }
 
   private static float[] values(Trained[] row) {

@@ -34,6 +34,9 @@ final class GrpcScoring {
             .addAllFeatureIssues(scored.issues())
             .setServerLatencyUs(scored.prediction().getLatencyUs())
             .addAllScores(scored.prediction().getScoresList());
+    if (scored.prediction().hasFreshness()) {
+      response.setFreshness(scored.prediction().getFreshness());
+    }
     if (request.getIncludeFeatures()) {
       for (float f : scored.vector()) {
         response.addFeatures(f);

@@ -4,6 +4,7 @@ import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.FieldSpec;
 import dev.streamscore.etl.FieldType;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.proto.v1.EntityFeatures;
@@ -84,7 +85,11 @@ final class InputAssembler {
    * bring their own {@link FeatureSource}.
    */
   private record KeyGroup(
-      String key, int[] positions, FeatureStore.Lookup lookup, Map<String, ByView> views) {}
+      String key,
+      int[] positions,
+      FeatureStore.Lookup lookup,
+      Map<String, ByView> views,
+      List<String> sourceTopics) {}
 
   /** One view's inputs of a key group. */
   private record ByView(List<String> features, List<Integer> indexes) {}
@@ -119,7 +124,12 @@ final class InputAssembler {
         v.features().add(ref.feature());
         v.indexes().add(j);
       }
-      stored.add(new KeyGroup(e.getKey(), positions, store.lookup(names), views));
+      List<String> topics =
+          views.keySet().stream()
+              .map(v -> TopicNames.events(spec.views().get(v).source()))
+              .distinct()
+              .toList();
+      stored.add(new KeyGroup(e.getKey(), positions, store.lookup(names), views, topics));
     }
     return new Plan(stored, request);
   }
@@ -130,6 +140,8 @@ final class InputAssembler {
     item.vector = new float[inputs.size()];
     item.issues = new ArrayList<>();
     item.featureTimes = new HashMap<>();
+    item.positions.clear();
+    item.storeReads.clear();
     Map<String, Value> given = request.features();
     if (request.extraFeatures() == ScoreRequest.ExtraFeatures.REFUSE) {
       for (String name : given.keySet()) {
@@ -210,8 +222,13 @@ final class InputAssembler {
     }
     List<EntityFeatures> read = group.lookup().vectors(entities, asOfMs);
     for (int r = 0; r < reading.size(); r++) {
+      Pending item = reading.get(r);
+      item.positions.addAll(read.get(r).getPositionsList());
+      for (String topic : group.sourceTopics()) {
+        item.storeReads.put(topic, entities.get(r));
+      }
       try {
-        fill(group, meta, reading.get(r), entities.get(r), read.get(r), model);
+        fill(group, meta, item, entities.get(r), read.get(r), model);
       } catch (ScoringException e) {
         reading.get(r).failure = e;
       }

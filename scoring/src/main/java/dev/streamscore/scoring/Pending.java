@@ -2,6 +2,9 @@ package dev.streamscore.scoring;
 
 import dev.streamscore.modelsync.Lease;
 import dev.streamscore.proto.v1.FeatureIssue;
+import dev.streamscore.proto.v1.LogPosition;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -14,6 +17,13 @@ final class Pending {
   List<FeatureIssue> issues;
   Map<String, Long> featureTimes;
   long oldestFeatureTimeMs = Long.MAX_VALUE;
+
+  /** Where in the events log the stored features read stood. */
+  final List<LogPosition> positions = new ArrayList<>(1);
+
+  /** The events topics whose features were read from the store, with the entity read. */
+  final Map<String, String> storeReads = new HashMap<>(2);
+
   ScoringException failure;
   Scorer.Scored scored;
 

@@ -7,6 +7,7 @@ import dev.streamscore.modelsync.ModelUnavailableException;
 import dev.streamscore.modelsync.PredictionException;
 import dev.streamscore.modelsync.SyncAgent;
 import dev.streamscore.proto.v1.FeatureIssue;
+import dev.streamscore.proto.v1.Freshness;
 import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.Prediction;
@@ -30,12 +31,23 @@ public final class Scorer {
   private final SyncAgent agent;
   private final String nodeId;
   private final InputAssembler inputs;
+  private final LogProgress progress;
 
   public Scorer(FeatureStore store, FeatureSpec spec, SyncAgent agent, String nodeId) {
+    this(store, spec, agent, nodeId, LogProgress.UNKNOWN);
+  }
+
+  /**
+   * @param progress how far the store is behind the events log: each prediction that read the store
+   *     carries the worst freshness of the partitions it read
+   */
+  public Scorer(
+      FeatureStore store, FeatureSpec spec, SyncAgent agent, String nodeId, LogProgress progress) {
     this.spec = spec;
     this.agent = agent;
     this.nodeId = nodeId;
     this.inputs = new InputAssembler(store, spec);
+    this.progress = progress;
   }
 
   /** The feature spec whose views this scorer's models read. */
@@ -264,6 +276,7 @@ public final class Scorer {
             .setLatencyUs(latencyUs)
             .setFeatureHash(hash(item.vector))
             .putAllFeatureTimeMs(item.featureTimes)
+            .addAllFeaturePositions(item.positions)
             .setNodeId(nodeId);
     for (int i = 0; i < out.length; i++) {
       prediction.addScores(
@@ -272,7 +285,23 @@ public final class Scorer {
               .setValue(out[i])
               .build());
     }
+    Freshness freshness = freshness(item.storeReads);
+    if (freshness != null) {
+      prediction.setFreshness(freshness);
+    }
     return new Scored(prediction.build(), item.issues, oldest, item.vector);
+  }
+
+  /** The worst freshness of the partitions read, or null when none was read or none is known. */
+  private Freshness freshness(Map<String, String> storeReads) {
+    Freshness worst = null;
+    for (Map.Entry<String, String> read : storeReads.entrySet()) {
+      Freshness f = progress.freshness(read.getKey(), read.getValue()).orElse(null);
+      if (f != null && (worst == null || f.getBehindMs() > worst.getBehindMs())) {
+        worst = f;
+      }
+    }
+    return worst;
   }
 
   /** The entity ids in key order: a key keeps its version under a fixed canary split. */

@@ -16,6 +16,8 @@ final class ScoringMetrics {
   private final Histogram latency;
   private final Counter predictions;
   private final Counter shadowDropped;
+  private final Histogram behindSeconds;
+  private final Histogram behindRecords;
 
   ScoringMetrics(PrometheusRegistry registry) {
     requests =
@@ -43,6 +45,25 @@ final class ScoringMetrics {
         Counter.builder()
             .name("streamscore_scoring_shadow_dropped_total")
             .help("Shadow scorings dropped because the shadow pool was full.")
+            .register(registry);
+    behindSeconds =
+        Histogram.builder()
+            .name("streamscore_scoring_features_behind_seconds")
+            .help(
+                "Per online prediction that read stored features: how long ago the newest event"
+                    + " they reflect was appended, when the log holds later ones (0 when caught"
+                    + " up).")
+            .classicOnly()
+            .classicUpperBounds(0, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300)
+            .register(registry);
+    behindRecords =
+        Histogram.builder()
+            .name("streamscore_scoring_features_behind_records")
+            .help(
+                "Per online prediction that read stored features: records of the entity's events"
+                    + " partition after the newest one they reflect.")
+            .classicOnly()
+            .classicUpperBounds(0, 1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
             .register(registry);
   }
 
@@ -75,6 +96,14 @@ final class ScoringMetrics {
                     Long.toString(p.getModelVersion()),
                     Boolean.toString(p.getShadow())))
         .inc();
+  }
+
+  /** One online prediction's freshness, when it read stored features. */
+  void freshness(Prediction p) {
+    if (p.hasFreshness()) {
+      behindSeconds.observe(p.getFreshness().getBehindMs() / 1e3);
+      behindRecords.observe(p.getFreshness().getBehindRecords());
+    }
   }
 
   void shadowDropped() {

@@ -151,7 +151,9 @@ public final class ScoringNode implements AutoCloseable {
                 spec,
                 clock));
     wiring.metrics().register(new SyncMetrics(agent));
-    scorer = new Scorer(features.store(), spec, agent, config.nodeId());
+    LogProgress progress =
+        features.materializer().<LogProgress>map(m -> m::freshness).orElse(LogProgress.UNKNOWN);
+    scorer = new Scorer(features.store(), spec, agent, config.nodeId(), progress);
     server =
         register(
             "scoring server",

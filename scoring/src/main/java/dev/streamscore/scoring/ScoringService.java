@@ -142,6 +142,7 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
     }
     scoring.log().publish(p);
     metrics.predicted(p);
+    metrics.freshness(p);
   }
 
   private void shadow(Scorer.ShadowTask task) {

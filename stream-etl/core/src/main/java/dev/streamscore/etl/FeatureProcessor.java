@@ -117,6 +117,15 @@ public final class FeatureProcessor {
    * @param nowMs processing time, written as the rows' {@code updated_at_ms}
    */
   public Outcome process(EntityState state, Event event, long nowMs) {
+    return process(state, event, nowMs, SourcePosition.UNKNOWN);
+  }
+
+  /**
+   * {@link #process(EntityState, Event, long)} for an event read from Kafka: the rows it changes
+   * carry where it was in the log ({@code source_partition}, {@code source_next_offset}, {@code
+   * source_appended_ms}), so a reader knows how far its rows of the entity have got.
+   */
+  public Outcome process(EntityState state, Event event, long nowMs, SourcePosition position) {
     long eventTime = event.getEventTimeMs();
     if (eventTime < EventTimeWindow.MIN_TIME_MS || eventTime > EventTimeWindow.MAX_TIME_MS) {
       // The validator never lets these through; an event written straight to the topic could,
@@ -187,7 +196,7 @@ public final class FeatureProcessor {
       Tiles tile = stored == null ? Tiles.empty(view) : Tiles.decode(view, stored);
       tile.fold(row, t);
       state.putTile(view.number(), tileStart, tile.encode());
-      updates.add(new TileUpdate(tile, event.getEntityId(), tileStart, nowMs, producer));
+      updates.add(new TileUpdate(tile, event.getEntityId(), tileStart, nowMs, producer, position));
     }
     if (first || t > max) {
       state.maxEventTime(t);

@@ -27,7 +27,14 @@ public final class RecordProcessor {
 
   /** A record's Kafka coordinates and bytes. */
   public record Record(
-      String topic, int partition, long offset, long timestampMs, byte[] key, byte[] value) {}
+      String topic, int partition, long offset, long timestampMs, byte[] key, byte[] value) {
+    /** Where the record was, for the rows it changes. */
+    SourcePosition position() {
+      return partition < 0 || offset < 0
+          ? SourcePosition.UNKNOWN
+          : new SourcePosition(partition, offset, timestampMs);
+    }
+  }
 
   private final FeatureProcessor processor;
   private final String source;
@@ -82,7 +89,7 @@ public final class RecordProcessor {
     }
     FeatureProcessor.Outcome outcome;
     try {
-      outcome = processor.process(state, event, nowMs);
+      outcome = processor.process(state, event, nowMs, record.position());
     } catch (RuntimeException e) {
       // A defect of ours, not the record's: the engine would fail on this offset after every
       // restart. Set the record aside with the reason and go on.

@@ -64,10 +64,16 @@ public final class Replay {
 
   /** Replays one event. */
   public FeatureProcessor.Outcome accept(Event event) {
+    return accept(event, SourcePosition.UNKNOWN);
+  }
+
+  /** Replays one event read at {@code position}: its rows carry it, as an engine's do. */
+  public FeatureProcessor.Outcome accept(Event event, SourcePosition position) {
     events++;
     InMemoryEntityState state =
         states.computeIfAbsent(event.getEntityId(), e -> new InMemoryEntityState());
-    FeatureProcessor.Outcome outcome = processor.process(state, event, event.getIngestTimeMs());
+    FeatureProcessor.Outcome outcome =
+        processor.process(state, event, event.getIngestTimeMs(), position);
     for (Rejection r : outcome.rejections()) {
       rejected.merge(r.reason(), 1L, Long::sum);
       if (!r.view().isEmpty()) {

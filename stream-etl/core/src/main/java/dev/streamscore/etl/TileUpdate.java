@@ -13,15 +13,23 @@ public final class TileUpdate {
   private final long tileStartMs;
   private final long updatedAtMs;
   private final String producer;
+  private final SourcePosition position;
   private FeatureRow row;
   private byte[] bytes;
 
-  TileUpdate(Tiles tile, String entityId, long tileStartMs, long updatedAtMs, String producer) {
+  TileUpdate(
+      Tiles tile,
+      String entityId,
+      long tileStartMs,
+      long updatedAtMs,
+      String producer,
+      SourcePosition position) {
     this.tile = tile;
     this.entityId = entityId;
     this.tileStartMs = tileStartMs;
     this.updatedAtMs = updatedAtMs;
     this.producer = producer;
+    this.position = position;
   }
 
   /** The view's name. */
@@ -50,7 +58,7 @@ public final class TileUpdate {
   /** The tile's new row. */
   public FeatureRow row() {
     if (row == null) {
-      row = tile.toRow(entityId, tileStartMs, updatedAtMs, producer);
+      row = tile.toRow(entityId, tileStartMs, updatedAtMs, producer, position);
     }
     return row;
   }

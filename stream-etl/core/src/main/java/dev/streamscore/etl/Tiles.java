@@ -90,6 +90,16 @@ final class Tiles {
 
   /** The tile's row; the version is the number of events folded in. */
   FeatureRow toRow(String entityId, long tileStartMs, long updatedAtMs, String producer) {
+    return toRow(entityId, tileStartMs, updatedAtMs, producer, SourcePosition.UNKNOWN);
+  }
+
+  /** {@link #toRow(String, long, long, String)}, saying where the last event folded in was read. */
+  FeatureRow toRow(
+      String entityId,
+      long tileStartMs,
+      long updatedAtMs,
+      String producer,
+      SourcePosition position) {
     FeatureRow.Builder row =
         FeatureRow.newBuilder()
             .setView(view.spec().name())
@@ -102,6 +112,11 @@ final class Tiles {
             .setSpecFingerprint(view.fingerprint())
             .setUpdatedAtMs(updatedAtMs)
             .setProducer(producer);
+    if (position != SourcePosition.UNKNOWN) {
+      row.setSourcePartition(position.partition())
+          .setSourceNextOffset(position.offset() + 1)
+          .setSourceAppendedMs(position.appendedMs());
+    }
     String[] columns = view.columns();
     for (int c = 0; c < columns.length; c++) {
       if (count[c] == 0) {

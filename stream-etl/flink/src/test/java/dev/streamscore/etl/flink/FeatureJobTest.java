@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamscore.etl.GoldenStream;
 import dev.streamscore.etl.Replay;
+import dev.streamscore.etl.SourcePosition;
 import dev.streamscore.etl.TileKeys;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.v1.DeadLetter;
@@ -52,7 +53,10 @@ class FeatureJobTest {
               e.toByteArray()));
     }
     Replay replay = new Replay(GoldenStream.spec(), GoldenStream.SOURCE);
-    events.forEach(replay::accept);
+    for (int i = 0; i < events.size(); i++) {
+      // Where the job reads each record: its rows must say so.
+      replay.accept(events.get(i), new SourcePosition(0, i, START));
+    }
 
     Configuration conf = new Configuration();
     conf.setString("state.backend.type", "rocksdb");
