@@ -105,6 +105,9 @@ public final class FeatureStore implements AutoCloseable {
   /** Key prefix of the {@link Applied} entries in the offsets family: no topic holds a '/'. */
   private static final String APPLIED = "applied/";
 
+  /** The events topic of each view. */
+  private final Map<String, String> sourceTopics = new HashMap<>();
+
   private final Map<SourcePartition, Applied> applied =
       new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -112,6 +115,7 @@ public final class FeatureStore implements AutoCloseable {
     this.name = dir.toAbsolutePath().toString();
     this.views = new LinkedHashMap<>(spec.views());
     for (ViewSpec view : views.values()) {
+      sourceTopics.put(view.name(), TopicNames.events(view.source()));
       fingerprints.put(view.name(), view.fingerprint(spec.source(view.source()).orElseThrow()));
     }
     this.dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
@@ -523,30 +527,33 @@ public final class FeatureStore implements AutoCloseable {
    */
   private void addPositions(EntityFeatures.Builder out, List<FeatureRow>[] tilesByView) {
     Map<String, LogPosition> positions = null;
-    for (int v = 0; v < tilesByView.length; v++) {
-      if (tilesByView[v] == null) {
+    for (List<FeatureRow> rows : tilesByView) {
+      if (rows == null) {
         continue;
       }
-      String topic = null;
-      for (FeatureRow row : tilesByView[v]) {
-        if (row.getSourceNextOffset() <= 0) {
-          continue;
+      // An entity's rows of a view come from one events partition: keep the furthest row only.
+      FeatureRow furthest = null;
+      for (FeatureRow row : rows) {
+        if (row.getSourceNextOffset() > 0
+            && (furthest == null || row.getSourceNextOffset() > furthest.getSourceNextOffset())) {
+          furthest = row;
         }
-        if (topic == null) {
-          topic = TopicNames.events(views.get(row.getView()).source());
-        }
-        if (positions == null) {
-          positions = new LinkedHashMap<>();
-        }
-        positions.merge(
-            topic + ':' + row.getSourcePartition(),
-            LogPosition.newBuilder()
-                .setTopic(topic)
-                .setPartition(row.getSourcePartition())
-                .setNextOffset(row.getSourceNextOffset())
-                .build(),
-            (a, b) -> a.getNextOffset() >= b.getNextOffset() ? a : b);
       }
+      if (furthest == null) {
+        continue;
+      }
+      String topic = sourceTopic(furthest.getView());
+      if (positions == null) {
+        positions = new LinkedHashMap<>(2);
+      }
+      positions.merge(
+          topic + ':' + furthest.getSourcePartition(),
+          LogPosition.newBuilder()
+              .setTopic(topic)
+              .setPartition(furthest.getSourcePartition())
+              .setNextOffset(furthest.getSourceNextOffset())
+              .build(),
+          (a, b) -> a.getNextOffset() >= b.getNextOffset() ? a : b);
     }
     if (positions != null) {
       out.addAllPositions(positions.values());
@@ -582,16 +589,12 @@ public final class FeatureStore implements AutoCloseable {
 
   /** The events topics the views aggregate. */
   java.util.Set<String> sourceTopics() {
-    java.util.Set<String> topics = new java.util.TreeSet<>();
-    for (ViewSpec view : views.values()) {
-      topics.add(TopicNames.events(view.source()));
-    }
-    return topics;
+    return new java.util.TreeSet<>(sourceTopics.values());
   }
 
   /** The events topic a view aggregates. */
   String sourceTopic(String view) {
-    return TopicNames.events(views.get(view).source());
+    return sourceTopics.get(view);
   }
 
   private record Resolved(ViewSpec view, FeatureDef feature) {}

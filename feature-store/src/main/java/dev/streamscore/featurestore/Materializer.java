@@ -11,12 +11,19 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.WakeupException;
@@ -39,6 +46,7 @@ public final class Materializer implements AutoCloseable {
 
   private final FeatureStore store;
   private final KafkaConsumer<byte[], byte[]> consumer;
+  private final Admin admin;
   private final List<TopicPartition> partitions = new ArrayList<>();
   private final Map<TopicPartition, Long> startEnds = new HashMap<>();
   private final Map<TopicPartition, Long> positions =
@@ -82,6 +90,13 @@ public final class Materializer implements AutoCloseable {
     props.put(ConsumerConfig.CLIENT_ID_CONFIG, "streamscore-materializer");
     this.consumer =
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    this.admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                bootstrap,
+                AdminClientConfig.CLIENT_ID_CONFIG,
+                "streamscore-materializer-admin"));
     try {
       for (String topic : topics) {
         List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
@@ -103,7 +118,7 @@ public final class Materializer implements AutoCloseable {
       for (String source : store.sourceTopics()) {
         sourcePartitions.put(source, 0);
       }
-      findSourcePartitions(timeout);
+      pollSourceEnds(timeout);
       startEnds.putAll(consumer.endOffsets(partitions, timeout));
       ends.putAll(startEnds);
       for (TopicPartition tp : partitions) {
@@ -117,6 +132,7 @@ public final class Materializer implements AutoCloseable {
       toBootstrap = behind;
     } catch (RuntimeException e) {
       consumer.close();
+      admin.close();
       throw e;
     }
     LOG.info(
@@ -194,7 +210,7 @@ public final class Materializer implements AutoCloseable {
         }
         if (now - lastEndsCheck > 1_000_000_000L) {
           consumer.endOffsets(partitions).forEach(ends::put);
-          pollSourceEnds();
+          pollSourceEnds(Duration.ofMillis(500));
           lastEndsCheck = now;
         }
       }
@@ -205,36 +221,59 @@ public final class Materializer implements AutoCloseable {
       LOG.error("materializer stopped: {}", e.getMessage());
     } finally {
       consumer.close(Duration.ofSeconds(5));
+      admin.close(Duration.ofSeconds(5));
       stopped.countDown();
     }
   }
 
-  /** Learns the partition counts of the events topics that exist (an absent one is retried). */
-  private void findSourcePartitions(Duration timeout) {
-    for (Map.Entry<String, Integer> source : sourcePartitions.entrySet()) {
-      if (source.getValue() > 0) {
-        continue;
+  /**
+   * Learns the partition counts of the events topics that exist (an absent one is retried), then
+   * their committed ends. Through an admin client: a consumer asking for partitions it is not
+   * assigned logs a warning each time, and could create a missing topic.
+   */
+  private void pollSourceEnds(Duration timeout) {
+    try {
+      List<String> unknown =
+          sourcePartitions.entrySet().stream()
+              .filter(e -> e.getValue() == 0)
+              .map(Map.Entry::getKey)
+              .toList();
+      if (!unknown.isEmpty()) {
+        admin
+            .describeTopics(unknown)
+            .topicNameValues()
+            .forEach(
+                (topic, future) -> {
+                  try {
+                    sourcePartitions.put(
+                        topic,
+                        future.get(timeout.toMillis(), TimeUnit.MILLISECONDS).partitions().size());
+                  } catch (ExecutionException | TimeoutException e) {
+                    // Not there yet (or the broker is slow): asked again next time.
+                  } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                  }
+                });
       }
-      List<PartitionInfo> infos = consumer.partitionsFor(source.getKey(), timeout);
-      if (infos != null && !infos.isEmpty()) {
-        source.setValue(infos.size());
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      sourcePartitions.forEach(
+          (topic, count) -> {
+            for (int p = 0; p < count; p++) {
+              latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+            }
+          });
+      if (latest.isEmpty()) {
+        return;
       }
-    }
-  }
-
-  private void pollSourceEnds() {
-    findSourcePartitions(Duration.ofMillis(500));
-    List<TopicPartition> sources = new ArrayList<>();
-    sourcePartitions.forEach(
-        (topic, count) -> {
-          for (int p = 0; p < count; p++) {
-            sources.add(new TopicPartition(topic, p));
-          }
-        });
-    if (!sources.isEmpty()) {
-      consumer
-          .endOffsets(sources)
-          .forEach((tp, end) -> sourceEnds.put(SourcePartition.of(tp), end));
+      admin
+          .listOffsets(latest, new ListOffsetsOptions(IsolationLevel.READ_COMMITTED))
+          .all()
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS)
+          .forEach((tp, info) -> sourceEnds.put(SourcePartition.of(tp), info.offset()));
+    } catch (ExecutionException | TimeoutException e) {
+      // The ends stay as last polled; freshness is empty until they are known.
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
     }
   }
 
