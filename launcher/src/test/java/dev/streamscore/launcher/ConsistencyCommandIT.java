@@ -11,7 +11,12 @@ import dev.streamscore.modelsync.TestModels;
 import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
+import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.PredictRequest;
+import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.ScoringGrpc;
+import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
@@ -44,7 +49,8 @@ class ConsistencyCommandIT {
   void comparesEveryStreamPredictionWithItsEventsTrainingRow(@TempDir Path dir) throws Exception {
     PlatformConfig config =
         PlatformConfig.anyPorts(Optional.empty(), Optional.of(dir.resolve("data")))
-            .withStreamScoring(new ModelAlias("fraud", "prod"));
+            .withStreamScoring(new ModelAlias("fraud", "prod"))
+            .withGrpcInputLog(true);
     ModelVersionSpec spec =
         ModelVersionSpec.newBuilder()
             .setName("fraud")
@@ -94,6 +100,41 @@ class ConsistencyCommandIT {
                           r -> {})
                       == scored);
 
+      // gRPC predictions, each logged with its input vector and its log position.
+      ManagedChannel scoring =
+          NettyChannelBuilder.forTarget(platform.endpoints().scoring().orElseThrow())
+              .usePlaintext()
+              .build();
+      int asked = 25;
+      try {
+        var stub = ScoringGrpc.newBlockingStub(scoring);
+        for (int u = 0; u < asked; u++) {
+          PredictResponse answer =
+              stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                  .predict(
+                      PredictRequest.newBuilder()
+                          .setModel(ModelRef.newBuilder().setName("fraud"))
+                          .putEntityIds("user_id", "u" + u)
+                          .putRequestFeatures(
+                              "amount", Value.newBuilder().setDoubleValue(10 + u).build())
+                          .build());
+          // No ETL in this platform: the store is behind by every event of the partition.
+          assertThat(answer.getFreshness().getBehindRecords()).isPositive();
+        }
+      } finally {
+        scoring.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(
+              () ->
+                  TopicReader.readAll(
+                          Map.of("bootstrap.servers", kafka),
+                          TopicNames.predictions("fraud"),
+                          Duration.ofSeconds(30),
+                          r -> {})
+                      == scored + asked);
+
       CliRun check =
           CliRun.of("consistency", "--model", "fraud", "--kafka", kafka, "--registry", registry);
 
@@ -110,6 +151,13 @@ class ConsistencyCommandIT {
           .doesNotContain("not compared")
           .contains("scores: " + m.group(2) + " of " + m.group(2) + " recomputed");
       assertThat(m.group(1)).isEqualTo(m.group(2));
+      assertThat(check.out())
+          .contains(
+              "fraud: "
+                  + asked
+                  + " of "
+                  + asked
+                  + " gRPC predictions identical to a replay of the log at their position");
 
       // The live check beside stream scoring, one entity in 16, finds the same.
       Pattern sampled =

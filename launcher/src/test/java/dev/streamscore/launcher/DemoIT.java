@@ -53,6 +53,16 @@ class DemoIT {
                 + " of "
                 + consistency.group(2)
                 + " recomputed from the training rows bit-identical");
+    // Every gRPC prediction logged its inputs and its log position, and was compared with a
+    // replay there (no ETL here: the store is empty, and a replay at no position gives defaults).
+    Matcher grpc =
+        Pattern.compile(
+                "gRPC consistency +([\\d,]+) of ([\\d,]+) gRPC predictions identical to a replay")
+            .matcher(out);
+    assertThat(grpc.find()).as(out).isTrue();
+    assertThat(Long.parseLong(grpc.group(2).replace(",", ""))).isPositive();
+    assertThat(grpc.group(1)).isEqualTo(grpc.group(2));
+    assertThat(out).containsPattern("gRPC freshness +features behind the log: p50 [\\d,]+ ms");
     Matcher auc =
         Pattern.compile("AUC on held-out events +v1 ([\\d.]+), v2 ([\\d.]+)").matcher(out);
     assertThat(auc.find()).isTrue();
