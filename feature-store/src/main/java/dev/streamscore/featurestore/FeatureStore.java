@@ -534,7 +534,7 @@ public final class FeatureStore implements AutoCloseable {
       // An entity's rows of a view come from one events partition: keep the furthest row only.
       FeatureRow furthest = null;
       for (FeatureRow row : rows) {
-        if (row.getSourceNextOffset() > 0
+        if (hasPosition(row)
             && (furthest == null || row.getSourceNextOffset() > furthest.getSourceNextOffset())) {
           furthest = row;
         }
@@ -568,7 +568,7 @@ public final class FeatureStore implements AutoCloseable {
     Map<SourcePartition, Applied> out = new HashMap<>();
     for (Map<String, FeatureRow> byTile : newest.values()) {
       for (FeatureRow row : byTile.values()) {
-        if (row.getSourceNextOffset() <= 0) {
+        if (!hasPosition(row)) {
           continue;
         }
         SourcePartition from =
@@ -580,6 +580,14 @@ public final class FeatureStore implements AutoCloseable {
       }
     }
     return out;
+  }
+
+  /**
+   * Whether a row says where its event was read. The features topics are open to any writer: a row
+   * with a negative partition says nothing rather than stopping the materializer.
+   */
+  private static boolean hasPosition(FeatureRow row) {
+    return row.getSourceNextOffset() > 0 && row.getSourcePartition() >= 0;
   }
 
   /** How far the rows written from an events partition have got; empty before its first row. */

@@ -119,6 +119,55 @@ class FeatureStoreTest {
   }
 
   @Test
+  void lookupsSayWhereTheirRowsStoodAndTheStoreRemembersHowFarEachPartitionGot() {
+    SourcePartition p2 = new SourcePartition("events.payments", 2);
+    try (FeatureStore store = FeatureStore.open(dir, SPEC)) {
+      assertThat(store.applied(p2)).isEmpty();
+      store.write(
+          List.of(
+              positioned(row("u1", START, 1), 2, 10, 500),
+              positioned(row("u1", START + 60_000, 1), 2, 12, 700),
+              row("u2", START, 1), // no position: a replay's row
+              // A hostile writer's positions say nothing rather than stopping the store.
+              positioned(row("u3", START, 1), -5, 99, 1),
+              positioned(row("u4", START, 1), 2, -3, 1)),
+          Map.of(new SourcePartition("features.user_txn", 0), 5L));
+      store.write(List.of(positioned(row("u1", START, 2), 2, 11, 600)), Map.of());
+
+      var u1 =
+          store.lookup(List.of("user_txn:txn_count_1h")).vectors(List.of("u1"), START + 120_000);
+      assertThat(u1.get(0).getPositionsList())
+          .singleElement()
+          .satisfies(
+              at -> {
+                assertThat(at.getTopic()).isEqualTo("events.payments");
+                assertThat(at.getPartition()).isEqualTo(2);
+                assertThat(at.getNextOffset()).isEqualTo(12);
+              });
+      assertThat(
+              store
+                  .lookup(List.of("user_txn:txn_count_1h"))
+                  .vectors(List.of("u2", "u3", "u4"), START + 120_000))
+          .allSatisfy(e -> assertThat(e.getPositionsList()).isEmpty());
+      assertThat(store.applied(p2)).contains(new FeatureStore.Applied(12, 700));
+    }
+    try (FeatureStore store = FeatureStore.open(dir, SPEC)) {
+      assertThat(store.applied(p2)).contains(new FeatureStore.Applied(12, 700));
+      // The positions live beside the offsets without being taken for one.
+      assertThat(store.offsets())
+          .containsExactly(Map.entry(new SourcePartition("features.user_txn", 0), 5L));
+    }
+  }
+
+  private static FeatureRow positioned(FeatureRow row, int partition, long next, long appended) {
+    return row.toBuilder()
+        .setSourcePartition(partition)
+        .setSourceNextOffset(next)
+        .setSourceAppendedMs(appended)
+        .build();
+  }
+
+  @Test
   void refusesRowsOfAnotherViewDefinition() {
     try (FeatureStore store = FeatureStore.open(dir, SPEC)) {
       FeatureRow foreign = row("u1", START, 1).toBuilder().setSpecFingerprint("0123").build();
