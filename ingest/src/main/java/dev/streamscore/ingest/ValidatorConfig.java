@@ -8,8 +8,9 @@ import java.util.Objects;
  * How to run the validator.
  *
  * @param bootstrapServers the Kafka cluster
- * @param stateDir Kafka Streams' state directory (the validator keeps no state stores, but Streams
- *     needs a directory it owns)
+ * @param stateDir Kafka Streams' state directory: it keeps the instance's process id, so a restart
+ *     reuses its transactional ids and fences a crashed run's open transaction at once. One per
+ *     instance, kept across restarts
  * @param partitions partitions of the raw and events topics it creates (existing topics are kept)
  * @param dlqTopic the dead-letter topic
  * @param applicationId the Kafka Streams application id (its consumer group and transactional ids)

@@ -17,11 +17,13 @@ import java.util.Map;
 import java.util.regex.Pattern;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.Topology;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
 import org.apache.kafka.streams.processor.api.RecordMetadata;
+import org.apache.kafka.streams.state.Stores;
 
 /**
  * The validator: every record of {@code raw.<source>} becomes exactly one record, either a keyed
@@ -40,6 +42,7 @@ public final class ValidatorTopology {
   private static final String SOURCE_NODE = "raw";
   private static final String PROCESSOR_NODE = "validate";
   private static final String DLQ_NODE = "sink-dlq";
+  static final String IDENTITY_STORE = "identity";
 
   private ValidatorTopology() {}
 
@@ -66,6 +69,15 @@ public final class ValidatorTopology {
     }
     topology.addProcessor(
         PROCESSOR_NODE, () -> new ValidateProcessor(validators, counters, clock), SOURCE_NODE);
+    // Never read or written. Kafka Streams keeps its process id (and so its transactional ids) in
+    // the state directory only when the topology has a persistent store; without one, a restart
+    // after a crash got new ids and waited out the dead process's open transaction before it
+    // could read its committed offsets. With it, the restart fences that transaction at once.
+    topology.addStateStore(
+        Stores.keyValueStoreBuilder(
+                Stores.persistentKeyValueStore(IDENTITY_STORE), Serdes.Bytes(), Serdes.Bytes())
+            .withLoggingDisabled(),
+        PROCESSOR_NODE);
     for (SourceSpec source : spec.sources().values()) {
       topology.addSink(
           sinkName(source.rawTopic()),

@@ -122,8 +122,12 @@ class IngestAcceptanceIT {
         firstHalf);
     assertThat(readBeforeKill).as("killed in the middle of validation").isLessThan(firstHalf);
 
+    long restarting = System.nanoTime();
     Launcher.Running second = launcher.up(port, dataDir, "--engine", "none");
     second.awaitLine("ready", Duration.ofSeconds(180));
+    LOG.info(
+        "restarted after the SIGKILL: ready in {} ms",
+        java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - restarting));
     kcat(bootstrap, "raw.payments", payments.get(1));
     kcat(bootstrap, "raw.refunds", refunds.get(1));
 
@@ -133,10 +137,14 @@ class IngestAcceptanceIT {
             bootstrap,
             ConsumerConfig.REQUEST_TIMEOUT_MS_CONFIG,
             30_000);
-    await()
-        .atMost(Duration.ofMinutes(3))
-        .pollInterval(Duration.ofSeconds(1))
-        .until(() -> count(client, "events.payments") + count(client, "events.dlq") >= TOTAL);
+    try {
+      await()
+          .atMost(Duration.ofMinutes(3))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(() -> count(client, "events.payments") + count(client, "events.dlq") >= TOTAL);
+    } catch (org.awaitility.core.ConditionTimeoutException e) {
+      throw new AssertionError("not every record validated; stderr: " + second.stderr(), e);
+    }
 
     // Exactly one outcome per raw record: no raw offset twice, none missing.
     Set<String> rawOffsets = new HashSet<>();

@@ -177,6 +177,11 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("share.coordinator.state.topic.min.isr", "1");
     p.put("group.initial.rebalance.delay.ms", "0");
     p.put("num.partitions", Integer.toString(config.defaultPartitions()));
+    // After a crash the controller waits out the dead incarnation's session before the restarted
+    // broker is unfenced (9 s by default, most of a restart); broker and controller share this
+    // process, so their heartbeats never cross a network.
+    p.put("broker.session.timeout.ms", "3000");
+    p.put("broker.heartbeat.interval.ms", "500");
     p.put("auto.create.topics.enable", "true");
 
     // Small footprint: the cleaner's dedupe buffer defaults to 128 MiB of heap.
