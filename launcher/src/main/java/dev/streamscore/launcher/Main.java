@@ -16,6 +16,9 @@ import picocli.CommandLine.Command;
       StatusCommand.class,
       FeatureStoreCommand.class,
       RegistryCommand.class,
+      ValidatorCommand.class,
+      GatewayCommand.class,
+      ScoringNodeCommand.class,
       ModelsCommand.class,
       ConsistencyCommand.class,
       CommandLine.HelpCommand.class

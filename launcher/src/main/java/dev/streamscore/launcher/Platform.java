@@ -358,27 +358,32 @@ final class Platform implements AutoCloseable {
   }
 
   private void startMetrics(PlatformConfig config) {
+    HTTPServer server = metricsEndpoint(metrics, config.metricsPort());
+    register("metrics endpoint", server);
+    metricsUrl = metricsUrl(server);
+  }
+
+  /**
+   * A Prometheus endpoint for {@code registry} on 127.0.0.1.
+   *
+   * @throws StartupException naming the port when it is taken
+   */
+  static HTTPServer metricsEndpoint(PrometheusRegistry registry, int port) {
     try {
-      HTTPServer server =
-          HTTPServer.builder()
-              .hostname(LOOPBACK)
-              .port(config.metricsPort())
-              .registry(metrics)
-              .buildAndStart();
-      register("metrics endpoint", server);
-      metricsUrl = "http://" + LOOPBACK + ":" + server.getPort() + "/metrics";
+      return HTTPServer.builder().hostname(LOOPBACK).port(port).registry(registry).buildAndStart();
     } catch (IOException e) {
       throw new StartupException(
           "cannot start the metrics endpoint: "
               + (e instanceof BindException || e.getCause() instanceof BindException
-                  ? "port "
-                      + config.metricsPort()
-                      + " on "
-                      + LOOPBACK
-                      + " is in use; choose another port or 0"
+                  ? "port " + port + " on " + LOOPBACK + " is in use; choose another port or 0"
                   : e.getMessage()),
           e);
     }
+  }
+
+  /** {@code http://127.0.0.1:PORT/metrics}. */
+  static String metricsUrl(HTTPServer server) {
+    return "http://" + LOOPBACK + ":" + server.getPort() + "/metrics";
   }
 
   /** The spec in force. */

@@ -129,7 +129,7 @@ final class UpCommand implements Callable<Integer> {
             registryPort,
             Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()),
             scoringPort,
-            streamScoringTarget(),
+            streamScoringTarget(streamScoring),
             onOff("--grpc-input-log", grpcInputLog));
     Platform platform = Platform.start(config, Clock.systemUTC());
 
@@ -166,7 +166,8 @@ final class UpCommand implements Callable<Integer> {
   }
 
   /** {@code --stream-scoring}: a model alias, or none. */
-  private static boolean onOff(String option, String value) {
+  /** An on|off option's value. */
+  static boolean onOff(String option, String value) {
     return switch (value) {
       case "on" -> true;
       case "off" -> false;
@@ -174,7 +175,8 @@ final class UpCommand implements Callable<Integer> {
     };
   }
 
-  private Optional<ModelAlias> streamScoringTarget() {
+  /** {@code --stream-scoring}: a model alias, or none. */
+  static Optional<ModelAlias> streamScoringTarget(String streamScoring) {
     if (streamScoring.equals("none")) {
       return Optional.empty();
     }

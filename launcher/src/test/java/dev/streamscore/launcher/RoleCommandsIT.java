@@ -1,0 +1,239 @@
+package dev.streamscore.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.featurestore.FeatureTopics;
+import dev.streamscore.kafka.TopicReader;
+import dev.streamscore.kafka.embedded.EmbeddedKafka;
+import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.modelsync.RegistryClient;
+import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.v1.DeadLetter;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.ModelFormat;
+import dev.streamscore.proto.v1.ModelInput;
+import dev.streamscore.proto.v1.ModelOutput;
+import dev.streamscore.proto.v1.ModelRef;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.PredictRequest;
+import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.ScoringGrpc;
+import dev.streamscore.proto.v1.Value;
+import io.grpc.ManagedChannel;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The roles as separate processes against one broker: validators sharing the raw partitions, a
+ * stateless gateway, and scoring nodes following one registry.
+ */
+class RoleCommandsIT {
+  private final Launcher launcher = new Launcher();
+
+  @AfterEach
+  void killLeftovers() {
+    launcher.killAll();
+  }
+
+  @Test
+  void twoValidatorsShareTheRawPartitionsAndEveryRecordHasOneOutcomeWhenOneStops(@TempDir Path dir)
+      throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Admin admin = Admin.create(kafka.clientProperties())) {
+      String bootstrap = kafka.bootstrapServers();
+      Launcher.Running first = validator(bootstrap, dir.resolve("v1"));
+      Launcher.Running second = validator(bootstrap, dir.resolve("v2"));
+      Launcher.Running gateway = launcher.start("gateway", "--kafka", bootstrap, "--port", "0");
+      for (Launcher.Running r : List.of(first, second, gateway)) {
+        assertThat(r.awaitLine("ready", Duration.ofSeconds(90))).as(r.stderr().toString()).isTrue();
+      }
+      String ingest = gateway.endpoint("ingest").orElseThrow();
+      // One group, two members, each with some of the raw partitions.
+      await()
+          .atMost(Duration.ofSeconds(60))
+          .until(
+              () -> {
+                ConsumerGroupDescription group =
+                    admin
+                        .describeConsumerGroups(List.of("streamscore-validator"))
+                        .all()
+                        .get()
+                        .get("streamscore-validator");
+                return group.members().size() == 2
+                    && group.members().stream()
+                        .allMatch(m -> !m.assignment().topicPartitions().isEmpty());
+              });
+
+      produce(ingest, 3_000, 1);
+      first.process.destroy(); // SIGTERM: it commits, leaves the group, and the other takes over
+      assertThat(first.awaitExit(Duration.ofSeconds(60))).isEqualTo(143);
+      produce(ingest, 3_000, 2);
+
+      Map<String, Object> client = kafka.clientProperties();
+      // The gateway dead-letters what it can refuse itself; the rest went to raw.payments.
+      long raw = TopicReader.readAll(client, "raw.payments", Duration.ofMinutes(1), r -> {});
+      await()
+          .atMost(Duration.ofMinutes(2))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(() -> outcomes(client).size() >= 6_000);
+      List<String> outcomes = outcomes(client);
+      assertThat(outcomes).as("one outcome per event sent").hasSize(6_000);
+      // The gateway's own dead letters name the raw topic at partition and offset -1.
+      List<String> ofRaw = outcomes.stream().filter(o -> !o.endsWith("/-1/-1")).toList();
+      assertThat(ofRaw).as("one outcome per raw record").hasSize((int) raw);
+      assertThat(new HashSet<>(ofRaw)).hasSize((int) raw);
+    }
+  }
+
+  @Test
+  void twoScoringNodesFollowOneRegistryAndBothAnswerPredict(@TempDir Path dir) throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Admin admin = Admin.create(kafka.clientProperties())) {
+      FeatureTopics.ensure(admin, FeatureSpec.shippedPayments(), Duration.ofSeconds(30));
+      String bootstrap = kafka.bootstrapServers();
+      Launcher.Running registry =
+          launcher.start(
+              "registry", "--port", "0", "--data-dir", dir.resolve("registry").toString());
+      assertThat(registry.awaitLine("ready", Duration.ofSeconds(60))).isTrue();
+      String registryAddress = registry.endpoint("registry").orElseThrow();
+      List<Launcher.Running> nodes = new ArrayList<>();
+      for (int n = 1; n <= 2; n++) {
+        nodes.add(
+            launcher.start(
+                "scoring-node",
+                "--kafka",
+                bootstrap,
+                "--registry",
+                registryAddress,
+                "--node-id",
+                "node-" + n,
+                "--port",
+                "0",
+                "--data-dir",
+                dir.resolve("node-" + n).toString()));
+      }
+      for (Launcher.Running node : nodes) {
+        assertThat(node.awaitLine("ready", Duration.ofSeconds(90)))
+            .as(node.stderr().toString())
+            .isTrue();
+        assertThat(node.endpoint("metrics")).isPresent();
+      }
+
+      ManagedChannel channel =
+          NettyChannelBuilder.forTarget(registryAddress).usePlaintext().build();
+      try {
+        RegistryClient client = new RegistryClient(channel, Optional.empty(), "ci");
+        client.register(
+            TestModels.logisticRegression(dir.resolve("m.onnx"), 2, 1),
+            ModelVersionSpec.newBuilder()
+                .setName("fraud")
+                .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
+                .addInputs(
+                    ModelInput.newBuilder().setName("user_txn:txn_count_1h").setView("user_txn"))
+                .addInputs(ModelInput.newBuilder().setName("amount"))
+                .addOutputs(ModelOutput.newBuilder().setName("p0"))
+                .addOutputs(ModelOutput.newBuilder().setName("p1"))
+                .build());
+        client.promote("fraud", "prod", 1);
+      } finally {
+        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      }
+
+      for (Launcher.Running node : nodes) {
+        ManagedChannel scoring =
+            NettyChannelBuilder.forTarget(node.endpoint("scoring").orElseThrow())
+                .usePlaintext()
+                .build();
+        try {
+          var stub = ScoringGrpc.newBlockingStub(scoring);
+          PredictRequest request =
+              PredictRequest.newBuilder()
+                  .setModel(ModelRef.newBuilder().setName("fraud"))
+                  .putEntityIds("user_id", "u1")
+                  .putRequestFeatures("amount", Value.newBuilder().setDoubleValue(12).build())
+                  .build();
+          // UNAVAILABLE until the node has pulled and loaded the version.
+          await()
+              .atMost(Duration.ofSeconds(60))
+              .ignoreException(StatusRuntimeException.class)
+              .until(() -> stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request) != null);
+          PredictResponse answer = stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request);
+          assertThat(answer.getModelVersion()).isEqualTo(1);
+          assertThat(answer.getScoresCount()).isEqualTo(2);
+        } finally {
+          scoring.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+      }
+      for (Launcher.Running node : nodes) {
+        node.process.destroy();
+        assertThat(node.awaitExit(Duration.ofSeconds(60))).isEqualTo(143);
+      }
+    }
+  }
+
+  private Launcher.Running validator(String bootstrap, Path dataDir) throws Exception {
+    return launcher.start("validator", "--kafka", bootstrap, "--data-dir", dataDir.toString());
+  }
+
+  private static void produce(String ingest, int n, int seed) {
+    CliRun run =
+        CliRun.of(
+            "produce",
+            "--to",
+            "grpc",
+            "--ingest",
+            ingest,
+            "-n",
+            Integer.toString(n),
+            "--rate",
+            "0",
+            "--seed",
+            Integer.toString(seed));
+    assertThat(run.code()).as(run.err()).isZero();
+  }
+
+  /** The raw record (topic/partition/offset) behind every event and dead letter, committed. */
+  private static List<String> outcomes(Map<String, Object> client) {
+    List<String> at = new ArrayList<>();
+    TopicReader.readAll(
+        client,
+        "events.payments",
+        Duration.ofMinutes(1),
+        r -> {
+          try {
+            Event e = Event.parseFrom(r.value());
+            at.add(e.getRawTopic() + "/" + e.getRawPartition() + "/" + e.getRawOffset());
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+          }
+        });
+    TopicReader.readAll(
+        client,
+        "events.dlq",
+        Duration.ofMinutes(1),
+        r -> {
+          try {
+            DeadLetter d = DeadLetter.parseFrom(r.value());
+            at.add(d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset());
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+          }
+        });
+    return at;
+  }
+}
