@@ -23,6 +23,9 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.ColumnFamilyDescriptor;
@@ -591,13 +594,13 @@ public final class FeatureStore implements AutoCloseable {
   }
 
   /** How far the rows written from an events partition have got; empty before its first row. */
-  public java.util.Optional<Applied> applied(SourcePartition partition) {
-    return java.util.Optional.ofNullable(applied.get(partition));
+  public Optional<Applied> applied(SourcePartition partition) {
+    return Optional.ofNullable(applied.get(partition));
   }
 
   /** The events topics the views aggregate. */
-  java.util.Set<String> sourceTopics() {
-    return new java.util.TreeSet<>(sourceTopics.values());
+  Set<String> sourceTopics() {
+    return new TreeSet<>(sourceTopics.values());
   }
 
   /** The events topic a view aggregates. */

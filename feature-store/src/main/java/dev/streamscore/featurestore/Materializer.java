@@ -10,6 +10,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -286,16 +287,16 @@ public final class Materializer implements AutoCloseable {
    * write one partition's entities at different speeds shows the fastest; and events the ETL
    * rejected leave no row, so they count as behind until a later event of the partition is applied.
    */
-  public java.util.Optional<Freshness> freshness(String sourceTopic, String entityId) {
+  public Optional<Freshness> freshness(String sourceTopic, String entityId) {
     Integer count = sourcePartitions.get(sourceTopic);
     if (count == null || count == 0) {
-      return java.util.Optional.empty();
+      return Optional.empty();
     }
     SourcePartition partition =
         new SourcePartition(sourceTopic, TileKeys.partition(entityId, count));
     Long end = sourceEnds.get(partition);
     if (end == null) {
-      return java.util.Optional.empty();
+      return Optional.empty();
     }
     FeatureStore.Applied at = store.applied(partition).orElse(null);
     long behind = Math.max(0, end - (at == null ? 0 : at.nextOffset()));
@@ -304,7 +305,7 @@ public final class Materializer implements AutoCloseable {
       // Nothing of the partition applied yet: behind at least since this materializer started.
       behindMs = Math.max(0, clock.millis() - (at == null ? started : at.appendedMs()));
     }
-    return java.util.Optional.of(
+    return Optional.of(
         Freshness.newBuilder().setBehindRecords(behind).setBehindMs(behindMs).build());
   }
 

@@ -8,15 +8,22 @@ import dev.streamscore.etl.LogOrderFeatures;
 import dev.streamscore.etl.PointInTimeRule;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.Replay;
+import dev.streamscore.etl.TopicNames;
+import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.etl.Windows;
 import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.FeatureStatus;
 import dev.streamscore.proto.v1.FeatureValue;
+import dev.streamscore.proto.v1.LogPosition;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.Value;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -24,6 +31,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.TreeMap;
 
 /**
  * Online/offline consistency of stream predictions: for each prediction that logged its input
@@ -346,9 +354,9 @@ public final class Consistency {
       Iterable<Logged> log,
       Map<Long, ModelVersionSpec> versions,
       Iterable<Prediction> predictions) {
-    String topic = dev.streamscore.etl.TopicNames.events(source);
+    String topic = TopicNames.events(source);
     String keyField = spec.source(source).orElseThrow().keyField();
-    Map<String, java.util.ArrayDeque<Online>> byEntity = new HashMap<>();
+    Map<String, ArrayDeque<Online>> byEntity = new HashMap<>();
     long read = 0;
     long withoutInputs = 0;
     long withoutVersion = 0;
@@ -366,7 +374,7 @@ public final class Consistency {
         withoutVersion++;
       } else {
         long next = 0;
-        for (dev.streamscore.proto.v1.LogPosition at : p.getFeaturePositionsList()) {
+        for (LogPosition at : p.getFeaturePositionsList()) {
           if (at.getTopic().equals(topic)) {
             next = Math.max(next, at.getNextOffset());
           }
@@ -374,15 +382,15 @@ public final class Consistency {
         all.add(new Online(p, version, entity, next));
       }
     }
-    all.sort(java.util.Comparator.comparingLong(Online::nextOffset));
+    all.sort(Comparator.comparingLong(Online::nextOffset));
     for (Online o : all) {
-      byEntity.computeIfAbsent(o.entity(), e -> new java.util.ArrayDeque<>()).add(o);
+      byEntity.computeIfAbsent(o.entity(), e -> new ArrayDeque<>()).add(o);
     }
     Replay replay = Replay.finalRowsOnly(spec, source);
     Tally tally = new Tally();
     for (Logged l : log) {
       String entity = l.event().getEntityId();
-      java.util.ArrayDeque<Online> waiting = byEntity.get(entity);
+      ArrayDeque<Online> waiting = byEntity.get(entity);
       while (waiting != null
           && !waiting.isEmpty()
           && waiting.peek().nextOffset() <= l.origin().offset()) {
@@ -390,7 +398,7 @@ public final class Consistency {
       }
       replay.accept(l.event());
     }
-    for (java.util.ArrayDeque<Online> waiting : byEntity.values()) {
+    for (ArrayDeque<Online> waiting : byEntity.values()) {
       for (Online o : waiting) {
         compareOnline(tally, o, replay);
       }
@@ -419,23 +427,20 @@ public final class Consistency {
       if (ref.isEmpty()) {
         continue;
       }
-      dev.streamscore.etl.ViewSpec view = spec.views().get(ref.get().view());
+      ViewSpec view = spec.views().get(ref.get().view());
       if (!view.source().equals(source)) {
         continue; // another source's log is not replayed here
       }
       stored.add(input.getName());
       long asOf = p.getPredictedAtMs();
       long current = view.tileStart(asOf);
-      java.util.TreeMap<Long, dev.streamscore.proto.v1.FeatureRow> tiles =
-          replay.finalRows(view.name()).get(o.entity());
-      List<dev.streamscore.proto.v1.FeatureRow> window =
+      TreeMap<Long, FeatureRow> tiles = replay.finalRows(view.name()).get(o.entity());
+      List<FeatureRow> window =
           tiles == null
               ? List.of()
               : new ArrayList<>(
                   tiles.subMap(current - view.longestWindowMs(), true, asOf, false).values());
-      FeatureValue fv =
-          dev.streamscore.etl.Windows.value(
-              view, view.features().get(ref.get().feature()), window, asOf);
+      FeatureValue fv = Windows.value(view, view.features().get(ref.get().feature()), window, asOf);
       float expected =
           fv.getStatus() == FeatureStatus.FEATURE_STATUS_OK
               ? InputAssembler.number(fv.getValue(), input.getName())
