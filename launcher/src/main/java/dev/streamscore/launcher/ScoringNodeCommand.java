@@ -29,9 +29,10 @@ import picocli.CommandLine.Option;
     name = "scoring-node",
     mixinStandardHelpOptions = true,
     description = {
-      "Runs one scoring node: a feature-store replica, model sync, gRPC Predict, the prediction",
-      "log, and optionally stream scoring shared with the other nodes.",
+      "Runs one scoring node: feature replica, model sync, gRPC Predict, prediction log.",
       "",
+      "With --stream-scoring it also scores every event, sharing the work with the other nodes",
+      "that do (one Kafka Streams group).",
       "Give each node its own --data-dir and --node-id. Prints 'scoring: address' (and",
       "'features: address' with --features-port, 'metrics: url'), then 'ready'."
     })
