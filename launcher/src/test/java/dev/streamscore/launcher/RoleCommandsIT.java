@@ -19,6 +19,7 @@ import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
@@ -186,6 +187,140 @@ class RoleCommandsIT {
     }
   }
 
+  @Test
+  void twoScoringNodesShareStreamScoringAndEveryEventIsScoredOnceWhenOneIsKilled(@TempDir Path dir)
+      throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Admin admin = Admin.create(kafka.clientProperties())) {
+      FeatureTopics.ensure(admin, FeatureSpec.shippedPayments(), Duration.ofSeconds(30));
+      String bootstrap = kafka.bootstrapServers();
+      Launcher.Running registry =
+          launcher.start(
+              "registry", "--port", "0", "--data-dir", dir.resolve("registry").toString());
+      Launcher.Running validator = validator(bootstrap, dir.resolve("validator"));
+      assertThat(registry.awaitLine("ready", Duration.ofSeconds(60))).isTrue();
+      assertThat(validator.awaitLine("ready", Duration.ofSeconds(90))).isTrue();
+      String registryAddress = registry.endpoint("registry").orElseThrow();
+      registerAndPromote(registryAddress, dir);
+      List<Launcher.Running> nodes = new ArrayList<>();
+      for (int n = 1; n <= 2; n++) {
+        nodes.add(
+            launcher.start(
+                "scoring-node",
+                "--kafka",
+                bootstrap,
+                "--registry",
+                registryAddress,
+                "--node-id",
+                "node-" + n,
+                "--port",
+                "0",
+                "--stream-scoring",
+                "fraud:prod",
+                "--data-dir",
+                dir.resolve("node-" + n).toString()));
+      }
+      for (Launcher.Running node : nodes) {
+        assertThat(node.awaitLine("ready", Duration.ofSeconds(90)))
+            .as(node.stderr().toString())
+            .isTrue();
+      }
+      String group = "streamscore-stream-scoring-payments-fraud-prod";
+      // The group appears once the nodes have the version and start stream scoring.
+      await()
+          .atMost(Duration.ofSeconds(90))
+          .ignoreExceptions()
+          .until(
+              () -> {
+                ConsumerGroupDescription g =
+                    admin.describeConsumerGroups(List.of(group)).all().get().get(group);
+                return g.members().size() == 2
+                    && g.members().stream()
+                        .allMatch(m -> !m.assignment().topicPartitions().isEmpty());
+              });
+
+      Map<String, Object> client = kafka.clientProperties();
+      produceToKafka(bootstrap, 3_000, 1);
+      await().atMost(Duration.ofMinutes(1)).until(() -> streamPredictions(client).size() > 500);
+      nodes.get(0).process.destroyForcibly(); // SIGKILL: the other node takes its partitions over
+      assertThat(nodes.get(0).awaitExit(Duration.ofSeconds(30))).isEqualTo(137);
+      produceToKafka(bootstrap, 3_000, 2);
+
+      // Once the validator has given each of the 6,000 raw records its outcome.
+      await()
+          .atMost(Duration.ofMinutes(2))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(() -> outcomes(client).size() >= 6_000);
+      long events = TopicReader.readAll(client, "events.payments", Duration.ofMinutes(1), r -> {});
+      assertThat(events).isPositive();
+      await()
+          .atMost(Duration.ofMinutes(3))
+          .pollInterval(Duration.ofSeconds(1))
+          .until(() -> streamPredictions(client).size() >= events);
+      List<String> scored = streamPredictions(client);
+      assertThat(scored).as("one prediction per valid event").hasSize((int) events);
+      assertThat(new HashSet<>(scored)).hasSize((int) events);
+    }
+  }
+
+  private static void registerAndPromote(String registryAddress, Path dir) throws Exception {
+    ManagedChannel channel = NettyChannelBuilder.forTarget(registryAddress).usePlaintext().build();
+    try {
+      RegistryClient client = new RegistryClient(channel, Optional.empty(), "ci");
+      client.register(
+          TestModels.logisticRegression(dir.resolve("m.onnx"), 2, 1),
+          ModelVersionSpec.newBuilder()
+              .setName("fraud")
+              .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
+              .addInputs(
+                  ModelInput.newBuilder().setName("user_txn:txn_count_1h").setView("user_txn"))
+              .addInputs(ModelInput.newBuilder().setName("amount"))
+              .addOutputs(ModelOutput.newBuilder().setName("p0"))
+              .addOutputs(ModelOutput.newBuilder().setName("p1"))
+              .build());
+      client.promote("fraud", "prod", 1);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private static void produceToKafka(String bootstrap, int n, int seed) {
+    CliRun run =
+        CliRun.of(
+            "produce",
+            "--kafka",
+            bootstrap,
+            "-n",
+            Integer.toString(n),
+            "--rate",
+            "0",
+            "--invalid-rate",
+            "0",
+            "--seed",
+            Integer.toString(seed));
+    assertThat(run.code()).as(run.err()).isZero();
+  }
+
+  /** The request ids (the scored events' topic-partition-offset) of the committed predictions. */
+  private static List<String> streamPredictions(Map<String, Object> client) {
+    List<String> ids = new ArrayList<>();
+    TopicReader.readAll(
+        client,
+        "predictions.fraud",
+        Duration.ofMinutes(1),
+        r -> {
+          try {
+            Prediction p = Prediction.parseFrom(r.value());
+            if (p.getNodeId().equals("stream")) {
+              ids.add(p.getRequestId());
+            }
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+          }
+        });
+    return ids;
+  }
+
   private Launcher.Running validator(String bootstrap, Path dataDir) throws Exception {
     return launcher.start("validator", "--kafka", bootstrap, "--data-dir", dataDir.toString());
   }
@@ -207,7 +342,10 @@ class RoleCommandsIT {
     assertThat(run.code()).as(run.err()).isZero();
   }
 
-  /** The raw record (topic/partition/offset) behind every event and dead letter, committed. */
+  /**
+   * The raw record (topic/partition/offset) behind every event and every ingest dead letter
+   * (validator or gateway), committed.
+   */
   private static List<String> outcomes(Map<String, Object> client) {
     List<String> at = new ArrayList<>();
     TopicReader.readAll(
@@ -229,6 +367,9 @@ class RoleCommandsIT {
         r -> {
           try {
             DeadLetter d = DeadLetter.parseFrom(r.value());
+            if (d.getStage().equals("stream-scoring")) {
+              return; // an event that was validated but could not be scored: not ingest's outcome
+            }
             at.add(d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset());
           } catch (com.google.protobuf.InvalidProtocolBufferException e) {
             throw new AssertionError(e);
