@@ -4,7 +4,6 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.FeatureDef;
 import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
-import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.etl.Windows;
 import dev.streamscore.proto.v1.EntityFeatures;
@@ -12,7 +11,6 @@ import dev.streamscore.proto.v1.EntityStatus;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.FeatureStatus;
 import dev.streamscore.proto.v1.FeatureValue;
-import dev.streamscore.proto.v1.LogPosition;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -25,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeSet;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.rocksdb.BlockBasedTableConfig;
 import org.rocksdb.ColumnFamilyDescriptor;
@@ -105,20 +102,14 @@ public final class FeatureStore implements AutoCloseable {
    */
   public record Applied(long nextOffset, long appendedMs) {}
 
-  /** Key prefix of the {@link Applied} entries in the offsets family: no topic holds a '/'. */
-  private static final String APPLIED = "applied/";
-
-  /** The events topic of each view. */
-  private final Map<String, String> sourceTopics = new HashMap<>();
-
-  private final Map<SourcePartition, Applied> applied =
-      new java.util.concurrent.ConcurrentHashMap<>();
+  /** Where the rows stand in the events logs. */
+  private final LogPositions positions;
 
   private FeatureStore(Path dir, FeatureSpec spec) {
     this.name = dir.toAbsolutePath().toString();
     this.views = new LinkedHashMap<>(spec.views());
+    this.positions = new LogPositions(views.values());
     for (ViewSpec view : views.values()) {
-      sourceTopics.put(view.name(), TopicNames.events(view.source()));
       fingerprints.put(view.name(), view.fingerprint(spec.source(view.source()).orElseThrow()));
     }
     this.dbOptions = new DBOptions().setCreateIfMissing(true).setCreateMissingColumnFamilies(true);
@@ -159,15 +150,10 @@ public final class FeatureStore implements AutoCloseable {
       viewFamilies.put(view, handles.get(i++));
     }
     try (RocksIterator it = db.newIterator(offsetFamily)) {
-      for (it.seek(bytes(APPLIED)); it.isValid(); it.next()) {
-        String key = new String(it.key(), StandardCharsets.UTF_8);
-        if (!key.startsWith(APPLIED)) {
+      for (it.seek(bytes(LogPositions.KEY_PREFIX)); it.isValid(); it.next()) {
+        if (!positions.load(it.key(), it.value())) {
           break;
         }
-        ByteBuffer value = ByteBuffer.wrap(it.value());
-        applied.put(
-            SourcePartition.parse(key.substring(APPLIED.length())),
-            new Applied(value.getLong(), value.getLong()));
       }
     }
   }
@@ -207,15 +193,15 @@ public final class FeatureStore implements AutoCloseable {
               row,
               (a, b) -> a.getVersion() >= b.getVersion() ? a : b);
     }
-    Map<SourcePartition, Applied> positions = positions(newest);
+    Map<SourcePartition, Applied> reached = positions.reached(newest.values());
     int distinct = newest.values().stream().mapToInt(Map::size).sum();
     superseded = rows.size() - refused - distinct;
     synchronized (writer) {
       lock.readLock().lock();
       try {
         ensureOpen(); // before any native call: a closed database must not be touched
-        WriteResult result = writeBatch(newest, sourceOffsets, positions, superseded, refused);
-        applied.putAll(positions);
+        WriteResult result = writeBatch(newest, sourceOffsets, reached, superseded, refused);
+        positions.applied(reached);
         return result;
       } catch (RocksDBException e) {
         throw new FeatureStoreException(name, "write a batch of " + rows.size() + " rows", e);
@@ -228,7 +214,7 @@ public final class FeatureStore implements AutoCloseable {
   private WriteResult writeBatch(
       Map<String, Map<String, FeatureRow>> newest,
       Map<SourcePartition, Long> sourceOffsets,
-      Map<SourcePartition, Applied> positions,
+      Map<SourcePartition, Applied> reached,
       int superseded,
       int refused)
       throws RocksDBException {
@@ -254,14 +240,8 @@ public final class FeatureStore implements AutoCloseable {
             bytes(offset.getKey().toString()),
             ByteBuffer.allocate(8).putLong(offset.getValue()).array());
       }
-      for (Map.Entry<SourcePartition, Applied> at : positions.entrySet()) {
-        batch.put(
-            offsetFamily,
-            bytes(APPLIED + at.getKey()),
-            ByteBuffer.allocate(16)
-                .putLong(at.getValue().nextOffset())
-                .putLong(at.getValue().appendedMs())
-                .array());
+      for (Map.Entry<SourcePartition, Applied> at : reached.entrySet()) {
+        batch.put(offsetFamily, LogPositions.key(at.getKey()), LogPositions.value(at.getValue()));
       }
       db.write(writeOptions, batch);
       return new WriteResult(written, superseded, refused);
@@ -349,7 +329,7 @@ public final class FeatureStore implements AutoCloseable {
       try (RocksIterator it = db.newIterator(offsetFamily)) {
         Map<SourcePartition, Long> offsets = new LinkedHashMap<>();
         for (it.seekToFirst(); it.isValid(); it.next()) {
-          if (new String(it.key(), StandardCharsets.UTF_8).startsWith(APPLIED)) {
+          if (LogPositions.isKey(it.key())) {
             continue;
           }
           offsets.put(
@@ -514,7 +494,7 @@ public final class FeatureStore implements AutoCloseable {
         allOk &= value.getStatus() == FeatureStatus.FEATURE_STATUS_OK;
         out.addValues(value);
       }
-      addPositions(out, tilesByView);
+      positions.addTo(out, tilesByView);
       out.setStatus(
           !anyTile
               ? EntityStatus.ENTITY_STATUS_UNKNOWN
@@ -523,89 +503,14 @@ public final class FeatureStore implements AutoCloseable {
     }
   }
 
-  /**
-   * Per source partition of the rows read, the greatest {@code source_next_offset}: the log
-   * position the values stand at. Rows without one (written by an engine before positions, or by a
-   * replay) say nothing.
-   */
-  private void addPositions(EntityFeatures.Builder out, List<FeatureRow>[] tilesByView) {
-    Map<String, LogPosition> positions = null;
-    for (List<FeatureRow> rows : tilesByView) {
-      if (rows == null) {
-        continue;
-      }
-      // An entity's rows of a view come from one events partition: keep the furthest row only.
-      FeatureRow furthest = null;
-      for (FeatureRow row : rows) {
-        if (hasPosition(row)
-            && (furthest == null || row.getSourceNextOffset() > furthest.getSourceNextOffset())) {
-          furthest = row;
-        }
-      }
-      if (furthest == null) {
-        continue;
-      }
-      String topic = sourceTopic(furthest.getView());
-      if (positions == null) {
-        positions = new LinkedHashMap<>(2);
-      }
-      positions.merge(
-          topic + ':' + furthest.getSourcePartition(),
-          LogPosition.newBuilder()
-              .setTopic(topic)
-              .setPartition(furthest.getSourcePartition())
-              .setNextOffset(furthest.getSourceNextOffset())
-              .build(),
-          (a, b) -> a.getNextOffset() >= b.getNextOffset() ? a : b);
-    }
-    if (positions != null) {
-      out.addAllPositions(positions.values());
-    }
-  }
-
-  /**
-   * Per events partition, the positions these rows reach beyond what the store has applied. Rows of
-   * a stale version count too: they were read, and the newer row already stored is further.
-   */
-  private Map<SourcePartition, Applied> positions(Map<String, Map<String, FeatureRow>> newest) {
-    Map<SourcePartition, Applied> out = new HashMap<>();
-    for (Map<String, FeatureRow> byTile : newest.values()) {
-      for (FeatureRow row : byTile.values()) {
-        if (!hasPosition(row)) {
-          continue;
-        }
-        SourcePartition from =
-            new SourcePartition(sourceTopic(row.getView()), row.getSourcePartition());
-        Applied at = out.getOrDefault(from, applied.get(from));
-        if (at == null || at.nextOffset() < row.getSourceNextOffset()) {
-          out.put(from, new Applied(row.getSourceNextOffset(), row.getSourceAppendedMs()));
-        }
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Whether a row says where its event was read. The features topics are open to any writer: a row
-   * with a negative partition says nothing rather than stopping the materializer.
-   */
-  private static boolean hasPosition(FeatureRow row) {
-    return row.getSourceNextOffset() > 0 && row.getSourcePartition() >= 0;
-  }
-
   /** How far the rows written from an events partition have got; empty before its first row. */
   public Optional<Applied> applied(SourcePartition partition) {
-    return Optional.ofNullable(applied.get(partition));
+    return positions.applied(partition);
   }
 
   /** The events topics the views aggregate. */
   Set<String> sourceTopics() {
-    return new TreeSet<>(sourceTopics.values());
-  }
-
-  /** The events topic a view aggregates. */
-  String sourceTopic(String view) {
-    return sourceTopics.get(view);
+    return positions.sourceTopics();
   }
 
   private record Resolved(ViewSpec view, FeatureDef feature) {}

@@ -14,6 +14,7 @@ import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.scoring.Consistency;
+import dev.streamscore.scoring.OnlineConsistency;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.time.Instant;
@@ -34,7 +35,7 @@ import picocli.CommandLine.Option;
  * vector that training data gives the same event (see {@link Consistency}), and how each input
  * differed. Reads {@code events.<source>} and {@code predictions.<model>} whole (committed
  * records), the model's versions from the registry. gRPC predictions are checked against a replay
- * at their log position ({@link Consistency#checkOnline}).
+ * at their log position ({@link OnlineConsistency}).
  */
 @Command(
     name = "consistency",
@@ -186,13 +187,13 @@ final class ConsistencyCommand implements Callable<Integer> {
       }
     }
     if (!online.isEmpty()) {
-      printOnline(out, model, consistency.checkOnline(events, versions, online));
+      printOnline(out, model, new OnlineConsistency(spec, source).check(events, versions, online));
     }
     out.flush();
     return 0;
   }
 
-  private static void printOnline(PrintWriter out, String model, Consistency.OnlineReport report) {
+  private static void printOnline(PrintWriter out, String model, OnlineConsistency.Report report) {
     out.println(model + ": " + report.summary());
     if (report.withoutInputs() + report.withoutVersion() > 0) {
       out.printf(

@@ -23,6 +23,7 @@ import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.Value;
 import dev.streamscore.scoring.Consistency;
+import dev.streamscore.scoring.OnlineConsistency;
 import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.StreamScoring;
 import io.grpc.ManagedChannel;
@@ -278,9 +279,8 @@ final class DemoCommand implements Callable<Integer> {
         }
         List<Prediction> online =
             logged.stream().filter(p -> !p.getNodeId().equals("stream") && !p.getShadow()).toList();
-        Consistency.OnlineReport onlineConsistency =
-            new Consistency(spec, "payments", PointInTimeRule.LOG_ORDER)
-                .checkOnline(all, versions, online);
+        OnlineConsistency.Report onlineConsistency =
+            new OnlineConsistency(spec, "payments").check(all, versions, online);
         report(platform, log, live, swap, streamed, logged.size(), consistency, auc1, auc2, m1, m2);
         say("  gRPC consistency         %s", onlineConsistency.summary());
         say("  gRPC freshness           %s", freshness(online));

@@ -6,9 +6,10 @@ import dev.streamscore.featurestore.FeatureStoreException;
 import dev.streamscore.proto.ServerTransport;
 import java.io.PrintWriter;
 import java.time.Clock;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -73,24 +74,11 @@ final class FeatureStoreCommand implements Callable<Integer> {
               + e.getMessage(),
           e);
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  out.println("stopping");
-                  out.flush();
-                  node.close();
-                  dir.close();
-                  out.println("stopped");
-                  out.flush();
-                  stopped.countDown();
-                },
-                "feature-store-shutdown"));
-    out.println("features: " + node.address().orElseThrow());
-    out.println("ready");
-    out.flush();
-    stopped.await();
+    Serving.untilStopped(
+        out,
+        "feature-store",
+        Map.of("features", node.address().orElseThrow()),
+        List.<AutoCloseable>of(node, dir::close));
     return 0;
   }
 }

@@ -6,9 +6,10 @@ import java.io.PrintWriter;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -62,22 +63,11 @@ final class RegistryCommand implements Callable<Integer> {
       dir.close();
       throw new StartupException("cannot start the model registry: " + e.getMessage(), e);
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  server.close();
-                  dir.close();
-                  out.println("stopped");
-                  out.flush();
-                  stopped.countDown();
-                },
-                "registry-shutdown"));
-    out.println("registry: " + server.address());
-    out.println("ready");
-    out.flush();
-    stopped.await();
+    Serving.untilStopped(
+        out,
+        "registry",
+        Map.of("registry", server.address()),
+        List.<AutoCloseable>of(server, dir::close));
     return 0;
   }
 }

@@ -112,48 +112,12 @@ class RoleCommandsIT {
               "registry", "--port", "0", "--data-dir", dir.resolve("registry").toString());
       assertThat(registry.awaitLine("ready", Duration.ofSeconds(60))).isTrue();
       String registryAddress = registry.endpoint("registry").orElseThrow();
-      List<Launcher.Running> nodes = new ArrayList<>();
-      for (int n = 1; n <= 2; n++) {
-        nodes.add(
-            launcher.start(
-                "scoring-node",
-                "--kafka",
-                bootstrap,
-                "--registry",
-                registryAddress,
-                "--node-id",
-                "node-" + n,
-                "--port",
-                "0",
-                "--data-dir",
-                dir.resolve("node-" + n).toString()));
-      }
+      List<Launcher.Running> nodes = scoringNodes(bootstrap, registryAddress, dir);
       for (Launcher.Running node : nodes) {
-        assertThat(node.awaitLine("ready", Duration.ofSeconds(90)))
-            .as(node.stderr().toString())
-            .isTrue();
         assertThat(node.endpoint("metrics")).isPresent();
       }
 
-      ManagedChannel channel =
-          NettyChannelBuilder.forTarget(registryAddress).usePlaintext().build();
-      try {
-        RegistryClient client = new RegistryClient(channel, Optional.empty(), "ci");
-        client.register(
-            TestModels.logisticRegression(dir.resolve("m.onnx"), 2, 1),
-            ModelVersionSpec.newBuilder()
-                .setName("fraud")
-                .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
-                .addInputs(
-                    ModelInput.newBuilder().setName("user_txn:txn_count_1h").setView("user_txn"))
-                .addInputs(ModelInput.newBuilder().setName("amount"))
-                .addOutputs(ModelOutput.newBuilder().setName("p0"))
-                .addOutputs(ModelOutput.newBuilder().setName("p1"))
-                .build());
-        client.promote("fraud", "prod", 1);
-      } finally {
-        channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-      }
+      registerAndPromote(registryAddress, dir);
 
       for (Launcher.Running node : nodes) {
         ManagedChannel scoring =
@@ -202,29 +166,8 @@ class RoleCommandsIT {
       assertThat(validator.awaitLine("ready", Duration.ofSeconds(90))).isTrue();
       String registryAddress = registry.endpoint("registry").orElseThrow();
       registerAndPromote(registryAddress, dir);
-      List<Launcher.Running> nodes = new ArrayList<>();
-      for (int n = 1; n <= 2; n++) {
-        nodes.add(
-            launcher.start(
-                "scoring-node",
-                "--kafka",
-                bootstrap,
-                "--registry",
-                registryAddress,
-                "--node-id",
-                "node-" + n,
-                "--port",
-                "0",
-                "--stream-scoring",
-                "fraud:prod",
-                "--data-dir",
-                dir.resolve("node-" + n).toString()));
-      }
-      for (Launcher.Running node : nodes) {
-        assertThat(node.awaitLine("ready", Duration.ofSeconds(90)))
-            .as(node.stderr().toString())
-            .isTrue();
-      }
+      List<Launcher.Running> nodes =
+          scoringNodes(bootstrap, registryAddress, dir, "--stream-scoring", "fraud:prod");
       String group = "streamscore-stream-scoring-payments-fraud-prod";
       // The group appears once the nodes have the version and start stream scoring.
       await()
@@ -319,6 +262,36 @@ class RoleCommandsIT {
           }
         });
     return ids;
+  }
+
+  /** Two scoring nodes (node-1, node-2) with their own data directories, once both are ready. */
+  private List<Launcher.Running> scoringNodes(
+      String bootstrap, String registryAddress, Path dir, String... more) throws Exception {
+    List<Launcher.Running> nodes = new ArrayList<>();
+    for (int n = 1; n <= 2; n++) {
+      List<String> args =
+          new ArrayList<>(
+              List.of(
+                  "scoring-node",
+                  "--kafka",
+                  bootstrap,
+                  "--registry",
+                  registryAddress,
+                  "--node-id",
+                  "node-" + n,
+                  "--port",
+                  "0",
+                  "--data-dir",
+                  dir.resolve("node-" + n).toString()));
+      args.addAll(List.of(more));
+      nodes.add(launcher.start(args.toArray(String[]::new)));
+    }
+    for (Launcher.Running node : nodes) {
+      assertThat(node.awaitLine("ready", Duration.ofSeconds(90)))
+          .as(node.stderr().toString())
+          .isTrue();
+    }
+    return nodes;
   }
 
   private Launcher.Running validator(String bootstrap, Path dataDir) throws Exception {

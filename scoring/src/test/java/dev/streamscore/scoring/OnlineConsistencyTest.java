@@ -5,7 +5,6 @@ import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.FeatureProcessor;
 import dev.streamscore.etl.InMemoryEntityState;
-import dev.streamscore.etl.PointInTimeRule;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.SourcePosition;
 import dev.streamscore.modelsync.TestModels;
@@ -130,9 +129,8 @@ class OnlineConsistencyTest {
       for (int i = 0; i < log.size(); i++) {
         events.add(new Consistency.Logged(new RecordOrigin(TOPIC, 0, i), log.get(i)));
       }
-      Consistency.OnlineReport report =
-          new Consistency(Node.SPEC, "payments", PointInTimeRule.LOG_ORDER)
-              .checkOnline(events, Map.of(1L, spec), logged);
+      OnlineConsistency.Report report =
+          new OnlineConsistency(Node.SPEC, "payments").check(events, Map.of(1L, spec), logged);
 
       assertThat(report.compared()).isEqualTo(8);
       assertThat(report.identical()).isEqualTo(7);
