@@ -181,7 +181,7 @@ public final class EtlProcess implements AutoCloseable {
    * launcher/target, or one in another module's target/lib) that holds {@code stream-etl}; the
    * system property {@code streamscore.home} overrides it.
    */
-  static Path home() {
+  public static Path home() {
     String override = System.getProperty("streamscore.home");
     if (override != null) {
       return Path.of(override);

@@ -21,6 +21,7 @@ import picocli.CommandLine.Command;
       ScoringNodeCommand.class,
       ModelsCommand.class,
       ConsistencyCommand.class,
+      dev.streamscore.launcher.cluster.ClusterCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main implements Runnable {
@@ -42,7 +43,8 @@ public final class Main implements Runnable {
     cli.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
           // Expected failures (bad configuration, port taken, broker unreachable) are one line.
-          if (e instanceof StartupException) {
+          if (e instanceof StartupException
+              || e instanceof dev.streamscore.launcher.cluster.ClusterException) {
             commandLine.getErr().println("streamscore: " + e.getMessage());
             return 1;
           }

@@ -20,6 +20,7 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.DeploymentOptions;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
 import org.apache.flink.connector.base.DeliveryGuarantee;
 import org.apache.flink.core.execution.CheckpointingMode;
@@ -79,13 +80,19 @@ public final class FlinkEtlMain {
     conf.setString("taskmanager.memory.managed.size", "128m");
     conf.setString("state.backend.type", options.rocksdb() ? "rocksdb" : "hashmap");
     conf.setString("execution.checkpointing.incremental", "true");
-    // One job id per set of sources, so its checkpoints are always found in the same place.
+    // Submitted to a session cluster (`flink run`), the client decides what to restore from
+    // (`-s`), and a fixed job id would be refused as a duplicate when the job is submitted again.
+    boolean onCluster = onCluster();
     JobID jobId = jobId(jobName);
-    conf.setString("$internal.pipeline.job-id", jobId.toHexString());
+    if (!onCluster) {
+      // One job id per set of sources, so its checkpoints are always found in the same place.
+      conf.setString("$internal.pipeline.job-id", jobId.toHexString());
+    }
     if (options.checkpointDir().isPresent()) {
       Path dir = options.checkpointDir().get();
       conf.setString("execution.checkpointing.dir", dir.toUri().toString());
-      Optional<Path> latest = latestCheckpoint(dir.resolve(jobId.toHexString()));
+      Optional<Path> latest =
+          onCluster ? Optional.empty() : latestCheckpoint(dir.resolve(jobId.toHexString()));
       if (latest.isPresent()) {
         conf.setString("execution.state-recovery.path", latest.get().toUri().toString());
         LOG.info("restoring from checkpoint {}", latest.get());
@@ -123,6 +130,13 @@ public final class FlinkEtlMain {
           .uid("sink-" + source);
     }
     JobClient client = env.executeAsync(jobName);
+    if (onCluster && !env.getConfiguration().get(DeploymentOptions.ATTACHED)) {
+      // `flink run -d`: the job belongs to the cluster now; cancelling it is the operator's call.
+      awaitRunning(client);
+      System.out.println("running " + jobName + " " + client.getJobID());
+      System.out.flush();
+      return 0;
+    }
     Thread stopper =
         new Thread(
             () -> {
@@ -163,6 +177,15 @@ public final class FlinkEtlMain {
                 .collect(Collectors.joining(" ")));
     LOG.info("finished {} in {} ms", jobName, result.getNetRuntime());
     return 0;
+  }
+
+  /** Whether a client ({@code flink run}) submits us to a cluster, rather than a MiniCluster. */
+  private static boolean onCluster() {
+    String target =
+        StreamExecutionEnvironment.getExecutionEnvironment()
+            .getConfiguration()
+            .get(DeploymentOptions.TARGET);
+    return target != null && !target.equals("local");
   }
 
   private static void awaitRunning(JobClient client) throws Exception {

@@ -1,0 +1,109 @@
+package dev.streamscore.launcher.cluster;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import java.util.stream.Stream;
+
+/** Command lines for the cluster's JVMs: our java binary, a member marker, a class path. */
+final class Jvm {
+  private Jvm() {}
+
+  /** {@code java}, the member's marker, the heap, exit on OOM, and a temp dir of its own. */
+  static List<String> base(Layout layout, String member, String heap) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add(Member.marker(member));
+    if (!heap.isEmpty()) {
+      command.add("-Xmx" + heap);
+    }
+    command.add("-XX:+ExitOnOutOfMemoryError");
+    Path tmp = layout.data(member).resolve("tmp");
+    try {
+      Files.createDirectories(tmp);
+    } catch (IOException e) {
+      throw new ClusterException("cannot create " + tmp + ": " + e.getMessage(), e);
+    }
+    command.add("-Djava.io.tmpdir=" + tmp);
+    return command;
+  }
+
+  /** {@code --add-opens} of each package of java.base to the class path. */
+  static List<String> opens(List<String> packages) {
+    return packages.stream().map(p -> "--add-opens=java.base/" + p + "=ALL-UNNAMED").toList();
+  }
+
+  /** The jars of a {@code lib} directory that {@code keep} accepts, as one class path. */
+  static String classPath(Path lib, Predicate<String> keep) {
+    if (!Files.isDirectory(lib)) {
+      throw new ClusterException(
+          lib + " is missing; build first: mvn -B -DskipTests -pl launcher -am package");
+    }
+    try (Stream<Path> jars = Files.list(lib)) {
+      List<String> entries =
+          jars.filter(p -> p.getFileName().toString().endsWith(".jar"))
+              .filter(p -> keep.test(p.getFileName().toString()))
+              .map(Path::toString)
+              .sorted()
+              .toList();
+      return String.join(File.pathSeparator, entries);
+    } catch (IOException e) {
+      throw new ClusterException("cannot list " + lib + ": " + e.getMessage(), e);
+    }
+  }
+
+  /**
+   * Runs a short-lived tool to its end and returns its output (standard output and error).
+   *
+   * @throws ClusterException when it fails or outlives the timeout, with its output
+   */
+  static String runTool(
+      List<String> command, Map<String, String> env, Duration timeout, String what) {
+    Path output = null;
+    try {
+      output = Files.createTempFile("streamscore-tool", ".log");
+      ProcessBuilder builder =
+          new ProcessBuilder(command)
+              .redirectErrorStream(true)
+              .redirectOutput(output.toFile())
+              .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")));
+      builder.environment().putAll(env);
+      Process process = builder.start();
+      boolean exited = process.waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      if (!exited) {
+        process.destroyForcibly();
+      }
+      String text = Files.readString(output, StandardCharsets.UTF_8);
+      if (!exited || process.exitValue() != 0) {
+        throw new ClusterException(
+            "cannot "
+                + what
+                + (exited ? "" : " within " + timeout.toSeconds() + " s")
+                + ":\n"
+                + text);
+      }
+      return text;
+    } catch (IOException e) {
+      throw new ClusterException("cannot " + what + ": " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ClusterException("interrupted while trying to " + what, e);
+    } finally {
+      if (output != null) {
+        try {
+          Files.deleteIfExists(output);
+        } catch (IOException e) {
+          // a temp file left behind
+        }
+      }
+    }
+  }
+}

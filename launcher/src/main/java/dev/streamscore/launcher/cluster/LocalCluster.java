@@ -1,0 +1,506 @@
+package dev.streamscore.launcher.cluster;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.featurestore.FeatureTopics;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+
+/**
+ * The whole platform as separate OS processes on 127.0.0.1, each with its own port and data
+ * directory under one directory: three KRaft brokers, the ETL engine's cluster (Flink session or
+ * Spark standalone) running the job, the registry, two validators, two scoring nodes and two
+ * gateways. Processes outlive the command that started them; the directory's pid files find them
+ * again.
+ *
+ * <p>{@link #up} is idempotent: it starts what is not running, in dependency order, and waits until
+ * everything serves. {@link #kill} (SIGKILL) and {@link #start} act on one member, for drills.
+ */
+public final class LocalCluster {
+  /** The engine that runs the ETL job. */
+  public enum Etl {
+    FLINK,
+    SPARK
+  }
+
+  private static final Duration START_TIMEOUT = Duration.ofMinutes(3);
+  private static final String SETTINGS = "cluster.properties";
+
+  private final Layout layout;
+  private final Etl etl;
+  private final Optional<Path> spec;
+  private final Clock clock;
+  private final Consumer<String> progress;
+  private final Processes processes;
+  private final KafkaQuorum kafka;
+  private final FlinkSession flink;
+  private final SparkStandalone spark;
+  private final Roles roles;
+
+  /**
+   * @param home the repository root, whose build holds the jars
+   * @param progress receives one line per step
+   */
+  public LocalCluster(
+      Layout layout,
+      Etl etl,
+      Optional<Path> spec,
+      Path home,
+      Clock clock,
+      Consumer<String> progress) {
+    this.layout = layout;
+    this.etl = etl;
+    this.spec = spec.map(Path::toAbsolutePath);
+    this.clock = clock;
+    this.progress = progress;
+    this.processes = new Processes(layout, clock);
+    this.kafka = new KafkaQuorum(layout, home);
+    this.flink = new FlinkSession(layout, home);
+    this.spark = new SparkStandalone(layout, home);
+    this.roles = new Roles(layout, home, this.spec);
+  }
+
+  /**
+   * The cluster in {@code dir} as it was first started: its base port and ETL engine are kept in
+   * the directory, so {@code status}, {@code kill} and {@code down} need nothing else.
+   */
+  public static LocalCluster open(
+      Path dir,
+      Optional<Integer> basePort,
+      Optional<Etl> etl,
+      Optional<Path> spec,
+      Path home,
+      Clock clock,
+      Consumer<String> progress) {
+    Properties saved = new Properties();
+    Path file = dir.resolve(SETTINGS);
+    if (Files.isRegularFile(file)) {
+      try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+        saved.load(in);
+      } catch (IOException e) {
+        throw new ClusterException("cannot read " + file + ": " + e.getMessage(), e);
+      }
+    }
+    int port =
+        remembered(saved, "base-port", basePort.map(String::valueOf), "19100", file)
+            .transform(Integer::parseInt);
+    Etl engine =
+        Etl.valueOf(
+            remembered(saved, "etl", etl.map(e -> e.name().toLowerCase()), "flink", file)
+                .toUpperCase());
+    Optional<Path> specFile =
+        Optional.ofNullable(
+                remembered(saved, "spec", spec.map(p -> p.toAbsolutePath().toString()), "", file))
+            .filter(s -> !s.isEmpty())
+            .map(Path::of);
+    try {
+      Files.createDirectories(dir);
+      try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+        saved.store(out, "streamscore local cluster");
+      }
+    } catch (IOException e) {
+      throw new ClusterException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+    return new LocalCluster(new Layout(dir, port), engine, specFile, home, clock, progress);
+  }
+
+  private static String remembered(
+      Properties saved, String key, Optional<String> asked, String fallback, Path file) {
+    String previous = saved.getProperty(key);
+    if (previous != null && asked.isPresent() && !asked.get().equals(previous)) {
+      throw new ClusterException(
+          "the cluster in "
+              + file.getParent()
+              + " was made with "
+              + key
+              + " "
+              + (previous.isEmpty() ? "(none)" : previous)
+              + "; run down and remove the directory to change it");
+    }
+    String value = previous != null ? previous : asked.orElse(fallback);
+    saved.setProperty(key, value);
+    return value;
+  }
+
+  public Layout layout() {
+    return layout;
+  }
+
+  public Etl etl() {
+    return etl;
+  }
+
+  /** Every member's name, in start order. */
+  public List<String> members() {
+    List<String> names = new ArrayList<>();
+    for (int i = 1; i <= Layout.BROKERS; i++) {
+      names.add(KafkaQuorum.name(i));
+    }
+    names.add(Roles.REGISTRY);
+    for (int i = 1; i <= Layout.VALIDATORS; i++) {
+      names.add(Roles.validatorName(i));
+    }
+    if (etl == Etl.FLINK) {
+      names.addAll(List.of(FlinkSession.JOB_MANAGER, FlinkSession.TASK_MANAGER));
+    } else {
+      names.addAll(List.of(SparkStandalone.MASTER, SparkStandalone.WORKER));
+    }
+    for (int i = 1; i <= Layout.SCORING_NODES; i++) {
+      names.add(Roles.scoringName(i));
+    }
+    for (int i = 1; i <= Layout.GATEWAYS; i++) {
+      names.add(Roles.gatewayName(i));
+    }
+    return names;
+  }
+
+  /** Starts whatever is not running, in dependency order, and waits until all of it serves. */
+  public void up() {
+    writeLogging();
+    kafka.prepare();
+    startAll(kafka.members());
+    awaitBrokers();
+    startAll(List.of(roles.registry()));
+    startAll(List.of(roles.validator(1), roles.validator(2)));
+    createFeatureTopics();
+    startEtl();
+    startAll(List.of(roles.scoringNode(1), roles.scoringNode(2)));
+    startAll(List.of(roles.gateway(1), roles.gateway(2)));
+    progress.accept("kafka: " + layout.bootstrap());
+    progress.accept("registry: 127.0.0.1:" + layout.registryPort());
+    progress.accept("scoring: " + layout.scoringTargets());
+    progress.accept("ingest: " + String.join(",", layout.gateways()));
+    progress.accept(etlAddress());
+    progress.accept("ready");
+  }
+
+  /** SIGKILLs one member: the drill's fault. */
+  public void kill(String name) {
+    requireMember(name);
+    if (!processes.signal(name, true)) {
+      throw new ClusterException(name + " is not running");
+    }
+    processes.awaitGone(name, Duration.ofSeconds(30));
+    progress.accept("killed " + name);
+  }
+
+  /**
+   * Starts one member again and waits until it serves; a new JobManager is given the job again,
+   * from its latest retained checkpoint.
+   */
+  public void start(String name) {
+    requireMember(name);
+    if (name.startsWith("kafka-")) {
+      kafka.prepare();
+    }
+    startAll(List.of(member(name)));
+    if (name.equals(FlinkSession.JOB_MANAGER) || name.equals(FlinkSession.TASK_MANAGER)) {
+      ensureJob();
+    } else if (name.equals(SparkStandalone.WORKER)) {
+      // The Master relaunches a supervised driver once a Worker has room again.
+      await(this::etlRunning, "the ETL job to run");
+    }
+  }
+
+  /** Stops everything, front to back (SIGTERM, then SIGKILL after 30 s). */
+  public void down() {
+    List<String> names = new ArrayList<>(members());
+    java.util.Collections.reverse(names);
+    // Clients first, Kafka last: each stage stops while what it writes to still runs.
+    for (List<String> stage : stages(names)) {
+      for (String name : stage) {
+        processes.signal(name, false);
+      }
+      for (String name : stage) {
+        if (!processes.awaitGone(name, Duration.ofSeconds(30))) {
+          processes.signal(name, true);
+          processes.awaitGone(name, Duration.ofSeconds(10));
+        }
+      }
+    }
+    progress.accept("stopped");
+  }
+
+  /** One line per member: name, pid or {@code down}, serving or starting, and the ETL job. */
+  public List<String> status() {
+    List<String> lines = new ArrayList<>();
+    for (String name : members()) {
+      Optional<ProcessHandle> process = processes.find(name);
+      String state =
+          process.isEmpty()
+              ? "down"
+              : (processes.serves(memberStub(name), logOffset(name)) ? "serving" : "starting");
+      lines.add(
+          String.format("%-18s %-8s %s", name, state, process.map(p -> "pid " + p.pid()).orElse(""))
+              .stripTrailing());
+    }
+    lines.add(
+        String.format(
+            "%-18s %s",
+            "etl-job",
+            etl == Etl.FLINK
+                ? flink
+                    .runningJob()
+                    .map(id -> (flink.jobRunning() ? "running " : "starting ") + id)
+                    .orElse("not running")
+                : spark
+                    .activeDriver()
+                    .map(id -> (spark.jobRunning() ? "running " : "starting ") + id)
+                    .orElse("not running")));
+    return lines;
+  }
+
+  /** Whether the ETL job runs with all its tasks. */
+  public boolean etlRunning() {
+    return etl == Etl.FLINK ? flink.jobRunning() : spark.jobRunning();
+  }
+
+  /** Whether the member's process is alive and serves. */
+  public boolean serves(String name) {
+    requireMember(name);
+    return processes.find(name).isPresent() && processes.serves(memberStub(name), logOffset(name));
+  }
+
+  private void startEtl() {
+    if (etl == Etl.FLINK) {
+      flink.prepare();
+      startAll(flink.members());
+    } else {
+      spark.prepare();
+      startAll(spark.members());
+    }
+    ensureJob();
+  }
+
+  /** Submits the job unless the engine runs it, then waits until all its tasks run. */
+  private void ensureJob() {
+    if (etl == Etl.FLINK) {
+      if (processes.find(FlinkSession.JOB_MANAGER).isEmpty()) {
+        return;
+      }
+      if (flink.runningJob().isEmpty()) {
+        Optional<Path> restore = flink.latestCheckpoint();
+        String id = flink.submit(layout.bootstrap(), spec, restore);
+        progress.accept(
+            "flink job " + id + " submitted" + restore.map(r -> " from " + r).orElse(""));
+      }
+    } else {
+      if (processes.find(SparkStandalone.MASTER).isEmpty()) {
+        return;
+      }
+      if (spark.activeDriver().isEmpty()) {
+        String id = spark.submit(layout.bootstrap(), spec);
+        progress.accept("spark driver " + id + " submitted");
+      }
+    }
+    if (processes
+        .find(etl == Etl.FLINK ? FlinkSession.TASK_MANAGER : SparkStandalone.WORKER)
+        .isPresent()) {
+      await(this::etlRunning, "the ETL job to run");
+    }
+  }
+
+  private void startAll(List<Member> members) {
+    Map<String, Long> offsets = new java.util.LinkedHashMap<>();
+    for (Member member : members) {
+      long offset = processes.start(member);
+      if (offset >= 0) {
+        saveLogOffset(member.name(), offset);
+        progress.accept("starting " + member.name());
+      }
+      offsets.put(member.name(), logOffset(member.name()));
+    }
+    for (Member member : members) {
+      processes.awaitReady(member, offsets.get(member.name()), START_TIMEOUT);
+    }
+  }
+
+  private void awaitBrokers() {
+    try (Admin admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                layout.bootstrap(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5_000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                10_000))) {
+      await(
+          () -> {
+            try {
+              return admin.describeCluster().nodes().get().size() == Layout.BROKERS;
+            } catch (Exception e) {
+              return false;
+            }
+          },
+          "all " + Layout.BROKERS + " brokers to join");
+    }
+  }
+
+  private void createFeatureTopics() {
+    FeatureSpec features = spec.map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, layout.bootstrap()))) {
+      FeatureTopics.ensure(admin, features, Duration.ofSeconds(60));
+    }
+  }
+
+  private void await(java.util.function.BooleanSupplier condition, String what) {
+    Instant deadline = clock.instant().plus(START_TIMEOUT);
+    while (!condition.getAsBoolean()) {
+      if (clock.instant().isAfter(deadline)) {
+        throw new ClusterException("timed out waiting for " + what);
+      }
+      try {
+        Thread.sleep(250); // polling another process's state; there is nothing to listen to
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ClusterException("interrupted while waiting for " + what, e);
+      }
+    }
+  }
+
+  private Member member(String name) {
+    return switch (name) {
+      case Roles.REGISTRY -> roles.registry();
+      case FlinkSession.JOB_MANAGER -> flink.members().get(0);
+      case FlinkSession.TASK_MANAGER -> flink.members().get(1);
+      case SparkStandalone.MASTER -> spark.members().get(0);
+      case SparkStandalone.WORKER -> spark.members().get(1);
+      default -> {
+        int i = Integer.parseInt(name.substring(name.lastIndexOf('-') + 1));
+        if (name.startsWith("kafka-")) {
+          yield kafka.members().get(i - 1);
+        } else if (name.startsWith("validator-")) {
+          yield roles.validator(i);
+        } else if (name.startsWith("scoring-")) {
+          yield roles.scoringNode(i);
+        } else {
+          yield roles.gateway(i);
+        }
+      }
+    };
+  }
+
+  /** What {@link Processes#serves} needs to know of a member, without building its command. */
+  private Member memberStub(String name) {
+    int port =
+        switch (name) {
+          case Roles.REGISTRY -> layout.registryPort();
+          case FlinkSession.JOB_MANAGER -> layout.flinkRestPort();
+          case FlinkSession.TASK_MANAGER -> layout.taskManagerRpcPort();
+          case SparkStandalone.MASTER -> layout.sparkMasterUiPort();
+          case SparkStandalone.WORKER -> layout.sparkWorkerUiPort();
+          default -> {
+            int i = Integer.parseInt(name.substring(name.lastIndexOf('-') + 1));
+            if (name.startsWith("kafka-")) {
+              yield layout.kafkaPort(i);
+            } else if (name.startsWith("scoring-")) {
+              yield layout.scoringPort(i);
+            } else if (name.startsWith("gateway-")) {
+              yield layout.gatewayPort(i);
+            }
+            yield 0;
+          }
+        };
+    boolean ours =
+        name.equals(Roles.REGISTRY)
+            || name.startsWith("validator-")
+            || name.startsWith("scoring-")
+            || name.startsWith("gateway-");
+    return new Member(name, List.of("java"), Map.of(), port, ours);
+  }
+
+  private void requireMember(String name) {
+    if (!members().contains(name)) {
+      throw new ClusterException(
+          "no member " + name + " in this cluster; members: " + String.join(", ", members()));
+    }
+  }
+
+  private String etlAddress() {
+    return etl == Etl.FLINK
+        ? "flink: http://127.0.0.1:" + layout.flinkRestPort()
+        : "spark: "
+            + spark.masterUrl()
+            + " (UI http://127.0.0.1:"
+            + layout.sparkMasterUiPort()
+            + ")";
+  }
+
+  private void saveLogOffset(String name, long offset) {
+    try {
+      Files.writeString(layout.pidFile(name).resolveSibling(name + ".log-offset"), offset + "\n");
+    } catch (IOException e) {
+      throw new ClusterException("cannot write under " + layout.dir() + ": " + e.getMessage(), e);
+    }
+  }
+
+  private long logOffset(String name) {
+    try {
+      return Long.parseLong(
+          Files.readString(layout.pidFile(name).resolveSibling(name + ".log-offset")).trim());
+    } catch (IOException | NumberFormatException e) {
+      return 0;
+    }
+  }
+
+  /** Groups names (already in stop order) into stages that stop together. */
+  private static List<List<String>> stages(List<String> names) {
+    List<List<String>> stages = new ArrayList<>();
+    String previousKind = null;
+    for (String name : names) {
+      String kind = name.replaceAll("-\\d+$", "");
+      if (!kind.equals(previousKind)) {
+        stages.add(new ArrayList<>());
+        previousKind = kind;
+      }
+      stages.get(stages.size() - 1).add(name);
+    }
+    return stages;
+  }
+
+  private void writeLogging() {
+    Path file = layout.conf().resolve("logback.xml");
+    String xml =
+        String.join(
+            "\n",
+            "<configuration>",
+            "  <appender name=\"OUT\" class=\"ch.qos.logback.core.ConsoleAppender\">",
+            "    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n</pattern>"
+                + "</encoder>",
+            "  </appender>",
+            "  <!-- One line per lifecycle event; everything else only when it goes wrong. -->",
+            "  <logger name=\"kafka.server.KafkaRaftServer\" level=\"INFO\"/>",
+            "  <logger name=\"org.apache.flink.runtime.entrypoint\" level=\"INFO\"/>",
+            "  <logger name=\"org.apache.flink.runtime.taskexecutor.TaskManagerRunner\""
+                + " level=\"INFO\"/>",
+            "  <logger name=\"org.apache.flink.runtime.executiongraph.ExecutionGraph\""
+                + " level=\"INFO\"/>",
+            "  <logger name=\"org.apache.flink.runtime.checkpoint.CheckpointCoordinator\""
+                + " level=\"WARN\"/>",
+            "  <logger name=\"org.apache.kafka.clients.NetworkClient\" level=\"ERROR\"/>",
+            "  <logger name=\"dev.streamscore\" level=\"INFO\"/>",
+            "  <root level=\"WARN\"><appender-ref ref=\"OUT\"/></root>",
+            "</configuration>",
+            "");
+    try {
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, xml, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ClusterException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+  }
+}
