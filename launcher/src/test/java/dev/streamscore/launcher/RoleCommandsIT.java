@@ -10,8 +10,6 @@ import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.TestModels;
-import dev.streamscore.proto.v1.DeadLetter;
-import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
@@ -19,7 +17,6 @@ import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
-import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
@@ -91,8 +88,8 @@ class RoleCommandsIT {
       await()
           .atMost(Duration.ofMinutes(2))
           .pollInterval(Duration.ofSeconds(1))
-          .until(() -> outcomes(client).size() >= 6_000);
-      List<String> outcomes = outcomes(client);
+          .until(() -> Ledger.outcomes(client).size() >= 6_000);
+      List<String> outcomes = Ledger.outcomes(client);
       assertThat(outcomes).as("one outcome per event sent").hasSize(6_000);
       // The gateway's own dead letters name the raw topic at partition and offset -1.
       List<String> ofRaw = outcomes.stream().filter(o -> !o.endsWith("/-1/-1")).toList();
@@ -117,7 +114,7 @@ class RoleCommandsIT {
         assertThat(node.endpoint("metrics")).isPresent();
       }
 
-      registerAndPromote(registryAddress, dir);
+      registerAndPromote(registryAddress, dir, "fraud");
 
       for (Launcher.Running node : nodes) {
         ManagedChannel scoring =
@@ -165,7 +162,7 @@ class RoleCommandsIT {
       assertThat(registry.awaitLine("ready", Duration.ofSeconds(60))).isTrue();
       assertThat(validator.awaitLine("ready", Duration.ofSeconds(90))).isTrue();
       String registryAddress = registry.endpoint("registry").orElseThrow();
-      registerAndPromote(registryAddress, dir);
+      registerAndPromote(registryAddress, dir, "fraud");
       List<Launcher.Running> nodes =
           scoringNodes(bootstrap, registryAddress, dir, "--stream-scoring", "fraud:prod");
       String group = "streamscore-stream-scoring-payments-fraud-prod";
@@ -183,37 +180,43 @@ class RoleCommandsIT {
               });
 
       Map<String, Object> client = kafka.clientProperties();
-      produceToKafka(bootstrap, 3_000, 1);
-      await().atMost(Duration.ofMinutes(1)).until(() -> streamPredictions(client).size() > 500);
+      Ledger.produceToKafka(bootstrap, 3_000, 1);
+      await()
+          .atMost(Duration.ofMinutes(1))
+          .until(() -> Ledger.streamPredictions(client, "fraud").size() > 500);
       nodes.get(0).process.destroyForcibly(); // SIGKILL: the other node takes its partitions over
       assertThat(nodes.get(0).awaitExit(Duration.ofSeconds(30))).isEqualTo(137);
-      produceToKafka(bootstrap, 3_000, 2);
+      Ledger.produceToKafka(bootstrap, 3_000, 2);
 
       // Once the validator has given each of the 6,000 raw records its outcome.
       await()
           .atMost(Duration.ofMinutes(2))
           .pollInterval(Duration.ofSeconds(1))
-          .until(() -> outcomes(client).size() >= 6_000);
+          .until(() -> Ledger.outcomes(client).size() >= 6_000);
       long events = TopicReader.readAll(client, "events.payments", Duration.ofMinutes(1), r -> {});
       assertThat(events).isPositive();
       await()
           .atMost(Duration.ofMinutes(3))
           .pollInterval(Duration.ofSeconds(1))
-          .until(() -> streamPredictions(client).size() >= events);
-      List<String> scored = streamPredictions(client);
+          .until(() -> Ledger.streamPredictions(client, "fraud").size() >= events);
+      List<String> scored = Ledger.streamPredictions(client, "fraud");
       assertThat(scored).as("one prediction per valid event").hasSize((int) events);
       assertThat(new HashSet<>(scored)).hasSize((int) events);
     }
   }
 
-  private static void registerAndPromote(String registryAddress, Path dir) throws Exception {
+  /**
+   * Registers a logistic regression over user_txn:txn_count_1h and amount as {@code name}, v1 in
+   * prod.
+   */
+  static void registerAndPromote(String registryAddress, Path dir, String name) throws Exception {
     ManagedChannel channel = NettyChannelBuilder.forTarget(registryAddress).usePlaintext().build();
     try {
       RegistryClient client = new RegistryClient(channel, Optional.empty(), "ci");
       client.register(
           TestModels.logisticRegression(dir.resolve("m.onnx"), 2, 1),
           ModelVersionSpec.newBuilder()
-              .setName("fraud")
+              .setName(name)
               .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
               .addInputs(
                   ModelInput.newBuilder().setName("user_txn:txn_count_1h").setView("user_txn"))
@@ -221,47 +224,10 @@ class RoleCommandsIT {
               .addOutputs(ModelOutput.newBuilder().setName("p0"))
               .addOutputs(ModelOutput.newBuilder().setName("p1"))
               .build());
-      client.promote("fraud", "prod", 1);
+      client.promote(name, "prod", 1);
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
-  }
-
-  private static void produceToKafka(String bootstrap, int n, int seed) {
-    CliRun run =
-        CliRun.of(
-            "produce",
-            "--kafka",
-            bootstrap,
-            "-n",
-            Integer.toString(n),
-            "--rate",
-            "0",
-            "--invalid-rate",
-            "0",
-            "--seed",
-            Integer.toString(seed));
-    assertThat(run.code()).as(run.err()).isZero();
-  }
-
-  /** The request ids (the scored events' topic-partition-offset) of the committed predictions. */
-  private static List<String> streamPredictions(Map<String, Object> client) {
-    List<String> ids = new ArrayList<>();
-    TopicReader.readAll(
-        client,
-        "predictions.fraud",
-        Duration.ofMinutes(1),
-        r -> {
-          try {
-            Prediction p = Prediction.parseFrom(r.value());
-            if (p.getNodeId().equals("stream")) {
-              ids.add(p.getRequestId());
-            }
-          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-            throw new AssertionError(e);
-          }
-        });
-    return ids;
   }
 
   /** Two scoring nodes (node-1, node-2) with their own data directories, once both are ready. */
@@ -313,41 +279,5 @@ class RoleCommandsIT {
             "--seed",
             Integer.toString(seed));
     assertThat(run.code()).as(run.err()).isZero();
-  }
-
-  /**
-   * The raw record (topic/partition/offset) behind every event and every ingest dead letter
-   * (validator or gateway), committed.
-   */
-  private static List<String> outcomes(Map<String, Object> client) {
-    List<String> at = new ArrayList<>();
-    TopicReader.readAll(
-        client,
-        "events.payments",
-        Duration.ofMinutes(1),
-        r -> {
-          try {
-            Event e = Event.parseFrom(r.value());
-            at.add(e.getRawTopic() + "/" + e.getRawPartition() + "/" + e.getRawOffset());
-          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-            throw new AssertionError(e);
-          }
-        });
-    TopicReader.readAll(
-        client,
-        "events.dlq",
-        Duration.ofMinutes(1),
-        r -> {
-          try {
-            DeadLetter d = DeadLetter.parseFrom(r.value());
-            if (d.getStage().equals("stream-scoring")) {
-              return; // an event that was validated but could not be scored: not ingest's outcome
-            }
-            at.add(d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset());
-          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-            throw new AssertionError(e);
-          }
-        });
-    return at;
   }
 }

@@ -14,7 +14,7 @@ final class Roles {
   static final String REGISTRY = "registry";
 
   /** The model and alias the scoring nodes score every event with, once it has a version. */
-  static final String STREAM_SCORING = "payments-fraud:prod";
+  static final String STREAM_SCORING = Drill.MODEL + ":prod";
 
   private final Layout layout;
   private final Path home;

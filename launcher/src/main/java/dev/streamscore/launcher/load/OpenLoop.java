@@ -114,6 +114,11 @@ public final class OpenLoop {
     startNanos = System.nanoTime();
   }
 
+  /** Calls answered with an error so far. */
+  public long failedSoFar() {
+    return failed.get();
+  }
+
   /** Latency of the calls answered since the last call of this method. */
   public Histogram sinceLast() {
     return recent.getIntervalHistogram();

@@ -1,0 +1,470 @@
+package dev.streamscore.launcher.cluster;
+
+import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.ingest.generator.GeneratedEvent;
+import dev.streamscore.ingest.generator.GeneratorConfig;
+import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.kafka.TopicReader;
+import dev.streamscore.launcher.load.OpenLoop;
+import dev.streamscore.proto.FailoverChannels;
+import dev.streamscore.proto.v1.DeadLetter;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.ModelRef;
+import dev.streamscore.proto.v1.PredictRequest;
+import dev.streamscore.proto.v1.PredictResponse;
+import dev.streamscore.proto.v1.Prediction;
+import dev.streamscore.proto.v1.ScoringGrpc;
+import dev.streamscore.proto.v1.Value;
+import io.grpc.CallOptions;
+import io.grpc.Channel;
+import io.grpc.ClientCall;
+import io.grpc.ClientInterceptor;
+import io.grpc.ClientStreamTracer;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.MethodDescriptor;
+import io.grpc.stub.StreamObserver;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.SplittableRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.function.Consumer;
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+/**
+ * A fault drill on a running {@link LocalCluster}: under steady load — payments into Kafka at a
+ * fixed rate, {@code Predict} at a fixed rate through the failover client, stream scoring on — it
+ * SIGKILLs one member at a time and starts it again, then reads back what the platform wrote and
+ * checks it: every raw record became exactly one event or one dead letter, every event exactly one
+ * stream prediction, and no {@code Predict} failed.
+ *
+ * <p>The model {@value #MODEL} must be registered with alias {@code prod} before the drill.
+ */
+public final class Drill {
+  /** The model the scoring nodes score every event with, and Predict asks for. */
+  public static final String MODEL = "payments-fraud";
+
+  private static final String SOURCE = "payments";
+
+  /**
+   * What to do.
+   *
+   * @param eventsPerSecond payments produced to {@code raw.payments} per second
+   * @param predictsPerSecond Predict calls per second, across the scoring nodes
+   * @param warmUp load before the first fault
+   * @param faults members to kill and start again, one at a time
+   * @param between load after each member serves again, before the next fault
+   * @param seed the generator's
+   */
+  public record Plan(
+      int eventsPerSecond,
+      int predictsPerSecond,
+      Duration warmUp,
+      List<String> faults,
+      Duration between,
+      long seed) {
+    public Plan {
+      faults = List.copyOf(faults);
+      if (eventsPerSecond < 1 || predictsPerSecond < 1) {
+        throw new IllegalArgumentException("the drill needs some load of both kinds");
+      }
+    }
+  }
+
+  /**
+   * One fault's account, from the kill to the end of the load after it.
+   *
+   * @param toService from the SIGKILL until the member serves again (the ETL job runs again)
+   * @param predictFailed Predict calls that failed in the window
+   * @param predictRetries Predict attempts the client made again in the window
+   */
+  public record FaultResult(
+      String member,
+      Duration toService,
+      long predictFailed,
+      long predictRetries,
+      double p50Millis,
+      double p99Millis) {}
+
+  /**
+   * The drill's outcome.
+   *
+   * @param rawAcked payments Kafka acknowledged into {@code raw.payments}
+   * @param rawRecords committed records of {@code raw.payments}
+   * @param outcomes events plus ingest dead letters
+   * @param rawWithoutOutcome raw records that became neither
+   * @param rawWithSeveralOutcomes raw records that became more than one
+   * @param events committed events
+   * @param streamPredictions committed stream predictions
+   * @param eventsWithoutPrediction events no stream prediction scored
+   * @param eventsWithSeveralPredictions events scored more than once
+   * @param predictFailures failed Predict calls by status code
+   */
+  public record Report(
+      long rawAcked,
+      long rawRecords,
+      long outcomes,
+      long rawWithoutOutcome,
+      long rawWithSeveralOutcomes,
+      long events,
+      long streamPredictions,
+      long eventsWithoutPrediction,
+      long eventsWithSeveralPredictions,
+      long predictSent,
+      long predictFailed,
+      long predictRetries,
+      Map<String, Long> predictFailures,
+      List<FaultResult> faults) {
+
+    /** Whether every check held. */
+    public boolean passed() {
+      return rawRecords == rawAcked
+          && rawWithoutOutcome == 0
+          && rawWithSeveralOutcomes == 0
+          && eventsWithoutPrediction == 0
+          && eventsWithSeveralPredictions == 0
+          && predictFailed == 0;
+    }
+
+    /** The printed report: one line per check, one per fault. */
+    public List<String> lines() {
+      List<String> lines = new ArrayList<>();
+      lines.add(
+          String.format(
+              "raw records: %,d acked, %,d committed; %,d outcomes (events + dead letters);"
+                  + " without one: %,d, with several: %,d",
+              rawAcked, rawRecords, outcomes, rawWithoutOutcome, rawWithSeveralOutcomes));
+      lines.add(
+          String.format(
+              "events: %,d; stream predictions: %,d; unscored: %,d, scored twice: %,d",
+              events, streamPredictions, eventsWithoutPrediction, eventsWithSeveralPredictions));
+      lines.add(
+          String.format(
+              "Predict: %,d sent, %,d failed %s, %,d retried attempts",
+              predictSent, predictFailed, predictFailures, predictRetries));
+      for (FaultResult f : faults) {
+        lines.add(
+            String.format(
+                "kill -9 %-18s back in %5.1f s; Predict meanwhile p50 %.1f ms, p99 %.1f ms,"
+                    + " %d failed, %d retries",
+                f.member(),
+                f.toService().toMillis() / 1000.0,
+                f.p50Millis(),
+                f.p99Millis(),
+                f.predictFailed(),
+                f.predictRetries()));
+      }
+      lines.add(passed() ? "drill passed" : "drill FAILED");
+      return lines;
+    }
+  }
+
+  private final LocalCluster cluster;
+  private final Clock clock;
+  private final Consumer<String> progress;
+  private final LongAdder retries = new LongAdder();
+  private final Map<String, Long> failures = new java.util.concurrent.ConcurrentSkipListMap<>();
+
+  public Drill(LocalCluster cluster, Clock clock, Consumer<String> progress) {
+    this.cluster = cluster;
+    this.clock = clock;
+    this.progress = progress;
+  }
+
+  /** Runs the plan and checks the ledgers; the cluster must be up, the model registered. */
+  public Report run(Plan plan) throws InterruptedException {
+    String bootstrap = cluster.layout().bootstrap();
+    List<FaultResult> faults = new ArrayList<>();
+    OpenLoop.Result events;
+    OpenLoop.Result predicts;
+    ManagedChannel channel =
+        FailoverChannels.forTargets(
+            cluster.layout().scoringTargets(), List.of(ScoringGrpc.SERVICE_NAME));
+    try (KafkaProducer<String, byte[]> producer = producer(bootstrap)) {
+      Channel counted = io.grpc.ClientInterceptors.intercept(channel, countRetries());
+      awaitPredictServes(counted);
+      OpenLoop produce = produceLoad(producer, plan);
+      OpenLoop predict = predictLoad(counted, plan);
+      progress.accept(
+          "load: "
+              + plan.eventsPerSecond()
+              + " payments/s into Kafka, "
+              + plan.predictsPerSecond()
+              + " Predict/s through the failover client");
+      pause(plan.warmUp());
+      for (String member : plan.faults()) {
+        predict.sinceLast();
+        long failedBefore = predictFailed(predict);
+        long retriesBefore = retries.sum();
+        Instant killed = clock.instant();
+        cluster.kill(member);
+        cluster.start(member);
+        Duration toService = Duration.between(killed, clock.instant());
+        pause(plan.between());
+        Histogram window = predict.sinceLast();
+        FaultResult result =
+            new FaultResult(
+                member,
+                toService,
+                predictFailed(predict) - failedBefore,
+                retries.sum() - retriesBefore,
+                window.getValueAtPercentile(50) / 1000.0,
+                window.getValueAtPercentile(99) / 1000.0);
+        faults.add(result);
+        progress.accept(
+            String.format(
+                "%s back in %.1f s; %d Predict failed, %d retries",
+                member,
+                toService.toMillis() / 1000.0,
+                result.predictFailed(),
+                result.predictRetries()));
+      }
+      events = produce.stop(Duration.ofSeconds(60));
+      predicts = predict.stop(Duration.ofSeconds(30));
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+    }
+    progress.accept("load stopped; reading back what the platform wrote");
+    return check(bootstrap, events, predicts, faults);
+  }
+
+  private Report check(
+      String bootstrap,
+      OpenLoop.Result events,
+      OpenLoop.Result predicts,
+      List<FaultResult> faults) {
+    Map<String, Object> client =
+        Map.of(
+            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            bootstrap,
+            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+            "read_committed");
+    Duration read = Duration.ofMinutes(2);
+    // The ETL and stream scoring catch up after the last fault; wait until the ledgers stop
+    // growing short of their targets, bounded.
+    Instant deadline = clock.instant().plus(Duration.ofMinutes(3));
+    Ledgers ledgers = Ledgers.read(client, read);
+    while ((ledgers.outcomeCount() < ledgers.rawRecords
+            || ledgers.scored.size() < ledgers.events.size())
+        && clock.instant().isBefore(deadline)) {
+      pause(Duration.ofSeconds(2));
+      ledgers = Ledgers.read(client, read);
+    }
+    Map<String, Integer> perRaw = new HashMap<>();
+    ledgers.outcomes.forEach(o -> perRaw.merge(o, 1, Integer::sum));
+    long several = perRaw.values().stream().filter(n -> n > 1).count();
+    Map<String, Integer> perEvent = new HashMap<>();
+    ledgers.scored.forEach(id -> perEvent.merge(id, 1, Integer::sum));
+    Set<String> eventIds = new HashSet<>(ledgers.events);
+    long unscored = eventIds.stream().filter(id -> !perEvent.containsKey(id)).count();
+    long scoredTwice = perEvent.values().stream().filter(n -> n > 1).count();
+    return new Report(
+        events.answered(),
+        ledgers.rawRecords,
+        ledgers.outcomeCount(),
+        ledgers.rawRecords - perRaw.size(),
+        several,
+        ledgers.events.size(),
+        ledgers.scored.size(),
+        unscored,
+        scoredTwice,
+        predicts.sent(),
+        predicts.failed(),
+        retries.sum(),
+        Map.copyOf(failures),
+        faults);
+  }
+
+  /** The committed ledgers: raw records, their outcomes, the events and their predictions. */
+  private record Ledgers(
+      long rawRecords, List<String> outcomes, List<String> events, List<String> scored) {
+    long outcomeCount() {
+      return outcomes.size();
+    }
+
+    static Ledgers read(Map<String, Object> client, Duration timeout) {
+      long raw = TopicReader.readAll(client, "raw." + SOURCE, timeout, r -> {});
+      List<String> outcomes = new ArrayList<>();
+      List<String> events = new ArrayList<>();
+      TopicReader.readAll(
+          client,
+          "events." + SOURCE,
+          timeout,
+          r -> {
+            Event e = parse(() -> Event.parseFrom(r.value()));
+            outcomes.add(e.getRawTopic() + "/" + e.getRawPartition() + "/" + e.getRawOffset());
+            events.add(r.topic() + "-" + r.partition() + "-" + r.offset());
+          });
+      TopicReader.readAll(
+          client,
+          "events.dlq",
+          timeout,
+          r -> {
+            DeadLetter d = parse(() -> DeadLetter.parseFrom(r.value()));
+            if (!d.getStage().equals("stream-scoring")) {
+              outcomes.add(
+                  d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset());
+            }
+          });
+      List<String> scored = new ArrayList<>();
+      TopicReader.readAll(
+          client,
+          "predictions." + MODEL,
+          timeout,
+          r -> {
+            Prediction p = parse(() -> Prediction.parseFrom(r.value()));
+            if (p.getNodeId().equals("stream")) {
+              scored.add(p.getRequestId());
+            }
+          });
+      return new Ledgers(raw, outcomes, events, scored);
+    }
+  }
+
+  private interface Parse<T> {
+    T parse() throws InvalidProtocolBufferException;
+  }
+
+  private static <T> T parse(Parse<T> parse) {
+    try {
+      return parse.parse();
+    } catch (InvalidProtocolBufferException e) {
+      throw new IllegalStateException("a record the platform wrote does not parse", e);
+    }
+  }
+
+  private static KafkaProducer<String, byte[]> producer(String bootstrap) {
+    Map<String, Object> props = new HashMap<>();
+    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.put(ProducerConfig.ACKS_CONFIG, "all");
+    props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+    props.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 120_000);
+    return new KafkaProducer<>(props, new StringSerializer(), new ByteArraySerializer());
+  }
+
+  private static OpenLoop produceLoad(KafkaProducer<String, byte[]> producer, Plan plan) {
+    PaymentsGenerator generator =
+        new PaymentsGenerator(GeneratorConfig.defaults(plan.seed()), Clock.systemUTC());
+    return OpenLoop.start(
+        "drill-events",
+        plan.eventsPerSecond(),
+        (i, answered, failed) -> {
+          GeneratedEvent event = generator.next();
+          producer.send(
+              new ProducerRecord<>("raw." + SOURCE, event.key(), event.json()),
+              (metadata, error) -> {
+                if (error == null) {
+                  answered.run();
+                } else {
+                  failed.run();
+                }
+              });
+        });
+  }
+
+  private OpenLoop predictLoad(Channel channel, Plan plan) {
+    ScoringGrpc.ScoringStub stub = ScoringGrpc.newStub(channel);
+    SplittableRandom random = new SplittableRandom(plan.seed());
+    return OpenLoop.start(
+        "drill-predict",
+        plan.predictsPerSecond(),
+        (i, answered, failed) ->
+            stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                .predict(
+                    request("u" + random.nextInt(1, 3_000), Math.exp(3.4 + random.nextGaussian())),
+                    new StreamObserver<PredictResponse>() {
+                      @Override
+                      public void onNext(PredictResponse value) {}
+
+                      @Override
+                      public void onError(Throwable t) {
+                        failures.merge(
+                            io.grpc.Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
+                        failed.run();
+                      }
+
+                      @Override
+                      public void onCompleted() {
+                        answered.run();
+                      }
+                    }));
+  }
+
+  /** Both nodes have loaded the model: a Predict through each answers. */
+  private void awaitPredictServes(Channel channel) {
+    ScoringGrpc.ScoringBlockingStub stub = ScoringGrpc.newBlockingStub(channel);
+    Instant deadline = clock.instant().plus(Duration.ofMinutes(2));
+    int answered = 0;
+    while (answered < 10) {
+      try {
+        stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request("u1", 10));
+        answered++;
+      } catch (io.grpc.StatusRuntimeException e) {
+        answered = 0;
+        if (clock.instant().isAfter(deadline)) {
+          throw new ClusterException(
+              "the scoring nodes do not serve " + MODEL + ":prod (" + e.getStatus() + ")");
+        }
+        pause(Duration.ofMillis(500));
+      }
+    }
+  }
+
+  private static PredictRequest request(String user, double amount) {
+    return PredictRequest.newBuilder()
+        .setModel(ModelRef.newBuilder().setName(MODEL))
+        .putEntityIds("user_id", user)
+        .putRequestFeatures("amount", Value.newBuilder().setDoubleValue(amount).build())
+        .build();
+  }
+
+  private static long predictFailed(OpenLoop loop) {
+    return loop.failedSoFar();
+  }
+
+  /** Counts every attempt after a call's first: gRPC's own retries, seen by a stream tracer. */
+  private ClientInterceptor countRetries() {
+    ClientStreamTracer.Factory factory =
+        new ClientStreamTracer.Factory() {
+          @Override
+          public ClientStreamTracer newClientStreamTracer(
+              ClientStreamTracer.StreamInfo info, Metadata headers) {
+            if (info.getPreviousAttempts() > 0) {
+              retries.increment();
+            }
+            return new ClientStreamTracer() {};
+          }
+        };
+    return new ClientInterceptor() {
+      @Override
+      public <Q, A> ClientCall<Q, A> interceptCall(
+          MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
+        return next.newCall(method, options.withStreamTracerFactory(factory));
+      }
+    };
+  }
+
+  private static void pause(Duration duration) {
+    try {
+      Thread.sleep(duration.toMillis()); // the drill's own pacing: load runs meanwhile
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ClusterException("the drill was interrupted", e);
+    }
+  }
+}
