@@ -39,7 +39,10 @@ public final class Main implements Runnable {
   }
 
   static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
-    CommandLine cli = new CommandLine(new Main()).setOut(out).setErr(err);
+    CommandLine cli = new CommandLine(new Main());
+    // The drill trains its model with the launcher's own trainer, so it lives beside it.
+    cli.getSubcommands().get("cluster").addSubcommand("drill", new ClusterDrillCommand());
+    cli.setOut(out).setErr(err);
     cli.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
           // Expected failures (bad configuration, port taken, broker unreachable) are one line.

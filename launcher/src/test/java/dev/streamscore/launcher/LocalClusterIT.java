@@ -70,8 +70,7 @@ class LocalClusterIT {
         "127.0.0.1:" + cluster.layout().registryPort(), dir, Drill.MODEL);
     Drill.Report report =
         new Drill(cluster, Clock.systemUTC(), line -> System.out.println("drill: " + line))
-            .run(
-                new Drill.Plan(100, 20, Duration.ofSeconds(10), faults, Duration.ofSeconds(5), 1));
+            .run(new Drill.Plan(100, 20, Duration.ofSeconds(10), faults, Duration.ofSeconds(5), 1));
     String lines = String.join("\n", report.lines());
     System.out.println(lines);
     assertThat(report.rawAcked()).as(lines).isGreaterThan(3_000);

@@ -38,10 +38,14 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -179,6 +183,9 @@ public final class Drill {
   private final LongAdder retries = new LongAdder();
   private final Map<String, Long> failures = new java.util.concurrent.ConcurrentSkipListMap<>();
 
+  /** Where raw.payments ended when the load began: the drill checks only what it wrote. */
+  private Map<Integer, Long> rawStart = Map.of();
+
   public Drill(LocalCluster cluster, Clock clock, Consumer<String> progress) {
     this.cluster = cluster;
     this.clock = clock;
@@ -197,6 +204,7 @@ public final class Drill {
     try (KafkaProducer<String, byte[]> producer = producer(bootstrap)) {
       Channel counted = io.grpc.ClientInterceptors.intercept(channel, countRetries());
       awaitPredictServes(counted);
+      rawStart = rawEnds(bootstrap);
       OpenLoop produce = produceLoad(producer, plan);
       OpenLoop predict = predictLoad(counted, plan);
       progress.accept(
@@ -257,12 +265,12 @@ public final class Drill {
     // The ETL and stream scoring catch up after the last fault; wait until the ledgers stop
     // growing short of their targets, bounded.
     Instant deadline = clock.instant().plus(Duration.ofMinutes(3));
-    Ledgers ledgers = Ledgers.read(client, read);
+    Ledgers ledgers = Ledgers.read(client, read, rawStart);
     while ((ledgers.outcomeCount() < ledgers.rawRecords
-            || ledgers.scored.size() < ledgers.events.size())
+            || ledgers.scoredOf(ledgers.events) < ledgers.events.size())
         && clock.instant().isBefore(deadline)) {
       pause(Duration.ofSeconds(2));
-      ledgers = Ledgers.read(client, read);
+      ledgers = Ledgers.read(client, read, rawStart);
     }
     Map<String, Integer> perRaw = new HashMap<>();
     ledgers.outcomes.forEach(o -> perRaw.merge(o, 1, Integer::sum));
@@ -271,7 +279,10 @@ public final class Drill {
     ledgers.scored.forEach(id -> perEvent.merge(id, 1, Integer::sum));
     Set<String> eventIds = new HashSet<>(ledgers.events);
     long unscored = eventIds.stream().filter(id -> !perEvent.containsKey(id)).count();
-    long scoredTwice = perEvent.values().stream().filter(n -> n > 1).count();
+    long scoredTwice =
+        perEvent.entrySet().stream()
+            .filter(e -> eventIds.contains(e.getKey()) && e.getValue() > 1)
+            .count();
     return new Report(
         events.answered(),
         ledgers.rawRecords,
@@ -279,7 +290,7 @@ public final class Drill {
         ledgers.rawRecords - perRaw.size(),
         several,
         ledgers.events.size(),
-        ledgers.scored.size(),
+        perEvent.keySet().stream().filter(eventIds::contains).count(),
         unscored,
         scoredTwice,
         predicts.sent(),
@@ -289,15 +300,33 @@ public final class Drill {
         faults);
   }
 
-  /** The committed ledgers: raw records, their outcomes, the events and their predictions. */
+  /**
+   * The committed ledgers of the records the drill wrote (raw offsets from {@code start} on): those
+   * raw records, their outcomes, their events and every stream prediction.
+   */
   private record Ledgers(
       long rawRecords, List<String> outcomes, List<String> events, List<String> scored) {
     long outcomeCount() {
       return outcomes.size();
     }
 
-    static Ledgers read(Map<String, Object> client, Duration timeout) {
-      long raw = TopicReader.readAll(client, "raw." + SOURCE, timeout, r -> {});
+    long scoredOf(List<String> ids) {
+      Set<String> wanted = new HashSet<>(ids);
+      return scored.stream().filter(wanted::contains).distinct().count();
+    }
+
+    static Ledgers read(Map<String, Object> client, Duration timeout, Map<Integer, Long> start) {
+      String rawTopic = "raw." + SOURCE;
+      long[] raw = {0};
+      TopicReader.readAll(
+          client,
+          rawTopic,
+          timeout,
+          r -> {
+            if (r.offset() >= start.getOrDefault(r.partition(), 0L)) {
+              raw[0]++;
+            }
+          });
       List<String> outcomes = new ArrayList<>();
       List<String> events = new ArrayList<>();
       TopicReader.readAll(
@@ -306,8 +335,10 @@ public final class Drill {
           timeout,
           r -> {
             Event e = parse(() -> Event.parseFrom(r.value()));
-            outcomes.add(e.getRawTopic() + "/" + e.getRawPartition() + "/" + e.getRawOffset());
-            events.add(r.topic() + "-" + r.partition() + "-" + r.offset());
+            if (e.getRawOffset() >= start.getOrDefault(e.getRawPartition(), 0L)) {
+              outcomes.add(e.getRawTopic() + "/" + e.getRawPartition() + "/" + e.getRawOffset());
+              events.add(r.topic() + "-" + r.partition() + "-" + r.offset());
+            }
           });
       TopicReader.readAll(
           client,
@@ -315,7 +346,11 @@ public final class Drill {
           timeout,
           r -> {
             DeadLetter d = parse(() -> DeadLetter.parseFrom(r.value()));
-            if (!d.getStage().equals("stream-scoring")) {
+            // The validator's verdicts on raw records; a gateway's rejects never reached raw.*,
+            // and stream scoring's are about events.
+            if (d.getSourceTopic().equals(rawTopic)
+                && d.getStage().equals("validator")
+                && d.getSourceOffset() >= start.getOrDefault(d.getSourcePartition(), 0L)) {
               outcomes.add(
                   d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset());
             }
@@ -331,7 +366,32 @@ public final class Drill {
               scored.add(p.getRequestId());
             }
           });
-      return new Ledgers(raw, outcomes, events, scored);
+      return new Ledgers(raw[0], outcomes, events, scored);
+    }
+  }
+
+  private static Map<Integer, Long> rawEnds(String bootstrap) {
+    try (Admin admin =
+        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+      String topic = "raw." + SOURCE;
+      int partitions =
+          admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
+      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
+      for (int p = 0; p < partitions; p++) {
+        latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
+      }
+      Map<Integer, Long> ends = new HashMap<>();
+      admin
+          .listOffsets(latest)
+          .all()
+          .get()
+          .forEach((tp, info) -> ends.put(tp.partition(), info.offset()));
+      return ends;
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new ClusterException("cannot read where raw." + SOURCE + " ends: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new ClusterException("interrupted", e);
     }
   }
 

@@ -138,7 +138,7 @@ final class FlinkSession {
     command.add("-Dlogback.configurationFile=" + layout.conf().resolve("logback.xml"));
     command.addAll(List.of("-cp", classPath(), mainClass, "--configDir", confDir().toString()));
     command.addAll(List.of(sized.get(1).trim().split("\\s+")));
-    return new Member(name, command, Map.of(), port, false);
+    return new Member(name, command, Map.of(), port, "");
   }
 
   private List<String> resourceParams(String sizing) {

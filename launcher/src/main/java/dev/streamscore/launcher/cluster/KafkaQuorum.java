@@ -20,6 +20,9 @@ import org.apache.kafka.common.Uuid;
  * stopping writes.
  */
 final class KafkaQuorum {
+  /** What {@code kafka.Kafka} logs once it serves (KafkaRaftServer, at INFO in our logback). */
+  static final String STARTED = "Kafka Server started";
+
   private final Layout layout;
   private final Path home;
 
@@ -38,7 +41,7 @@ final class KafkaQuorum {
       List<String> command = Jvm.base(layout, name(i), "384m");
       command.addAll(logging());
       command.addAll(List.of("-cp", classPath(), "kafka.Kafka", properties(i).toString()));
-      members.add(new Member(name(i), command, Map.of(), layout.kafkaPort(i), false));
+      members.add(new Member(name(i), command, Map.of(), layout.kafkaPort(i), STARTED));
     }
     return members;
   }

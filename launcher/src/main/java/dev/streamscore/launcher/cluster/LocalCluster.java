@@ -17,6 +17,7 @@ import java.util.Properties;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListTopicsOptions;
 
 /**
  * The whole platform as separate OS processes on 127.0.0.1, each with its own port and data
@@ -206,7 +207,10 @@ public final class LocalCluster {
       kafka.prepare();
     }
     startAll(List.of(member(name)));
-    if (name.equals(FlinkSession.JOB_MANAGER) || name.equals(FlinkSession.TASK_MANAGER)) {
+    if (name.startsWith("kafka-")) {
+      // Back in full service: every replica it holds has caught up and rejoined the ISR.
+      awaitInSync();
+    } else if (name.equals(FlinkSession.JOB_MANAGER) || name.equals(FlinkSession.TASK_MANAGER)) {
       ensureJob();
     } else if (name.equals(SparkStandalone.WORKER)) {
       // The Master relaunches a supervised driver once a Worker has room again.
@@ -328,15 +332,7 @@ public final class LocalCluster {
   }
 
   private void awaitBrokers() {
-    try (Admin admin =
-        Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                layout.bootstrap(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                5_000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                10_000))) {
+    try (Admin admin = admin()) {
       await(
           () -> {
             try {
@@ -349,10 +345,38 @@ public final class LocalCluster {
     }
   }
 
+  private void awaitInSync() {
+    try (Admin admin = admin()) {
+      await(
+          () -> {
+            try {
+              var names =
+                  admin.listTopics(new ListTopicsOptions().listInternal(true)).names().get();
+              return admin.describeTopics(names).allTopicNames().get().values().stream()
+                  .flatMap(t -> t.partitions().stream())
+                  .allMatch(p -> p.isr().size() == p.replicas().size());
+            } catch (Exception e) {
+              return false;
+            }
+          },
+          "every partition's replicas to be in sync");
+    }
+  }
+
+  private Admin admin() {
+    return Admin.create(
+        Map.of(
+            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            layout.bootstrap(),
+            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+            5_000,
+            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+            10_000));
+  }
+
   private void createFeatureTopics() {
     FeatureSpec features = spec.map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
-    try (Admin admin =
-        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, layout.bootstrap()))) {
+    try (Admin admin = admin()) {
       FeatureTopics.ensure(admin, features, Duration.ofSeconds(60));
     }
   }
@@ -420,7 +444,12 @@ public final class LocalCluster {
             || name.startsWith("validator-")
             || name.startsWith("scoring-")
             || name.startsWith("gateway-");
-    return new Member(name, List.of("java"), Map.of(), port, ours);
+    return new Member(
+        name,
+        List.of("java"),
+        Map.of(),
+        port,
+        ours ? "ready" : name.startsWith("kafka-") ? KafkaQuorum.STARTED : "");
   }
 
   private void requireMember(String name) {

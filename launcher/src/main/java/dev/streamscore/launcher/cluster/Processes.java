@@ -104,8 +104,9 @@ final class Processes {
   }
 
   /**
-   * Waits until the member serves: its port accepts connections and, for our roles, its log says
-   * {@code ready} after {@code logOffset}.
+   * Waits until the member serves: its port accepts connections and its log has its ready line
+   * after {@code logOffset} (a port alone can accept before the server handles requests: a Kafka
+   * broker binds its listener before it has recovered its log).
    *
    * @throws ClusterException when it dies first or the deadline passes, with its log's last lines
    */
@@ -131,12 +132,12 @@ final class Processes {
     }
   }
 
-  /** Whether the member's port accepts connections and, if it prints one, it said ready. */
+  /** Whether the member's port accepts connections and, if it has one, its log said ready. */
   boolean serves(Member member, long logOffset) {
     if (member.port() > 0 && !accepts(member.port())) {
       return false;
     }
-    return !member.printsReady() || saidReady(member.name(), logOffset);
+    return member.readyLine().isEmpty() || saidReady(member, logOffset);
   }
 
   /** SIGKILL ({@code force}) or SIGTERM; returns whether a process was there to signal. */
@@ -188,15 +189,15 @@ final class Processes {
     }
   }
 
-  private boolean saidReady(String name, long offset) {
-    try (RandomAccessFile file = new RandomAccessFile(layout.log(name).toFile(), "r")) {
+  private boolean saidReady(Member member, long offset) {
+    try (RandomAccessFile file = new RandomAccessFile(layout.log(member.name()).toFile(), "r")) {
       if (file.length() <= offset) {
         return false;
       }
       file.seek(offset);
       byte[] rest = new byte[(int) Math.min(file.length() - offset, 4 << 20)];
       file.readFully(rest);
-      return new String(rest, StandardCharsets.UTF_8).lines().anyMatch("ready"::equals);
+      return new String(rest, StandardCharsets.UTF_8).lines().anyMatch(member::saysReady);
     } catch (IOException e) {
       return false;
     }

@@ -118,6 +118,6 @@ final class Roles {
     if (takesSpec) {
       spec.ifPresent(s -> command.addAll(List.of("--spec", s.toAbsolutePath().toString())));
     }
-    return new Member(name, command, Map.of("OPT_OUT_TRACKING", "true"), port, true);
+    return new Member(name, command, Map.of("OPT_OUT_TRACKING", "true"), port, "ready");
   }
 }

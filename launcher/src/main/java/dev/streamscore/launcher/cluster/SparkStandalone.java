@@ -128,8 +128,8 @@ final class SparkStandalone {
             layout.data(WORKER).resolve("work").toString(),
             masterUrl()));
     return List.of(
-        new Member(MASTER, master, env(), layout.sparkMasterUiPort(), false),
-        new Member(WORKER, worker, env(), layout.sparkWorkerUiPort(), false));
+        new Member(MASTER, master, env(), layout.sparkMasterUiPort(), ""),
+        new Member(WORKER, worker, env(), layout.sparkWorkerUiPort(), ""));
   }
 
   /** The ETL driver's id, if the Master answers and has one submitted or running. */
