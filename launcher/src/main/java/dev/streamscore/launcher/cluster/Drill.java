@@ -116,6 +116,7 @@ public final class Drill {
    * @param streamPredictions committed stream predictions
    * @param eventsWithoutPrediction events no stream prediction scored
    * @param eventsWithSeveralPredictions events scored more than once
+   * @param predictResent calls gRPC could not retry that the client sent once more
    * @param predictFailures failed Predict calls by status code
    */
   public record Report(
@@ -131,6 +132,7 @@ public final class Drill {
       long predictSent,
       long predictFailed,
       long predictRetries,
+      long predictResent,
       Map<String, Long> predictFailures,
       List<FaultResult> faults) {
 
@@ -158,8 +160,8 @@ public final class Drill {
               events, streamPredictions, eventsWithoutPrediction, eventsWithSeveralPredictions));
       lines.add(
           String.format(
-              "Predict: %,d sent, %,d failed %s, %,d retried attempts",
-              predictSent, predictFailed, predictFailures, predictRetries));
+              "Predict: %,d sent, %,d failed %s, %,d attempts retried by gRPC, %,d calls re-sent",
+              predictSent, predictFailed, predictFailures, predictRetries, predictResent));
       for (FaultResult f : faults) {
         lines.add(
             String.format(
@@ -181,6 +183,7 @@ public final class Drill {
   private final Clock clock;
   private final Consumer<String> progress;
   private final LongAdder retries = new LongAdder();
+  private final LongAdder resent = new LongAdder();
   private final Map<String, Long> failures = new java.util.concurrent.ConcurrentSkipListMap<>();
 
   /** Where raw.payments ended when the load began: the drill checks only what it wrote. */
@@ -296,6 +299,7 @@ public final class Drill {
         predicts.sent(),
         predicts.failed(),
         retries.sum(),
+        resent.sum(),
         Map.copyOf(failures),
         faults);
   }
@@ -444,25 +448,52 @@ public final class Drill {
         "drill-predict",
         plan.predictsPerSecond(),
         (i, answered, failed) ->
-            stub.withDeadlineAfter(10, TimeUnit.SECONDS)
-                .predict(
-                    request("u" + random.nextInt(1, 3_000), Math.exp(3.4 + random.nextGaussian())),
-                    new StreamObserver<PredictResponse>() {
-                      @Override
-                      public void onNext(PredictResponse value) {}
+            predict(
+                stub,
+                request("u" + random.nextInt(1, 3_000), Math.exp(3.4 + random.nextGaussian())),
+                true,
+                answered,
+                failed));
+  }
 
-                      @Override
-                      public void onError(Throwable t) {
-                        failures.merge(
-                            io.grpc.Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
-                        failed.run();
-                      }
+  /**
+   * One Predict. gRPC retries UNAVAILABLE only while no answer has begun; a node killed after it
+   * began answering fails the call for good, so the client sends it once more itself ({@code
+   * resend}) — Predict is a read — and counts that.
+   */
+  private void predict(
+      ScoringGrpc.ScoringStub stub,
+      PredictRequest request,
+      boolean resend,
+      Runnable answered,
+      Runnable failed) {
+    // Wait for ready: while no node is ready (one killed, the other between two health checks),
+    // a call waits within its deadline instead of failing at once.
+    stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+        .withWaitForReady()
+        .predict(
+            request,
+            new StreamObserver<PredictResponse>() {
+              @Override
+              public void onNext(PredictResponse value) {}
 
-                      @Override
-                      public void onCompleted() {
-                        answered.run();
-                      }
-                    }));
+              @Override
+              public void onError(Throwable t) {
+                io.grpc.Status.Code code = io.grpc.Status.fromThrowable(t).getCode();
+                if (resend && code == io.grpc.Status.Code.UNAVAILABLE) {
+                  resent.increment();
+                  predict(stub, request, false, answered, failed);
+                  return;
+                }
+                failures.merge(code.name(), 1L, Long::sum);
+                failed.run();
+              }
+
+              @Override
+              public void onCompleted() {
+                answered.run();
+              }
+            });
   }
 
   /** Both nodes have loaded the model: a Predict through each answers. */
