@@ -11,6 +11,7 @@ import dev.streamscore.launcher.cluster.LocalCluster;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.Event;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.PrintWriter;
@@ -164,7 +165,7 @@ final class ClusterDrillCommand implements Callable<Integer> {
           return;
         }
       } catch (StatusRuntimeException e) {
-        if (e.getStatus().getCode() != io.grpc.Status.Code.NOT_FOUND) {
+        if (e.getStatus().getCode() != Status.Code.NOT_FOUND) {
           throw e;
         }
       }

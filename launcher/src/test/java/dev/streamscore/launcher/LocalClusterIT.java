@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.streamscore.launcher.cluster.Drill;
 import dev.streamscore.launcher.cluster.Layout;
 import dev.streamscore.launcher.cluster.LocalCluster;
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -86,13 +89,13 @@ class LocalClusterIT {
     return report;
   }
 
-  private static void deleteRecursively(Path dir) throws java.io.IOException {
-    if (!java.nio.file.Files.exists(dir)) {
+  private static void deleteRecursively(Path dir) throws IOException {
+    if (!Files.exists(dir)) {
       return;
     }
-    try (var paths = java.nio.file.Files.walk(dir)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.delete(p);
+    try (var paths = Files.walk(dir)) {
+      for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
       }
     }
   }

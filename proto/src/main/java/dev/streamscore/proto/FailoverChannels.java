@@ -25,6 +25,10 @@ import java.util.Map;
  * still loading its model, say — is passed over rather than tried. Streaming calls are retried only
  * until the server has answered; a stream that breaks later is the caller's to reopen.
  *
+ * <p>gRPC retries a call only while no answer has begun; a unary call that fails UNAVAILABLE all
+ * the same (its server died mid-answer) is sent once more, waiting for a ready server within the
+ * same deadline ({@link ResendUnary}).
+ *
  * <p>Retrying a unary call is safe for our services: {@code Predict} is a read, and a retried one
  * at most adds a second prediction-log record with the same request id.
  */
@@ -54,6 +58,7 @@ public final class FailoverChannels {
         .defaultServiceConfig(serviceConfig(services))
         .enableRetry()
         .maxRetryAttempts(MAX_ATTEMPTS)
+        .intercept(new ResendUnary())
         .usePlaintext()
         .maxInboundMessageSize(64 << 20)
         .build();

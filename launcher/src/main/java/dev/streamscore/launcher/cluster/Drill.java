@@ -19,10 +19,13 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
+import io.grpc.ClientInterceptors;
 import io.grpc.ClientStreamTracer;
 import io.grpc.ManagedChannel;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
+import io.grpc.Status;
+import io.grpc.StatusRuntimeException;
 import io.grpc.stub.StreamObserver;
 import java.time.Clock;
 import java.time.Duration;
@@ -34,6 +37,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
@@ -116,7 +121,6 @@ public final class Drill {
    * @param streamPredictions committed stream predictions
    * @param eventsWithoutPrediction events no stream prediction scored
    * @param eventsWithSeveralPredictions events scored more than once
-   * @param predictResent calls gRPC could not retry that the client sent once more
    * @param predictFailures failed Predict calls by status code
    */
   public record Report(
@@ -132,7 +136,6 @@ public final class Drill {
       long predictSent,
       long predictFailed,
       long predictRetries,
-      long predictResent,
       Map<String, Long> predictFailures,
       List<FaultResult> faults) {
 
@@ -160,8 +163,8 @@ public final class Drill {
               events, streamPredictions, eventsWithoutPrediction, eventsWithSeveralPredictions));
       lines.add(
           String.format(
-              "Predict: %,d sent, %,d failed %s, %,d attempts retried by gRPC, %,d calls re-sent",
-              predictSent, predictFailed, predictFailures, predictRetries, predictResent));
+              "Predict: %,d sent, %,d failed %s, %,d attempts retried by gRPC",
+              predictSent, predictFailed, predictFailures, predictRetries));
       for (FaultResult f : faults) {
         lines.add(
             String.format(
@@ -183,8 +186,7 @@ public final class Drill {
   private final Clock clock;
   private final Consumer<String> progress;
   private final LongAdder retries = new LongAdder();
-  private final LongAdder resent = new LongAdder();
-  private final Map<String, Long> failures = new java.util.concurrent.ConcurrentSkipListMap<>();
+  private final Map<String, Long> failures = new ConcurrentSkipListMap<>();
 
   /** Where raw.payments ended when the load began: the drill checks only what it wrote. */
   private Map<Integer, Long> rawStart = Map.of();
@@ -205,7 +207,7 @@ public final class Drill {
         FailoverChannels.forTargets(
             cluster.layout().scoringTargets(), List.of(ScoringGrpc.SERVICE_NAME));
     try (KafkaProducer<String, byte[]> producer = producer(bootstrap)) {
-      Channel counted = io.grpc.ClientInterceptors.intercept(channel, countRetries());
+      Channel counted = ClientInterceptors.intercept(channel, countRetries());
       awaitPredictServes(counted);
       rawStart = rawEnds(bootstrap);
       OpenLoop produce = produceLoad(producer, plan);
@@ -299,7 +301,6 @@ public final class Drill {
         predicts.sent(),
         predicts.failed(),
         retries.sum(),
-        resent.sum(),
         Map.copyOf(failures),
         faults);
   }
@@ -391,7 +392,7 @@ public final class Drill {
           .get()
           .forEach((tp, info) -> ends.put(tp.partition(), info.offset()));
       return ends;
-    } catch (java.util.concurrent.ExecutionException e) {
+    } catch (ExecutionException e) {
       throw new ClusterException("cannot read where raw." + SOURCE + " ends: " + e.getMessage(), e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -451,22 +452,13 @@ public final class Drill {
             predict(
                 stub,
                 request("u" + random.nextInt(1, 3_000), Math.exp(3.4 + random.nextGaussian())),
-                true,
                 answered,
                 failed));
   }
 
-  /**
-   * One Predict. gRPC retries UNAVAILABLE only while no answer has begun; a node killed after it
-   * began answering fails the call for good, so the client sends it once more itself ({@code
-   * resend}) — Predict is a read — and counts that.
-   */
+  /** One Predict; the failover channel retries and, if it must, sends it once more. */
   private void predict(
-      ScoringGrpc.ScoringStub stub,
-      PredictRequest request,
-      boolean resend,
-      Runnable answered,
-      Runnable failed) {
+      ScoringGrpc.ScoringStub stub, PredictRequest request, Runnable answered, Runnable failed) {
     // Wait for ready: while no node is ready (one killed, the other between two health checks),
     // a call waits within its deadline instead of failing at once.
     stub.withDeadlineAfter(10, TimeUnit.SECONDS)
@@ -479,13 +471,7 @@ public final class Drill {
 
               @Override
               public void onError(Throwable t) {
-                io.grpc.Status.Code code = io.grpc.Status.fromThrowable(t).getCode();
-                if (resend && code == io.grpc.Status.Code.UNAVAILABLE) {
-                  resent.increment();
-                  predict(stub, request, false, answered, failed);
-                  return;
-                }
-                failures.merge(code.name(), 1L, Long::sum);
+                failures.merge(Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
                 failed.run();
               }
 
@@ -505,7 +491,7 @@ public final class Drill {
       try {
         stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request("u1", 10));
         answered++;
-      } catch (io.grpc.StatusRuntimeException e) {
+      } catch (StatusRuntimeException e) {
         answered = 0;
         if (clock.instant().isAfter(deadline)) {
           throw new ClusterException(

@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
@@ -267,11 +268,11 @@ final class FlinkSession {
                 && !jar.startsWith("kafka-clients"));
   }
 
-  private static java.nio.file.attribute.FileTime modified(Path p) {
+  private static FileTime modified(Path p) {
     try {
       return Files.getLastModifiedTime(p);
     } catch (IOException e) {
-      return java.nio.file.attribute.FileTime.fromMillis(0);
+      return FileTime.fromMillis(0);
     }
   }
 }

@@ -10,10 +10,13 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -221,7 +224,7 @@ public final class LocalCluster {
   /** Stops everything, front to back (SIGTERM, then SIGKILL after 30 s). */
   public void down() {
     List<String> names = new ArrayList<>(members());
-    java.util.Collections.reverse(names);
+    Collections.reverse(names);
     // Clients first, Kafka last: each stage stops while what it writes to still runs.
     for (List<String> stage : stages(names)) {
       for (String name : stage) {
@@ -317,7 +320,7 @@ public final class LocalCluster {
   }
 
   private void startAll(List<Member> members) {
-    Map<String, Long> offsets = new java.util.LinkedHashMap<>();
+    Map<String, Long> offsets = new LinkedHashMap<>();
     for (Member member : members) {
       long offset = processes.start(member);
       if (offset >= 0) {
@@ -381,7 +384,7 @@ public final class LocalCluster {
     }
   }
 
-  private void await(java.util.function.BooleanSupplier condition, String what) {
+  private void await(BooleanSupplier condition, String what) {
     Instant deadline = clock.instant().plus(START_TIMEOUT);
     while (!condition.getAsBoolean()) {
       if (clock.instant().isAfter(deadline)) {
