@@ -32,6 +32,43 @@ public final class EtlProcess implements AutoCloseable {
   private static final String FLINK_JAR = "stream-etl/flink/target/streamscore-etl-flink.jar";
   private static final String SPARK_JAR = "stream-etl/spark/target/streamscore-etl-spark.jar";
 
+  /**
+   * The java.base packages Flink 2 reflects into on Java 17 (its serializers and RPC), as its own
+   * scripts open them; for every Flink JVM we start.
+   */
+  public static final List<String> FLINK_OPENS =
+      List.of(
+          "java.lang",
+          "java.lang.invoke",
+          "java.lang.reflect",
+          "java.io",
+          "java.net",
+          "java.nio",
+          "java.text",
+          "java.time",
+          "java.util",
+          "java.util.concurrent",
+          "java.util.concurrent.atomic",
+          "sun.nio.ch");
+
+  /** The java.base packages Spark 4's launcher opens on Java 17; for every Spark JVM we start. */
+  public static final List<String> SPARK_OPENS =
+      List.of(
+          "java.lang",
+          "java.lang.invoke",
+          "java.lang.reflect",
+          "java.io",
+          "java.net",
+          "java.nio",
+          "java.util",
+          "java.util.concurrent",
+          "java.util.concurrent.atomic",
+          "jdk.internal.ref",
+          "sun.nio.ch",
+          "sun.nio.cs",
+          "sun.security.action",
+          "sun.util.calendar");
+
   private final String engine;
   private final Process process;
   private final CompletableFuture<String> running = new CompletableFuture<>();
@@ -60,21 +97,16 @@ public final class EtlProcess implements AutoCloseable {
       Optional<Path> spec,
       List<String> extraArgs,
       Duration startTimeout) {
-    // Flink 2 on Java 17: its serializers reflect into these packages.
-    List<String> opens =
-        List.of(
-            "java.lang",
-            "java.util",
-            "java.lang.reflect",
-            "java.io",
-            "java.nio",
-            "java.net",
-            "java.time",
-            "java.util.concurrent",
-            "java.util.concurrent.atomic",
-            "sun.nio.ch");
     return start(
-        "flink", FLINK_JAR, opens, List.of(), bootstrap, workDir, spec, extraArgs, startTimeout);
+        "flink",
+        FLINK_JAR,
+        FLINK_OPENS,
+        List.of(),
+        bootstrap,
+        workDir,
+        spec,
+        extraArgs,
+        startTimeout);
   }
 
   /**
@@ -91,27 +123,10 @@ public final class EtlProcess implements AutoCloseable {
       Optional<Path> spec,
       List<String> extraArgs,
       Duration startTimeout) {
-    // Spark 4 on Java 17: what its own launcher opens.
-    List<String> opens =
-        List.of(
-            "java.lang",
-            "java.lang.invoke",
-            "java.lang.reflect",
-            "java.io",
-            "java.net",
-            "java.nio",
-            "java.util",
-            "java.util.concurrent",
-            "java.util.concurrent.atomic",
-            "jdk.internal.ref",
-            "sun.nio.ch",
-            "sun.nio.cs",
-            "sun.security.action",
-            "sun.util.calendar");
     return start(
         "spark",
         SPARK_JAR,
-        opens,
+        SPARK_OPENS,
         List.of("-Djdk.reflect.useDirectMethodHandle=false", "-Dspark.ui.enabled=false"),
         bootstrap,
         workDir,

@@ -1,6 +1,7 @@
 package dev.streamscore.launcher.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.streamscore.launcher.EtlProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -27,22 +28,6 @@ final class FlinkSession {
   static final String JOB_MANAGER = "flink-jobmanager";
   static final String TASK_MANAGER = "flink-taskmanager";
   private static final String JOB_PREFIX = "streamscore-etl ";
-
-  /** Flink 2 on Java 17: what its scripts open for its serializers. */
-  private static final List<String> OPENS =
-      List.of(
-          "java.lang",
-          "java.lang.invoke",
-          "java.lang.reflect",
-          "java.io",
-          "java.net",
-          "java.nio",
-          "java.text",
-          "java.time",
-          "java.util",
-          "java.util.concurrent",
-          "java.util.concurrent.atomic",
-          "sun.nio.ch");
 
   private final Layout layout;
   private final Path home;
@@ -135,7 +120,7 @@ final class FlinkSession {
     List<String> sized = resourceParams(sizing);
     List<String> command = Jvm.base(layout, name, "");
     command.addAll(List.of(sized.get(0).trim().split("\\s+")));
-    command.addAll(Jvm.opens(OPENS));
+    command.addAll(Jvm.opens(EtlProcess.FLINK_OPENS));
     command.add("-Dlogback.configurationFile=" + layout.conf().resolve("logback.xml"));
     command.addAll(List.of("-cp", classPath(), mainClass, "--configDir", confDir().toString()));
     command.addAll(List.of(sized.get(1).trim().split("\\s+")));
@@ -205,7 +190,7 @@ final class FlinkSession {
           jar + " is missing; build it: mvn -B -DskipTests -pl stream-etl/flink -am package");
     }
     List<String> command = Jvm.base(layout, "flink-client", "256m");
-    command.addAll(Jvm.opens(OPENS));
+    command.addAll(Jvm.opens(EtlProcess.FLINK_OPENS));
     command.add("-Dlogback.configurationFile=" + layout.conf().resolve("logback.xml"));
     command.addAll(
         List.of("-cp", classPath(), "org.apache.flink.client.cli.CliFrontend", "run", "-d"));

@@ -1,6 +1,7 @@
 package dev.streamscore.launcher.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.streamscore.launcher.EtlProcess;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -22,24 +23,6 @@ final class SparkStandalone {
   static final String MASTER = "spark-master";
   static final String WORKER = "spark-worker";
   private static final String MAIN_CLASS = "dev.streamscore.etl.spark.SparkEtlMain";
-
-  /** Spark 4 on Java 17: what its launcher opens. */
-  private static final List<String> OPENS =
-      List.of(
-          "java.lang",
-          "java.lang.invoke",
-          "java.lang.reflect",
-          "java.io",
-          "java.net",
-          "java.nio",
-          "java.util",
-          "java.util.concurrent",
-          "java.util.concurrent.atomic",
-          "jdk.internal.ref",
-          "sun.nio.ch",
-          "sun.nio.cs",
-          "sun.security.action",
-          "sun.util.calendar");
 
   private final Layout layout;
   private final Path home;
@@ -95,7 +78,7 @@ final class SparkStandalone {
 
   List<Member> members() {
     List<String> master = Jvm.base(layout, MASTER, "512m");
-    master.addAll(Jvm.opens(OPENS));
+    master.addAll(Jvm.opens(EtlProcess.SPARK_OPENS));
     master.addAll(
         List.of(
             "-cp",
@@ -108,7 +91,7 @@ final class SparkStandalone {
             "--webui-port",
             Integer.toString(layout.sparkMasterUiPort())));
     List<String> worker = Jvm.base(layout, WORKER, "512m");
-    worker.addAll(Jvm.opens(OPENS));
+    worker.addAll(Jvm.opens(EtlProcess.SPARK_OPENS));
     worker.addAll(
         List.of(
             "-cp",
@@ -178,7 +161,7 @@ final class SparkStandalone {
           jar + " is missing; build it: mvn -B -DskipTests -pl stream-etl/spark -am package");
     }
     List<String> command = Jvm.base(layout, "spark-submit", "256m");
-    command.addAll(Jvm.opens(OPENS));
+    command.addAll(Jvm.opens(EtlProcess.SPARK_OPENS));
     command.addAll(
         List.of(
             "-cp",
