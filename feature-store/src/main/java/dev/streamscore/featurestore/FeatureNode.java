@@ -3,6 +3,7 @@ package dev.streamscore.featurestore;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.Daemons;
+import dev.streamscore.proto.PartitionSet;
 import dev.streamscore.proto.Resources;
 import dev.streamscore.proto.ServerTransport;
 import java.nio.file.Path;
@@ -35,11 +36,21 @@ public final class FeatureNode implements AutoCloseable {
    *     stopped
    * @param kafka the cluster holding the feature topics; empty when the caller writes the store
    *     itself (benchmarks, tests): the replica then counts as caught up
+   * @param partitions the partitions of the feature topics to hold; empty for all of them
    */
-  public record Config(Path storeDir, Optional<String> kafka) {
+  public record Config(Path storeDir, Optional<String> kafka, Optional<PartitionSet> partitions) {
     public Config {
       Objects.requireNonNull(storeDir, "storeDir");
       Objects.requireNonNull(kafka, "kafka");
+      Objects.requireNonNull(partitions, "partitions");
+      if (partitions.isPresent() && kafka.isEmpty()) {
+        throw new IllegalArgumentException("a replica of some partitions reads them from Kafka");
+      }
+    }
+
+    /** A full replica. */
+    public Config(Path storeDir, Optional<String> kafka) {
+      this(storeDir, kafka, Optional.empty());
     }
   }
 
@@ -91,6 +102,7 @@ public final class FeatureNode implements AutoCloseable {
               Materializer.start(
                   config.kafka().get(),
                   spec.views().values().stream().map(ViewSpec::topic).toList(),
+                  config.partitions(),
                   store,
                   clock));
     }

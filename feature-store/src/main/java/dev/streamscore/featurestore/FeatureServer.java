@@ -33,7 +33,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Errors: INVALID_ARGUMENT naming the empty list or the unknown feature, or features of views
  * keyed by different entities; RESOURCE_EXHAUSTED for a batch above {@code maxEntities} or beyond
- * {@code maxConcurrentCalls} calls at once; UNAVAILABLE while the store is still bootstrapping.
+ * {@code maxConcurrentCalls} calls at once; FAILED_PRECONDITION naming the owning partition for an
+ * entity of a partition the replica does not hold; UNAVAILABLE while the store is still
+ * bootstrapping.
  */
 public final class FeatureServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(FeatureServer.class);
@@ -136,6 +138,17 @@ public final class FeatureServer implements AutoCloseable {
         if (invalid != null) {
           response.onError(invalid.asRuntimeException());
           return;
+        }
+        Ownership owned = store.ownership();
+        for (int i = 0; i < request.getEntityIdsCount(); i++) {
+          String refusal = owned.refusal(request.getEntityIds(i));
+          if (refusal != null) {
+            response.onError(
+                Status.FAILED_PRECONDITION
+                    .withDescription("entity_ids[" + i + "] " + refusal)
+                    .asRuntimeException());
+            return;
+          }
         }
         long lag = behind.getAsLong();
         if (lag > 0) {

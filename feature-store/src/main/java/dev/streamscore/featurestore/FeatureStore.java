@@ -93,6 +93,9 @@ public final class FeatureStore implements AutoCloseable {
 
   private volatile boolean closed;
 
+  /** Set once the materializer knows the topics' partitions; every entity until then. */
+  private volatile Ownership ownership = Ownership.ALL;
+
   /** What one {@link #write} did. */
   public record WriteResult(int written, int superseded, int refused) {}
 
@@ -166,6 +169,16 @@ public final class FeatureStore implements AutoCloseable {
    */
   public static FeatureStore open(Path dir, FeatureSpec spec) {
     return new FeatureStore(dir, spec);
+  }
+
+  /** Which entities this replica holds. */
+  public Ownership ownership() {
+    return ownership;
+  }
+
+  /** Declares which entities this replica holds: what its materializer reads. */
+  void own(Ownership ownership) {
+    this.ownership = java.util.Objects.requireNonNull(ownership, "ownership");
   }
 
   /**

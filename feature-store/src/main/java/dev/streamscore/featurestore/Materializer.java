@@ -2,6 +2,7 @@ package dev.streamscore.featurestore;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.TileKeys;
+import dev.streamscore.proto.PartitionSet;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.Freshness;
 import java.time.Clock;
@@ -33,10 +34,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Copies every partition of the given {@code features.<view>} topics into a {@link FeatureStore}:
- * each node holds a full replica. Each poll's rows go to the store in one batch together with the
- * next offsets, so a restart resumes exactly where the store stopped; no consumer group is used.
- * Reads committed records only.
+ * Copies every partition of the given {@code features.<view>} topics into a {@link FeatureStore} (a
+ * full replica), or only some of them (a partition-aware node: {@link Ownership}). Each poll's rows
+ * go to the store in one batch together with the next offsets, so a restart resumes exactly where
+ * the store stopped; no consumer group is used. Reads committed records only.
  *
  * <p>Progress: {@link #lag()} (records behind the partitions' ends), {@link #caughtUp()} (reached
  * the ends seen at start: bootstrapping is over), {@link #freshnessMs()} (now minus the newest
@@ -79,7 +80,12 @@ public final class Materializer implements AutoCloseable {
   private volatile Throwable failure;
 
   private Materializer(
-      String bootstrap, List<String> topics, FeatureStore store, Clock clock, Duration timeout) {
+      String bootstrap,
+      List<String> topics,
+      Optional<PartitionSet> held,
+      FeatureStore store,
+      Clock clock,
+      Duration timeout) {
     this.store = store;
     this.clock = clock;
     this.started = clock.millis();
@@ -99,13 +105,29 @@ public final class Materializer implements AutoCloseable {
                 AdminClientConfig.CLIENT_ID_CONFIG,
                 "streamscore-materializer-admin"));
     try {
+      int count = 0;
       for (String topic : topics) {
         List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
         if (infos == null || infos.isEmpty()) {
           throw new IllegalStateException("topic " + topic + " does not exist");
         }
-        infos.forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
+        if (count != 0 && infos.size() != count && held.isPresent()) {
+          throw new IllegalStateException(
+              "the feature topics have different partition counts ("
+                  + topic
+                  + ": "
+                  + infos.size()
+                  + ", others: "
+                  + count
+                  + "); a node cannot hold some partitions of each");
+        }
+        count = infos.size();
+        infos.stream()
+            .filter(p -> held.isEmpty() || held.get().contains(p.partition()))
+            .forEach(p -> partitions.add(new TopicPartition(p.topic(), p.partition())));
       }
+      // Throws, naming the topics' partitions, when held names one they do not have.
+      store.own(held.isEmpty() ? Ownership.ALL : new Ownership(held, count));
       consumer.assign(partitions);
       Map<SourcePartition, Long> stored = store.offsets();
       for (TopicPartition tp : partitions) {
@@ -146,13 +168,32 @@ public final class Materializer implements AutoCloseable {
   }
 
   /**
-   * Starts copying the topics into the store, from the offsets the store holds (or the beginning).
+   * Starts copying every partition of the topics into the store, from the offsets the store holds
+   * (or the beginning).
    *
    * @throws IllegalStateException when a topic does not exist
    */
   public static Materializer start(
       String bootstrap, List<String> topics, FeatureStore store, Clock clock) {
-    Materializer m = new Materializer(bootstrap, topics, store, clock, Duration.ofSeconds(30));
+    return start(bootstrap, topics, Optional.empty(), store, clock);
+  }
+
+  /**
+   * Starts copying the {@code held} partitions of the topics (all when empty) into the store, and
+   * declares them the store's {@link Ownership}.
+   *
+   * @throws IllegalStateException when a topic does not exist, or the topics' partition counts
+   *     differ while only some partitions are held
+   * @throws IllegalArgumentException when {@code held} names a partition the topics do not have
+   */
+  public static Materializer start(
+      String bootstrap,
+      List<String> topics,
+      Optional<PartitionSet> held,
+      FeatureStore store,
+      Clock clock) {
+    Materializer m =
+        new Materializer(bootstrap, topics, held, store, clock, Duration.ofSeconds(30));
     m.thread.start();
     return m;
   }

@@ -1,6 +1,7 @@
 package dev.streamscore.featurestore;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.FeatureDef;
@@ -14,6 +15,7 @@ import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
+import dev.streamscore.proto.PartitionSet;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
 import java.nio.file.Path;
@@ -23,6 +25,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -219,6 +222,66 @@ class MaterializerIT {
         assertThat(store.applied(new SourcePartition(eventsTopic, 0)).orElseThrow().nextOffset())
             .isEqualTo(appliedAll[0]);
         assertThat(store.offsets().keySet()).allMatch(sp -> topics.contains(sp.topic()));
+      }
+    }
+  }
+
+  @Test
+  void aReplicaOfSomePartitionsReadsOnlyThemAndRefusesTheOtherEntities(@TempDir Path dir) {
+    List<Event> events = GoldenStream.generate(5, 5_000, 200, START, 3_600_000L);
+    Replay replay = new Replay(SPEC, GoldenStream.SOURCE);
+    List<FeatureRow> rows = new ArrayList<>();
+    events.forEach(e -> rows.addAll(replay.accept(e).rows()));
+    long held = rows.stream().filter(r -> TileKeys.partition(r.getEntityId(), 4) < 2).count();
+    List<String> topics = SPEC.views().values().stream().map(ViewSpec::topic).toList();
+
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Admin admin = Admin.create(kafka.clientProperties())) {
+      Topics.using(admin)
+          .ensure(
+              topics.stream().map(t -> new NewTopic(t, 4, (short) 1)).toList(),
+              Duration.ofSeconds(30));
+      produce(kafka, rows);
+      try (FeatureStore store = FeatureStore.open(dir, SPEC);
+          Materializer m =
+              Materializer.start(
+                  kafka.bootstrapServers(),
+                  topics,
+                  Optional.of(PartitionSet.parse("0,1")),
+                  store,
+                  Clock.systemUTC())) {
+        await().atMost(Duration.ofMinutes(1)).until(m::caughtUp);
+        assertThat(m.rowsRead()).isEqualTo(held).isLessThan(rows.size());
+        assertThat(store.offsets().keySet()).allMatch(sp -> sp.partition() < 2);
+        for (Event e : events.subList(0, 200)) {
+          String entity = e.getEntityId();
+          int partition = TileKeys.partition(entity, 4);
+          String refusal = store.ownership().refusal(entity);
+          if (partition < 2) {
+            assertThat(refusal).isNull();
+            ViewSpec view = SPEC.views().values().iterator().next();
+            FeatureDef f = view.features().values().iterator().next();
+            long t = START + 3_600_000L;
+            assertThat(store.value(view.name() + ":" + f.name(), entity, t))
+                .isEqualTo(replay.valueAt(view.name(), f.name(), entity, t));
+          } else {
+            assertThat(refusal)
+                .contains("partition " + partition + " of the feature topics (of 4)")
+                .contains("holds partitions 0,1");
+          }
+        }
+      }
+      try (FeatureStore store = FeatureStore.open(dir.resolve("beyond"), SPEC)) {
+        assertThatThrownBy(
+                () ->
+                    Materializer.start(
+                        kafka.bootstrapServers(),
+                        topics,
+                        Optional.of(PartitionSet.parse("3-4")),
+                        store,
+                        Clock.systemUTC()))
+            .isInstanceOf(IllegalArgumentException.class)
+            .hasMessageContaining("have 4 partitions (0..3); cannot hold partitions 3,4");
       }
     }
   }

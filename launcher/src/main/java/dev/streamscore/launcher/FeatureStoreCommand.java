@@ -42,6 +42,8 @@ final class FeatureStoreCommand implements Callable<Integer> {
 
   @CommandLine.Mixin StateOptions state;
 
+  @CommandLine.Mixin PartitionsOption partitions;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   @Override
@@ -51,20 +53,23 @@ final class FeatureStoreCommand implements Callable<Integer> {
     if (spec.views().isEmpty()) {
       throw new StartupException("the spec declares no views; there is nothing to serve");
     }
+    var held = partitions.held();
     DataDir dir = DataDir.open(state.dataDir());
     FeatureNode node;
     try {
       node =
           FeatureNode.start(
               new FeatureNode.Config(
-                  dir.resolve("feature-store"), Optional.of(kafkaOption.bootstrap)),
+                  dir.resolve("feature-store"), Optional.of(kafkaOption.bootstrap), held),
               spec,
               Optional.of(ServerTransport.loopback(port)),
               () -> "",
               Clock.systemUTC());
     } catch (RuntimeException e) {
       dir.close();
-      if (e instanceof FeatureStoreException || e instanceof IllegalStateException) {
+      if (e instanceof FeatureStoreException
+          || e instanceof IllegalStateException
+          || e instanceof IllegalArgumentException) {
         throw new StartupException("cannot start the feature store: " + e.getMessage(), e);
       }
       throw new StartupException(

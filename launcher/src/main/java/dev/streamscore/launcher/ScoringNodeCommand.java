@@ -33,6 +33,8 @@ import picocli.CommandLine.Option;
       "",
       "With --stream-scoring it also scores every event, sharing the work with the other nodes",
       "that do (one Kafka Streams group).",
+      "With --partitions it holds only those partitions of the feature topics; clients route",
+      "each entity to a node holding its partition.",
       "Give each node its own --data-dir and --node-id. Prints 'scoring: address' (and",
       "'features: address' with --features-port, 'metrics: url'), then 'ready'."
     })
@@ -40,6 +42,8 @@ final class ScoringNodeCommand implements Callable<Integer> {
   @CommandLine.Mixin KafkaOption kafkaOption;
 
   @CommandLine.Mixin StateOptions state;
+
+  @CommandLine.Mixin PartitionsOption partitions;
 
   @Option(
       names = "--registry",
@@ -114,11 +118,15 @@ final class ScoringNodeCommand implements Callable<Integer> {
                   Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV))
                       .filter(t -> !t.isBlank()))
               .withStreamScoring(UpCommand.streamScoringTarget(streamScoring))
+              .withPartitions(partitions.held())
               .withGrpcInputLog(
                   UpCommand.onOff("--grpc-input-log", grpcInputLog)
                       ? ScoringServer.InputLog.ON
                       : ScoringServer.InputLog.OFF);
       endpoint = Platform.metricsEndpoint(metrics, metricsPort);
+    } catch (IllegalArgumentException e) {
+      dir.close();
+      throw new StartupException(e.getMessage(), e);
     } catch (RuntimeException e) {
       dir.close();
       throw e;

@@ -1,15 +1,18 @@
 package dev.streamscore.launcher;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.Replay;
 import dev.streamscore.featurestore.FeatureTopics;
 import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.PartitionRouter;
 import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
@@ -20,25 +23,31 @@ import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.SplittableRandom;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The roles as separate processes against one broker: validators sharing the raw partitions, a
- * stateless gateway, and scoring nodes following one registry.
+ * stateless gateway, scoring nodes following one registry, and scoring nodes each holding some of
+ * the feature topics' partitions.
  */
 class RoleCommandsIT {
   private final Launcher launcher = new Launcher();
@@ -203,6 +212,126 @@ class RoleCommandsIT {
       assertThat(scored).as("one prediction per valid event").hasSize((int) events);
       assertThat(new HashSet<>(scored)).hasSize((int) events);
     }
+  }
+
+  @Test
+  void twoNodesEachHoldingHalfThePartitionsServeEveryEntityTheClientRoutesToThem(@TempDir Path dir)
+      throws Exception {
+    FeatureSpec spec = FeatureSpec.shippedPayments();
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Admin admin = Admin.create(kafka.clientProperties());
+        KafkaProducer<byte[], byte[]> producer =
+            new KafkaProducer<>(
+                kafka.clientProperties(), new ByteArraySerializer(), new ByteArraySerializer())) {
+      FeatureTopics.ensure(admin, spec, Duration.ofSeconds(30));
+      // 10,000 random entities, one payment each, 10 ms apart, all ten minutes ago or more:
+      // every entity's txn_count_1h is 1 now.
+      SplittableRandom random = new SplittableRandom(19);
+      List<String> entities = new ArrayList<>();
+      for (int i = 0; i < 10_000; i++) {
+        entities.add("u" + Long.toHexString(random.nextLong()));
+      }
+      long t0 = System.currentTimeMillis() - 15 * 60_000L;
+      FeatureRows.send(
+          producer,
+          FeatureRows.payments(
+              new Replay(spec, "payments"), 0, entities.size(), t0, 10, entities::get));
+
+      Launcher.Running registry =
+          launcher.start(
+              "registry", "--port", "0", "--data-dir", dir.resolve("registry").toString());
+      assertThat(registry.awaitLine("ready", Duration.ofSeconds(60))).isTrue();
+      String registryAddress = registry.endpoint("registry").orElseThrow();
+      registerAndPromote(registryAddress, dir, "fraud");
+      List<Launcher.Running> nodes = new ArrayList<>();
+      for (String held : List.of("0,1", "2-3")) {
+        nodes.add(
+            launcher.start(
+                "scoring-node",
+                "--kafka",
+                kafka.bootstrapServers(),
+                "--registry",
+                registryAddress,
+                "--node-id",
+                "node-" + held,
+                "--port",
+                "0",
+                "--partitions",
+                held,
+                "--data-dir",
+                dir.resolve("node-" + held.charAt(0)).toString()));
+      }
+      for (Launcher.Running node : nodes) {
+        assertThat(node.awaitLine("ready", Duration.ofSeconds(90)))
+            .as(node.stderr().toString())
+            .isTrue();
+      }
+      String low = nodes.get(0).endpoint("scoring").orElseThrow();
+      String high = nodes.get(1).endpoint("scoring").orElseThrow();
+
+      try (PartitionRouter router =
+          PartitionRouter.forTable(
+              "0,1=" + low + ";2,3=" + high, List.of(ScoringGrpc.SERVICE_NAME))) {
+        // Until both nodes have caught up and loaded v1.
+        for (int p = 0; p < 4; p++) {
+          int partition = p;
+          String entity =
+              entities.stream().filter(e -> router.partitionOf(e) == partition).findFirst().get();
+          await()
+              .atMost(Duration.ofSeconds(60))
+              .ignoreException(StatusRuntimeException.class)
+              .until(() -> predict(router, entity).getFeatureIssuesCount() == 0);
+        }
+        int[] perPartition = new int[4];
+        for (String entity : entities) {
+          PredictResponse answer = predict(router, entity);
+          assertThat(answer.getFeatureIssuesList()).as(entity).isEmpty();
+          assertThat(answer.getFeatures(0)).as("txn_count_1h of %s", entity).isEqualTo(1.0);
+          perPartition[router.partitionOf(entity)]++;
+        }
+        assertThat(Arrays.stream(perPartition).min().orElseThrow()).isGreaterThan(2_000);
+
+        // Sent to the node that does not hold it, a request is refused, naming the owner.
+        String ofPartition3 =
+            entities.stream().filter(e -> router.partitionOf(e) == 3).findFirst().get();
+        ManagedChannel wrong = NettyChannelBuilder.forTarget(low).usePlaintext().build();
+        try {
+          assertThatThrownBy(
+                  () ->
+                      ScoringGrpc.newBlockingStub(wrong)
+                          .withDeadlineAfter(10, TimeUnit.SECONDS)
+                          .predict(request(ofPartition3)))
+              .isInstanceOfSatisfying(
+                  StatusRuntimeException.class,
+                  e ->
+                      assertThat(e.getStatus().getCode())
+                          .isEqualTo(Status.Code.FAILED_PRECONDITION))
+              .hasMessageContaining(
+                  "entity_ids['user_id'] = '"
+                      + ofPartition3
+                      + "' is in partition 3 of the feature topics (of 4); this node holds"
+                      + " partitions 0,1");
+        } finally {
+          wrong.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+        }
+      }
+    }
+  }
+
+  private static PredictRequest request(String entity) {
+    return PredictRequest.newBuilder()
+        .setModel(ModelRef.newBuilder().setName("fraud"))
+        .putEntityIds("user_id", entity)
+        .putRequestFeatures("amount", Value.newBuilder().setDoubleValue(12).build())
+        .setIncludeFeatures(true)
+        .build();
+  }
+
+  private static PredictResponse predict(PartitionRouter router, String entity) {
+    PredictRequest request = request(entity);
+    return ScoringGrpc.newBlockingStub(router.channelFor(request))
+        .withDeadlineAfter(10, TimeUnit.SECONDS)
+        .predict(request);
   }
 
   /**

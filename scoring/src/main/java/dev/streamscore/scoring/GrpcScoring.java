@@ -63,7 +63,7 @@ final class GrpcScoring {
           case INVALID_REQUEST, UNKNOWN_MODEL -> Status.INVALID_ARGUMENT;
           case NOT_SERVED -> Status.NOT_FOUND;
           case NOT_LOADED, NOT_READY -> Status.UNAVAILABLE;
-          case FEATURE_UNAVAILABLE -> Status.FAILED_PRECONDITION;
+          case FEATURE_UNAVAILABLE, NOT_HELD -> Status.FAILED_PRECONDITION;
           case MODEL_FAILED -> Status.INTERNAL;
           case DEADLINE_PASSED -> Status.DEADLINE_EXCEEDED;
           case OVERLOADED -> Status.RESOURCE_EXHAUSTED;

@@ -7,6 +7,7 @@ import dev.streamscore.etl.FieldType;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.featurestore.FeatureStore;
+import dev.streamscore.featurestore.Ownership;
 import dev.streamscore.proto.v1.EntityFeatures;
 import dev.streamscore.proto.v1.FeatureIssue;
 import dev.streamscore.proto.v1.FeatureStatus;
@@ -184,6 +185,7 @@ final class InputAssembler {
     String key = group.key();
     List<Pending> reading = new ArrayList<>(items.size());
     List<String> entities = new ArrayList<>(items.size());
+    Ownership owned = store.ownership();
     for (Pending item : items) {
       if (item.failure != null) {
         continue;
@@ -213,6 +215,13 @@ final class InputAssembler {
           }
           continue;
         }
+      }
+      String refusal = owned.refusal(entity);
+      if (refusal != null) {
+        item.failure =
+            new ScoringException(
+                ScoringException.Reason.NOT_HELD, "entity_ids['" + key + "'] = " + refusal);
+        continue;
       }
       reading.add(item);
       entities.add(entity);

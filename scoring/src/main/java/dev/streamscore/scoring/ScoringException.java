@@ -22,6 +22,11 @@ public final class ScoringException extends RuntimeException {
     NOT_LOADED(true),
     /** The node cannot score now (its store is bootstrapping, or it is stopping). */
     NOT_READY(true),
+    /**
+     * The entity is in a partition of the feature topics this node does not hold (a node started
+     * with {@code --partitions}): another node holds it.
+     */
+    NOT_HELD(false),
     /** A stored feature is missing or expired and the model refuses a default for it. */
     FEATURE_UNAVAILABLE(false),
     /** The model failed or returned what its entry does not declare. */

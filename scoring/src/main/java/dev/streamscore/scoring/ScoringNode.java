@@ -123,7 +123,8 @@ public final class ScoringNode implements AutoCloseable {
         register(
             "feature node",
             FeatureNode.start(
-                new FeatureNode.Config(config.dataDir().resolve("feature-store"), config.kafka()),
+                new FeatureNode.Config(
+                    config.dataDir().resolve("feature-store"), config.kafka(), config.partitions()),
                 spec,
                 wiring.features(),
                 wiring.featuresStale(),

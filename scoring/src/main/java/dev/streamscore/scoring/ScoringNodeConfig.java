@@ -1,6 +1,7 @@
 package dev.streamscore.scoring;
 
 import dev.streamscore.modelsync.ModelAlias;
+import dev.streamscore.proto.PartitionSet;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -22,6 +23,8 @@ import java.util.Optional;
  * @param streamScoring the alias stream scoring scores events with, if the node runs it
  * @param grpcInputLog whether gRPC predictions are logged with their input vectors (stream
  *     predictions always are)
+ * @param partitions the partitions of the feature topics the node holds and answers for; empty for
+ *     all of them (required with stream scoring)
  */
 public record ScoringNodeConfig(
     String nodeId,
@@ -32,7 +35,8 @@ public record ScoringNodeConfig(
     List<ModelAlias> aliases,
     Duration registryPoll,
     Optional<ModelAlias> streamScoring,
-    ScoringServer.InputLog grpcInputLog) {
+    ScoringServer.InputLog grpcInputLog,
+    Optional<PartitionSet> partitions) {
   public ScoringNodeConfig {
     Objects.requireNonNull(grpcInputLog, "grpcInputLog");
     if (nodeId == null || nodeId.isBlank()) {
@@ -50,6 +54,12 @@ public record ScoringNodeConfig(
     if (streamScoring.isPresent() && kafka.isEmpty()) {
       throw new IllegalArgumentException("stream scoring reads and writes Kafka; give a cluster");
     }
+    Objects.requireNonNull(partitions, "partitions");
+    if (partitions.isPresent() && streamScoring.isPresent()) {
+      // Kafka Streams assigns the events' partitions to nodes as it likes, not as they hold them.
+      throw new IllegalArgumentException(
+          "stream scoring reads every partition; run it on nodes that hold them all");
+    }
   }
 
   /** Every alias in the registry, polled every 5 s while the watch is down, no stream scoring. */
@@ -64,7 +74,8 @@ public record ScoringNodeConfig(
         List.of(),
         Duration.ofSeconds(5),
         Optional.empty(),
-        ScoringServer.InputLog.OFF);
+        ScoringServer.InputLog.OFF,
+        Optional.empty());
   }
 
   public ScoringNodeConfig withRegistryToken(Optional<String> token) {
@@ -77,7 +88,8 @@ public record ScoringNodeConfig(
         aliases,
         registryPoll,
         streamScoring,
-        grpcInputLog);
+        grpcInputLog,
+        partitions);
   }
 
   public ScoringNodeConfig withAliases(List<ModelAlias> aliases) {
@@ -90,7 +102,8 @@ public record ScoringNodeConfig(
         aliases,
         registryPoll,
         streamScoring,
-        grpcInputLog);
+        grpcInputLog,
+        partitions);
   }
 
   public ScoringNodeConfig withRegistryPoll(Duration poll) {
@@ -103,12 +116,22 @@ public record ScoringNodeConfig(
         aliases,
         poll,
         streamScoring,
-        grpcInputLog);
+        grpcInputLog,
+        partitions);
   }
 
   public ScoringNodeConfig withGrpcInputLog(ScoringServer.InputLog log) {
     return new ScoringNodeConfig(
-        nodeId, dataDir, kafka, registry, registryToken, aliases, registryPoll, streamScoring, log);
+        nodeId,
+        dataDir,
+        kafka,
+        registry,
+        registryToken,
+        aliases,
+        registryPoll,
+        streamScoring,
+        log,
+        partitions);
   }
 
   public ScoringNodeConfig withStreamScoring(Optional<ModelAlias> alias) {
@@ -121,6 +144,21 @@ public record ScoringNodeConfig(
         aliases,
         registryPoll,
         alias,
-        grpcInputLog);
+        grpcInputLog,
+        partitions);
+  }
+
+  public ScoringNodeConfig withPartitions(Optional<PartitionSet> held) {
+    return new ScoringNodeConfig(
+        nodeId,
+        dataDir,
+        kafka,
+        registry,
+        registryToken,
+        aliases,
+        registryPoll,
+        streamScoring,
+        grpcInputLog,
+        held);
   }
 }
