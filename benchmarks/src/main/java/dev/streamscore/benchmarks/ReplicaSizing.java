@@ -76,11 +76,12 @@ public final class ReplicaSizing {
       measured.put("partitions 0,1", bootstrap(kafka, work.resolve("half"), Optional.of("0,1")));
       System.out.printf(
           Locale.ROOT,
-          "%-18s %12s %12s %16s %18s%n",
+          "%-18s %12s %12s %12s %16s %18s%n",
           "replica",
           "bootstrap s",
-          "store MB",
-          "bytes/entity",
+          "SST MB",
+          "all files MB",
+          "SST B/entity",
           "s per 1M entities");
       double[] full = measured.get("all 4 partitions");
       measured.forEach(
@@ -88,16 +89,18 @@ public final class ReplicaSizing {
             double share = name.startsWith("all") ? 1 : 0.5;
             System.out.printf(
                 Locale.ROOT,
-                "%-18s %12.1f %12.1f %16.0f %18.1f%n",
+                "%-18s %12.1f %12.1f %12.1f %16.0f %18.1f%n",
                 name,
                 m[0],
                 m[1] / 1e6,
+                m[2] / 1e6,
                 m[1] / (entities * share),
                 m[0] / (entities * share / 1e6));
           });
       double bytesPerEntity = full[1] / entities;
       double secondsPerMillion = full[0] / (entities / 1e6);
-      System.out.printf(Locale.ROOT, "%nsizing (linear in entities, from the full replica):%n");
+      System.out.printf(
+          Locale.ROOT, "%nsizing (linear in entities, from the full replica's sorted tables):%n");
       System.out.printf(
           Locale.ROOT,
           "%-12s %6s %16s %20s%n",
@@ -177,7 +180,10 @@ public final class ReplicaSizing {
     return new long[] {rows, bytes};
   }
 
-  /** Bootstraps a replica; returns {seconds to caught up, store bytes on disk}. */
+  /**
+   * Bootstraps a replica; returns {seconds to caught up, bytes of its sorted tables, bytes of all
+   * its files (write-ahead log and metadata too)}.
+   */
   private static double[] bootstrap(EmbeddedKafka kafka, Path dir, Optional<String> partitions)
       throws InterruptedException {
     long began = System.nanoTime();
@@ -196,14 +202,16 @@ public final class ReplicaSizing {
         Thread.sleep(50); // a benchmark's poll, not a test's synchronisation
       }
       double seconds = (System.nanoTime() - began) / 1e9;
-      return new double[] {seconds, size(dir)};
+      return new double[] {seconds, size(dir, ".sst"), size(dir, "")};
     }
   }
 
-  private static long size(Path dir) {
+  /** The bytes of the files under {@code dir} whose names end with {@code suffix}. */
+  private static long size(Path dir, String suffix) {
     try (Stream<Path> files = Files.walk(dir)) {
       return files
           .filter(Files::isRegularFile)
+          .filter(p -> p.getFileName().toString().endsWith(suffix))
           .mapToLong(
               p -> {
                 try {

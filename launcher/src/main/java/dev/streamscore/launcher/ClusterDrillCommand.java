@@ -72,8 +72,16 @@ final class ClusterDrillCommand implements Callable<Integer> {
   @Option(
       names = "--events-per-second",
       defaultValue = "100",
-      description = "Payments per second (default: ${DEFAULT-VALUE}).")
+      description = "Payments per second into Kafka (default: ${DEFAULT-VALUE}).")
   int eventsPerSecond;
+
+  @Option(
+      names = "--ingest-per-second",
+      defaultValue = "20",
+      description =
+          "Payments per second through the gateways, besides those into Kafka"
+              + " (default: ${DEFAULT-VALUE}).")
+  int ingestPerSecond;
 
   @Option(
       names = "--predicts-per-second",
@@ -133,6 +141,7 @@ final class ClusterDrillCommand implements Callable<Integer> {
                 new Drill.Plan(
                     eventsPerSecond,
                     predictsPerSecond,
+                    ingestPerSecond,
                     Duration.ofSeconds(20),
                     plan,
                     Duration.ofSeconds(between),

@@ -108,56 +108,6 @@ class RoleCommandsIT {
   }
 
   @Test
-  void twoScoringNodesFollowOneRegistryAndBothAnswerPredict(@TempDir Path dir) throws Exception {
-    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
-        Admin admin = Admin.create(kafka.clientProperties())) {
-      FeatureTopics.ensure(admin, FeatureSpec.shippedPayments(), Duration.ofSeconds(30));
-      String bootstrap = kafka.bootstrapServers();
-      Launcher.Running registry =
-          launcher.start(
-              "registry", "--port", "0", "--data-dir", dir.resolve("registry").toString());
-      assertThat(registry.awaitLine("ready", Duration.ofSeconds(60))).isTrue();
-      String registryAddress = registry.endpoint("registry").orElseThrow();
-      List<Launcher.Running> nodes = scoringNodes(bootstrap, registryAddress, dir);
-      for (Launcher.Running node : nodes) {
-        assertThat(node.endpoint("metrics")).isPresent();
-      }
-
-      registerAndPromote(registryAddress, dir, "fraud");
-
-      for (Launcher.Running node : nodes) {
-        ManagedChannel scoring =
-            NettyChannelBuilder.forTarget(node.endpoint("scoring").orElseThrow())
-                .usePlaintext()
-                .build();
-        try {
-          var stub = ScoringGrpc.newBlockingStub(scoring);
-          PredictRequest request =
-              PredictRequest.newBuilder()
-                  .setModel(ModelRef.newBuilder().setName("fraud"))
-                  .putEntityIds("user_id", "u1")
-                  .putRequestFeatures("amount", Value.newBuilder().setDoubleValue(12).build())
-                  .build();
-          // UNAVAILABLE until the node has pulled and loaded the version.
-          await()
-              .atMost(Duration.ofSeconds(60))
-              .ignoreException(StatusRuntimeException.class)
-              .until(() -> stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request) != null);
-          PredictResponse answer = stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request);
-          assertThat(answer.getModelVersion()).isEqualTo(1);
-          assertThat(answer.getScoresCount()).isEqualTo(2);
-        } finally {
-          scoring.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
-        }
-      }
-      for (Launcher.Running node : nodes) {
-        node.process.destroy();
-        assertThat(node.awaitExit(Duration.ofSeconds(60))).isEqualTo(143);
-      }
-    }
-  }
-
-  @Test
   void twoScoringNodesShareStreamScoringAndEveryEventIsScoredOnceWhenOneIsKilled(@TempDir Path dir)
       throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
@@ -215,8 +165,8 @@ class RoleCommandsIT {
   }
 
   @Test
-  void twoNodesEachHoldingHalfThePartitionsServeEveryEntityTheClientRoutesToThem(@TempDir Path dir)
-      throws Exception {
+  void twoNodesFollowingOneRegistryEachHoldingHalfThePartitionsServeEveryEntityRoutedToThem(
+      @TempDir Path dir) throws Exception {
     FeatureSpec spec = FeatureSpec.shippedPayments();
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Admin admin = Admin.create(kafka.clientProperties());
@@ -266,6 +216,9 @@ class RoleCommandsIT {
             .as(node.stderr().toString())
             .isTrue();
       }
+      for (Launcher.Running node : nodes) {
+        assertThat(node.endpoint("metrics")).isPresent();
+      }
       String low = nodes.get(0).endpoint("scoring").orElseThrow();
       String high = nodes.get(1).endpoint("scoring").orElseThrow();
 
@@ -314,6 +267,10 @@ class RoleCommandsIT {
         } finally {
           wrong.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
         }
+      }
+      for (Launcher.Running node : nodes) {
+        node.process.destroy();
+        assertThat(node.awaitExit(Duration.ofSeconds(60))).isEqualTo(143);
       }
     }
   }

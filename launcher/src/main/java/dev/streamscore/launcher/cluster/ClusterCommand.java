@@ -31,6 +31,7 @@ import picocli.CommandLine.Parameters;
       ClusterCommand.Status.class,
       ClusterCommand.Kill.class,
       ClusterCommand.Start.class,
+      ClusterCommand.Upgrade.class,
       ClusterCommand.Down.class
     })
 public final class ClusterCommand implements Runnable {
@@ -49,6 +50,11 @@ public final class ClusterCommand implements Runnable {
         defaultValue = "local-cluster",
         description = "The cluster's directory: data, logs, pids (default: ${DEFAULT-VALUE}).")
     Path dir;
+
+    /** The cluster as its directory describes it. */
+    LocalCluster existing(PrintWriter out) {
+      return open(Optional.empty(), Optional.empty(), Optional.empty(), out);
+    }
 
     LocalCluster open(
         Optional<Integer> basePort,
@@ -132,7 +138,7 @@ public final class ClusterCommand implements Runnable {
     @Override
     public Integer call() {
       PrintWriter out = command.commandLine().getOut();
-      LocalCluster cluster = where.open(Optional.empty(), Optional.empty(), Optional.empty(), out);
+      LocalCluster cluster = where.existing(out);
       cluster.status().forEach(out::println);
       out.flush();
       return 0;
@@ -154,7 +160,7 @@ public final class ClusterCommand implements Runnable {
     @Override
     public Integer call() {
       PrintWriter out = command.commandLine().getOut();
-      where.open(Optional.empty(), Optional.empty(), Optional.empty(), out).kill(member);
+      where.existing(out).kill(member);
       return 0;
     }
   }
@@ -174,7 +180,40 @@ public final class ClusterCommand implements Runnable {
     @Override
     public Integer call() {
       PrintWriter out = command.commandLine().getOut();
-      where.open(Optional.empty(), Optional.empty(), Optional.empty(), out).start(member);
+      where.existing(out).start(member);
+      return 0;
+    }
+  }
+
+  @Command(
+      name = "upgrade",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Moves the running Flink job to a new spec through a savepoint, keeping its state.",
+        "",
+        "The new spec may add views (after the existing ones) and fields; existing views and the",
+        "sources' acceptance rules must stay as they are. The job stops with a savepoint, starts",
+        "again from it with the new spec, then validators and scoring nodes restart one at a time."
+      })
+  static final class Upgrade implements Callable<Integer> {
+    @CommandLine.Mixin Where where;
+
+    @Option(
+        names = "--spec",
+        paramLabel = "FILE",
+        required = true,
+        description = "The new feature-definition spec.")
+    Path spec;
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec command;
+
+    @Override
+    public Integer call() {
+      PrintWriter out = command.commandLine().getOut();
+      Path savepoint = where.existing(out).upgrade(spec);
+      out.println("savepoint: " + savepoint);
+      out.println("upgraded");
+      out.flush();
       return 0;
     }
   }
@@ -191,7 +230,7 @@ public final class ClusterCommand implements Runnable {
     @Override
     public Integer call() {
       PrintWriter out = command.commandLine().getOut();
-      where.open(Optional.empty(), Optional.empty(), Optional.empty(), out).down();
+      where.existing(out).down();
       return 0;
     }
   }

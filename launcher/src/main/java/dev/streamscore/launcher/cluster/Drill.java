@@ -1,5 +1,6 @@
 package dev.streamscore.launcher.cluster;
 
+import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
@@ -9,10 +10,14 @@ import dev.streamscore.launcher.load.OpenLoop;
 import dev.streamscore.proto.FailoverChannels;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.IngestGrpc;
 import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.Prediction;
+import dev.streamscore.proto.v1.PublishBatchRequest;
+import dev.streamscore.proto.v1.PublishBatchResponse;
+import dev.streamscore.proto.v1.PublishRequest;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.proto.v1.Value;
 import io.grpc.CallOptions;
@@ -74,6 +79,8 @@ public final class Drill {
    *
    * @param eventsPerSecond payments produced to {@code raw.payments} per second
    * @param predictsPerSecond Predict calls per second, across the scoring nodes
+   * @param ingestPerSecond payments published through the ingest gateways per second (unary
+   *     PublishBatch calls of one event, through the failover client); 0 for none
    * @param warmUp load before the first fault
    * @param faults members to kill and start again, one at a time
    * @param between load after each member serves again, before the next fault
@@ -82,13 +89,14 @@ public final class Drill {
   public record Plan(
       int eventsPerSecond,
       int predictsPerSecond,
+      int ingestPerSecond,
       Duration warmUp,
       List<String> faults,
       Duration between,
       long seed) {
     public Plan {
       faults = List.copyOf(faults);
-      if (eventsPerSecond < 1 || predictsPerSecond < 1) {
+      if (eventsPerSecond < 1 || predictsPerSecond < 1 || ingestPerSecond < 0) {
         throw new IllegalArgumentException("the drill needs some load of both kinds");
       }
     }
@@ -112,7 +120,9 @@ public final class Drill {
   /**
    * The drill's outcome.
    *
-   * @param rawAcked payments Kafka acknowledged into {@code raw.payments}
+   * @param rawAcked payments Kafka acknowledged into {@code raw.payments}, directly or through a
+   *     gateway
+   * @param ingest the calls through the gateways: answered (accepted or rejected), failed
    * @param rawRecords committed records of {@code raw.payments}
    * @param outcomes events plus ingest dead letters
    * @param rawWithoutOutcome raw records that became neither
@@ -125,6 +135,8 @@ public final class Drill {
    */
   public record Report(
       long rawAcked,
+      OpenLoop.Result ingest,
+      long ingestRetries,
       long rawRecords,
       long outcomes,
       long rawWithoutOutcome,
@@ -141,7 +153,10 @@ public final class Drill {
 
     /** Whether every check held. */
     public boolean passed() {
-      return rawRecords == rawAcked
+      // A call resent after its gateway died may have been written by it before it died.
+      return rawRecords >= rawAcked
+          && rawRecords - rawAcked <= ingestRetries
+          && ingest.failed() == 0
           && rawWithoutOutcome == 0
           && rawWithSeveralOutcomes == 0
           && eventsWithoutPrediction == 0
@@ -157,6 +172,11 @@ public final class Drill {
               "raw records: %,d acked, %,d committed; %,d outcomes (events + dead letters);"
                   + " without one: %,d, with several: %,d",
               rawAcked, rawRecords, outcomes, rawWithoutOutcome, rawWithSeveralOutcomes));
+      lines.add(
+          String.format(
+              "through the gateways: %,d sent, %,d answered, %,d failed, %,d attempts retried"
+                  + " by gRPC",
+              ingest.sent(), ingest.answered(), ingest.failed(), ingestRetries));
       lines.add(
           String.format(
               "events: %,d; stream predictions: %,d; unscored: %,d, scored twice: %,d",
@@ -186,6 +206,9 @@ public final class Drill {
   private final Clock clock;
   private final Consumer<String> progress;
   private final LongAdder retries = new LongAdder();
+  private final LongAdder ingestRetries = new LongAdder();
+  private final java.util.concurrent.atomic.AtomicLong ingestAccepted =
+      new java.util.concurrent.atomic.AtomicLong();
   private final Map<String, Long> failures = new ConcurrentSkipListMap<>();
 
   /** Where raw.payments ended when the load began: the drill checks only what it wrote. */
@@ -203,19 +226,27 @@ public final class Drill {
     List<FaultResult> faults = new ArrayList<>();
     OpenLoop.Result events;
     OpenLoop.Result predicts;
+    OpenLoop.Result published;
     ManagedChannel channel =
         FailoverChannels.forTargets(
             cluster.layout().scoringTargets(), List.of(ScoringGrpc.SERVICE_NAME));
+    ManagedChannel gateways =
+        FailoverChannels.forTargets(
+            String.join(",", cluster.layout().gateways()), List.of(IngestGrpc.SERVICE_NAME));
     try (KafkaProducer<String, byte[]> producer = producer(bootstrap)) {
-      Channel counted = ClientInterceptors.intercept(channel, countRetries());
+      Channel counted = ClientInterceptors.intercept(channel, countRetries(retries));
       awaitPredictServes(counted);
       rawStart = rawEnds(bootstrap);
       OpenLoop produce = produceLoad(producer, plan);
       OpenLoop predict = predictLoad(counted, plan);
+      OpenLoop ingest =
+          ingestLoad(ClientInterceptors.intercept(gateways, countRetries(ingestRetries)), plan);
       progress.accept(
           "load: "
               + plan.eventsPerSecond()
               + " payments/s into Kafka, "
+              + plan.ingestPerSecond()
+              + " through the gateways, "
               + plan.predictsPerSecond()
               + " Predict/s through the failover client");
       pause(plan.warmUp());
@@ -248,17 +279,20 @@ public final class Drill {
       }
       events = produce.stop(Duration.ofSeconds(60));
       predicts = predict.stop(Duration.ofSeconds(30));
+      published = ingest.stop(Duration.ofSeconds(30));
     } finally {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      gateways.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
     }
     progress.accept("load stopped; reading back what the platform wrote");
-    return check(bootstrap, events, predicts, faults);
+    return check(bootstrap, events, predicts, published, faults);
   }
 
   private Report check(
       String bootstrap,
       OpenLoop.Result events,
       OpenLoop.Result predicts,
+      OpenLoop.Result published,
       List<FaultResult> faults) {
     Map<String, Object> client =
         Map.of(
@@ -289,7 +323,9 @@ public final class Drill {
             .filter(e -> eventIds.contains(e.getKey()) && e.getValue() > 1)
             .count();
     return new Report(
-        events.answered(),
+        events.answered() + ingestAccepted.get(),
+        published,
+        ingestRetries.sum(),
         ledgers.rawRecords,
         ledgers.outcomeCount(),
         ledgers.rawRecords - perRaw.size(),
@@ -482,6 +518,51 @@ public final class Drill {
             });
   }
 
+  /**
+   * Payments through the gateways, one unary PublishBatch each: the failover channel retries a call
+   * whose gateway died and, if it must, sends it once more. An event the gateway rejects itself is
+   * answered too (its dead letter is the gateway's).
+   */
+  private OpenLoop ingestLoad(Channel channel, Plan plan) {
+    if (plan.ingestPerSecond() == 0) {
+      return OpenLoop.start("drill-ingest", 1, 0, (i, answered, failed) -> answered.run());
+    }
+    IngestGrpc.IngestStub stub = IngestGrpc.newStub(channel);
+    PaymentsGenerator generator =
+        new PaymentsGenerator(GeneratorConfig.defaults(plan.seed() + 1), Clock.systemUTC());
+    return OpenLoop.start(
+        "drill-ingest",
+        plan.ingestPerSecond(),
+        (i, answered, failed) ->
+            stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                .withWaitForReady()
+                .publishBatch(
+                    PublishBatchRequest.newBuilder()
+                        .addEvents(
+                            PublishRequest.newBuilder()
+                                .setSource(SOURCE)
+                                .setPayload(ByteString.copyFrom(generator.next().json())))
+                        .build(),
+                    new StreamObserver<PublishBatchResponse>() {
+                      @Override
+                      public void onNext(PublishBatchResponse value) {
+                        ingestAccepted.addAndGet(value.getAcceptedCount());
+                      }
+
+                      @Override
+                      public void onError(Throwable t) {
+                        failures.merge(
+                            "ingest " + Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
+                        failed.run();
+                      }
+
+                      @Override
+                      public void onCompleted() {
+                        answered.run();
+                      }
+                    }));
+  }
+
   /** Both nodes have loaded the model: a Predict through each answers. */
   private void awaitPredictServes(Channel channel) {
     ScoringGrpc.ScoringBlockingStub stub = ScoringGrpc.newBlockingStub(channel);
@@ -515,7 +596,7 @@ public final class Drill {
   }
 
   /** Counts every attempt after a call's first: gRPC's own retries, seen by a stream tracer. */
-  private ClientInterceptor countRetries() {
+  private static ClientInterceptor countRetries(LongAdder retries) {
     ClientStreamTracer.Factory factory =
         new ClientStreamTracer.Factory() {
           @Override

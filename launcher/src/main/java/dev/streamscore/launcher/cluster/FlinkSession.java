@@ -213,8 +213,53 @@ final class FlinkSession {
   }
 
   /**
-   * The newest retained checkpoint of any run of the job: a JobManager that died took the job's id
-   * with it, so its successor resumes from here.
+   * Stops the job with a savepoint under {@link #checkpoints()} (Flink's stop-with-savepoint: the
+   * sources stop, the savepoint completes, the sink commits, the job finishes) and returns the
+   * savepoint's directory.
+   *
+   * @throws ClusterException when Flink refuses or the savepoint fails, with Flink's reason
+   */
+  Path stopWithSavepoint(String job, Duration timeout) {
+    Map<String, Object> body =
+        Map.of(
+            "targetDirectory",
+            checkpoints().resolve("savepoints").toUri().toString(),
+            "drain",
+            false);
+    String trigger = rest.post("/jobs/" + job + "/stop", body).path("request-id").asText();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (System.nanoTime() < deadline) {
+      JsonNode answer = get("/jobs/" + job + "/savepoints/" + trigger).orElse(null);
+      if (answer != null && answer.path("status").path("id").asText().equals("COMPLETED")) {
+        JsonNode operation = answer.path("operation");
+        if (operation.has("failure-cause")) {
+          throw new ClusterException(
+              "the savepoint of job "
+                  + job
+                  + " failed: "
+                  + operation
+                      .path("failure-cause")
+                      .path("stack-trace")
+                      .asText()
+                      .lines()
+                      .findFirst()
+                      .orElse("?"));
+        }
+        return Path.of(java.net.URI.create(operation.path("location").asText()));
+      }
+      try {
+        Thread.sleep(250); // polling Flink's REST API; there is nothing to listen to
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new ClusterException("interrupted while waiting for the savepoint", e);
+      }
+    }
+    throw new ClusterException("the savepoint of job " + job + " did not complete in " + timeout);
+  }
+
+  /**
+   * The newest retained checkpoint or savepoint of any run of the job: a JobManager that died took
+   * the job's id with it, so its successor resumes from here.
    */
   Optional<Path> latestCheckpoint() {
     Path root = checkpoints();
@@ -223,7 +268,7 @@ final class FlinkSession {
     }
     try (Stream<Path> metadata = Files.find(root, 3, (p, a) -> p.endsWith("_metadata"))) {
       return metadata
-          .filter(p -> p.getParent().getFileName().toString().matches("chk-\\d+"))
+          .filter(p -> p.getParent().getFileName().toString().matches("chk-\\d+|savepoint-.+"))
           .max(Comparator.comparing(FlinkSession::modified))
           .map(Path::getParent);
     } catch (IOException e) {

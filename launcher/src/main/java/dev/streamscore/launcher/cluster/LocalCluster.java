@@ -44,14 +44,18 @@ public final class LocalCluster {
 
   private final Layout layout;
   private final Etl etl;
-  private final Optional<Path> spec;
+
+  /** The spec the ETL job and the roles run; an upgrade replaces it. */
+  private Optional<Path> spec;
+
   private final Clock clock;
   private final Consumer<String> progress;
   private final Processes processes;
   private final KafkaQuorum kafka;
   private final FlinkSession flink;
   private final SparkStandalone spark;
-  private final Roles roles;
+  private final Path home;
+  private Roles roles;
 
   /**
    * @param home the repository root, whose build holds the jars
@@ -73,6 +77,7 @@ public final class LocalCluster {
     this.kafka = new KafkaQuorum(layout, home);
     this.flink = new FlinkSession(layout, home);
     this.spark = new SparkStandalone(layout, home);
+    this.home = home;
     this.roles = new Roles(layout, home, this.spec);
   }
 
@@ -218,6 +223,100 @@ public final class LocalCluster {
     } else if (name.equals(SparkStandalone.WORKER)) {
       // The Master relaunches a supervised driver once a Worker has room again.
       await(this::etlRunning, "the ETL job to run");
+    }
+  }
+
+  /**
+   * Upgrades the Flink job to {@code next} without losing state: Flink stops the job with a
+   * savepoint, and the same job jar is submitted again with the new spec, restored from it. Views
+   * the new spec adds get their topics first, and fill from the events the new job reads; the
+   * others continue from their state, unchanged. Then the roles that read the spec (validators,
+   * scoring nodes) are restarted one at a time, so failover clients see no error. The new spec is
+   * copied into the cluster's directory and kept as the cluster's spec.
+   *
+   * @return the savepoint
+   * @throws ClusterException when the cluster runs Spark, no job runs, the spec cannot be read, or
+   *     the running job could not continue under it (the reason named)
+   */
+  public Path upgrade(Path next) {
+    if (etl != Etl.FLINK) {
+      throw new ClusterException(
+          "upgrade stops a Flink job with a savepoint; a Spark query restarts from its checkpoint"
+              + " (see the README's upgrade section)");
+    }
+    FeatureSpec current = spec.map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
+    FeatureSpec wanted;
+    try {
+      wanted = FeatureSpec.load(next);
+    } catch (RuntimeException e) {
+      throw new ClusterException(e.getMessage(), e);
+    }
+    current
+        .upgradeProblem(wanted)
+        .ifPresent(
+            problem -> {
+              throw new ClusterException(
+                  "cannot upgrade the running job to " + next + ": " + problem);
+            });
+    String job =
+        flink
+            .runningJob()
+            .orElseThrow(() -> new ClusterException("no Flink job runs; run up first"));
+    Path copy = layout.conf().resolve("spec.yaml");
+    try {
+      Files.createDirectories(copy.getParent());
+      Files.copy(next, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    } catch (IOException e) {
+      throw new ClusterException("cannot copy " + next + " to " + copy + ": " + e.getMessage(), e);
+    }
+    try (Admin admin = admin()) {
+      FeatureTopics.ensure(admin, wanted, Duration.ofSeconds(60));
+    }
+    Path savepoint = flink.stopWithSavepoint(job, START_TIMEOUT);
+    progress.accept("flink job " + job + " stopped with savepoint " + savepoint);
+    spec = Optional.of(copy);
+    roles = new Roles(layout, home, spec);
+    saveSetting("spec", copy.toString());
+    String id = flink.submit(layout.bootstrap(), spec, Optional.of(savepoint));
+    await(this::etlRunning, "the upgraded job to run");
+    progress.accept("flink job " + id + " runs " + next.getFileName() + " from the savepoint");
+    List<String> readers = new ArrayList<>();
+    for (int i = 1; i <= Layout.VALIDATORS; i++) {
+      readers.add(Roles.validatorName(i));
+    }
+    for (int i = 1; i <= Layout.SCORING_NODES; i++) {
+      readers.add(Roles.scoringName(i));
+    }
+    for (String name : readers) {
+      if (processes.find(name).isPresent()) {
+        processes.signal(name, false);
+        if (!processes.awaitGone(name, Duration.ofSeconds(30))) {
+          processes.signal(name, true);
+          processes.awaitGone(name, Duration.ofSeconds(10));
+        }
+        startAll(List.of(member(name)));
+        progress.accept("restarted " + name + " with the new spec");
+      }
+    }
+    return savepoint;
+  }
+
+  /** Sets one of the settings {@link #open} remembers. */
+  private void saveSetting(String key, String value) {
+    Path file = layout.dir().resolve(SETTINGS);
+    Properties saved = new Properties();
+    try {
+      if (Files.isRegularFile(file)) {
+        try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
+          saved.load(in);
+        }
+      }
+      saved.setProperty(key, value);
+      try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
+        saved.store(out, "streamscore local cluster");
+      }
+    } catch (IOException e) {
+      throw new ClusterException("cannot write " + file + ": " + e.getMessage(), e);
     }
   }
 

@@ -49,9 +49,10 @@ final class Processes {
   }
 
   /**
-   * Whether the process's command line carries the marker (or it is a setsid that has not exec'd
-   * java yet). {@code ProcessHandle.Info.arguments()} is empty for command lines as long as a class
-   * path, so Linux's {@code /proc} is read instead; without it, any live pid counts.
+   * Whether the process's command line carries the marker (or it is still Java's spawn helper or a
+   * setsid that has not exec'd java yet: a process just started). {@code
+   * ProcessHandle.Info.arguments()} is empty for command lines as long as a class path, so Linux's
+   * {@code /proc} is read instead; without it, any live pid counts.
    */
   private static boolean startedAs(ProcessHandle process, String marker) {
     Path cmdline = Path.of("/proc", Long.toString(process.pid()), "cmdline");
@@ -62,7 +63,12 @@ final class Processes {
       List<String> args =
           Arrays.asList(
               new String(Files.readAllBytes(cmdline), StandardCharsets.UTF_8).split("\0"));
-      return args.contains(marker) || (!args.isEmpty() && args.get(0).endsWith("setsid"));
+      if (args.contains(marker)) {
+        return true;
+      }
+      // Not exec'd yet: Java's spawn helper, then setsid, run before the member's own command.
+      String first = args.isEmpty() ? "" : args.get(0);
+      return first.isEmpty() || first.endsWith("setsid") || first.endsWith("jspawnhelper");
     } catch (IOException e) {
       return false;
     }

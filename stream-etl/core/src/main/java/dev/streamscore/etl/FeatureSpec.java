@@ -77,6 +77,53 @@ public record FeatureSpec(Map<String, SourceSpec> sources, Map<String, ViewSpec>
     return views.values().stream().filter(v -> v.source().equals(source)).toList();
   }
 
+  /**
+   * Why a job running this spec cannot continue from its state (savepoint, checkpoint) under {@code
+   * next}, or empty when it can. It can when every source keeps its entity key, event id, event
+   * time and acceptance rules (dedupe horizon, event-time window), and every view keeps its
+   * definition and its place among the views of its source, new views coming after them: engines
+   * keep an entity's tiles per view number, so a view that moved would read another's tiles. Fields
+   * and transforms may be added; views may not be removed.
+   */
+  public Optional<String> upgradeProblem(FeatureSpec next) {
+    for (SourceSpec was : sources.values()) {
+      SourceSpec now = next.sources.get(was.name());
+      if (now == null) {
+        return Optional.of("source '" + was.name() + "' is gone");
+      }
+      if (!was.keyField().equals(now.keyField())
+          || !was.eventIdField().equals(now.eventIdField())
+          || !was.eventTimeField().equals(now.eventTimeField())
+          || was.dedupeHorizonMs() != now.dedupeHorizonMs()
+          || !was.eventTimeWindow().equals(now.eventTimeWindow())) {
+        return Optional.of(
+            "source '"
+                + was.name()
+                + "' changes its key, event id, event time, dedupe horizon or event-time window");
+      }
+      java.util.List<ViewSpec> before = viewsOf(was.name());
+      java.util.List<ViewSpec> after = next.viewsOf(was.name());
+      for (int i = 0; i < before.size(); i++) {
+        ViewSpec view = before.get(i);
+        if (i >= after.size() || !after.get(i).name().equals(view.name())) {
+          return Optional.of(
+              "view '"
+                  + view.name()
+                  + "' is gone or no longer view "
+                  + (i + 1)
+                  + " of source '"
+                  + was.name()
+                  + "'; keep the views in order and add new ones after them");
+        }
+        if (!after.get(i).equals(view)) {
+          return Optional.of(
+              "view '" + view.name() + "' changes its definition; add a view under a new name");
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
   /** The source with this name, if declared. */
   public Optional<SourceSpec> source(String name) {
     return Optional.ofNullable(sources.get(name));

@@ -23,8 +23,10 @@ import java.util.TreeMap;
  * core}. Not thread-safe. Holds every accepted event in memory.
  */
 public final class Replay {
-  private final FeatureProcessor processor;
-  private final List<ViewSpec> views;
+  private FeatureSpec spec;
+  private final String source;
+  private FeatureProcessor processor;
+  private List<ViewSpec> views;
   private final Map<String, InMemoryEntityState> states = new HashMap<>();
   private final Map<String, Map<String, TreeMap<Long, FeatureRow>>> rows = new LinkedHashMap<>();
 
@@ -55,10 +57,33 @@ public final class Replay {
 
   private Replay(FeatureSpec spec, String source, boolean pointInTime) {
     this.pointInTime = pointInTime;
+    this.spec = spec;
+    this.source = source;
     this.processor = FeatureProcessor.of(spec, source, "core");
     this.views = processor.views();
     for (ViewSpec view : views) {
       rows.put(view.name(), new HashMap<>());
+    }
+  }
+
+  /**
+   * Continues under {@code next}, as an engine's job upgraded from a savepoint does: every entity
+   * keeps its state, and views {@code next} adds see only the events replayed from now on.
+   *
+   * @throws IllegalArgumentException when a job could not continue so ({@link
+   *     FeatureSpec#upgradeProblem})
+   */
+  public void upgradeTo(FeatureSpec next) {
+    spec.upgradeProblem(next)
+        .ifPresent(
+            problem -> {
+              throw new IllegalArgumentException("cannot upgrade: " + problem);
+            });
+    spec = next;
+    processor = FeatureProcessor.of(next, source, "core");
+    views = processor.views();
+    for (ViewSpec view : views) {
+      rows.putIfAbsent(view.name(), new HashMap<>());
     }
   }
 
@@ -201,7 +226,8 @@ public final class Replay {
     }
     for (List<FeatureProcessor.Accepted> at : byTime.subMap(from, true, asOfMs, false).values()) {
       for (FeatureProcessor.Accepted a : at) {
-        if (a.views()[number]) {
+        // An event replayed before an upgrade added the view does not count for it.
+        if (number < a.views().length && a.views()[number]) {
           partial.fold(a.columns(), a.eventTimeMs());
         }
       }
