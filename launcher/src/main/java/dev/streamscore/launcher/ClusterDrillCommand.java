@@ -6,6 +6,7 @@ import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
 import dev.streamscore.kafka.TopicTail;
+import dev.streamscore.launcher.cluster.ClusterException;
 import dev.streamscore.launcher.cluster.Drill;
 import dev.streamscore.launcher.cluster.LocalCluster;
 import dev.streamscore.modelsync.RegistryClient;
@@ -180,6 +181,16 @@ final class ClusterDrillCommand implements Callable<Integer> {
       }
       List<Event> log = publishAndRead(bootstrap, 5_000);
       List<Trainer.Row> rows = TrainingSet.rows(FeatureSpec.shippedPayments(), log, 0, log.size());
+      if (rows.stream().noneMatch(Trainer.Row::fraud)) {
+        throw new ClusterException(
+            "cannot train "
+                + Drill.MODEL
+                + ": the "
+                + rows.size()
+                + " payments read back hold no fraud; register a model as "
+                + Drill.MODEL
+                + ":prod and run the drill again");
+      }
       Path file = Files.createTempFile("streamscore-drill", ".onnx");
       try {
         Trainer.Trained model = Trainer.train(rows, 5, 1, file);
@@ -222,16 +233,23 @@ final class ClusterDrillCommand implements Callable<Integer> {
                     "read_committed"),
                 TopicNames.events("payments"),
                 Duration.ofSeconds(30))) {
+      // A fraud burst every 500 events on average, so that 5,000 hold some.
       PaymentsGenerator generator =
-          new PaymentsGenerator(GeneratorConfig.defaults(7), Clock.systemUTC());
+          new PaymentsGenerator(
+              GeneratorConfig.defaults(7).withFraudRate(1.0 / 500), Clock.systemUTC());
       for (int i = 0; i < n; i++) {
         GeneratedEvent e = generator.next();
         producer.send(new ProducerRecord<>(TopicNames.raw("payments"), e.key(), e.json()));
       }
       producer.flush();
+      // Until nearly all are events (a few are invalid on purpose): a young cluster's validator
+      // can pause longer than any quiet period while it starts.
       List<Event> log = new ArrayList<>();
-      for (var r : events.readUntilQuiet(Duration.ofSeconds(5), Duration.ofMinutes(3))) {
-        log.add(Event.parseFrom(r.value()));
+      long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(3);
+      while (log.size() < n * 9 / 10 && System.nanoTime() < deadline) {
+        for (var r : events.readUntilQuiet(Duration.ofSeconds(5), Duration.ofMinutes(3))) {
+          log.add(Event.parseFrom(r.value()));
+        }
       }
       return log;
     }

@@ -61,9 +61,11 @@ final class ProduceCommand implements Callable<Integer> {
 
   @Option(
       names = "--ingest",
-      paramLabel = "HOST:PORT",
+      paramLabel = "HOST:PORT[,HOST:PORT...]",
       defaultValue = "127.0.0.1:" + PlatformConfig.DEFAULT_INGEST_PORT,
-      description = "The ingest gateway, with --to grpc (default: ${DEFAULT-VALUE}).")
+      description =
+          "The ingest gateways, with --to grpc: a stream broken by a gateway's death is opened"
+              + " again on another, its unacknowledged events sent again (default: ${DEFAULT-VALUE}).")
   String ingest;
 
   @Option(

@@ -2,12 +2,19 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.ingest.IngestCounters;
 import dev.streamscore.ingest.IngestPublisher;
+import dev.streamscore.proto.FailoverChannels;
+import dev.streamscore.proto.v1.IngestGrpc;
+import io.grpc.ManagedChannel;
+import io.grpc.Status;
 import io.grpc.StatusRuntimeException;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -85,9 +92,9 @@ abstract class ProduceSink implements AutoCloseable {
     return new KafkaSink(bootstrap, topic);
   }
 
-  /** A {@code Publish} stream of {@code source}'s events to the gateway at {@code target}. */
-  static ProduceSink grpc(String target, String source) {
-    return new GrpcSink(target, source);
+  /** {@code Publish} streams of {@code source}'s events to the gateways at {@code targets}. */
+  static ProduceSink grpc(String targets, String source) {
+    return new GrpcSink(targets, source);
   }
 
   private static final class KafkaSink extends ProduceSink {
@@ -156,23 +163,38 @@ abstract class ProduceSink implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code Publish} streams of a source's events to the gateways at {@code targets}
+   * (comma-separated). A stream that breaks (its gateway died) is opened again on another gateway
+   * and every event without an ack is sent again on it: at least once, so a gateway that wrote an
+   * event before dying leaves a copy, which the ETL's dedupe by event id keeps out of the features.
+   */
   private static final class GrpcSink extends ProduceSink {
+    /**
+     * Streams opened again after a failure, at most, before produce gives up; with the backoff
+     * between them (0.25 s doubling to 4 s) about a minute for a gateway to come back.
+     */
+    private static final int MAX_REOPENS = 20;
+
+    private final ManagedChannel channel;
     private final IngestPublisher publisher;
-    private final IngestPublisher.Stream stream;
-    private final String target;
+    private final String targets;
     private final String source;
     private final LongAdder rejected = new LongAdder();
+    private final LongAdder resent = new LongAdder();
     private final Map<String, LongAdder> rejectedByReason = new ConcurrentHashMap<>();
+    private Attempt current;
+    private int reopened;
     private StatusRuntimeException failure;
 
-    GrpcSink(String target, String source) {
-      this.target = target;
-      this.source = source;
-      this.publisher = IngestPublisher.connect(target);
-      this.stream =
+    /** One stream and its events still without an ack, by sequence. */
+    private final class Attempt {
+      final ConcurrentSkipListMap<Long, byte[]> unacked = new ConcurrentSkipListMap<>();
+      final IngestPublisher.Stream stream =
           publisher.openStream(
               4_096,
               ack -> {
+                unacked.remove(ack.getSequence());
                 if (ack.hasAccepted()) {
                   acked.increment();
                 } else {
@@ -184,45 +206,96 @@ abstract class ProduceSink implements AutoCloseable {
                       .increment();
                 }
               });
+
+      /** Sends one event; it stays among the unacked until its ack, also when this throws. */
+      void send(byte[] payload) throws InterruptedException {
+        unacked.put(stream.sent(), payload);
+        stream.send(source, payload);
+      }
+    }
+
+    GrpcSink(String targets, String source) {
+      this.targets = targets;
+      this.source = source;
+      try {
+        this.channel = FailoverChannels.forTargets(targets, List.of(IngestGrpc.SERVICE_NAME));
+      } catch (IllegalArgumentException e) {
+        throw new StartupException("--ingest: " + e.getMessage());
+      }
+      this.publisher = IngestPublisher.using(channel);
+      this.current = new Attempt();
     }
 
     @Override
     void send(String key, byte[] payload) throws InterruptedException {
       try {
-        stream.send(source, payload);
+        current.send(payload);
       } catch (StatusRuntimeException e) {
-        throw failed(e);
+        reopen(e); // the payload is among the unacked that the new stream sends again
+      }
+    }
+
+    /**
+     * Opens a new stream and sends it every event the broken one has no ack for; throws when the
+     * failure is not one a gateway's death explains, or after {@link #MAX_REOPENS}.
+     */
+    private void reopen(StatusRuntimeException e) throws InterruptedException {
+      List<byte[]> pending = new ArrayList<>(current.unacked.values());
+      StatusRuntimeException cause = e;
+      while (true) {
+        if (cause.getStatus().getCode() != Status.Code.UNAVAILABLE || reopened >= MAX_REOPENS) {
+          throw failed(cause);
+        }
+        reopened++;
+        // Give the channel a moment to find a live gateway: a stream opened while none is ready
+        // fails at once.
+        Thread.sleep(Math.min(4_000, 250L << Math.min(4, reopened - 1)));
+        current = new Attempt();
+        int i = 0;
+        try {
+          for (; i < pending.size(); i++) {
+            resent.increment();
+            current.send(pending.get(i));
+          }
+          return;
+        } catch (StatusRuntimeException again) {
+          // What this stream took without an ack (the one that failed included), then the rest.
+          List<byte[]> next = new ArrayList<>(current.unacked.values());
+          next.addAll(pending.subList(i + 1, pending.size()));
+          pending = next;
+          cause = again;
+        }
       }
     }
 
     @Override
     boolean finish(Duration timeout) throws InterruptedException {
-      try {
-        stream.finish(timeout);
-        return true;
-      } catch (StatusRuntimeException e) {
-        throw failed(e);
-      } catch (TimeoutException e) {
-        return false;
+      while (true) {
+        try {
+          current.stream.finish(timeout);
+          return true;
+        } catch (StatusRuntimeException e) {
+          reopen(e);
+        } catch (TimeoutException e) {
+          return false;
+        }
       }
     }
 
     private StartupException failed(StatusRuntimeException e) {
       failure = e;
-      long unacked = stream.sent() - stream.accepted() - stream.rejected();
+      long unacked = current.unacked.size();
       failed.add(unacked);
       String status = e.getStatus().getCode() + ": " + e.getStatus().getDescription();
-      if (e.getStatus().getCode() == io.grpc.Status.Code.UNAVAILABLE
-          && e.getStatus().getDescription() != null
-          && e.getStatus().getDescription().startsWith("io exception")) {
+      if (e.getStatus().getCode() == Status.Code.UNAVAILABLE) {
         status =
-            "no ingest gateway answers at " + target + "; is 'streamscore up' running? (--ingest)";
+            "no ingest gateway answers at " + targets + "; is 'streamscore up' running? (--ingest)";
       }
       return new StartupException(
           "the ingest stream failed after "
-              + stream.accepted()
+              + acked.sum()
               + " accepted and "
-              + stream.rejected()
+              + rejected.sum()
               + " rejected events ("
               + unacked
               + " without an ack must be sent again): "
@@ -245,13 +318,21 @@ abstract class ProduceSink implements AutoCloseable {
               rejected.sum(),
               ProduceCommand.reasons(reasons),
               failed.sum())
+          + (reopened == 0
+              ? ""
+              : String.format(
+                  java.util.Locale.ROOT,
+                  "; %d streams opened again after a gateway failed, %,d events sent again",
+                  reopened,
+                  resent.sum()))
           + (failure == null ? "" : "; " + failure.getStatus());
     }
 
     @Override
     public void close() {
-      stream.close();
+      current.stream.close();
       publisher.close();
+      channel.shutdownNow();
     }
   }
 }

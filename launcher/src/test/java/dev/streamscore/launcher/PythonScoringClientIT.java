@@ -31,7 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * A Python client (Debian's python3-grpcio, stubs generated from {@code proto/}) asks a running
  * {@code streamscore up} for predictions, and gets exactly what the model computes offline on the
- * same vector.
+ * same vector; through the README's failover channel with a second address that is down, it gets
+ * every answer.
  */
 class PythonScoringClientIT {
   private static final Path PROTO_DIR =
@@ -118,6 +119,42 @@ class PythonScoringClientIT {
                 lines -> lines.size() == 3 && lines.get(1).startsWith("6.0 "));
 
     assertThat(out.get(0)).isEqualTo("py-1 1");
+
+    // The README's failover channel: two addresses, one with no node behind it. Round robin
+    // passes over the one that is down, and every call is answered.
+    String failover =
+        String.join(
+            "\n",
+            "import json, sys, grpc",
+            "from streamscore.v1 import scoring_pb2, scoring_pb2_grpc",
+            "config = {'loadBalancingConfig': [{'round_robin': {}}],",
+            "          'healthCheckConfig': {'serviceName': 'streamscore.v1.Scoring'},",
+            "          'methodConfig': [{'name': [{'service': 'streamscore.v1.Scoring'}],",
+            "                            'retryPolicy': {'maxAttempts': 5, 'initialBackoff': '0.1s',",
+            "                                            'maxBackoff': '2s', 'backoffMultiplier': 2,",
+            "                                            'retryableStatusCodes': ['UNAVAILABLE']}}]}",
+            "channel = grpc.insecure_channel('ipv4:' + sys.argv[1],",
+            "    options=[('grpc.service_config', json.dumps(config)), ('grpc.enable_retries', 1)])",
+            "stub = scoring_pb2_grpc.ScoringStub(channel)",
+            "answered = failed = 0",
+            "for i in range(50):",
+            "    r = scoring_pb2.PredictRequest(request_id='py-f%d' % i)",
+            "    r.model.name = 'fraud'",
+            "    r.entity_ids['user_id'] = 'u1'",
+            "    r.request_features['amount'].double_value = 10.0 + i",
+            "    try:",
+            "        stub.Predict(r, timeout=10, wait_for_ready=True)",
+            "        answered += 1",
+            "    except grpc.RpcError as e:",
+            "        failed += 1",
+            "        print(e.code(), e.details())",
+            "print('answered', answered, 'failed', failed)");
+    Path failoverFile = Files.writeString(stubs.resolve("failover.py"), failover);
+    String targets = scoring + ",127.0.0.1:" + Launcher.freePort();
+    List<String> failedOver =
+        PythonTools.run(
+            List.of(PythonTools.PYTHON.toString(), failoverFile.toString(), targets), stubs);
+    assertThat(failedOver).contains("answered 50 failed 0");
     String[] features = out.get(1).split(" ");
     assertThat(features).containsExactly("6.0", "15.0", "123.5");
     float[] vector = {6f, 15f, 123.5f};
