@@ -8,6 +8,7 @@ import dev.streamscore.etl.Replay;
 import dev.streamscore.launcher.cluster.Drill;
 import dev.streamscore.launcher.cluster.Layout;
 import dev.streamscore.launcher.cluster.LocalCluster;
+import dev.streamscore.launcher.cluster.TilesVsReplay;
 import dev.streamscore.proto.v1.FeatureRow;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -142,6 +143,8 @@ class LocalClusterIT {
     assertThat(report.events()).as(lines).isGreaterThan(0);
     assertThat(report.eventsWithoutPrediction()).as(lines).isZero();
     assertThat(report.eventsWithSeveralPredictions()).as(lines).isZero();
+    assertThat(report.tilesCompared()).as(lines).isPositive();
+    assertThat(report.tileDifferences()).as(lines).isEmpty();
     assertThat(report.passed()).as(lines).isTrue();
     return report;
   }

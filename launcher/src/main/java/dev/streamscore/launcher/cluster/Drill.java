@@ -2,6 +2,8 @@ package dev.streamscore.launcher.cluster;
 
 import com.google.protobuf.ByteString;
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.Replay;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
@@ -10,6 +12,7 @@ import dev.streamscore.launcher.load.OpenLoop;
 import dev.streamscore.proto.FailoverChannels;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.IngestGrpc;
 import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.PredictRequest;
@@ -47,6 +50,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
+import java.util.function.LongPredicate;
 import org.HdrHistogram.Histogram;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -123,6 +127,8 @@ public final class Drill {
    * @param rawAcked payments Kafka acknowledged into {@code raw.payments}, directly or through a
    *     gateway
    * @param ingest the calls through the gateways: answered (accepted or rejected), failed
+   * @param ingestRetries publish attempts the client made again
+   * @param ingestFailures failed publish calls by status code
    * @param rawRecords committed records of {@code raw.payments}
    * @param outcomes events plus ingest dead letters
    * @param rawWithoutOutcome raw records that became neither
@@ -132,11 +138,15 @@ public final class Drill {
    * @param eventsWithoutPrediction events no stream prediction scored
    * @param eventsWithSeveralPredictions events scored more than once
    * @param predictFailures failed Predict calls by status code
+   * @param tilesCompared feature tiles starting after the load began, compared with the core's
+   *     replay of the whole events log
+   * @param tileDifferences how those tiles differ from the replay's; empty when they do not
    */
   public record Report(
       long rawAcked,
       OpenLoop.Result ingest,
       long ingestRetries,
+      Map<String, Long> ingestFailures,
       long rawRecords,
       long outcomes,
       long rawWithoutOutcome,
@@ -149,6 +159,8 @@ public final class Drill {
       long predictFailed,
       long predictRetries,
       Map<String, Long> predictFailures,
+      long tilesCompared,
+      String tileDifferences,
       List<FaultResult> faults) {
 
     /** Whether every check held. */
@@ -161,7 +173,9 @@ public final class Drill {
           && rawWithSeveralOutcomes == 0
           && eventsWithoutPrediction == 0
           && eventsWithSeveralPredictions == 0
-          && predictFailed == 0;
+          && predictFailed == 0
+          && tilesCompared > 0
+          && tileDifferences.isEmpty();
     }
 
     /** The printed report: one line per check, one per fault. */
@@ -174,9 +188,9 @@ public final class Drill {
               rawAcked, rawRecords, outcomes, rawWithoutOutcome, rawWithSeveralOutcomes));
       lines.add(
           String.format(
-              "through the gateways: %,d sent, %,d answered, %,d failed, %,d attempts retried"
+              "through the gateways: %,d sent, %,d answered, %,d failed %s, %,d attempts retried"
                   + " by gRPC",
-              ingest.sent(), ingest.answered(), ingest.failed(), ingestRetries));
+              ingest.sent(), ingest.answered(), ingest.failed(), ingestFailures, ingestRetries));
       lines.add(
           String.format(
               "events: %,d; stream predictions: %,d; unscored: %,d, scored twice: %,d",
@@ -185,6 +199,10 @@ public final class Drill {
           String.format(
               "Predict: %,d sent, %,d failed %s, %,d attempts retried by gRPC",
               predictSent, predictFailed, predictFailures, predictRetries));
+      lines.add(
+          String.format(
+              "feature tiles since the load began: %,d, equal to the core's replay of the events%s",
+              tilesCompared, tileDifferences.isEmpty() ? "" : " EXCEPT: " + tileDifferences));
       for (FaultResult f : faults) {
         lines.add(
             String.format(
@@ -210,9 +228,13 @@ public final class Drill {
   private final java.util.concurrent.atomic.AtomicLong ingestAccepted =
       new java.util.concurrent.atomic.AtomicLong();
   private final Map<String, Long> failures = new ConcurrentSkipListMap<>();
+  private final Map<String, Long> ingestFailures = new ConcurrentSkipListMap<>();
 
   /** Where raw.payments ended when the load began: the drill checks only what it wrote. */
   private Map<Integer, Long> rawStart = Map.of();
+
+  /** When the load began: tiles starting later hold only events the drill sent. */
+  private long loadStartedMs;
 
   public Drill(LocalCluster cluster, Clock clock, Consumer<String> progress) {
     this.cluster = cluster;
@@ -237,6 +259,7 @@ public final class Drill {
       Channel counted = ClientInterceptors.intercept(channel, countRetries(retries));
       awaitPredictServes(counted);
       rawStart = rawEnds(bootstrap);
+      loadStartedMs = clock.millis();
       OpenLoop produce = produceLoad(producer, plan);
       OpenLoop predict = predictLoad(counted, plan);
       OpenLoop ingest =
@@ -311,6 +334,7 @@ public final class Drill {
       pause(Duration.ofSeconds(2));
       ledgers = Ledgers.read(client, read, rawStart);
     }
+    Tiles tiles = compareTiles(client);
     Map<String, Integer> perRaw = new HashMap<>();
     ledgers.outcomes.forEach(o -> perRaw.merge(o, 1, Integer::sum));
     long several = perRaw.values().stream().filter(n -> n > 1).count();
@@ -326,6 +350,7 @@ public final class Drill {
         events.answered() + ingestAccepted.get(),
         published,
         ingestRetries.sum(),
+        Map.copyOf(ingestFailures),
         ledgers.rawRecords,
         ledgers.outcomeCount(),
         ledgers.rawRecords - perRaw.size(),
@@ -338,7 +363,41 @@ public final class Drill {
         predicts.failed(),
         retries.sum(),
         Map.copyOf(failures),
+        tiles.compared(),
+        tiles.differences(),
         faults);
+  }
+
+  private record Tiles(long compared, String differences) {}
+
+  /**
+   * Every view's committed tiles that start after the load began against the core's replay of the
+   * whole events log (earlier events make the state those tiles are computed from), until they are
+   * equal — the ETL catches up after the last fault — or three minutes have passed.
+   */
+  private Tiles compareTiles(Map<String, Object> client) {
+    FeatureSpec spec = cluster.featureSpec();
+    Replay replay = Replay.finalRowsOnly(spec, SOURCE);
+    TilesVsReplay.replay(client, SOURCE, List.of(replay));
+    LongPredicate fromLoad = start -> start >= loadStartedMs;
+    Instant deadline = clock.instant().plus(Duration.ofMinutes(3));
+    while (true) {
+      long compared = 0;
+      List<String> differences = new ArrayList<>();
+      for (String view : spec.views().keySet()) {
+        Map<String, FeatureRow> expected = TilesVsReplay.replayed(replay, view, fromLoad);
+        compared += expected.size();
+        String difference =
+            TilesVsReplay.difference(TilesVsReplay.committed(client, view, fromLoad), expected);
+        if (!difference.isEmpty()) {
+          differences.add(view + ": " + difference);
+        }
+      }
+      if (differences.isEmpty() || clock.instant().isAfter(deadline)) {
+        return new Tiles(compared, String.join("; ", differences));
+      }
+      pause(Duration.ofSeconds(5));
+    }
   }
 
   /**
@@ -528,13 +587,15 @@ public final class Drill {
       return OpenLoop.start("drill-ingest", 1, 0, (i, answered, failed) -> answered.run());
     }
     IngestGrpc.IngestStub stub = IngestGrpc.newStub(channel);
+    // A gateway answers once Kafka has the event: while a broker's partitions move to new
+    // leaders that takes longer than a Predict may (the broker's session timeout is 9 s).
     PaymentsGenerator generator =
         new PaymentsGenerator(GeneratorConfig.defaults(plan.seed() + 1), Clock.systemUTC());
     return OpenLoop.start(
         "drill-ingest",
         plan.ingestPerSecond(),
         (i, answered, failed) ->
-            stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+            stub.withDeadlineAfter(30, TimeUnit.SECONDS)
                 .withWaitForReady()
                 .publishBatch(
                     PublishBatchRequest.newBuilder()
@@ -551,8 +612,8 @@ public final class Drill {
 
                       @Override
                       public void onError(Throwable t) {
-                        failures.merge(
-                            "ingest " + Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
+                        ingestFailures.merge(
+                            Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
                         failed.run();
                       }
 

@@ -244,7 +244,7 @@ public final class LocalCluster {
           "upgrade stops a Flink job with a savepoint; a Spark query restarts from its checkpoint"
               + " (see the README's upgrade section)");
     }
-    FeatureSpec current = spec.map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
+    FeatureSpec current = featureSpec();
     FeatureSpec wanted;
     try {
       wanted = FeatureSpec.load(next);
@@ -476,8 +476,13 @@ public final class LocalCluster {
             10_000));
   }
 
+  /** The spec the ETL job and the roles run. */
+  public FeatureSpec featureSpec() {
+    return spec.map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
+  }
+
   private void createFeatureTopics() {
-    FeatureSpec features = spec.map(FeatureSpec::load).orElseGet(FeatureSpec::shippedPayments);
+    FeatureSpec features = featureSpec();
     try (Admin admin = admin()) {
       FeatureTopics.ensure(admin, features, Duration.ofSeconds(60));
     }

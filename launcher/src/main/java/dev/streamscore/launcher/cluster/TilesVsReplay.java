@@ -1,6 +1,5 @@
-package dev.streamscore.launcher;
+package dev.streamscore.launcher.cluster;
 
-import dev.streamscore.etl.GoldenStream;
 import dev.streamscore.etl.Replay;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.kafka.TopicReader;
@@ -18,13 +17,13 @@ import java.util.function.LongPredicate;
  * events.<source>} topic says they must end with: the greatest version of each tile, normalized (no
  * processing time, producer or source position).
  */
-final class TilesVsReplay {
+public final class TilesVsReplay {
   private static final Duration TIMEOUT = Duration.ofMinutes(2);
 
   private TilesVsReplay() {}
 
   /** Feeds every committed event of {@code source}, in partition order, to each replay. */
-  static long replay(Map<String, Object> client, String source, List<Replay> replays) {
+  public static long replay(Map<String, Object> client, String source, List<Replay> replays) {
     return TopicReader.readAll(
         client,
         TopicNames.events(source),
@@ -40,7 +39,7 @@ final class TilesVsReplay {
   }
 
   /** The view's committed tiles whose start passes {@code starts}, by {@code entity@tileStart}. */
-  static Map<String, FeatureRow> committed(
+  public static Map<String, FeatureRow> committed(
       Map<String, Object> client, String view, LongPredicate starts) {
     Map<String, FeatureRow> tiles = new TreeMap<>();
     TopicReader.readAll(
@@ -64,15 +63,18 @@ final class TilesVsReplay {
   }
 
   /** The replay's final tiles of the view whose start passes {@code starts}. */
-  static Map<String, FeatureRow> replayed(Replay replay, String view, LongPredicate starts) {
+  public static Map<String, FeatureRow> replayed(Replay replay, String view, LongPredicate starts) {
     Map<String, FeatureRow> tiles = new TreeMap<>();
-    GoldenStream.finalRows(replay, view)
+    replay
+        .finalRows(view)
         .forEach(
-            (key, row) -> {
-              if (starts.test(row.getTileStartMs())) {
-                tiles.put(key, normalized(row));
-              }
-            });
+            (entity, byStart) ->
+                byStart.forEach(
+                    (start, row) -> {
+                      if (starts.test(start)) {
+                        tiles.put(entity + "@" + start, normalized(row));
+                      }
+                    }));
     return tiles;
   }
 
@@ -80,7 +82,8 @@ final class TilesVsReplay {
    * How two tile maps differ, briefly: counts of missing, extra and different tiles and a few
    * examples; empty when they are equal.
    */
-  static String difference(Map<String, FeatureRow> actual, Map<String, FeatureRow> expected) {
+  public static String difference(
+      Map<String, FeatureRow> actual, Map<String, FeatureRow> expected) {
     List<String> missing = new ArrayList<>();
     List<String> different = new ArrayList<>();
     expected.forEach(
@@ -109,8 +112,11 @@ final class TilesVsReplay {
         extra);
   }
 
+  /** Without what legitimately differs between engines and runs: times, producer, positions. */
   private static FeatureRow normalized(FeatureRow row) {
-    return GoldenStream.normalized(row).toBuilder()
+    return row.toBuilder()
+        .clearUpdatedAtMs()
+        .clearProducer()
         .clearSourcePartition()
         .clearSourceNextOffset()
         .clearSourceAppendedMs()
