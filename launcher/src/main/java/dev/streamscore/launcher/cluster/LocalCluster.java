@@ -6,6 +6,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -262,18 +263,27 @@ public final class LocalCluster {
         flink
             .runningJob()
             .orElseThrow(() -> new ClusterException("no Flink job runs; run up first"));
+    // Staged beside the cluster's spec, which stays what the running job reads until it stops.
     Path copy = layout.conf().resolve("spec.yaml");
+    Path staged = layout.conf().resolve("spec.yaml.next");
     try {
       Files.createDirectories(copy.getParent());
-      Files.copy(next, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      Files.copy(next, staged, StandardCopyOption.REPLACE_EXISTING);
     } catch (IOException e) {
-      throw new ClusterException("cannot copy " + next + " to " + copy + ": " + e.getMessage(), e);
+      throw new ClusterException(
+          "cannot copy " + next + " to " + staged + ": " + e.getMessage(), e);
     }
     try (Admin admin = admin()) {
       FeatureTopics.ensure(admin, wanted, Duration.ofSeconds(60));
     }
     Path savepoint = flink.stopWithSavepoint(job, START_TIMEOUT);
     progress.accept("flink job " + job + " stopped with savepoint " + savepoint);
+    try {
+      Files.move(staged, copy, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      throw new ClusterException(
+          "cannot move " + staged + " to " + copy + ": " + e.getMessage(), e);
+    }
     spec = Optional.of(copy);
     roles = new Roles(layout, home, spec);
     saveSetting("spec", copy.toString());
@@ -289,11 +299,7 @@ public final class LocalCluster {
     }
     for (String name : readers) {
       if (processes.find(name).isPresent()) {
-        processes.signal(name, false);
-        if (!processes.awaitGone(name, Duration.ofSeconds(30))) {
-          processes.signal(name, true);
-          processes.awaitGone(name, Duration.ofSeconds(10));
-        }
+        stop(List.of(name));
         startAll(List.of(member(name)));
         progress.accept("restarted " + name + " with the new spec");
       }
@@ -326,17 +332,22 @@ public final class LocalCluster {
     Collections.reverse(names);
     // Clients first, Kafka last: each stage stops while what it writes to still runs.
     for (List<String> stage : stages(names)) {
-      for (String name : stage) {
-        processes.signal(name, false);
-      }
-      for (String name : stage) {
-        if (!processes.awaitGone(name, Duration.ofSeconds(30))) {
-          processes.signal(name, true);
-          processes.awaitGone(name, Duration.ofSeconds(10));
-        }
-      }
+      stop(stage);
     }
     progress.accept("stopped");
+  }
+
+  /** SIGTERMs the members, then SIGKILLs those still there after 30 s. */
+  private void stop(List<String> names) {
+    for (String name : names) {
+      processes.signal(name, false);
+    }
+    for (String name : names) {
+      if (!processes.awaitGone(name, Duration.ofSeconds(30))) {
+        processes.signal(name, true);
+        processes.awaitGone(name, Duration.ofSeconds(10));
+      }
+    }
   }
 
   /** One line per member: name, pid or {@code down}, serving or starting, and the ETL job. */
