@@ -1,6 +1,7 @@
 package dev.streamscore.proto;
 
 import io.grpc.Attributes;
+import io.grpc.CallOptions;
 import io.grpc.EquivalentAddressGroup;
 import io.grpc.ManagedChannel;
 import io.grpc.NameResolver;
@@ -35,6 +36,13 @@ import java.util.Map;
 public final class FailoverChannels {
   /** Attempts per call, the first included. */
   public static final int MAX_ATTEMPTS = 5;
+
+  /**
+   * True in the options of a unary call sent once more ({@link ResendUnary}), so that a stream
+   * tracer can count it with gRPC's own retries.
+   */
+  public static final CallOptions.Key<Boolean> RESENT =
+      CallOptions.Key.createWithDefault("streamscore-resent", false);
 
   private static final String SCHEME = "streamscore-failover";
 

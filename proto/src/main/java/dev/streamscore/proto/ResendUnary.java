@@ -111,7 +111,9 @@ final class ResendUnary implements ClientInterceptor {
             && status.getCode() == Status.Code.UNAVAILABLE
             && answer == null
             && request != null) {
-          ClientCall<Q, A> again = next.newCall(method, options.withWaitForReady());
+          ClientCall<Q, A> again =
+              next.newCall(
+                  method, options.withWaitForReady().withOption(FailoverChannels.RESENT, true));
           current = again;
           again.start(new Held(false), copy(headers));
           again.request(Math.max(1, requested));

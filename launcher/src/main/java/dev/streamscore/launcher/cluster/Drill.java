@@ -48,6 +48,7 @@ import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.LongPredicate;
@@ -225,8 +226,7 @@ public final class Drill {
   private final Consumer<String> progress;
   private final LongAdder retries = new LongAdder();
   private final LongAdder ingestRetries = new LongAdder();
-  private final java.util.concurrent.atomic.AtomicLong ingestAccepted =
-      new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong ingestAccepted = new AtomicLong();
   private final Map<String, Long> failures = new ConcurrentSkipListMap<>();
   private final Map<String, Long> ingestFailures = new ConcurrentSkipListMap<>();
 
@@ -587,14 +587,14 @@ public final class Drill {
       return OpenLoop.start("drill-ingest", 1, 0, (i, answered, failed) -> answered.run());
     }
     IngestGrpc.IngestStub stub = IngestGrpc.newStub(channel);
-    // A gateway answers once Kafka has the event: while a broker's partitions move to new
-    // leaders that takes longer than a Predict may (the broker's session timeout is 9 s).
     PaymentsGenerator generator =
         new PaymentsGenerator(GeneratorConfig.defaults(plan.seed() + 1), Clock.systemUTC());
     return OpenLoop.start(
         "drill-ingest",
         plan.ingestPerSecond(),
         (i, answered, failed) ->
+            // A gateway answers once Kafka has the event: while a broker's partitions move to new
+            // leaders that takes longer than a Predict may (the broker's session timeout is 9 s).
             stub.withDeadlineAfter(30, TimeUnit.SECONDS)
                 .withWaitForReady()
                 .publishBatch(
@@ -656,14 +656,18 @@ public final class Drill {
     return loop.failedSoFar();
   }
 
-  /** Counts every attempt after a call's first: gRPC's own retries, seen by a stream tracer. */
+  /**
+   * Counts every attempt after a call's first, seen by a stream tracer: gRPC's own retries, and a
+   * call the failover channel sent once more.
+   */
   private static ClientInterceptor countRetries(LongAdder retries) {
     ClientStreamTracer.Factory factory =
         new ClientStreamTracer.Factory() {
           @Override
           public ClientStreamTracer newClientStreamTracer(
               ClientStreamTracer.StreamInfo info, Metadata headers) {
-            if (info.getPreviousAttempts() > 0) {
+            if (info.getPreviousAttempts() > 0
+                || info.getCallOptions().getOption(FailoverChannels.RESENT)) {
               retries.increment();
             }
             return new ClientStreamTracer() {};
