@@ -146,7 +146,8 @@ final class ClusterDrillCommand implements Callable<Integer> {
                     Duration.ofSeconds(20),
                     plan,
                     Duration.ofSeconds(between),
-                    System.nanoTime()));
+                    System.nanoTime(),
+                    true));
     report.lines().forEach(out::println);
     out.flush();
     return report.passed() ? 0 : 1;

