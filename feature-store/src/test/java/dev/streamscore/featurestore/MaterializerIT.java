@@ -61,6 +61,14 @@ class MaterializerIT {
     }
   }
 
+  /** The feature topics, 4 partitions each. */
+  private static void createTopics(Admin admin, List<String> topics) {
+    Topics.using(admin)
+        .ensure(
+            topics.stream().map(t -> new NewTopic(t, 4, (short) 1)).toList(),
+            Duration.ofSeconds(30));
+  }
+
   @Test
   void buildsAFullReplicaAndResumesFromItsOwnOffsetsAfterARestart(@TempDir Path dir) {
     List<Event> events = GoldenStream.generate(3, 20_000, 300, START, 4 * 3_600_000L);
@@ -74,10 +82,7 @@ class MaterializerIT {
 
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Admin admin = Admin.create(kafka.clientProperties())) {
-      Topics.using(admin)
-          .ensure(
-              topics.stream().map(t -> new NewTopic(t, 4, (short) 1)).toList(),
-              Duration.ofSeconds(30));
+      createTopics(admin, topics);
       produce(kafka, first);
       try (FeatureStore store = FeatureStore.open(dir, SPEC);
           Materializer m =
@@ -237,10 +242,7 @@ class MaterializerIT {
 
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         Admin admin = Admin.create(kafka.clientProperties())) {
-      Topics.using(admin)
-          .ensure(
-              topics.stream().map(t -> new NewTopic(t, 4, (short) 1)).toList(),
-              Duration.ofSeconds(30));
+      createTopics(admin, topics);
       produce(kafka, rows);
       try (FeatureStore store = FeatureStore.open(dir, SPEC);
           Materializer m =

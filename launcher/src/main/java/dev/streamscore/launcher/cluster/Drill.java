@@ -1,23 +1,18 @@
 package dev.streamscore.launcher.cluster;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.Replay;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
-import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.launcher.load.OpenLoop;
 import dev.streamscore.proto.FailoverChannels;
-import dev.streamscore.proto.v1.DeadLetter;
-import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.IngestGrpc;
 import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
-import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.PublishBatchRequest;
 import dev.streamscore.proto.v1.PublishBatchResponse;
 import dev.streamscore.proto.v1.PublishRequest;
@@ -46,21 +41,16 @@ import java.util.Map;
 import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.ConcurrentSkipListMap;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.Consumer;
 import java.util.function.LongPredicate;
 import org.HdrHistogram.Histogram;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
-import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 
@@ -263,7 +253,7 @@ public final class Drill {
     try (KafkaProducer<String, byte[]> producer = producer(bootstrap)) {
       Channel counted = ClientInterceptors.intercept(channel, countRetries(retries));
       awaitPredictServes(counted);
-      rawStart = rawEnds(bootstrap);
+      rawStart = Ledgers.rawEnds(bootstrap);
       loadStartedMs = clock.millis();
       OpenLoop produce = produceLoad(producer, plan);
       OpenLoop predict = predictLoad(counted, plan);
@@ -334,19 +324,19 @@ public final class Drill {
     // growing short of their targets, bounded.
     Instant deadline = clock.instant().plus(Duration.ofMinutes(3));
     Ledgers ledgers = Ledgers.read(client, read, rawStart);
-    while ((ledgers.outcomeCount() < ledgers.rawRecords
-            || ledgers.scoredOf(ledgers.events) < ledgers.events.size())
+    while ((ledgers.outcomeCount() < ledgers.rawRecords()
+            || ledgers.scoredOf(ledgers.events()) < ledgers.events().size())
         && clock.instant().isBefore(deadline)) {
       pause(Duration.ofSeconds(2));
       ledgers = Ledgers.read(client, read, rawStart);
     }
     Tiles tiles = plan.compareTiles() ? compareTiles(client) : new Tiles(-1, "");
     Map<String, Integer> perRaw = new HashMap<>();
-    ledgers.outcomes.forEach(o -> perRaw.merge(o, 1, Integer::sum));
+    ledgers.outcomes().forEach(o -> perRaw.merge(o, 1, Integer::sum));
     long several = perRaw.values().stream().filter(n -> n > 1).count();
     Map<String, Integer> perEvent = new HashMap<>();
-    ledgers.scored.forEach(id -> perEvent.merge(id, 1, Integer::sum));
-    Set<String> eventIds = new HashSet<>(ledgers.events);
+    ledgers.scored().forEach(id -> perEvent.merge(id, 1, Integer::sum));
+    Set<String> eventIds = new HashSet<>(ledgers.events());
     long unscored = eventIds.stream().filter(id -> !perEvent.containsKey(id)).count();
     long scoredTwice =
         perEvent.entrySet().stream()
@@ -357,11 +347,11 @@ public final class Drill {
         published,
         ingestRetries.sum(),
         Map.copyOf(ingestFailures),
-        ledgers.rawRecords,
+        ledgers.rawRecords(),
         ledgers.outcomeCount(),
-        ledgers.rawRecords - perRaw.size(),
+        ledgers.rawRecords() - perRaw.size(),
         several,
-        ledgers.events.size(),
+        ledgers.events().size(),
         perEvent.keySet().stream().filter(eventIds::contains).count(),
         unscored,
         scoredTwice,
@@ -403,113 +393,6 @@ public final class Drill {
         return new Tiles(compared, String.join("; ", differences));
       }
       pause(Duration.ofSeconds(5));
-    }
-  }
-
-  /**
-   * The committed ledgers of the records the drill wrote (raw offsets from {@code start} on): those
-   * raw records, their outcomes, their events and every stream prediction.
-   */
-  private record Ledgers(
-      long rawRecords, List<String> outcomes, List<String> events, List<String> scored) {
-    long outcomeCount() {
-      return outcomes.size();
-    }
-
-    long scoredOf(List<String> ids) {
-      Set<String> wanted = new HashSet<>(ids);
-      return scored.stream().filter(wanted::contains).distinct().count();
-    }
-
-    static Ledgers read(Map<String, Object> client, Duration timeout, Map<Integer, Long> start) {
-      String rawTopic = "raw." + SOURCE;
-      long[] raw = {0};
-      TopicReader.readAll(
-          client,
-          rawTopic,
-          timeout,
-          r -> {
-            if (r.offset() >= start.getOrDefault(r.partition(), 0L)) {
-              raw[0]++;
-            }
-          });
-      List<String> outcomes = new ArrayList<>();
-      List<String> events = new ArrayList<>();
-      TopicReader.readAll(
-          client,
-          "events." + SOURCE,
-          timeout,
-          r -> {
-            Event e = parse(() -> Event.parseFrom(r.value()));
-            if (e.getRawOffset() >= start.getOrDefault(e.getRawPartition(), 0L)) {
-              outcomes.add(e.getRawTopic() + "/" + e.getRawPartition() + "/" + e.getRawOffset());
-              events.add(r.topic() + "-" + r.partition() + "-" + r.offset());
-            }
-          });
-      TopicReader.readAll(
-          client,
-          "events.dlq",
-          timeout,
-          r -> {
-            DeadLetter d = parse(() -> DeadLetter.parseFrom(r.value()));
-            // The validator's verdicts on raw records; a gateway's rejects never reached raw.*,
-            // and stream scoring's are about events.
-            if (d.getSourceTopic().equals(rawTopic)
-                && d.getStage().equals("validator")
-                && d.getSourceOffset() >= start.getOrDefault(d.getSourcePartition(), 0L)) {
-              outcomes.add(
-                  d.getSourceTopic() + "/" + d.getSourcePartition() + "/" + d.getSourceOffset());
-            }
-          });
-      List<String> scored = new ArrayList<>();
-      TopicReader.readAll(
-          client,
-          "predictions." + MODEL,
-          timeout,
-          r -> {
-            Prediction p = parse(() -> Prediction.parseFrom(r.value()));
-            if (p.getNodeId().equals("stream")) {
-              scored.add(p.getRequestId());
-            }
-          });
-      return new Ledgers(raw[0], outcomes, events, scored);
-    }
-  }
-
-  private static Map<Integer, Long> rawEnds(String bootstrap) {
-    try (Admin admin =
-        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
-      String topic = "raw." + SOURCE;
-      int partitions =
-          admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();
-      Map<TopicPartition, OffsetSpec> latest = new HashMap<>();
-      for (int p = 0; p < partitions; p++) {
-        latest.put(new TopicPartition(topic, p), OffsetSpec.latest());
-      }
-      Map<Integer, Long> ends = new HashMap<>();
-      admin
-          .listOffsets(latest)
-          .all()
-          .get()
-          .forEach((tp, info) -> ends.put(tp.partition(), info.offset()));
-      return ends;
-    } catch (ExecutionException e) {
-      throw new ClusterException("cannot read where raw." + SOURCE + " ends: " + e.getMessage(), e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new ClusterException("interrupted", e);
-    }
-  }
-
-  private interface Parse<T> {
-    T parse() throws InvalidProtocolBufferException;
-  }
-
-  private static <T> T parse(Parse<T> parse) {
-    try {
-      return parse.parse();
-    } catch (InvalidProtocolBufferException e) {
-      throw new IllegalStateException("a record the platform wrote does not parse", e);
     }
   }
 

@@ -16,9 +16,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
+import java.util.stream.IntStream;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.ListTopicsOptions;
@@ -41,7 +41,6 @@ public final class LocalCluster {
   }
 
   private static final Duration START_TIMEOUT = Duration.ofMinutes(3);
-  private static final String SETTINGS = "cluster.properties";
 
   private final Layout layout;
   private final Etl etl;
@@ -94,54 +93,21 @@ public final class LocalCluster {
       Path home,
       Clock clock,
       Consumer<String> progress) {
-    Properties saved = new Properties();
-    Path file = dir.resolve(SETTINGS);
-    if (Files.isRegularFile(file)) {
-      try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-        saved.load(in);
-      } catch (IOException e) {
-        throw new ClusterException("cannot read " + file + ": " + e.getMessage(), e);
-      }
-    }
+    Settings saved = Settings.of(dir);
     int port =
-        remembered(saved, "base-port", basePort.map(String::valueOf), "19100", file)
+        saved
+            .remembered("base-port", basePort.map(String::valueOf), "19100")
             .transform(Integer::parseInt);
     Etl engine =
         Etl.valueOf(
-            remembered(saved, "etl", etl.map(e -> e.name().toLowerCase()), "flink", file)
-                .toUpperCase());
+            saved.remembered("etl", etl.map(e -> e.name().toLowerCase()), "flink").toUpperCase());
     Optional<Path> specFile =
         Optional.ofNullable(
-                remembered(saved, "spec", spec.map(p -> p.toAbsolutePath().toString()), "", file))
+                saved.remembered("spec", spec.map(p -> p.toAbsolutePath().toString()), ""))
             .filter(s -> !s.isEmpty())
             .map(Path::of);
-    try {
-      Files.createDirectories(dir);
-      try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-        saved.store(out, "streamscore local cluster");
-      }
-    } catch (IOException e) {
-      throw new ClusterException("cannot write " + file + ": " + e.getMessage(), e);
-    }
+    saved.store();
     return new LocalCluster(new Layout(dir, port), engine, specFile, home, clock, progress);
-  }
-
-  private static String remembered(
-      Properties saved, String key, Optional<String> asked, String fallback, Path file) {
-    String previous = saved.getProperty(key);
-    if (previous != null && asked.isPresent() && !asked.get().equals(previous)) {
-      throw new ClusterException(
-          "the cluster in "
-              + file.getParent()
-              + " was made with "
-              + key
-              + " "
-              + (previous.isEmpty() ? "(none)" : previous)
-              + "; run down and remove the directory to change it");
-    }
-    String value = previous != null ? previous : asked.orElse(fallback);
-    saved.setProperty(key, value);
-    return value;
   }
 
   public Layout layout() {
@@ -286,17 +252,15 @@ public final class LocalCluster {
     }
     spec = Optional.of(copy);
     roles = new Roles(layout, home, spec);
-    saveSetting("spec", copy.toString());
+    Settings settings = Settings.of(layout.dir());
+    settings.set("spec", copy.toString());
+    settings.store();
     String id = flink.submit(layout.bootstrap(), spec, Optional.of(savepoint));
     await(this::etlRunning, "the upgraded job to run");
     progress.accept("flink job " + id + " runs " + next.getFileName() + " from the savepoint");
     List<String> readers = new ArrayList<>();
-    for (int i = 1; i <= Layout.VALIDATORS; i++) {
-      readers.add(Roles.validatorName(i));
-    }
-    for (int i = 1; i <= Layout.SCORING_NODES; i++) {
-      readers.add(Roles.scoringName(i));
-    }
+    IntStream.rangeClosed(1, Layout.VALIDATORS).forEach(i -> readers.add(Roles.validatorName(i)));
+    IntStream.rangeClosed(1, Layout.SCORING_NODES).forEach(i -> readers.add(Roles.scoringName(i)));
     for (String name : readers) {
       if (processes.find(name).isPresent()) {
         stop(List.of(name));
@@ -305,25 +269,6 @@ public final class LocalCluster {
       }
     }
     return savepoint;
-  }
-
-  /** Sets one of the settings {@link #open} remembers. */
-  private void saveSetting(String key, String value) {
-    Path file = layout.dir().resolve(SETTINGS);
-    Properties saved = new Properties();
-    try {
-      if (Files.isRegularFile(file)) {
-        try (var in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-          saved.load(in);
-        }
-      }
-      saved.setProperty(key, value);
-      try (var out = Files.newBufferedWriter(file, StandardCharsets.UTF_8)) {
-        saved.store(out, "streamscore local cluster");
-      }
-    } catch (IOException e) {
-      throw new ClusterException("cannot write " + file + ": " + e.getMessage(), e);
-    }
   }
 
   /** Stops everything, front to back (SIGTERM, then SIGKILL after 30 s). */
