@@ -98,6 +98,15 @@ final class ClusterDrillCommand implements Callable<Integer> {
           "Load after each member is back, before the next fault (default: ${DEFAULT-VALUE}).")
   int between;
 
+  @Option(
+      names = "--predict-deadline",
+      paramLabel = "SECONDS",
+      defaultValue = "10",
+      description =
+          "How long a Predict may take, failover included, before it counts as failed"
+              + " (default: ${DEFAULT-VALUE}).")
+  int predictDeadline;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   @Override
@@ -147,7 +156,8 @@ final class ClusterDrillCommand implements Callable<Integer> {
                     plan,
                     Duration.ofSeconds(between),
                     System.nanoTime(),
-                    true));
+                    true,
+                    Duration.ofSeconds(predictDeadline)));
     report.lines().forEach(out::println);
     out.flush();
     return report.passed() ? 0 : 1;

@@ -59,6 +59,17 @@ final class ScoringService extends ScoringGrpc.ScoringImplBase {
       metrics.done("Predict", status.getCode(), began);
       response.onError(status.asRuntimeException());
       return;
+    } catch (RuntimeException e) {
+      // A defect, not the caller's error: said as INTERNAL with its reason, and logged with the
+      // trace (gRPC would answer UNKNOWN and log nothing).
+      LOG.warn("Predict failed on a defect", e);
+      metrics.done("Predict", Status.Code.INTERNAL, began);
+      response.onError(
+          Status.INTERNAL
+              .withDescription("scoring failed: " + e)
+              .withCause(e)
+              .asRuntimeException());
+      return;
     }
     metrics.done("Predict", Status.Code.OK, began);
     response.onNext(answer);

@@ -25,6 +25,7 @@ import java.util.Properties;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -70,6 +71,10 @@ import org.slf4j.LoggerFactory;
  */
 public final class StreamScoring implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StreamScoring.class);
+
+  /** How long one start may take before it is given up (and the stage tries again). */
+  static final Duration START_BOUND = Duration.ofMinutes(2);
+
   static final String STAGE = "stream-scoring";
 
   /**
@@ -148,7 +153,7 @@ public final class StreamScoring implements AutoCloseable {
    *
    * @param ready false while the feature store is catching up: events whose model reads a view over
    *     another source wait
-   * @throws IllegalStateException if it does not run within a minute
+   * @throws IllegalStateException if it does not run within {@link #START_BOUND}, or stops first
    */
   public static StreamScoring start(
       Config config, Scorer scorer, BooleanSupplier ready, Clock clock) {
@@ -160,11 +165,13 @@ public final class StreamScoring implements AutoCloseable {
     DeadLetterHandler.configure(
         properties, config.dlqTopic(), STAGE, topic -> tally.unscorable.incrementAndGet());
     KafkaStreams streams = new KafkaStreams(topology, properties);
-    CountDownLatch running = new CountDownLatch(1);
+    CountDownLatch settled = new CountDownLatch(1);
+    AtomicReference<KafkaStreams.State> settledAs = new AtomicReference<>();
     streams.setStateListener(
         (now, before) -> {
-          if (now == KafkaStreams.State.RUNNING) {
-            running.countDown();
+          if (now == KafkaStreams.State.RUNNING || !now.isRunningOrRebalancing()) {
+            settledAs.compareAndSet(null, now);
+            settled.countDown();
           }
         });
     // A stream thread that gave up waiting for the model is replaced; its transaction aborted.
@@ -175,9 +182,17 @@ public final class StreamScoring implements AutoCloseable {
         });
     streams.start();
     try {
-      if (!running.await(60, TimeUnit.SECONDS)) {
+      // Restoring the state stores after a SIGKILL (under exactly-once they are rebuilt from
+      // their changelogs) takes a while on a busy machine; the stage tries again after this.
+      if (!settled.await(START_BOUND.toSeconds(), TimeUnit.SECONDS)) {
         streams.close(Duration.ofSeconds(10));
-        throw new IllegalStateException("stream scoring did not start within 60 s");
+        throw new IllegalStateException(
+            "stream scoring did not start within " + START_BOUND.toSeconds() + " s");
+      }
+      if (settledAs.get() != KafkaStreams.State.RUNNING) {
+        streams.close(Duration.ofSeconds(10));
+        throw new IllegalStateException(
+            "stream scoring stopped while starting: " + settledAs.get());
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();

@@ -10,11 +10,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A scoring node's stream scoring: started once the node serves the model alias, so a platform
- * without a registered model waits quietly instead of holding events back. Close order: the waiting
+ * without a registered model waits quietly instead of holding events back. A start that fails is
+ * tried again with a backoff doubling from 1 s to 60 s, never given up: after a SIGKILL, restoring
+ * the state stores on a busy machine can outlast one start's bound. Close order: the waiting
  * thread, then the Kafka Streams application if it started.
  */
 final class StreamScoringStage implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(StreamScoringStage.class);
+  private static final long FIRST_BACKOFF_MS = 1_000;
+  private static final long MAX_BACKOFF_MS = 60_000;
 
   private final Thread starter;
   private volatile Supervised<StreamScoring> running;
@@ -22,6 +26,9 @@ final class StreamScoringStage implements AutoCloseable {
   private volatile boolean closed;
   private final String waitingFor;
   private final StreamScoring.Config config;
+  private final Supervised.Starter<StreamScoring> start;
+  private final Clock clock;
+  private volatile long attempts;
 
   StreamScoringStage(
       StreamScoring.Config config,
@@ -29,7 +36,18 @@ final class StreamScoringStage implements AutoCloseable {
       Scorer scorer,
       BooleanSupplier storeReady,
       Clock clock) {
+    this(config, agent, () -> StreamScoring.start(config, scorer, storeReady, clock), clock);
+  }
+
+  /** With the start of one attempt given, so a test can make attempts fail. */
+  StreamScoringStage(
+      StreamScoring.Config config,
+      SyncAgent agent,
+      Supervised.Starter<StreamScoring> start,
+      Clock clock) {
     this.config = config;
+    this.start = start;
+    this.clock = clock;
     this.waitingFor = "waiting for " + config.model() + "/" + config.alias() + " to have a version";
     this.starter =
         new Thread(
@@ -42,23 +60,18 @@ final class StreamScoringStage implements AutoCloseable {
                   return;
                 }
               }
-              synchronized (this) {
-                if (closed) {
+              long backoffMs = FIRST_BACKOFF_MS;
+              while (!closed && !startOnce()) {
+                LOG.warn(
+                    "stream scoring could not start: {}; trying again in {} s",
+                    startFailure,
+                    backoffMs / 1000);
+                try {
+                  TimeUnit.MILLISECONDS.sleep(backoffMs);
+                } catch (InterruptedException e) {
                   return;
                 }
-                try {
-                  // Kafka Streams replaces a failed thread itself; should the whole application
-                  // stop, it is started again.
-                  running =
-                      new Supervised<>(
-                          "stream-scoring",
-                          () -> StreamScoring.start(config, scorer, storeReady, clock),
-                          s -> s.running() ? null : "its Kafka Streams application stopped",
-                          clock);
-                } catch (Exception e) {
-                  startFailure = e.getMessage();
-                  LOG.error("stream scoring could not start: {}", e.getMessage());
-                }
+                backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
               }
             },
             "stream-scoring-starter");
@@ -66,15 +79,48 @@ final class StreamScoringStage implements AutoCloseable {
     starter.start();
   }
 
+  /**
+   * One attempt: true once the application runs under supervision (or the stage is closed), false
+   * with {@link #startFailure} set when it could not start — a restore that outlasts the start
+   * bound on a busy machine, a broker not reachable yet — so that the starter tries again.
+   */
+  private synchronized boolean startOnce() {
+    if (closed) {
+      return true;
+    }
+    try {
+      // Kafka Streams replaces a failed thread itself; should the whole application stop, it is
+      // started again.
+      running =
+          new Supervised<>(
+              "stream-scoring",
+              start,
+              s -> s.running() ? null : "its Kafka Streams application stopped",
+              clock);
+      startFailure = null;
+      return true;
+    } catch (Exception e) {
+      startFailure = e.getMessage();
+      attempts++;
+      return false;
+    }
+  }
+
   StreamScoring.Config config() {
     return config;
   }
 
-  /** Running, waiting for its model, or failed with the reason. */
+  /** Running, waiting for its model, or trying again after a failed start (with the reason). */
   Supervised.Status status() {
     Supervised<StreamScoring> s = running;
-    if (startFailure != null) {
-      return new Supervised.Status("stream-scoring", Supervised.State.FAILED, startFailure, 0);
+    String failure = startFailure;
+    if (s == null && failure != null) {
+      // Not healthy, and not given up on: the starter tries again.
+      return new Supervised.Status(
+          "stream-scoring",
+          closed ? Supervised.State.STOPPED : Supervised.State.RESTARTING,
+          "could not start: " + failure,
+          attempts);
     }
     if (s == null) {
       return new Supervised.Status(

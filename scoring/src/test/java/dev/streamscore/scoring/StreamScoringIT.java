@@ -9,6 +9,7 @@ import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.modelsync.TestModels;
 import dev.streamscore.proto.Messages;
+import dev.streamscore.proto.Supervised;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.MissingPolicy;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -192,6 +194,40 @@ class StreamScoringIT {
                 });
         assertThat(scoring.counts().unscorable()).isEqualTo(hostile.size());
         assertThat(scoring.running()).isTrue();
+      }
+    }
+  }
+
+  @Test
+  void aStageWhoseStartFailsLooksUnhealthyAndTriesAgainUntilItRuns() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        Node node = new Node(dir);
+        Admin admin = Admin.create(kafka.clientProperties())) {
+      servingFraud(admin, node, 2);
+      StreamScoring.Config config = config(kafka);
+      AtomicInteger attempts = new AtomicInteger();
+      try (StreamScoringStage stage =
+          new StreamScoringStage(
+              config,
+              node.agent,
+              () -> {
+                if (attempts.incrementAndGet() <= 2) {
+                  throw new IllegalStateException("stream scoring did not start within 120 s");
+                }
+                return StreamScoring.start(config, scorerOf(node), () -> true, Clock.systemUTC());
+              },
+              Clock.systemUTC())) {
+        // Between the failed attempts (1 s, then 2 s apart) the stage says why, never RUNNING.
+        await()
+            .atMost(Duration.ofSeconds(30))
+            .until(() -> stage.status().state() == Supervised.State.RESTARTING);
+        assertThat(stage.status().reason())
+            .isEqualTo("could not start: stream scoring did not start within 120 s");
+        await()
+            .atMost(Duration.ofSeconds(90))
+            .until(() -> stage.status().state() == Supervised.State.RUNNING);
+        assertThat(attempts).hasValue(3);
+        assertThat(stage.status().reason()).isEmpty();
       }
     }
   }

@@ -82,6 +82,8 @@ public final class Drill {
    * @param seed the generator's
    * @param compareTiles whether to compare the feature tiles with the core's replay afterwards (a
    *     caller checking a superset itself may skip it)
+   * @param predictDeadline how long a Predict may take, failover included, before the client counts
+   *     it failed
    */
   public record Plan(
       int eventsPerSecond,
@@ -91,9 +93,13 @@ public final class Drill {
       List<String> faults,
       Duration between,
       long seed,
-      boolean compareTiles) {
+      boolean compareTiles,
+      Duration predictDeadline) {
     public Plan {
       faults = List.copyOf(faults);
+      if (predictDeadline.isNegative() || predictDeadline.isZero()) {
+        throw new IllegalArgumentException("the Predict deadline must be positive");
+      }
       if (eventsPerSecond < 1 || predictsPerSecond < 1 || ingestPerSecond < 0) {
         throw new IllegalArgumentException("the drill needs some load of both kinds");
       }
@@ -434,19 +440,21 @@ public final class Drill {
         plan.predictsPerSecond(),
         (i, answered, failed) ->
             predict(
-                stub,
+                stub.withDeadlineAfter(plan.predictDeadline().toMillis(), TimeUnit.MILLISECONDS),
                 request("u" + random.nextInt(1, 3_000), Math.exp(3.4 + random.nextGaussian())),
                 answered,
                 failed));
   }
 
-  /** One Predict; the failover channel retries and, if it must, sends it once more. */
+  /**
+   * One Predict within the stub's deadline; the failover channel retries and, if it must, sends it
+   * once more.
+   */
   private void predict(
       ScoringGrpc.ScoringStub stub, PredictRequest request, Runnable answered, Runnable failed) {
     // Wait for ready: while no node is ready (one killed, the other between two health checks),
     // a call waits within its deadline instead of failing at once.
-    stub.withDeadlineAfter(10, TimeUnit.SECONDS)
-        .withWaitForReady()
+    stub.withWaitForReady()
         .predict(
             request,
             new StreamObserver<PredictResponse>() {
@@ -455,7 +463,12 @@ public final class Drill {
 
               @Override
               public void onError(Throwable t) {
-                failures.merge(Status.fromThrowable(t).getCode().name(), 1L, Long::sum);
+                Status status = Status.fromThrowable(t);
+                if (failures.merge(status.getCode().name(), 1L, Long::sum) == 1) {
+                  // The first of each kind, for the post-mortem; the report has the counts.
+                  progress.accept(
+                      "first Predict failed " + status.getCode() + ": " + status.getDescription());
+                }
                 failed.run();
               }
 
