@@ -2,18 +2,23 @@ package dev.streamscore.etl.flink;
 
 import dev.streamscore.etl.FeatureProcessor;
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.InMemoryEntityState;
 import dev.streamscore.etl.RecordProcessor;
 import dev.streamscore.etl.TileKeys;
 import dev.streamscore.etl.TileUpdate;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.v1.RejectReason;
+import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Consumer;
 import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -26,10 +31,24 @@ import org.apache.flink.util.Collector;
  * FeatureProcessor}; tile rows and dead letters out. Counts every event in exactly one of: a
  * reason, or accepted (per view: accepted or LATE), as accumulators and metrics named {@code
  * events}, {@code rows}, {@code rejected.<REASON>}.
+ *
+ * <p>Per-entity batches: events are held, per entity in arrival order, until {@link EtlOperator}
+ * flushes (every emit interval, before each checkpoint barrier, at the end of input) or {@link
+ * #MAX_HELD} are held; then each entity's whole state is read once, all its held events processed,
+ * and the state written once: one keyed-state read and write per entity and flush instead of
+ * several per event. A checkpoint therefore never holds an event whose effects are not in it, and
+ * after a failure the source's replay makes the same batches' results again.
+ *
+ * <p>State: one value per entity, the core's {@link InMemoryEntityState} bytes. Jobs before it kept
+ * several entries (greatest event time, seen ids, a map of tiles per view); an entity restored from
+ * such a savepoint is moved to the one value when it is next read, so an upgrade keeps its state.
  */
 final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaOut> {
   private static final long serialVersionUID = 1L;
   static final String STAGE = "etl-flink";
+
+  /** The most events held before they are processed without waiting for the next flush. */
+  static final int MAX_HELD = 10_000;
 
   // The spec travels as text: its records hold Optionals, which are not Serializable.
   private final String specYaml;
@@ -40,21 +59,33 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
 
   private transient FeatureProcessor processor;
   private transient RecordProcessor records;
-  private transient FlinkEntityState state;
+  private transient ValueState<byte[]> entityState;
+  private transient FlinkEntityState legacy;
   private transient LongCounter events;
   private transient LongCounter rows;
+  private transient LongCounter moved;
   private transient Map<RejectReason, LongCounter> rejected;
   private transient Counter eventsMetric;
   private transient Map<RejectReason, Counter> rejectedMetric;
+  private transient Consumer<String> keys;
 
-  // Rows not yet emitted, latest version per tile, in first-change order. Not state: they are
-  // emitted before every checkpoint barrier, and after a failure the replay makes them again.
+  // Events not yet processed, per entity in arrival order; not state: they are processed before
+  // every checkpoint barrier, and after a failure the source reads them again.
+  private transient Map<String, List<Held>> held;
+  private transient int heldCount;
+
+  // Rows not yet emitted, latest version per tile, in first-change order; emitted with the events
+  // that made them, so the same holds.
   private transient Map<String, TileUpdate> pending;
 
+  /** An event waiting for its entity's batch, with the processing time it arrived at. */
+  private record Held(RecordProcessor.Record record, long arrivedMs) {}
+
   /**
-   * @param emitIntervalMs 0 emits every tile row as it changes; otherwise the latest row of each
-   *     changed tile is held and emitted by {@link EtlOperator} every this many ms, before every
-   *     checkpoint and at the end of input
+   * @param emitIntervalMs 0 processes each event as it arrives and emits every tile row as it
+   *     changes; otherwise events are held per entity and the latest row of each changed tile is
+   *     emitted by {@link EtlOperator} every this many ms, before every checkpoint and at the end
+   *     of input
    */
   EtlFunction(
       String specYaml, String specOrigin, String source, String dlqTopic, long emitIntervalMs) {
@@ -65,8 +96,14 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     this.emitIntervalMs = emitIntervalMs;
   }
 
-  /** Emits the held rows. */
-  void flush(java.util.function.Consumer<KafkaOut> sink, long now) {
+  /** How the function switches the keyed state to another entity: the operator's current key. */
+  void keys(Consumer<String> keys) {
+    this.keys = keys;
+  }
+
+  /** Processes the held events and emits the rows they changed. */
+  void flush(Consumer<KafkaOut> sink, long now) {
+    processHeld(sink);
     if (pending.isEmpty()) {
       return;
     }
@@ -92,10 +129,14 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     FeatureSpec spec = FeatureSpec.parse(specYaml, specOrigin);
     processor = FeatureProcessor.of(spec, source, "flink");
     records = new RecordProcessor(processor, source, STAGE);
+    entityState =
+        getRuntimeContext()
+            .getState(
+                new ValueStateDescriptor<>(
+                    "entity", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
     List<ViewSpec> views = processor.views();
     MapState<Long, byte[]>[] tiles = new MapState[views.size()];
     for (int i = 0; i < tiles.length; i++) {
-      // Named per view, so adding a view to the spec keeps the others' state on restore.
       tiles[i] =
           getRuntimeContext()
               .getMapState(
@@ -104,15 +145,17 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
                       Types.LONG,
                       PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
     }
-    state =
+    legacy =
         new FlinkEntityState(
             getRuntimeContext().getState(new ValueStateDescriptor<>("max-event-time", Types.LONG)),
             getRuntimeContext()
                 .getMapState(new MapStateDescriptor<>("seen", Types.STRING, Types.LONG)),
             tiles);
-    pending = new java.util.LinkedHashMap<>();
+    held = new LinkedHashMap<>();
+    pending = new LinkedHashMap<>();
     events = getRuntimeContext().getLongCounter("events");
     rows = getRuntimeContext().getLongCounter("rows");
+    moved = getRuntimeContext().getLongCounter("entities.moved");
     eventsMetric = getRuntimeContext().getMetricGroup().counter("events");
     rejected = new EnumMap<>(RejectReason.class);
     rejectedMetric = new EnumMap<>(RejectReason.class);
@@ -130,39 +173,92 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     events.add(1);
     eventsMetric.inc();
     long now = ctx.timerService().currentProcessingTime();
-    records.process(
-        state,
-        record.entityId,
+    RecordProcessor.Record r =
         new RecordProcessor.Record(
             record.topic,
             record.partition,
             record.offset,
             record.timestamp,
             record.key,
-            record.value),
-        now,
-        new RecordProcessor.Sink() {
-          @Override
-          public void row(TileUpdate update) {
-            if (emitIntervalMs == 0) {
-              rows.add(1);
-              out.collect(EtlFunction.row(update, now));
-            } else {
-              pending.put(
-                  update.view() + '|' + update.entityId() + '@' + update.tileStartMs(), update);
-            }
-          }
+            record.value);
+    if (emitIntervalMs == 0) {
+      InMemoryEntityState state = load();
+      records.process(state, record.entityId, r, now, sink(out::collect, now));
+      entityState(state);
+      return;
+    }
+    held.computeIfAbsent(record.entityId, k -> new ArrayList<>(2)).add(new Held(r, now));
+    if (++heldCount >= MAX_HELD) {
+      processHeld(out::collect);
+    }
+  }
 
-          @Override
-          public void rejected(RejectReason reason) {
-            rejected.get(reason).add(1);
-            rejectedMetric.get(reason).inc();
-          }
+  /** Each entity's held events with one state read and one state write. */
+  private void processHeld(Consumer<KafkaOut> out) {
+    if (heldCount == 0) {
+      return;
+    }
+    for (Map.Entry<String, List<Held>> entity : held.entrySet()) {
+      keys.accept(entity.getKey());
+      InMemoryEntityState state = load();
+      for (Held h : entity.getValue()) {
+        records.process(
+            state, entity.getKey(), h.record(), h.arrivedMs(), sink(out, h.arrivedMs()));
+      }
+      entityState(state);
+    }
+    held.clear();
+    heldCount = 0;
+  }
 
-          @Override
-          public void deadLetter(byte[] key, byte[] deadLetter) {
-            out.collect(new KafkaOut(dlqTopic, null, key, deadLetter, now));
-          }
-        });
+  private RecordProcessor.Sink sink(Consumer<KafkaOut> out, long now) {
+    return new RecordProcessor.Sink() {
+      @Override
+      public void row(TileUpdate update) {
+        if (emitIntervalMs == 0) {
+          rows.add(1);
+          out.accept(EtlFunction.row(update, now));
+        } else {
+          pending.put(update.view() + '|' + update.entityId() + '@' + update.tileStartMs(), update);
+        }
+      }
+
+      @Override
+      public void rejected(RejectReason reason) {
+        rejected.get(reason).add(1);
+        rejectedMetric.get(reason).inc();
+      }
+
+      @Override
+      public void deadLetter(byte[] key, byte[] deadLetter) {
+        out.accept(new KafkaOut(dlqTopic, null, key, deadLetter, now));
+      }
+    };
+  }
+
+  /** The current entity's state: its one value, or what an earlier job's entries held, or new. */
+  private InMemoryEntityState load() {
+    try {
+      byte[] bytes = entityState.value();
+      if (bytes != null) {
+        return InMemoryEntityState.fromBytes(bytes);
+      }
+    } catch (Exception e) {
+      throw new IllegalStateException("Flink keyed state: cannot read an entity's state", e);
+    }
+    InMemoryEntityState state = new InMemoryEntityState();
+    if (legacy.maxEventTime() != Long.MIN_VALUE) {
+      legacy.moveTo(state);
+      moved.add(1);
+    }
+    return state;
+  }
+
+  private void entityState(InMemoryEntityState state) {
+    try {
+      entityState.update(state.toBytes());
+    } catch (Exception e) {
+      throw new IllegalStateException("Flink keyed state: cannot write an entity's state", e);
+    }
   }
 }

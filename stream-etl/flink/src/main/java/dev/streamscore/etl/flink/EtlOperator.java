@@ -5,10 +5,11 @@ import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.tasks.ProcessingTimeService;
 
 /**
- * Runs {@link EtlFunction} and emits the tile rows it holds: every {@code emitIntervalMs}, before
- * each checkpoint barrier (so a checkpoint's transaction holds every row of the events before it),
- * and at the end of input. A hot entity then writes one row per tile per interval instead of one
- * per event; readers, who keep the greatest version of each tile, see the same final rows.
+ * Runs {@link EtlFunction}, processes the events it holds and emits the tile rows they changed:
+ * every {@code emitIntervalMs}, before each checkpoint barrier (so a checkpoint's state and
+ * transaction hold every effect of the events before it), and at the end of input. A hot entity
+ * then writes one row per tile per interval instead of one per event; readers, who keep the
+ * greatest version of each tile, see the same final rows.
  */
 final class EtlOperator extends KeyedProcessOperator<String, EventRecord, KafkaOut> {
   private static final long serialVersionUID = 1L;
@@ -22,6 +23,7 @@ final class EtlOperator extends KeyedProcessOperator<String, EventRecord, KafkaO
   @Override
   public void open() throws Exception {
     super.open();
+    ((EtlFunction) getUserFunction()).keys(this::setCurrentKey);
     if (emitIntervalMs > 0) {
       scheduleFlush();
     }

@@ -7,9 +7,10 @@ import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.ValueState;
 
 /**
- * The core's {@link EntityState} on Flink keyed state: the current key's greatest event time, its
- * seen event ids and its open tiles (one map per view). Point reads and writes only, so a hot
- * entity costs no more per event than a cold one on RocksDB.
+ * The core's {@link EntityState} as jobs before one state value per entity kept it in Flink keyed
+ * state: the current key's greatest event time, its seen event ids and its open tiles (one map per
+ * view). Kept to read savepoints of those jobs: {@link #moveTo} hands an entity's entries to the
+ * one value and removes them.
  */
 final class FlinkEntityState implements EntityState {
   private final ValueState<Long> maxEventTime;
@@ -104,6 +105,26 @@ final class FlinkEntityState implements EntityState {
       }
     } catch (Exception e) {
       throw failed("drop closed tiles", e);
+    }
+  }
+
+  /** Copies the current entity's entries into {@code state}, then removes them here. */
+  void moveTo(EntityState state) {
+    try {
+      state.maxEventTime(maxEventTime());
+      for (Map.Entry<String, Long> e : seen.entries()) {
+        state.markSeen(e.getKey(), e.getValue());
+      }
+      for (int view = 0; view < tiles.length; view++) {
+        for (Map.Entry<Long, byte[]> tile : tiles[view].entries()) {
+          state.putTile(view, tile.getKey(), tile.getValue());
+        }
+        tiles[view].clear();
+      }
+      seen.clear();
+      maxEventTime.clear();
+    } catch (Exception e) {
+      throw failed("move an entity's entries to its one state value", e);
     }
   }
 
