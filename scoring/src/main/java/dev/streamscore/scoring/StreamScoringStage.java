@@ -100,7 +100,7 @@ final class StreamScoringStage implements AutoCloseable {
       startFailure = null;
       return true;
     } catch (Exception e) {
-      startFailure = e.getMessage();
+      startFailure = e.getMessage() == null ? e.toString() : e.getMessage();
       attempts++;
       return false;
     }
