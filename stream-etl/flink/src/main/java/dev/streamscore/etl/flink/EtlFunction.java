@@ -61,6 +61,9 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
   private transient RecordProcessor records;
   private transient ValueState<byte[]> entityState;
   private transient FlinkEntityState legacy;
+  // Whether this subtask restored entries of the earlier layout; until then, a new entity costs
+  // one state read instead of two.
+  private transient boolean legacyPresent = true;
   private transient LongCounter events;
   private transient LongCounter rows;
   private transient LongCounter moved;
@@ -94,6 +97,14 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     this.source = source;
     this.dlqTopic = dlqTopic;
     this.emitIntervalMs = emitIntervalMs;
+  }
+
+  /** The greatest event time's state name in the earlier layout, whose keys say it was restored. */
+  static final String LEGACY_MAX_EVENT_TIME = "max-event-time";
+
+  /** Whether the subtask's keyed state holds entities of the earlier layout (checked once). */
+  void legacyPresent(boolean present) {
+    this.legacyPresent = present;
   }
 
   /** How the function switches the keyed state to another entity: the operator's current key. */
@@ -147,7 +158,8 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     }
     legacy =
         new FlinkEntityState(
-            getRuntimeContext().getState(new ValueStateDescriptor<>("max-event-time", Types.LONG)),
+            getRuntimeContext()
+                .getState(new ValueStateDescriptor<>(LEGACY_MAX_EVENT_TIME, Types.LONG)),
             getRuntimeContext()
                 .getMapState(new MapStateDescriptor<>("seen", Types.STRING, Types.LONG)),
             tiles);
@@ -247,7 +259,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
       throw new IllegalStateException("Flink keyed state: cannot read an entity's state", e);
     }
     InMemoryEntityState state = new InMemoryEntityState();
-    if (legacy.maxEventTime() != Long.MIN_VALUE) {
+    if (legacyPresent && legacy.maxEventTime() != Long.MIN_VALUE) {
       legacy.moveTo(state);
       moved.add(1);
     }

@@ -1,5 +1,7 @@
 package dev.streamscore.etl.flink;
 
+import java.util.stream.Stream;
+import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.runtime.tasks.ProcessingTimeService;
@@ -23,7 +25,13 @@ final class EtlOperator extends KeyedProcessOperator<String, EventRecord, KafkaO
   @Override
   public void open() throws Exception {
     super.open();
-    ((EtlFunction) getUserFunction()).keys(this::setCurrentKey);
+    EtlFunction function = (EtlFunction) getUserFunction();
+    function.keys(this::setCurrentKey);
+    // After open, the function's states are registered and whatever was restored is there.
+    try (Stream<?> restored =
+        getKeyedStateBackend().getKeys(EtlFunction.LEGACY_MAX_EVENT_TIME, VoidNamespace.INSTANCE)) {
+      function.legacyPresent(restored.findAny().isPresent());
+    }
     if (emitIntervalMs > 0) {
       scheduleFlush();
     }
