@@ -6,7 +6,6 @@ import dev.streamscore.etl.InMemoryEntityState;
 import dev.streamscore.etl.RecordProcessor;
 import dev.streamscore.etl.TileKeys;
 import dev.streamscore.etl.TileUpdate;
-import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.v1.RejectReason;
 import java.util.ArrayList;
 import java.util.EnumMap;
@@ -16,12 +15,9 @@ import java.util.Map;
 import java.util.function.Consumer;
 import org.apache.flink.api.common.accumulators.LongCounter;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
@@ -99,9 +95,6 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     this.emitIntervalMs = emitIntervalMs;
   }
 
-  /** The greatest event time's state name in the earlier layout, whose keys say it was restored. */
-  static final String LEGACY_MAX_EVENT_TIME = "max-event-time";
-
   /** Whether the subtask's keyed state holds entities of the earlier layout (checked once). */
   void legacyPresent(boolean present) {
     this.legacyPresent = present;
@@ -135,7 +128,6 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
   }
 
   @Override
-  @SuppressWarnings("unchecked")
   public void open(OpenContext context) {
     FeatureSpec spec = FeatureSpec.parse(specYaml, specOrigin);
     processor = FeatureProcessor.of(spec, source, "flink");
@@ -145,24 +137,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
             .getState(
                 new ValueStateDescriptor<>(
                     "entity", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
-    List<ViewSpec> views = processor.views();
-    MapState<Long, byte[]>[] tiles = new MapState[views.size()];
-    for (int i = 0; i < tiles.length; i++) {
-      tiles[i] =
-          getRuntimeContext()
-              .getMapState(
-                  new MapStateDescriptor<>(
-                      "tiles." + views.get(i).name(),
-                      Types.LONG,
-                      PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
-    }
-    legacy =
-        new FlinkEntityState(
-            getRuntimeContext()
-                .getState(new ValueStateDescriptor<>(LEGACY_MAX_EVENT_TIME, Types.LONG)),
-            getRuntimeContext()
-                .getMapState(new MapStateDescriptor<>("seen", Types.STRING, Types.LONG)),
-            tiles);
+    legacy = FlinkEntityState.registered(getRuntimeContext(), processor.views());
     held = new LinkedHashMap<>();
     pending = new LinkedHashMap<>();
     events = getRuntimeContext().getLongCounter("events");

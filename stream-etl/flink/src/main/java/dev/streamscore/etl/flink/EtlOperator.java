@@ -29,7 +29,7 @@ final class EtlOperator extends KeyedProcessOperator<String, EventRecord, KafkaO
     function.keys(this::setCurrentKey);
     // After open, the function's states are registered and whatever was restored is there.
     try (Stream<?> restored =
-        getKeyedStateBackend().getKeys(EtlFunction.LEGACY_MAX_EVENT_TIME, VoidNamespace.INSTANCE)) {
+        getKeyedStateBackend().getKeys(FlinkEntityState.MAX_EVENT_TIME, VoidNamespace.INSTANCE)) {
       function.legacyPresent(restored.findAny().isPresent());
     }
     if (emitIntervalMs > 0) {

@@ -1,10 +1,17 @@
 package dev.streamscore.etl.flink;
 
 import dev.streamscore.etl.EntityState;
+import dev.streamscore.etl.ViewSpec;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Map;
+import org.apache.flink.api.common.functions.RuntimeContext;
 import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
+import org.apache.flink.api.common.typeinfo.Types;
 
 /**
  * The core's {@link EntityState} as jobs before one state value per entity kept it in Flink keyed
@@ -17,7 +24,33 @@ final class FlinkEntityState implements EntityState {
   private final MapState<String, Long> seen;
   private final MapState<Long, byte[]>[] tiles;
 
-  FlinkEntityState(
+  /**
+   * The greatest event time's state name, whose restored keys say an earlier job's state is here.
+   */
+  static final String MAX_EVENT_TIME = "max-event-time";
+
+  /**
+   * The earlier layout's entries of the function whose {@code context} this is, registered under
+   * their names (tiles per view, by name, so that added views keep the others' state).
+   */
+  @SuppressWarnings("unchecked")
+  static FlinkEntityState registered(RuntimeContext context, List<ViewSpec> views) {
+    MapState<Long, byte[]>[] tiles = new MapState[views.size()];
+    for (int i = 0; i < tiles.length; i++) {
+      tiles[i] =
+          context.getMapState(
+              new MapStateDescriptor<>(
+                  "tiles." + views.get(i).name(),
+                  Types.LONG,
+                  PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
+    }
+    return new FlinkEntityState(
+        context.getState(new ValueStateDescriptor<>(MAX_EVENT_TIME, Types.LONG)),
+        context.getMapState(new MapStateDescriptor<>("seen", Types.STRING, Types.LONG)),
+        tiles);
+  }
+
+  private FlinkEntityState(
       ValueState<Long> maxEventTime, MapState<String, Long> seen, MapState<Long, byte[]>[] tiles) {
     this.maxEventTime = maxEventTime;
     this.seen = seen;

@@ -30,12 +30,7 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.eventtime.WatermarkStrategy;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.PrimitiveArrayTypeInfo;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.connector.source.util.ratelimit.RateLimiterStrategy;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
@@ -221,29 +216,11 @@ class LegacyStateUpgradeTest {
     }
 
     @Override
-    @SuppressWarnings("unchecked")
     public void open(OpenContext context) {
       FeatureSpec spec = FeatureSpec.parse(specYaml, "golden.yaml");
       FeatureProcessor processor = FeatureProcessor.of(spec, GoldenStream.SOURCE, "flink");
       records = new RecordProcessor(processor, GoldenStream.SOURCE, EtlFunction.STAGE);
-      List<ViewSpec> views = processor.views();
-      MapState<Long, byte[]>[] tiles = new MapState[views.size()];
-      for (int i = 0; i < tiles.length; i++) {
-        tiles[i] =
-            getRuntimeContext()
-                .getMapState(
-                    new MapStateDescriptor<>(
-                        "tiles." + views.get(i).name(),
-                        Types.LONG,
-                        PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
-      }
-      state =
-          new FlinkEntityState(
-              getRuntimeContext()
-                  .getState(new ValueStateDescriptor<>("max-event-time", Types.LONG)),
-              getRuntimeContext()
-                  .getMapState(new MapStateDescriptor<>("seen", Types.STRING, Types.LONG)),
-              tiles);
+      state = FlinkEntityState.registered(getRuntimeContext(), processor.views());
     }
 
     @Override
