@@ -192,10 +192,16 @@ public final class FeatureProcessor {
       }
       acceptedBy[view.number()] = true;
       long tileStart = view.spec().tileStart(t);
-      byte[] stored = state.tile(view.number(), tileStart);
-      Tiles tile = stored == null ? Tiles.empty(view) : Tiles.decode(view, stored);
-      tile.fold(row, t);
-      state.putTile(view.number(), tileStart, tile.encode());
+      Tiles tile;
+      if (state instanceof InMemoryEntityState held) {
+        tile = held.openTile(view, tileStart); // folded in place until the state is written
+        tile.fold(row, t);
+      } else {
+        byte[] stored = state.tile(view.number(), tileStart);
+        tile = stored == null ? Tiles.empty(view) : Tiles.decode(view, stored);
+        tile.fold(row, t);
+        state.putTile(view.number(), tileStart, tile.encode());
+      }
       updates.add(new TileUpdate(tile, event.getEntityId(), tileStart, nowMs, producer, position));
     }
     if (first || t > max) {

@@ -1,18 +1,30 @@
 package dev.streamscore.etl;
 
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * An {@link EntityState} held in plain maps: for {@link Replay}, tests and engines without keyed
- * maps. {@link #toBytes()} and {@link #fromBytes} carry it whole through an engine's state store
- * (Spark's group state).
+ * An {@link EntityState} held in memory: for {@link Replay}, tests, and the engines, which carry it
+ * whole through their state stores as {@link #toBytes()} (one value per entity).
+ *
+ * <p>It is made to be read, changed by a batch of events and written again cheaply: the seen ids
+ * are queried where they lie in the bytes it was read from ({@link SeenIds}), and a tile is decoded
+ * once, on the batch's first event for it, and folded in place until the state is written.
  */
 public final class InMemoryEntityState implements EntityState {
+  private static final byte FORMAT = 2;
+  private static final byte FORMAT_MAPS = 1;
+
   private long maxEventTime = Long.MIN_VALUE;
-  private final Map<String, Long> seen = new HashMap<>();
-  private final Map<Integer, TreeMap<Long, byte[]>> tiles = new HashMap<>();
+  private SeenIds seen = SeenIds.empty();
+
+  /** Per view number, per tile start: the tile's state bytes, or the {@link Tiles} decoded. */
+  private final Map<Integer, TreeMap<Long, Object>> tiles = new HashMap<>();
 
   @Override
   public long maxEventTime() {
@@ -26,24 +38,23 @@ public final class InMemoryEntityState implements EntityState {
 
   @Override
   public long seenAt(String eventId) {
-    Long at = seen.get(eventId);
-    return at == null ? Long.MIN_VALUE : at;
+    return seen.seenAt(eventId);
   }
 
   @Override
   public void markSeen(String eventId, long eventTimeMs) {
-    seen.put(eventId, eventTimeMs);
+    seen.markSeen(eventId, eventTimeMs);
   }
 
   @Override
   public void forgetSeenBefore(long eventTimeMs) {
-    seen.values().removeIf(t -> t < eventTimeMs);
+    seen.forgetBefore(eventTimeMs);
   }
 
   @Override
   public byte[] tile(int view, long tileStartMs) {
-    TreeMap<Long, byte[]> viewTiles = tiles.get(view);
-    return viewTiles == null ? null : viewTiles.get(tileStartMs);
+    TreeMap<Long, Object> viewTiles = tiles.get(view);
+    return viewTiles == null ? null : bytes(viewTiles.get(tileStartMs));
   }
 
   @Override
@@ -51,81 +62,138 @@ public final class InMemoryEntityState implements EntityState {
     tiles.computeIfAbsent(view, v -> new TreeMap<>()).put(tileStartMs, row);
   }
 
+  /**
+   * The open tile of {@code view} starting at {@code tileStartMs}, decoded, to be folded in place:
+   * an empty one when there is none.
+   */
+  Tiles openTile(ViewPlan view, long tileStartMs) {
+    TreeMap<Long, Object> viewTiles = tiles.computeIfAbsent(view.number(), v -> new TreeMap<>());
+    Object held = viewTiles.get(tileStartMs);
+    if (held instanceof Tiles decoded) {
+      return decoded;
+    }
+    Tiles tile = held == null ? Tiles.empty(view) : Tiles.decode(view, (byte[]) held);
+    viewTiles.put(tileStartMs, tile);
+    return tile;
+  }
+
   @Override
   public void removeTilesBefore(int view, long tileStartMs) {
-    TreeMap<Long, byte[]> viewTiles = tiles.get(view);
+    TreeMap<Long, Object> viewTiles = tiles.get(view);
     if (viewTiles != null) {
       viewTiles.headMap(tileStartMs).clear();
     }
   }
 
-  /** The whole state in a compact, versioned binary form. */
-  public byte[] toBytes() {
-    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
-    try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
-      out.writeByte(FORMAT);
-      out.writeLong(maxEventTime);
-      out.writeInt(seen.size());
-      for (Map.Entry<String, Long> e : seen.entrySet()) {
-        out.writeUTF(e.getKey());
-        out.writeLong(e.getValue());
-      }
-      out.writeInt(tiles.size());
-      for (Map.Entry<Integer, TreeMap<Long, byte[]>> view : tiles.entrySet()) {
-        out.writeInt(view.getKey());
-        out.writeInt(view.getValue().size());
-        for (Map.Entry<Long, byte[]> tile : view.getValue().entrySet()) {
-          out.writeLong(tile.getKey());
-          out.writeInt(tile.getValue().length);
-          out.write(tile.getValue());
-        }
-      }
-    } catch (java.io.IOException e) {
-      throw new java.io.UncheckedIOException(e); // a byte array does not fail
-    }
-    return bytes.toByteArray();
+  private static byte[] bytes(Object held) {
+    return held instanceof Tiles decoded ? decoded.encode() : (byte[]) held;
   }
 
   /**
-   * The state {@link #toBytes()} wrote.
+   * The whole state in a compact, versioned binary form: {@code byte 2, long maxEventTime}, the
+   * seen ids in {@link SeenIds}' layout, {@code int views}, and per view {@code int number, int
+   * tiles} and per tile {@code long start, int length, bytes}.
+   */
+  public byte[] toBytes() {
+    int size = 1 + 8 + seen.byteSize() + 4;
+    List<byte[]> encoded = new ArrayList<>();
+    for (TreeMap<Long, Object> viewTiles : tiles.values()) {
+      size += 8;
+      for (Object held : viewTiles.values()) {
+        byte[] b = bytes(held);
+        encoded.add(b);
+        size += 12 + b.length;
+      }
+    }
+    ByteBuffer out = ByteBuffer.allocate(size);
+    out.put(FORMAT).putLong(maxEventTime);
+    seen.writeTo(out);
+    out.putInt(tiles.size());
+    int next = 0;
+    for (Map.Entry<Integer, TreeMap<Long, Object>> view : tiles.entrySet()) {
+      out.putInt(view.getKey()).putInt(view.getValue().size());
+      for (Long start : view.getValue().keySet()) {
+        byte[] b = encoded.get(next++);
+        out.putLong(start).putInt(b.length).put(b);
+      }
+    }
+    return out.array();
+  }
+
+  /**
+   * The state {@link #toBytes()} wrote, or an earlier version wrote.
    *
    * @throws IllegalArgumentException for bytes of another format or cut short
    */
   public static InMemoryEntityState fromBytes(byte[] bytes) {
+    if (bytes.length == 0) {
+      throw new IllegalArgumentException("entity state bytes are cut short");
+    }
     InMemoryEntityState state = new InMemoryEntityState();
-    try (java.io.DataInputStream in =
-        new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
-      int format = in.readByte();
+    try {
+      ByteBuffer in = ByteBuffer.wrap(bytes);
+      byte format = in.get();
+      if (format == FORMAT_MAPS) {
+        readMaps(in, state);
+        return state;
+      }
       if (format != FORMAT) {
         throw new IllegalArgumentException(
-            "entity state of format " + format + "; this version reads format " + FORMAT);
+            "entity state of format " + format + "; this version reads formats 1 and " + FORMAT);
       }
-      state.maxEventTime = in.readLong();
-      for (int n = in.readInt(), i = 0; i < n; i++) {
-        state.seen.put(in.readUTF(), in.readLong());
+      state.maxEventTime = in.getLong();
+      state.seen = SeenIds.wrap(bytes, in.position());
+      in.position(state.seen.end());
+      readTiles(in, state);
+      if (in.hasRemaining()) {
+        throw new IllegalArgumentException("entity state bytes go on past their end");
       }
-      for (int views = in.readInt(), v = 0; v < views; v++) {
-        TreeMap<Long, byte[]> viewTiles = new TreeMap<>();
-        int view = in.readInt();
-        for (int n = in.readInt(), i = 0; i < n; i++) {
-          long start = in.readLong();
-          int length = in.readInt();
-          if (length < 0 || length > in.available()) {
-            throw new IllegalArgumentException("entity state bytes are cut short");
-          }
-          byte[] row = new byte[length];
-          in.readFully(row);
-          viewTiles.put(start, row);
-        }
-        state.tiles.put(view, viewTiles);
-      }
-    } catch (java.io.IOException e) {
+    } catch (BufferUnderflowException e) {
       throw new IllegalArgumentException("entity state bytes are cut short", e);
     }
     return state;
   }
 
-  private static final int FORMAT = 1;
+  private static void readTiles(ByteBuffer in, InMemoryEntityState state) {
+    for (int views = in.getInt(), v = 0; v < views; v++) {
+      TreeMap<Long, Object> viewTiles = new TreeMap<>();
+      int view = in.getInt();
+      for (int n = in.getInt(), i = 0; i < n; i++) {
+        long start = in.getLong();
+        int length = in.getInt();
+        if (length < 0 || length > in.remaining()) {
+          throw new IllegalArgumentException("entity state bytes are cut short");
+        }
+        byte[] row = new byte[length];
+        in.get(row);
+        viewTiles.put(start, row);
+      }
+      state.tiles.put(view, viewTiles);
+    }
+  }
+
+  /** Format 1: the seen ids as {@code int n} and n times {@code modified-UTF-8 id, long time}. */
+  private static void readMaps(ByteBuffer in, InMemoryEntityState state) {
+    state.maxEventTime = in.getLong();
+    for (int n = in.getInt(), i = 0; i < n; i++) {
+      int length = Short.toUnsignedInt(in.getShort());
+      if (length > in.remaining()) {
+        throw new IllegalArgumentException("entity state bytes are cut short");
+      }
+      String id;
+      try {
+        id =
+            new java.io.DataInputStream(
+                    new java.io.ByteArrayInputStream(in.array(), in.position() - 2, length + 2))
+                .readUTF();
+      } catch (java.io.IOException e) {
+        throw new IllegalArgumentException("entity state bytes hold an id that is not UTF-8", e);
+      }
+      in.position(in.position() + length);
+      state.seen.markSeen(id, in.getLong());
+    }
+    readTiles(in, state);
+  }
 
   /** Event ids currently remembered for dedupe. */
   public int seenCount() {

@@ -5,7 +5,8 @@ import dev.streamscore.proto.v1.FeatureRow;
 /**
  * A tile an event changed. Its {@link FeatureRow} is built only when asked for, so an engine that
  * coalesces changes (and writes only a tile's latest row) pays for one row per write, not one per
- * event. Not thread-safe.
+ * event. The tile may be folded in place by the entity's next event: ask for the row before that,
+ * or keep only a tile's latest update (asking a superseded one fails). Not thread-safe.
  */
 public final class TileUpdate {
   private final Tiles tile;
@@ -14,6 +15,7 @@ public final class TileUpdate {
   private final long updatedAtMs;
   private final String producer;
   private final SourcePosition position;
+  private final long version;
   private FeatureRow row;
   private byte[] bytes;
 
@@ -30,6 +32,7 @@ public final class TileUpdate {
     this.updatedAtMs = updatedAtMs;
     this.producer = producer;
     this.position = position;
+    this.version = tile.eventCount;
   }
 
   /** The view's name. */
@@ -52,12 +55,17 @@ public final class TileUpdate {
 
   /** The tile's new version: the events folded into it. */
   public long version() {
-    return tile.eventCount;
+    return version;
   }
 
   /** The tile's new row. */
   public FeatureRow row() {
     if (row == null) {
+      if (tile.eventCount != version) {
+        throw new IllegalStateException(
+            "the tile of this update has had events folded in since; ask for a row before the"
+                + " entity's next event, or keep only the tile's latest update");
+      }
       row = tile.toRow(entityId, tileStartMs, updatedAtMs, producer, position);
     }
     return row;

@@ -1,6 +1,7 @@
 package dev.streamscore.etl;
 
 import com.google.protobuf.ByteString;
+import com.google.protobuf.UnsafeByteOperations;
 import dev.streamscore.proto.v1.ColumnPartial;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.Value;
@@ -17,6 +18,12 @@ import org.apache.datasketches.hll.HllSketch;
  * of the view: {@code long count}, and when count > 0 {@code double sum, sumSquares, min, max, long
  * lastTime, value last, int hllLength, hll bytes}; a value is a tag byte (1 double, 2 long, 3
  * string, 4 bool, 5 timestamp) and its payload.
+ *
+ * <p>A sketch is kept in state in DataSketches' updatable form: a sketch read from it and updated
+ * is the sketch that was never written, byte for byte, so an engine may hold a tile across any
+ * number of events between writes and its rows still equal those of a replay that writes after
+ * every event. (The compact form does not round-trip so: its coupons come back in another order.)
+ * Rows carry the compact form. State written before holds compact sketches; both forms are read.
  */
 final class Tiles {
   private static final byte FORMAT = 1;
@@ -31,7 +38,11 @@ final class Tiles {
   final double[] max;
   final long[] lastTime;
   final Value[] last;
-  final byte[][] hll;
+
+  /** Per column: the sketch as stored (either form), until {@link #sketch} reads it. */
+  private final byte[][] hllImage;
+
+  private final HllSketch[] sketch;
 
   private Tiles(ViewPlan view) {
     this.view = view;
@@ -43,7 +54,8 @@ final class Tiles {
     max = new double[n];
     lastTime = new long[n];
     last = new Value[n];
-    hll = new byte[n][];
+    hllImage = new byte[n][];
+    sketch = new HllSketch[n];
   }
 
   /** An empty tile. */
@@ -81,11 +93,33 @@ final class Tiles {
         lastTime[c] = eventTimeMs;
       }
       if (view.sketches()[c]) {
-        HllSketch sketch = Sketches.read(hll[c] == null ? new byte[0] : hll[c]);
-        Sketches.update(sketch, v);
-        hll[c] = sketch.toCompactByteArray();
+        HllSketch s = sketch(c);
+        if (s == null) {
+          s = Sketches.read(new byte[0]);
+          sketch[c] = s;
+        }
+        Sketches.update(s, v);
       }
     }
+  }
+
+  /** Column {@code c}'s sketch, read from state on first use; null when it has none. */
+  HllSketch sketch(int c) {
+    if (sketch[c] == null && hllImage[c] != null) {
+      sketch[c] = Sketches.read(hllImage[c]);
+      hllImage[c] = null;
+    }
+    return sketch[c];
+  }
+
+  /** Column {@code c}'s sketch in compact form, as rows carry it; null when it has none. */
+  byte[] compactSketch(int c) {
+    HllSketch s = sketch(c);
+    return s == null ? null : s.toCompactByteArray();
+  }
+
+  private byte[] stateImage(int c) {
+    return sketch[c] != null ? sketch[c].toUpdatableByteArray() : hllImage[c];
   }
 
   /** The tile's row; the version is the number of events folded in. */
@@ -131,8 +165,9 @@ final class Tiles {
               .setMax(max[c])
               .setLast(last[c])
               .setLastTimeMs(lastTime[c]);
-      if (hll[c] != null) {
-        p.setHllSketch(ByteString.copyFrom(hll[c]));
+      byte[] compact = compactSketch(c);
+      if (compact != null) {
+        p.setHllSketch(UnsafeByteOperations.unsafeWrap(compact)); // a fresh array, kept by no one
       }
       row.putColumns(columns[c], p.build());
     }
@@ -142,9 +177,11 @@ final class Tiles {
   /** The state bytes. */
   byte[] encode() {
     int size = 1 + 16;
+    byte[][] hll = new byte[count.length][];
     for (int c = 0; c < count.length; c++) {
       size += 8;
       if (count[c] > 0) {
+        hll[c] = stateImage(c);
         size += 32 + 8 + valueSize(last[c]) + 4 + (hll[c] == null ? 0 : hll[c].length);
       }
     }
@@ -195,8 +232,8 @@ final class Tiles {
         tile.last[c] = getValue(in);
         int hllLength = in.getInt();
         if (hllLength >= 0) {
-          tile.hll[c] = new byte[hllLength];
-          in.get(tile.hll[c]);
+          tile.hllImage[c] = new byte[hllLength];
+          in.get(tile.hllImage[c]);
         }
       }
     }

@@ -94,7 +94,7 @@ public final class Windows {
             t.max[column],
             t.last[column],
             t.lastTime[column],
-            t.hll[column]);
+            t.compactSketch(column));
       }
     }
     return acc.result(view, feature, asOfMs);
@@ -143,7 +143,9 @@ public final class Windows {
         last = pLast;
         lastTime = pLastTime;
       }
-      if (union != null && hll != null && hll.length > 0) {
+      if (union != null && hll != null) {
+        // From the compact form, as a reader of the rows merges them: a union's estimate may
+        // depend on the order its coupons arrive in, and each form has its own order.
         union.update(HllSketch.heapify(hll));
       }
     }

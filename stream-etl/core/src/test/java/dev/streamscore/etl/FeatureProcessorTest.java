@@ -1,6 +1,7 @@
 package dev.streamscore.etl;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
@@ -34,12 +35,13 @@ class FeatureProcessorTest {
   @Test
   void foldsAnEventIntoOneTilePerViewWithAGrowingVersion() {
     FeatureProcessor.Outcome first = processor.process(state, event("a", T0 + 61_000).build(), 5);
+    FeatureRow firstTile = row(first, "user_txn");
     FeatureProcessor.Outcome second = processor.process(state, event("b", T0 + 65_000).build(), 6);
 
     FeatureRow tile = row(second, "user_txn");
     assertThat(tile.getTileStartMs()).isEqualTo(T0 + 60_000);
     assertThat(tile.getTileSizeMs()).isEqualTo(60_000);
-    assertThat(row(first, "user_txn").getVersion()).isEqualTo(1);
+    assertThat(firstTile.getVersion()).isEqualTo(1);
     assertThat(tile.getVersion()).isEqualTo(2);
     assertThat(tile.getEventCount()).isEqualTo(2);
     assertThat(tile.getColumnsMap().get("amount").getSum()).isEqualTo(20.0);
@@ -47,6 +49,18 @@ class FeatureProcessorTest {
     assertThat(tile.getUpdatedAtMs()).isEqualTo(6);
     assertThat(tile.getProducer()).isEqualTo("core");
     assertThat(row(second, "user_daily").getTileStartMs()).isEqualTo(T0);
+  }
+
+  @Test
+  void anUpdateSupersededByALaterEventOfItsTileRefusesToBuildAStaleRow() {
+    FeatureProcessor.Outcome first = processor.process(state, event("a", T0 + 61_000).build(), 5);
+    processor.process(state, event("b", T0 + 65_000).build(), 6);
+
+    TileUpdate superseded = first.updates().get(0);
+    assertThat(superseded.version()).isEqualTo(1);
+    assertThatThrownBy(superseded::row)
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessageContaining("latest update");
   }
 
   @Test
