@@ -189,7 +189,8 @@ public final class EtlThroughput {
         done);
   }
 
-  private static List<Event> generate(int n) {
+  /** N validated payments events, event time advancing 2 ms per event. */
+  static List<Event> generate(int n) {
     SourceSpec payments = SPEC.source("payments").orElseThrow();
     long[] now = {Instant.parse("2026-11-24T00:00:00Z").toEpochMilli()};
     InstantSource simulated = () -> Instant.ofEpochMilli(now[0] += 2);

@@ -13,7 +13,8 @@ import java.util.TreeMap;
  * whole through their state stores as {@link #toBytes()} (one value per entity).
  *
  * <p>It is made to be read, changed by a batch of events and written again cheaply: the seen ids
- * are queried where they lie in the bytes it was read from ({@link SeenIds}), and a tile is decoded
+ * are queried where they lie in the bytes it was read from ({@link PackedSeenIds}), or kept
+ * outside, in an engine's keyed map ({@link #fromBytes(byte[], SeenIdStore)}); a tile is decoded
  * once, on the batch's first event for it, and folded in place until the state is written.
  */
 public final class InMemoryEntityState implements EntityState {
@@ -21,7 +22,18 @@ public final class InMemoryEntityState implements EntityState {
   private static final byte FORMAT_MAPS = 1;
 
   private long maxEventTime = Long.MIN_VALUE;
-  private SeenIds seen = SeenIds.empty();
+  private PackedSeenIds packed = PackedSeenIds.empty();
+
+  /** Where the ids are: {@link #packed}, or the engine's store. */
+  private SeenIdStore seen = packed;
+
+  /** A new entity's state, its seen ids inside it. */
+  public InMemoryEntityState() {}
+
+  /** A new entity's state, its seen ids kept in {@code seenIds}. */
+  public InMemoryEntityState(SeenIdStore seenIds) {
+    this.seen = java.util.Objects.requireNonNull(seenIds, "seenIds");
+  }
 
   /** Per view number, per tile start: the tile's state bytes, or the {@link Tiles} decoded. */
   private final Map<Integer, TreeMap<Long, Object>> tiles = new HashMap<>();
@@ -49,6 +61,11 @@ public final class InMemoryEntityState implements EntityState {
   @Override
   public void forgetSeenBefore(long eventTimeMs) {
     seen.forgetBefore(eventTimeMs);
+  }
+
+  /** Whether the seen ids are kept outside this state (and its bytes). */
+  private boolean seenOutside() {
+    return seen != packed;
   }
 
   @Override
@@ -91,11 +108,12 @@ public final class InMemoryEntityState implements EntityState {
 
   /**
    * The whole state in a compact, versioned binary form: {@code byte 2, long maxEventTime}, the
-   * seen ids in {@link SeenIds}' layout, {@code int views}, and per view {@code int number, int
-   * tiles} and per tile {@code long start, int length, bytes}.
+   * seen ids in {@link PackedSeenIds}' layout (none when they are kept outside), {@code int views},
+   * and per view {@code int number, int tiles} and per tile {@code long start, int length, bytes}.
    */
   public byte[] toBytes() {
-    int size = 1 + 8 + seen.byteSize() + 4;
+    PackedSeenIds ids = seenOutside() ? PackedSeenIds.empty() : packed;
+    int size = 1 + 8 + ids.byteSize() + 4;
     List<byte[]> encoded = new ArrayList<>();
     for (TreeMap<Long, Object> viewTiles : tiles.values()) {
       size += 8;
@@ -107,7 +125,7 @@ public final class InMemoryEntityState implements EntityState {
     }
     ByteBuffer out = ByteBuffer.allocate(size);
     out.put(FORMAT).putLong(maxEventTime);
-    seen.writeTo(out);
+    ids.writeTo(out);
     out.putInt(tiles.size());
     int next = 0;
     for (Map.Entry<Integer, TreeMap<Long, Object>> view : tiles.entrySet()) {
@@ -126,24 +144,43 @@ public final class InMemoryEntityState implements EntityState {
    * @throws IllegalArgumentException for bytes of another format or cut short
    */
   public static InMemoryEntityState fromBytes(byte[] bytes) {
+    InMemoryEntityState state = new InMemoryEntityState();
+    read(bytes, state);
+    return state;
+  }
+
+  /**
+   * {@link #fromBytes(byte[])} for a state whose seen ids are kept in {@code seenIds}; ids the
+   * bytes hold (written while they were kept inside) are moved there.
+   */
+  public static InMemoryEntityState fromBytes(byte[] bytes, SeenIdStore seenIds) {
+    InMemoryEntityState inside = fromBytes(bytes);
+    InMemoryEntityState state = new InMemoryEntityState(seenIds);
+    state.maxEventTime = inside.maxEventTime;
+    state.tiles.putAll(inside.tiles);
+    inside.packed.forEach(seenIds::markSeen);
+    return state;
+  }
+
+  private static void read(byte[] bytes, InMemoryEntityState state) {
     if (bytes.length == 0) {
       throw new IllegalArgumentException("entity state bytes are cut short");
     }
-    InMemoryEntityState state = new InMemoryEntityState();
     try {
       ByteBuffer in = ByteBuffer.wrap(bytes);
       byte format = in.get();
       if (format == FORMAT_MAPS) {
         readMaps(in, state);
-        return state;
+        return;
       }
       if (format != FORMAT) {
         throw new IllegalArgumentException(
             "entity state of format " + format + "; this version reads formats 1 and " + FORMAT);
       }
       state.maxEventTime = in.getLong();
-      state.seen = SeenIds.wrap(bytes, in.position());
-      in.position(state.seen.end());
+      state.packed = PackedSeenIds.wrap(bytes, in.position());
+      state.seen = state.packed;
+      in.position(state.packed.end());
       readTiles(in, state);
       if (in.hasRemaining()) {
         throw new IllegalArgumentException("entity state bytes go on past their end");
@@ -151,7 +188,6 @@ public final class InMemoryEntityState implements EntityState {
     } catch (BufferUnderflowException e) {
       throw new IllegalArgumentException("entity state bytes are cut short", e);
     }
-    return state;
   }
 
   private static void readTiles(ByteBuffer in, InMemoryEntityState state) {
@@ -195,9 +231,9 @@ public final class InMemoryEntityState implements EntityState {
     readTiles(in, state);
   }
 
-  /** Event ids currently remembered for dedupe. */
+  /** Event ids currently remembered for dedupe inside this state (0 when kept outside). */
   public int seenCount() {
-    return seen.size();
+    return seenOutside() ? 0 : packed.size();
   }
 
   /** Open tiles currently held, over all views. */

@@ -191,6 +191,73 @@ class InMemoryEntityStateTest {
     }
   }
 
+  /** An engine's keyed map of seen ids, as a map. */
+  private static final class MapSeenIds implements SeenIdStore {
+    final Map<String, Long> ids = new HashMap<>();
+
+    @Override
+    public long seenAt(String eventId) {
+      return ids.getOrDefault(eventId, Long.MIN_VALUE);
+    }
+
+    @Override
+    public void markSeen(String eventId, long eventTimeMs) {
+      ids.put(eventId, eventTimeMs);
+    }
+
+    @Override
+    public void forgetBefore(long eventTimeMs) {
+      ids.values().removeIf(t -> t < eventTimeMs);
+    }
+  }
+
+  @Test
+  void seenIdsKeptOutsideStayOutOfTheBytesAndIdsInsideAreMovedOut() {
+    InMemoryEntityState inside = new InMemoryEntityState();
+    inside.markSeen("a", 10);
+    inside.markSeen("b", 20);
+    inside.forgetSeenBefore(15);
+    inside.putTile(0, 0, new byte[] {7});
+    MapSeenIds map = new MapSeenIds();
+
+    InMemoryEntityState outside = InMemoryEntityState.fromBytes(inside.toBytes(), map);
+    outside.markSeen("c", 30);
+
+    assertThat(map.ids).containsExactlyInAnyOrderEntriesOf(Map.of("b", 20L, "c", 30L));
+    assertThat(outside.seenAt("b")).isEqualTo(20);
+    assertThat(outside.tile(0, 0)).containsExactly(7);
+    InMemoryEntityState back = InMemoryEntityState.fromBytes(outside.toBytes());
+    assertThat(back.seenCount()).isZero();
+    assertThat(back.tile(0, 0)).containsExactly(7);
+    assertThat(outside.toBytes().length).isLessThan(inside.toBytes().length);
+  }
+
+  @Test
+  void anEntityWithItsSeenIdsOutsideProcessesAsOneWithThemInside() {
+    List<Event> events = GoldenStream.generate(9, 4_000, 10, START, 3 * 3_600_000L);
+    FeatureProcessor processor =
+        FeatureProcessor.of(GoldenStream.spec(), GoldenStream.SOURCE, "test");
+    Map<String, byte[]> stored = new HashMap<>();
+    Map<String, MapSeenIds> maps = new HashMap<>();
+    List<String> out = new ArrayList<>();
+    for (Event e : events) {
+      MapSeenIds map = maps.computeIfAbsent(e.getEntityId(), k -> new MapSeenIds());
+      byte[] bytes = stored.get(e.getEntityId());
+      InMemoryEntityState state =
+          bytes == null ? new InMemoryEntityState(map) : InMemoryEntityState.fromBytes(bytes, map);
+      FeatureProcessor.Outcome outcome = processor.process(state, e, START);
+      for (TileUpdate u : outcome.updates()) {
+        out.add(u.view() + ":" + u.entityId() + "@" + u.tileStartMs() + "=" + u.row());
+      }
+      for (Rejection r : outcome.rejections()) {
+        out.add(e.getEventId() + " " + r);
+      }
+      stored.put(e.getEntityId(), state.toBytes());
+    }
+
+    assertThat(out).isEqualTo(outcomes(events, 0));
+  }
+
   @Test
   void bytesOfAnotherFormatOrCutShortAreRefused() {
     InMemoryEntityState state = new InMemoryEntityState();

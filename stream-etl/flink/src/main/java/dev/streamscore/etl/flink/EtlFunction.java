@@ -4,6 +4,7 @@ import dev.streamscore.etl.FeatureProcessor;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.InMemoryEntityState;
 import dev.streamscore.etl.RecordProcessor;
+import dev.streamscore.etl.SeenIdStore;
 import dev.streamscore.etl.TileKeys;
 import dev.streamscore.etl.TileUpdate;
 import dev.streamscore.proto.v1.RejectReason;
@@ -35,9 +36,13 @@ import org.apache.flink.util.Collector;
  * several per event. A checkpoint therefore never holds an event whose effects are not in it, and
  * after a failure the source's replay makes the same batches' results again.
  *
- * <p>State: one value per entity, the core's {@link InMemoryEntityState} bytes. Jobs before it kept
- * several entries (greatest event time, seen ids, a map of tiles per view); an entity restored from
- * such a savepoint is moved to the one value when it is next read, so an upgrade keeps its state.
+ * <p>State: one value per entity, the core's {@link InMemoryEntityState} bytes (greatest event time
+ * and open tiles), and its seen event ids in a map beside it, one entry per id: a busy entity
+ * remembers thousands, and rewriting them all with its value after every batch kept RocksDB busy
+ * compacting. Jobs before it kept several entries (greatest event time, seen ids, a map of tiles
+ * per view); an entity restored from such a savepoint is moved to the one value when it is next
+ * read, so an upgrade keeps its state; a value that holds seen ids (written by the job before this
+ * one) hands them to the map the same way.
  */
 final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaOut> {
   private static final long serialVersionUID = 1L;
@@ -57,6 +62,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
   private transient RecordProcessor records;
   private transient ValueState<byte[]> entityState;
   private transient FlinkEntityState legacy;
+  private transient SeenIdStore seenIds;
   // Whether this subtask restored entries of the earlier layout; until then, a new entity costs
   // one state read instead of two.
   private transient boolean legacyPresent = true;
@@ -75,7 +81,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
 
   // Rows not yet emitted, latest version per tile, in first-change order; emitted with the events
   // that made them, so the same holds.
-  private transient Map<String, TileUpdate> pending;
+  private transient Map<PendingTile, TileUpdate> pending;
 
   /** An event waiting for its entity's batch, with the processing time it arrived at. */
   private record Held(RecordProcessor.Record record, long arrivedMs) {}
@@ -138,6 +144,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
                 new ValueStateDescriptor<>(
                     "entity", PrimitiveArrayTypeInfo.BYTE_PRIMITIVE_ARRAY_TYPE_INFO));
     legacy = FlinkEntityState.registered(getRuntimeContext(), processor.views());
+    seenIds = legacy.seenIds();
     held = new LinkedHashMap<>();
     pending = new LinkedHashMap<>();
     events = getRuntimeContext().getLongCounter("events");
@@ -206,7 +213,8 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
           rows.add(1);
           out.accept(EtlFunction.row(update, now));
         } else {
-          pending.put(update.view() + '|' + update.entityId() + '@' + update.tileStartMs(), update);
+          pending.put(
+              new PendingTile(update.view(), update.entityId(), update.tileStartMs()), update);
         }
       }
 
@@ -228,12 +236,12 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     try {
       byte[] bytes = entityState.value();
       if (bytes != null) {
-        return InMemoryEntityState.fromBytes(bytes);
+        return InMemoryEntityState.fromBytes(bytes, seenIds);
       }
     } catch (Exception e) {
       throw new IllegalStateException("Flink keyed state: cannot read an entity's state", e);
     }
-    InMemoryEntityState state = new InMemoryEntityState();
+    InMemoryEntityState state = new InMemoryEntityState(seenIds);
     if (legacyPresent && legacy.maxEventTime() != Long.MIN_VALUE) {
       legacy.moveTo(state);
       moved.add(1);
@@ -248,4 +256,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
       throw new IllegalStateException("Flink keyed state: cannot write an entity's state", e);
     }
   }
+
+  /** A tile changed since the last flush: its latest update is the one written. */
+  private record PendingTile(String view, String entityId, long tileStartMs) {}
 }

@@ -1,6 +1,7 @@
 package dev.streamscore.etl.flink;
 
 import dev.streamscore.etl.EntityState;
+import dev.streamscore.etl.SeenIdStore;
 import dev.streamscore.etl.ViewSpec;
 import java.util.Iterator;
 import java.util.List;
@@ -16,8 +17,10 @@ import org.apache.flink.api.common.typeinfo.Types;
 /**
  * The core's {@link EntityState} as jobs before one state value per entity kept it in Flink keyed
  * state: the current key's greatest event time, its seen event ids and its open tiles (one map per
- * view). Kept to read savepoints of those jobs: {@link #moveTo} hands an entity's entries to the
- * one value and removes them.
+ * view). The seen ids are still kept so ({@link #seenIds()}): a busy entity remembers thousands,
+ * and writing them all into its value after every batch kept RocksDB busy compacting. The rest is
+ * kept to read savepoints of earlier jobs: {@link #moveTo} hands an entity's greatest event time
+ * and tiles to the one value and removes them.
  */
 final class FlinkEntityState implements EntityState {
   private final ValueState<Long> maxEventTime;
@@ -141,20 +144,39 @@ final class FlinkEntityState implements EntityState {
     }
   }
 
-  /** Copies the current entity's entries into {@code state}, then removes them here. */
+  /** The current entity's seen ids, one map entry per id. */
+  SeenIdStore seenIds() {
+    return new SeenIdStore() {
+      @Override
+      public long seenAt(String eventId) {
+        return FlinkEntityState.this.seenAt(eventId);
+      }
+
+      @Override
+      public void markSeen(String eventId, long eventTimeMs) {
+        FlinkEntityState.this.markSeen(eventId, eventTimeMs);
+      }
+
+      @Override
+      public void forgetBefore(long eventTimeMs) {
+        forgetSeenBefore(eventTimeMs);
+      }
+    };
+  }
+
+  /**
+   * Copies the current entity's greatest event time and tiles into {@code state}, then removes them
+   * here; its seen ids stay where they are.
+   */
   void moveTo(EntityState state) {
     try {
       state.maxEventTime(maxEventTime());
-      for (Map.Entry<String, Long> e : seen.entries()) {
-        state.markSeen(e.getKey(), e.getValue());
-      }
       for (int view = 0; view < tiles.length; view++) {
         for (Map.Entry<Long, byte[]> tile : tiles[view].entries()) {
           state.putTile(view, tile.getKey(), tile.getValue());
         }
         tiles[view].clear();
       }
-      seen.clear();
       maxEventTime.clear();
     } catch (Exception e) {
       throw failed("move an entity's entries to its one state value", e);

@@ -63,6 +63,8 @@ public final class FlinkEtlMain {
     System.exit(run(options, spec.yaml(), spec.origin(), sources));
   }
 
+  private static final String FLINK_OPTION = "streamscore.flink.";
+
   private static int run(
       EtlOptions options, String specYaml, String specOrigin, List<String> sources)
       throws Exception {
@@ -80,6 +82,12 @@ public final class FlinkEtlMain {
     conf.setString("taskmanager.memory.managed.size", "128m");
     conf.setString("state.backend.type", options.rocksdb() ? "rocksdb" : "hashmap");
     conf.setString("execution.checkpointing.incremental", "true");
+    // Any Flink option, for an operator tuning the embedded job: -Dstreamscore.flink.KEY=VALUE.
+    for (String name : System.getProperties().stringPropertyNames()) {
+      if (name.startsWith(FLINK_OPTION)) {
+        conf.setString(name.substring(FLINK_OPTION.length()), System.getProperty(name));
+      }
+    }
     // Submitted to a session cluster (`flink run`), the client decides what to restore from
     // (`-s`), and a fixed job id would be refused as a duplicate when the job is submitted again.
     boolean onCluster = onCluster();

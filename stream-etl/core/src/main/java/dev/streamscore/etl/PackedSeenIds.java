@@ -24,7 +24,7 @@ import java.util.Map;
  *
  * <p>Not thread-safe: an entity's state is used by one thread at a time.
  */
-final class SeenIds {
+final class PackedSeenIds implements SeenIdStore {
   private static final VarHandle LONG =
       MethodHandles.byteArrayViewVarHandle(long[].class, ByteOrder.BIG_ENDIAN);
   private static final VarHandle INT =
@@ -47,7 +47,7 @@ final class SeenIds {
   /** Every id seen below this event time is forgotten. */
   private long forgetBelow = Long.MIN_VALUE;
 
-  private SeenIds(byte[] base, int offset, int n, int ids, int end) {
+  private PackedSeenIds(byte[] base, int offset, int n, int ids, int end) {
     this.base = base;
     this.entries = offset + 4;
     this.n = n;
@@ -56,8 +56,8 @@ final class SeenIds {
   }
 
   /** No id seen. */
-  static SeenIds empty() {
-    return new SeenIds(NONE, 0, 0, 4, 4);
+  static PackedSeenIds empty() {
+    return new PackedSeenIds(NONE, 0, 0, 4, 4);
   }
 
   /**
@@ -66,7 +66,7 @@ final class SeenIds {
    *
    * @throws IllegalArgumentException when the bytes are cut short or inconsistent
    */
-  static SeenIds wrap(byte[] bytes, int offset) {
+  static PackedSeenIds wrap(byte[] bytes, int offset) {
     if (offset < 0 || bytes.length - offset < 4) {
       throw new IllegalArgumentException("entity state bytes are cut short");
     }
@@ -86,7 +86,7 @@ final class SeenIds {
     if (idsAt + previous > bytes.length) {
       throw new IllegalArgumentException("entity state bytes are cut short");
     }
-    return new SeenIds(bytes, offset, n, (int) idsAt, (int) idsAt + previous);
+    return new PackedSeenIds(bytes, offset, n, (int) idsAt, (int) idsAt + previous);
   }
 
   /** Where the bytes read by {@link #wrap} end. */
@@ -94,7 +94,8 @@ final class SeenIds {
     return end;
   }
 
-  long seenAt(String id) {
+  @Override
+  public long seenAt(String id) {
     if (added != null) {
       Long t = added.get(id);
       if (t != null) {
@@ -109,7 +110,8 @@ final class SeenIds {
     return t >= forgetBelow ? t : Long.MIN_VALUE;
   }
 
-  void markSeen(String id, long eventTimeMs) {
+  @Override
+  public void markSeen(String id, long eventTimeMs) {
     if (added == null) {
       added = new HashMap<>();
     }
@@ -124,10 +126,24 @@ final class SeenIds {
     }
   }
 
-  void forgetBefore(long eventTimeMs) {
+  @Override
+  public void forgetBefore(long eventTimeMs) {
     forgetBelow = Math.max(forgetBelow, eventTimeMs);
     if (added != null) {
       added.values().removeIf(t -> t < eventTimeMs);
+    }
+  }
+
+  /** Calls {@code each} with every id remembered now and its event time. */
+  void forEach(java.util.function.ObjLongConsumer<String> each) {
+    for (int i = 0; i < n; i++) {
+      if (kept(i)) {
+        int from = idStart(i);
+        each.accept(new String(base, from, idEnd(i) - from, StandardCharsets.UTF_8), time(i));
+      }
+    }
+    if (added != null) {
+      added.forEach((id, t) -> each.accept(id, t));
     }
   }
 
