@@ -61,21 +61,30 @@ public final class TileUpdate {
   /** The tile's new row. */
   public FeatureRow row() {
     if (row == null) {
-      if (tile.eventCount != version) {
-        throw new IllegalStateException(
-            "the tile of this update has had events folded in since; ask for a row before the"
-                + " entity's next event, or keep only the tile's latest update");
-      }
+      current();
       row = tile.toRow(entityId, tileStartMs, updatedAtMs, producer, position);
     }
     return row;
   }
 
-  /** The row serialized. */
+  /** The row serialized (written straight from the tile, without building the row). */
   public byte[] bytes() {
     if (bytes == null) {
-      bytes = row().toByteArray();
+      if (row != null) {
+        bytes = row.toByteArray();
+      } else {
+        current();
+        bytes = RowWriter.write(tile, entityId, tileStartMs, updatedAtMs, producer, position);
+      }
     }
     return bytes;
+  }
+
+  private void current() {
+    if (tile.eventCount != version) {
+      throw new IllegalStateException(
+          "the tile of this update has had events folded in since; ask for a row before the"
+              + " entity's next event, or keep only the tile's latest update");
+    }
   }
 }
