@@ -27,8 +27,9 @@ import java.util.Map;
  * until the server has answered; a stream that breaks later is the caller's to reopen.
  *
  * <p>gRPC retries a call only while no answer has begun; a unary call that fails UNAVAILABLE all
- * the same (its server died mid-answer) is sent once more, waiting for a ready server within the
- * same deadline ({@link ResendUnary}).
+ * the same (its server died mid-answer), or that its server cancelled (a server shutting down
+ * resets the calls it has accepted), is sent once more, waiting for a ready server within the same
+ * deadline ({@link ResendUnary}). A call its caller cancelled is not.
  *
  * <p>Retrying a unary call is safe for our services: {@code Predict} is a read, and a retried one
  * at most adds a second prediction-log record with the same request id.

@@ -4,16 +4,19 @@ import io.grpc.CallOptions;
 import io.grpc.Channel;
 import io.grpc.ClientCall;
 import io.grpc.ClientInterceptor;
+import io.grpc.Context;
 import io.grpc.Metadata;
 import io.grpc.MethodDescriptor;
 import io.grpc.Status;
 
 /**
  * Sends a unary call once more when it fails {@code UNAVAILABLE} after gRPC's own retries could not
- * help: gRPC retries only while no answer has begun, so a server that dies in the middle of
- * answering, or shuts its calls down, fails the call for good. The second call waits for a ready
- * server within the same deadline. The caller sees one outcome: the answer is held until the call
- * closes, so nothing it saw from the first call is repeated.
+ * help, or {@code CANCELLED} by the server rather than by its caller: gRPC retries only while no
+ * answer has begun, so a server that dies in the middle of answering fails the call for good, and
+ * one that shuts down resets the calls it has accepted ({@code RST_STREAM}, CANCEL), even one that
+ * arrived a moment before. The second call waits for a ready server within the same deadline. The
+ * caller sees one outcome: the answer is held until the call closes, so nothing it saw from the
+ * first call is repeated.
  *
  * <p>Only for services whose unary calls are safe to repeat; streaming calls pass through.
  */
@@ -37,6 +40,7 @@ final class ResendUnary implements ClientInterceptor {
     private Q request;
     private int requested;
     private volatile ClientCall<Q, A> current;
+    private volatile boolean cancelledByCaller;
 
     ResendingCall(MethodDescriptor<Q, A> method, CallOptions options, Channel next) {
       this.method = method;
@@ -71,6 +75,7 @@ final class ResendUnary implements ClientInterceptor {
 
     @Override
     public void cancel(String message, Throwable cause) {
+      cancelledByCaller = true;
       current.cancel(message, cause);
     }
 
@@ -107,10 +112,7 @@ final class ResendUnary implements ClientInterceptor {
 
       @Override
       public void onClose(Status status, Metadata trailers) {
-        if (mayResend
-            && status.getCode() == Status.Code.UNAVAILABLE
-            && answer == null
-            && request != null) {
+        if (mayResend && resendable(status) && answer == null && request != null) {
           ClientCall<Q, A> again =
               next.newCall(
                   method, options.withWaitForReady().withOption(FailoverChannels.RESENT, true));
@@ -128,6 +130,14 @@ final class ResendUnary implements ClientInterceptor {
           listener.onMessage(answer);
         }
         listener.onClose(status, trailers);
+      }
+
+      /** Callbacks run in the call's context: a caller that cancelled it cancelled that. */
+      private boolean resendable(Status status) {
+        return status.getCode() == Status.Code.UNAVAILABLE
+            || (status.getCode() == Status.Code.CANCELLED
+                && !cancelledByCaller
+                && !Context.current().isCancelled());
       }
 
       @Override

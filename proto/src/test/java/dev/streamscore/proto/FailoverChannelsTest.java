@@ -39,7 +39,7 @@ class FailoverChannelsTest {
             "127.0.0.1:" + first.getPort() + ",127.0.0.1:" + second.getPort(), HEALTH);
     try {
       HealthGrpc.HealthBlockingStub health = HealthGrpc.newBlockingStub(channel);
-      int failed = 0;
+      List<String> failed = new java.util.ArrayList<>();
       for (int i = 0; i < 400; i++) {
         if (i == 200) {
           // Abrupt: connections reset, as when the process is SIGKILLed.
@@ -50,10 +50,10 @@ class FailoverChannelsTest {
               .withDeadlineAfter(10, TimeUnit.SECONDS)
               .check(HealthCheckRequest.getDefaultInstance());
         } catch (io.grpc.StatusRuntimeException e) {
-          failed++;
+          failed.add("call " + i + ": " + e.getStatus());
         }
       }
-      assertThat(failed).isZero();
+      assertThat(failed).isEmpty();
       assertThat(firstCalls.get()).isBetween(50, 200);
       assertThat(secondCalls.get()).isGreaterThanOrEqualTo(200);
     } finally {
@@ -87,6 +87,73 @@ class FailoverChannelsTest {
       channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
       ready.shutdownNow();
       notReady.shutdownNow();
+    }
+  }
+
+  @Test
+  void aUnaryCallTheServerCancelsIsSentOnceMoreAndOneItsCallerCancelsIsNot() throws Exception {
+    AtomicInteger checks = new AtomicInteger();
+    java.util.concurrent.CountDownLatch held = new java.util.concurrent.CountDownLatch(1);
+    HealthStatusManager health = new HealthStatusManager();
+    health.setStatus(ECHO, io.grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING);
+    ServerInterceptor firstCancelledThirdHeld =
+        new ServerInterceptor() {
+          @Override
+          public <Q, A> ServerCall.Listener<Q> interceptCall(
+              ServerCall<Q, A> call, Metadata headers, ServerCallHandler<Q, A> next) {
+            if (!call.getMethodDescriptor().getBareMethodName().equals("Check")) {
+              return next.startCall(call, headers);
+            }
+            int n = checks.incrementAndGet();
+            if (n == 1) {
+              call.close(io.grpc.Status.CANCELLED.withDescription("shutting down"), new Metadata());
+              return new ServerCall.Listener<>() {};
+            }
+            if (n == 3) {
+              held.countDown();
+              return new ServerCall.Listener<>() {}; // never answered
+            }
+            return next.startCall(call, headers);
+          }
+        };
+    Server server =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
+            .addService(
+                ServerInterceptors.intercept(health.getHealthService(), firstCancelledThirdHeld))
+            .build()
+            .start();
+    ManagedChannel channel = FailoverChannels.forTargets("127.0.0.1:" + server.getPort(), HEALTH);
+    try {
+      HealthGrpc.HealthBlockingStub stub = HealthGrpc.newBlockingStub(channel);
+
+      stub.withDeadlineAfter(10, TimeUnit.SECONDS).check(HealthCheckRequest.getDefaultInstance());
+      assertThat(checks.get()).as("cancelled by the server, then sent again").isEqualTo(2);
+
+      io.grpc.Context.CancellableContext context = io.grpc.Context.current().withCancellation();
+      java.util.concurrent.CompletableFuture<io.grpc.Status> outcome =
+          java.util.concurrent.CompletableFuture.supplyAsync(
+              () -> {
+                io.grpc.Context previous = context.attach();
+                try {
+                  stub.withDeadlineAfter(10, TimeUnit.SECONDS)
+                      .check(HealthCheckRequest.getDefaultInstance());
+                  return io.grpc.Status.OK;
+                } catch (io.grpc.StatusRuntimeException e) {
+                  return e.getStatus();
+                } finally {
+                  context.detach(previous);
+                }
+              });
+      assertThat(held.await(10, TimeUnit.SECONDS)).isTrue();
+      context.cancel(null);
+
+      // Sent again, it would not come back CANCELLED: the held server never answers it.
+      assertThat(outcome.get(10, TimeUnit.SECONDS).getCode())
+          .isEqualTo(io.grpc.Status.Code.CANCELLED);
+      assertThat(checks.get()).isEqualTo(3);
+    } finally {
+      channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);
+      server.shutdownNow();
     }
   }
 
