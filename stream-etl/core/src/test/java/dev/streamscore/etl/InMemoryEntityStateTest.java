@@ -19,6 +19,16 @@ class InMemoryEntityStateTest {
     return outcomes(events, throughBytes ? 1 : 0);
   }
 
+  /** Appends each tile version and rejection of one event's outcome. */
+  private static void record(FeatureProcessor.Outcome outcome, Event e, List<String> out) {
+    for (TileUpdate u : outcome.updates()) {
+      out.add(u.view() + ":" + u.entityId() + "@" + u.tileStartMs() + "=" + u.row());
+    }
+    for (Rejection r : outcome.rejections()) {
+      out.add(e.getEventId() + " " + r);
+    }
+  }
+
   /**
    * Tile versions and rejections per event; with {@code maxBatch} > 0 each entity's state is
    * written to bytes and read back after a random 1 to maxBatch of its events (0: never).
@@ -40,13 +50,7 @@ class InMemoryEntityStateTest {
       } else {
         state = live.computeIfAbsent(e.getEntityId(), k -> new InMemoryEntityState());
       }
-      FeatureProcessor.Outcome outcome = processor.process(state, e, START);
-      for (TileUpdate u : outcome.updates()) {
-        out.add(u.view() + ":" + u.entityId() + "@" + u.tileStartMs() + "=" + u.row());
-      }
-      for (Rejection r : outcome.rejections()) {
-        out.add(e.getEventId() + " " + r);
-      }
+      record(processor.process(state, e, START), e, out);
       if (throughBytes) {
         int left = untilWrite.getOrDefault(e.getEntityId(), 1 + random.nextInt(maxBatch)) - 1;
         if (left == 0) {
@@ -245,13 +249,7 @@ class InMemoryEntityStateTest {
       byte[] bytes = stored.get(e.getEntityId());
       InMemoryEntityState state =
           bytes == null ? new InMemoryEntityState(map) : InMemoryEntityState.fromBytes(bytes, map);
-      FeatureProcessor.Outcome outcome = processor.process(state, e, START);
-      for (TileUpdate u : outcome.updates()) {
-        out.add(u.view() + ":" + u.entityId() + "@" + u.tileStartMs() + "=" + u.row());
-      }
-      for (Rejection r : outcome.rejections()) {
-        out.add(e.getEventId() + " " + r);
-      }
+      record(processor.process(state, e, START), e, out);
       stored.put(e.getEntityId(), state.toBytes());
     }
 
