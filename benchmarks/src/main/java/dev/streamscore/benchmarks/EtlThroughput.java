@@ -73,9 +73,12 @@ import org.apache.kafka.common.utils.Utils;
  *
  * <p>{@code -Detl.engines=spark} runs one engine only; {@code -Detl.backends=rocksdb} one Flink
  * state backend only, {@code -Detl.sparkStores=memory} one Spark state store only; {@code
- * -Detl.warmupSeconds=N} leaves the first N seconds of the latency runs unmeasured (default 3);
- * {@code -Detl.skipLatency=true} skips the latency runs (for a profiler on the job: {@code
- * STREAMSCORE_ETL_JAVA_OPTS}).
+ * -Detl.deliveries=at-least-once} one Flink sink of the latency runs only; {@code
+ * -Detl.warmupSeconds=N} leaves the first N seconds of the latency runs unmeasured (default 20: a
+ * job just started is still catching up with what was sent while it deployed its tasks and its code
+ * was interpreted, which the per-second medians show); {@code -Detl.flinkArgs="..."} and {@code
+ * -Detl.sparkArgs="..."} add options to a job's command line; {@code -Detl.skipLatency=true} skips
+ * the latency runs (for a profiler on the job: {@code STREAMSCORE_ETL_JAVA_OPTS}).
  */
 public final class EtlThroughput {
   private static final String EVENTS = TopicNames.events("payments");
@@ -127,7 +130,16 @@ public final class EtlThroughput {
       }
       List<String> engines = List.of(System.getProperty("etl.engines", "flink,spark").split(","));
       for (String engine : Boolean.getBoolean("etl.skipLatency") ? List.<String>of() : engines) {
-        for (boolean exactlyOnce : engine.equals("flink") ? List.of(true, false) : List.of(false)) {
+        List<Boolean> deliveries =
+            engine.equals("flink")
+                ? List.of(
+                        System.getProperty("etl.deliveries", "exactly-once,at-least-once")
+                            .split(","))
+                    .stream()
+                    .map("exactly-once"::equals)
+                    .toList()
+                : List.of(false);
+        for (boolean exactlyOnce : deliveries) {
           try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
             createTopics(kafka);
             latency(
@@ -147,7 +159,12 @@ public final class EtlThroughput {
   }
 
   private static EtlProcess start(
-      EmbeddedKafka kafka, String engine, Path work, List<String> args) {
+      EmbeddedKafka kafka, String engine, Path work, List<String> jobArgs) {
+    List<String> args = new ArrayList<>(jobArgs);
+    String extra = System.getProperty("etl." + engine + "Args", "").strip();
+    if (!extra.isEmpty()) {
+      args.addAll(List.of(extra.split("\\s+")));
+    }
     return engine.equals("spark")
         ? EtlProcess.startSpark(
             kafka.bootstrapServers(), work, Optional.empty(), args, Duration.ofMinutes(3))
@@ -294,10 +311,18 @@ public final class EtlThroughput {
         args.addAll(List.of("--delivery", "at-least-once"));
       }
     }
-    int warmup = rate * Integer.getInteger("etl.warmupSeconds", 3);
+    int warmup = rate * Integer.getInteger("etl.warmupSeconds", 20);
     int total = warmup + rate * seconds;
     long[] scheduled = new long[total];
     Histogram histogram = new Histogram(TimeUnit.MINUTES.toMicros(1), 3);
+    Histogram[] perSecond = new Histogram[(total + rate - 1) / rate];
+    for (int s = 0; s < perSecond.length; s++) {
+      perSecond[s] = new Histogram(TimeUnit.MINUTES.toMicros(1), 2);
+    }
+    Histogram toEmit = new Histogram(TimeUnit.MINUTES.toMicros(1), 2);
+    Histogram fromEmit = new Histogram(TimeUnit.MINUTES.toMicros(1), 2);
+    long wallAtStart = System.currentTimeMillis();
+    long nanoAtStart = System.nanoTime();
     AtomicLong seen = new AtomicLong();
     AtomicBoolean stop = new AtomicBoolean();
     try (EtlProcess job = start(kafka, engine, work, args)) {
@@ -317,9 +342,21 @@ public final class EtlThroughput {
                       int i =
                           Integer.parseInt(
                               FeatureRow.parseFrom(r.value()).getEntityId().substring(4));
+                      long micros = Math.max(0, TimeUnit.NANOSECONDS.toMicros(now - scheduled[i]));
                       if (i >= warmup) {
-                        histogram.recordValue(
-                            Math.max(0, TimeUnit.NANOSECONDS.toMicros(now - scheduled[i])));
+                        histogram.recordValue(micros);
+                      }
+                      perSecond[i / rate].recordValue(micros);
+                      if (i >= warmup) {
+                        // The row's timestamp is when the job emitted it: before, the way in
+                        // and the job's holding; after, the sink, the broker and this reader.
+                        long emittedNanos =
+                            (r.timestamp() - wallAtStart) * 1_000_000L + nanoAtStart;
+                        toEmit.recordValue(
+                            Math.max(
+                                0, TimeUnit.NANOSECONDS.toMicros(emittedNanos - scheduled[i])));
+                        fromEmit.recordValue(
+                            Math.max(0, TimeUnit.NANOSECONDS.toMicros(now - emittedNanos)));
                       }
                       seen.incrementAndGet();
                     }
@@ -338,8 +375,10 @@ public final class EtlThroughput {
       long sendBegan = System.nanoTime();
       try (KafkaProducer<byte[], byte[]> producer = producer(kafka, 0)) {
         for (int i = 0; i < total; i++) {
-          while (System.nanoTime() < scheduled[i]) {
-            Thread.onSpinWait(); // open loop: the schedule does not wait for replies
+          // Open loop: the schedule does not wait for replies. Parked, not spinning: a spinning
+          // sender takes one of the two cores the job and the broker need.
+          for (long wait; (wait = scheduled[i] - System.nanoTime()) > 0; ) {
+            java.util.concurrent.locks.LockSupport.parkNanos(wait);
           }
           String entity = "lat-" + i;
           Event e =
@@ -381,6 +420,19 @@ public final class EtlThroughput {
           histogram.getValueAtPercentile(99) / 1000.0,
           histogram.getValueAtPercentile(99.9) / 1000.0,
           histogram.getMaxValue() / 1000.0);
+      StringBuilder bySecond = new StringBuilder("  p50 by second sent (ms):");
+      for (Histogram h : perSecond) {
+        bySecond.append(String.format(Locale.ROOT, " %.0f", h.getValueAtPercentile(50) / 1000.0));
+      }
+      System.out.println(bySecond);
+      System.out.printf(
+          Locale.ROOT,
+          "  send to emit (the job's row timestamp): p50 %.1f ms, p99 %.1f ms; emit to read: p50"
+              + " %.1f ms, p99 %.1f ms%n",
+          toEmit.getValueAtPercentile(50) / 1000.0,
+          toEmit.getValueAtPercentile(99) / 1000.0,
+          fromEmit.getValueAtPercentile(50) / 1000.0,
+          fromEmit.getValueAtPercentile(99) / 1000.0);
     }
   }
 }

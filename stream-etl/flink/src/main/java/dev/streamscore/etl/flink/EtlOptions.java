@@ -59,7 +59,7 @@ record EtlOptions(
     String dlq = FeatureJob.DLQ_TOPIC;
     String group = "streamscore-etl-flink";
     long parentPid = 0;
-    long emitInterval = 200;
+    long emitInterval = 100;
     for (var option : EtlJobs.options(args, java.util.Set.of("--bounded"), USAGE).entrySet()) {
       String name = option.getKey();
       String value = option.getValue();
