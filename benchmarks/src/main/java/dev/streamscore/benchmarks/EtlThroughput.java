@@ -245,7 +245,7 @@ public final class EtlThroughput {
     }
   }
 
-  private static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka, int lingerMs) {
+  static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka, int lingerMs) {
     Map<String, Object> props = new HashMap<>(kafka.clientProperties());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
@@ -265,7 +265,7 @@ public final class EtlThroughput {
     }
   }
 
-  private static KafkaConsumer<byte[], byte[]> consumer(EmbeddedKafka kafka) {
+  static KafkaConsumer<byte[], byte[]> consumer(EmbeddedKafka kafka) {
     Map<String, Object> props = new HashMap<>(kafka.clientProperties());
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);

@@ -281,11 +281,11 @@ public final class EtlProcess implements AutoCloseable {
     return process.pid();
   }
 
-  /** Why the job is gone ({@code the flink job exited with status 137}), or null while it runs. */
-  String exitReason() {
+  /** Why the job is gone ({@code the flink job exited with status 137}); empty while it runs. */
+  public Optional<String> exitReason() {
     return process.isAlive()
-        ? null
-        : "the " + engine + " job exited with status " + process.exitValue();
+        ? Optional.empty()
+        : Optional.of("the " + engine + " job exited with status " + process.exitValue());
   }
 
   String engine() {

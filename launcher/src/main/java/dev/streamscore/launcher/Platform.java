@@ -198,7 +198,7 @@ final class Platform implements AutoCloseable {
                     Duration.ofSeconds(180));
     Supervised<EtlProcess> job;
     try {
-      job = new Supervised<>("etl", start, EtlProcess::exitReason, clock);
+      job = new Supervised<>("etl", start, p -> p.exitReason().orElse(null), clock);
     } catch (StartupException e) {
       throw e;
     } catch (Exception e) {

@@ -82,6 +82,10 @@ public final class FlinkEtlMain {
     conf.setString("taskmanager.memory.managed.size", "128m");
     conf.setString("state.backend.type", options.rocksdb() ? "rocksdb" : "hashmap");
     conf.setString("execution.checkpointing.incremental", "true");
+    // Most reads miss: each new entity's value and each new event id. Without a bloom filter a miss
+    // searches every level's index; with 1M entities the job took them in at under 3,300/s, with
+    // one at 26,000/s.
+    conf.setString("state.backend.rocksdb.use-bloom-filter", "true");
     // A record between the source and the features waits at most this long for its network buffer
     // to fill (Flink's default, 100 ms, was a third of the at-least-once latency at 5,000
     // events/s);
