@@ -47,7 +47,9 @@ import org.apache.kafka.common.utils.Utils;
  * </pre>
  *
  * <p>{@code -Detl.restore=flink:rocksdb,flink:hashmap,spark:rocksdb} chooses the jobs (those are
- * the default).
+ * the default); {@code -Detl.jobArgs="--delivery at-least-once"} adds options to their command line
+ * (with Flink's exactly-once sink a row is visible only once a checkpoint has completed, so the
+ * time to it includes the first checkpoint after the restore: with heap state, a full one).
  */
 public final class EtlRestore {
   private static final Duration TIMEOUT = Duration.ofMinutes(10);
@@ -132,18 +134,24 @@ public final class EtlRestore {
   }
 
   private static EtlProcess start(EmbeddedKafka kafka, String engine, String store, Path work) {
+    List<String> extra = new ArrayList<>();
+    String given = System.getProperty("etl.jobArgs", "").strip();
+    if (!given.isEmpty()) {
+      extra.addAll(List.of(given.split("\\s+")));
+    }
     return engine.equals("spark")
         ? EtlProcess.startSpark(
             kafka.bootstrapServers(),
             work,
             Optional.empty(),
-            List.of("--state-store", store),
+            Stream.concat(Stream.of("--state-store", store), extra.stream()).toList(),
             Duration.ofMinutes(3))
         : EtlProcess.startFlink(
             kafka.bootstrapServers(),
             work,
             Optional.empty(),
-            List.of("--parallelism", "2", "--state-backend", store),
+            Stream.concat(Stream.of("--parallelism", "2", "--state-backend", store), extra.stream())
+                .toList(),
             Duration.ofMinutes(3));
   }
 

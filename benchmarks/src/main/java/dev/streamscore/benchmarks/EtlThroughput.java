@@ -196,13 +196,15 @@ public final class EtlThroughput {
     System.out.printf(
         Locale.ROOT,
         "%s: %,.0f events/s over %.1f s running (%.1f s with JVM and engine start) = %.2f of the"
-            + " plain consumer; %s CPU-seconds in all; %s%n",
+            + " plain consumer; %s CPU-seconds in all, %s per million events; %s%n",
         label,
         events / secondsRunning,
         secondsRunning,
         (finished - began) / 1e9,
         events / secondsRunning / ceiling,
         cpu.map(d -> String.format(Locale.ROOT, "%.1f", d.toMillis() / 1000.0)).orElse("?"),
+        cpu.map(d -> String.format(Locale.ROOT, "%.1f", d.toMillis() / 1000.0 / events * 1e6))
+            .orElse("?"),
         done);
   }
 
