@@ -1,6 +1,5 @@
 package dev.streamscore.etl;
 
-import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.RejectReason;
 import dev.streamscore.proto.v1.Value;
 import java.util.ArrayList;
@@ -9,8 +8,8 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Cleansing and transforms of one source: turns an {@link Event} into its column values (payload
- * fields, then transform outputs) or a {@link Rejection}. Stateless and thread-safe.
+ * Cleansing and transforms of one source: turns an event into its column values (payload fields,
+ * then transform outputs) or a {@link Rejection}. Stateless and thread-safe.
  */
 final class Cleanser {
   private final SourceSpec source;
@@ -42,6 +41,11 @@ final class Cleanser {
     this.columns = List.copyOf(names);
   }
 
+  /** The payload fields' names: the first columns, in the same order. */
+  List<String> payloadFields() {
+    return columns.subList(0, fields.length);
+  }
+
   /** Column names in the order of {@link #clean}'s array. */
   List<String> columns() {
     return columns;
@@ -57,21 +61,20 @@ final class Cleanser {
    *
    * @return null when the event is clean, else why it is rejected
    */
-  Rejection clean(Event event, Value[] row) {
-    if (event.getEntityId().isEmpty()) {
+  Rejection clean(EventView event, Value[] row) {
+    if (event.entityId().isEmpty()) {
       return reject(
           RejectReason.REJECT_REASON_MISSING_FIELD, source.keyField(), "the entity id is empty");
     }
-    if (event.getEventId().isEmpty()) {
+    if (event.eventId().isEmpty()) {
       return reject(
           RejectReason.REJECT_REASON_MISSING_FIELD,
           source.eventIdField().orElse(""),
           "the event id is empty");
     }
-    Map<String, Value> values = event.getFieldsMap();
     for (int i = 0; i < fields.length; i++) {
       FieldSpec field = fields[i];
-      Value v = values.get(field.name());
+      Value v = event.field(i, field.name());
       if (v == null || v.getKindCase() == Value.KindCase.KIND_NOT_SET) {
         if (field.required()) {
           return reject(

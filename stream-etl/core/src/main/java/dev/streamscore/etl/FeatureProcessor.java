@@ -126,7 +126,16 @@ public final class FeatureProcessor {
    * source_appended_ms}), so a reader knows how far its rows of the entity have got.
    */
   public Outcome process(EntityState state, Event event, long nowMs, SourcePosition position) {
-    long eventTime = event.getEventTimeMs();
+    return process(state, EventView.of(event), nowMs, position);
+  }
+
+  /** What a payload field reader needs: the payload fields' names, in its slots' order. */
+  EventReader reader() {
+    return new EventReader(cleanser.payloadFields());
+  }
+
+  Outcome process(EntityState state, EventView event, long nowMs, SourcePosition position) {
+    long eventTime = event.eventTimeMs();
     if (eventTime < EventTimeWindow.MIN_TIME_MS || eventTime > EventTimeWindow.MAX_TIME_MS) {
       // The validator never lets these through; an event written straight to the topic could,
       // and as an entity's greatest event time it would make every later event LATE.
@@ -145,12 +154,12 @@ public final class FeatureProcessor {
     if (rejection != null) {
       return new Outcome(List.of(), List.of(rejection), null);
     }
-    long t = event.getEventTimeMs();
+    long t = event.eventTimeMs();
     long max = state.maxEventTime();
     boolean first = max == Long.MIN_VALUE;
     long horizon = source.dedupeHorizonMs();
     if (horizon > 0) {
-      long seen = state.seenAt(event.getEventId());
+      long seen = state.seenAt(event.eventId());
       if (seen != Long.MIN_VALUE && seen >= minus(max, horizon)) {
         return new Outcome(
             List.of(),
@@ -159,10 +168,10 @@ public final class FeatureProcessor {
                     RejectReason.REJECT_REASON_DUPLICATE,
                     source.eventIdField().orElse(""),
                     "",
-                    "event id '" + event.getEventId() + "' was already accepted")),
+                    "event id '" + event.eventId() + "' was already accepted")),
             null);
       }
-      state.markSeen(event.getEventId(), t);
+      state.markSeen(event.eventId(), t);
     }
     List<TileUpdate> updates = new ArrayList<>(views.length);
     List<Rejection> late = List.of();
@@ -202,7 +211,7 @@ public final class FeatureProcessor {
         tile.fold(row, t);
         state.putTile(view.number(), tileStart, tile.encode());
       }
-      updates.add(new TileUpdate(tile, event.getEntityId(), tileStart, nowMs, producer, position));
+      updates.add(new TileUpdate(tile, event.entityId(), tileStart, nowMs, producer, position));
     }
     if (first || t > max) {
       state.maxEventTime(t);

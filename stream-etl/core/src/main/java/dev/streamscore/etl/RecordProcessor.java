@@ -39,6 +39,7 @@ public final class RecordProcessor {
   private final FeatureProcessor processor;
   private final String source;
   private final String stage;
+  private final EventReader reader;
 
   /**
    * @param stage {@code etl-flink} or {@code etl-spark}: written into dead letters
@@ -47,6 +48,7 @@ public final class RecordProcessor {
     this.processor = processor;
     this.source = source;
     this.stage = stage;
+    this.reader = processor.reader();
   }
 
   /**
@@ -59,29 +61,33 @@ public final class RecordProcessor {
       malformed(record, "the record has no value", nowMs, sink);
       return;
     }
-    Event event;
-    try {
-      event = Event.parseFrom(record.value());
-    } catch (InvalidProtocolBufferException e) {
-      malformed(
-          record,
-          "the record is not a streamscore.v1.Event: " + DeadLetters.message(e.getMessage()),
-          nowMs,
-          sink);
-      return;
+    EventView event;
+    if (reader.read(record.value())) {
+      event = reader;
+    } else {
+      try {
+        event = EventView.of(Event.parseFrom(record.value()));
+      } catch (InvalidProtocolBufferException e) {
+        malformed(
+            record,
+            "the record is not a streamscore.v1.Event: " + DeadLetters.message(e.getMessage()),
+            nowMs,
+            sink);
+        return;
+      }
     }
-    if (event.getEntityId().isEmpty()) {
+    if (event.entityId().isEmpty()) {
       malformed(record, "the event has no entity id", nowMs, sink);
       return;
     }
-    if (!event.getEntityId().equals(entityId)) {
+    if (!event.entityId().equals(entityId)) {
       malformed(
           record,
           DeadLetters.message(
               "the record key '"
                   + entityId
                   + "' is not the event's entity id '"
-                  + event.getEntityId()
+                  + event.entityId()
                   + "'"),
           nowMs,
           sink);

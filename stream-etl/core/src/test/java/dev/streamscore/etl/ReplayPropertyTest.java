@@ -41,7 +41,7 @@ class ReplayPropertyTest {
     List<Fate> fates = new ArrayList<>();
     for (Event e : events) {
       Value[] row = new Value[cleanser.columns().size()];
-      Rejection r = cleanser.clean(e, row);
+      Rejection r = cleanser.clean(EventView.of(e), row);
       if (r != null) {
         fates.add(new Fate(r.reason(), Set.of(), null));
         continue;
