@@ -1,5 +1,6 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.etl.EtlJobs;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -9,6 +10,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -75,6 +77,7 @@ public final class EtlProcess implements AutoCloseable {
   private final CompletableFuture<String> done = new CompletableFuture<>();
   private volatile boolean stopping;
   private volatile Duration cpuAtDone;
+  private volatile Map<String, Long> counts = Map.of();
 
   private EtlProcess(String engine, Process process) {
     this.engine = engine;
@@ -221,7 +224,9 @@ public final class EtlProcess implements AutoCloseable {
             new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
       String line;
       while ((line = in.readLine()) != null) {
-        if (line.startsWith("running ")) {
+        if (line.startsWith("counts ")) {
+          counts = EtlJobs.parseCounts(line.substring("counts ".length()));
+        } else if (line.startsWith("running ")) {
           running.complete(line.substring("running ".length()));
         } else if (line.startsWith("done")) {
           // Read now: the process exits right after, and its CPU time goes with it.
@@ -303,6 +308,15 @@ public final class EtlProcess implements AutoCloseable {
   /** The job's CPU time (all its threads) when it printed its counts; empty before, or unknown. */
   public Optional<Duration> cpuAtDone() {
     return Optional.ofNullable(cpuAtDone);
+  }
+
+  /**
+   * The job's counts as it last printed them ({@code events}, {@code rows}, {@code
+   * rejected.<REASON>}), since it started: a restarted job counts from zero again. Empty until its
+   * first print, {@link EtlJobs#COUNTS_EVERY} after it runs.
+   */
+  public Map<String, Long> counts() {
+    return counts;
   }
 
   /** SIGKILL, no goodbye: for crash drills. Returns once the process is gone. */

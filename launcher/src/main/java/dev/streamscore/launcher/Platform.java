@@ -209,6 +209,10 @@ final class Platform implements AutoCloseable {
     // Flink reports its source's offsets under its group at each checkpoint; Spark keeps its own.
     stages.add("etl", job::status, spark ? null : "streamscore-etl-flink", TopicNames::isEvents);
     etlDescription = job.current().describe();
+    metrics.register(
+        new EtlCounts(
+            spark ? "spark" : "flink",
+            () -> job.current() == null ? Map.of() : job.current().counts()));
   }
 
   /** Why the features do not move, or empty: the ETL job is supervised and not running. */

@@ -71,6 +71,33 @@ class StreamscoreUpIT {
             .collect(Collectors.joining("\n"));
     Tools.run(events, "kcat", "-P", "-b", bootstrap, "-t", "raw.payments");
     awaitUsers(bootstrap, "u");
+    // Five of them again: the job counts them as DUPLICATE, and /metrics shows its counts.
+    Tools.run(
+        events.lines().limit(5).collect(Collectors.joining("\n")),
+        "kcat",
+        "-P",
+        "-b",
+        bootstrap,
+        "-t",
+        "raw.payments");
+    String metrics = endpoint(first, "metrics: ");
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .pollInterval(Duration.ofMillis(500))
+        .untilAsserted(
+            () ->
+                assertThat(PrometheusText.parse(fetch(metrics)))
+                    .anyMatch(
+                        s ->
+                            s.name().equals("streamscore_etl_events_total")
+                                && "flink".equals(s.labels().get("engine"))
+                                && s.value() == 105)
+                    .anyMatch(
+                        s ->
+                            s.name().equals("streamscore_etl_rejected_total")
+                                && "DUPLICATE".equals(s.labels().get("reason"))
+                                && s.value() == 5)
+                    .anyMatch(s -> s.name().equals("streamscore_etl_rows_total") && s.value() > 0));
 
     String payload =
         IntStream.range(0, MESSAGES)

@@ -67,6 +67,63 @@ public final class EtlJobs {
     return chosen;
   }
 
+  /** How often a running job prints its counts for the platform that launched it. */
+  public static final java.time.Duration COUNTS_EVERY = java.time.Duration.ofSeconds(5);
+
+  /**
+   * Counts as a job prints them, in name order: {@code events=12 rejected.DUPLICATE=1 rows=9}.
+   * After {@code counts } every {@link #COUNTS_EVERY} while it runs, after {@code done } when a
+   * bounded job ends.
+   */
+  public static String counts(java.util.Map<String, ? extends Number> counts) {
+    StringBuilder line = new StringBuilder();
+    new java.util.TreeMap<>(counts)
+        .forEach(
+            (name, n) -> line.append(line.isEmpty() ? "" : " ").append(name).append('=').append(n));
+    return line.toString();
+  }
+
+  /** What {@link #counts} printed; a part that is not {@code name=integer} is left out. */
+  public static java.util.Map<String, Long> parseCounts(String line) {
+    java.util.Map<String, Long> out = new java.util.TreeMap<>();
+    for (String part : line.trim().split("\\s+")) {
+      int eq = part.indexOf('=');
+      if (eq > 0) {
+        try {
+          out.put(part.substring(0, eq), Long.parseLong(part.substring(eq + 1)));
+        } catch (NumberFormatException e) {
+          // not a count
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Prints {@code counts …} to standard output every {@link #COUNTS_EVERY} on a daemon thread, for
+   * the launcher (which reads the job's output) to show on its {@code /metrics}.
+   *
+   * @param counts the job's counts now; empty when they cannot be read this time
+   */
+  public static void printCounts(
+      java.util.function.Supplier<Optional<java.util.Map<String, ? extends Number>>> counts) {
+    Thread printer =
+        new Thread(
+            () -> {
+              while (true) {
+                try {
+                  Thread.sleep(COUNTS_EVERY.toMillis()); // a period, not a wait for anything
+                } catch (InterruptedException e) {
+                  return;
+                }
+                counts.get().ifPresent(c -> System.out.println("counts " + counts(c)));
+              }
+            },
+            "etl-counts");
+    printer.setDaemon(true);
+    printer.start();
+  }
+
   /**
    * Exits with status 3 once the process {@code pid} (the platform that launched the job) is gone,
    * so that a killed platform leaves no orphaned job behind; at once when it is gone already.

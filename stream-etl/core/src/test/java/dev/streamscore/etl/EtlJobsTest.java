@@ -21,6 +21,22 @@ class EtlJobsTest {
   }
 
   @Test
+  void countsPrintedInNameOrderAreReadBackAndWhatIsNotACountIsLeftOut() {
+    String line =
+        EtlJobs.counts(
+            java.util.Map.of("rows", 9L, "events", Long.MAX_VALUE, "rejected.DUPLICATE", 0));
+    assertThat(line).isEqualTo("events=" + Long.MAX_VALUE + " rejected.DUPLICATE=0 rows=9");
+    assertThat(EtlJobs.parseCounts(line))
+        .containsExactly(
+            java.util.Map.entry("events", Long.MAX_VALUE),
+            java.util.Map.entry("rejected.DUPLICATE", 0L),
+            java.util.Map.entry("rows", 9L));
+    assertThat(EtlJobs.parseCounts("  events=3 =4 rows= x=1e3 moved=99999999999999999999 ok=-1 "))
+        .containsExactly(java.util.Map.entry("events", 3L), java.util.Map.entry("ok", -1L));
+    assertThat(EtlJobs.parseCounts("")).isEmpty();
+  }
+
+  @Test
   void aSpecFileIsReadAndAMissingOneIsNamed() throws Exception {
     Path file = Files.writeString(dir.resolve("golden.yaml"), GoldenStream.specText());
     assertThat(EtlJobs.spec(Optional.of(file)).parse()).isEqualTo(GoldenStream.spec());

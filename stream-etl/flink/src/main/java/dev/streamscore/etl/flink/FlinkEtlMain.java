@@ -12,7 +12,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.apache.flink.api.common.JobExecutionResult;
 import org.apache.flink.api.common.JobID;
@@ -168,6 +167,18 @@ public final class FlinkEtlMain {
     awaitRunning(client);
     System.out.println("running " + jobName);
     System.out.flush();
+    if (options.parentPid() > 0) {
+      // For the platform that launched the job (a console running `flink run` is spared them).
+      // Accumulators reach the client with the TaskManagers' heartbeats: counts lag by seconds.
+      EtlJobs.printCounts(
+          () -> {
+            try {
+              return Optional.of(longs(client.getAccumulators().get(5, TimeUnit.SECONDS)));
+            } catch (Exception e) {
+              return Optional.empty(); // finishing, or restarting: the next round tells
+            }
+          });
+    }
     LOG.info(
         "running {} ({} delivery, {} state, checkpoint every {} ms)",
         jobName,
@@ -187,13 +198,21 @@ public final class FlinkEtlMain {
       // shutting down already
     }
     Map<String, Object> counts = new TreeMap<>(result.getAllAccumulatorResults());
-    System.out.println(
-        "done "
-            + counts.entrySet().stream()
-                .map(e -> e.getKey() + "=" + e.getValue())
-                .collect(Collectors.joining(" ")));
+    System.out.println("done " + EtlJobs.counts(longs(counts)));
     LOG.info("finished {} in {} ms", jobName, result.getNetRuntime());
     return 0;
+  }
+
+  /** The accumulators that are counts. */
+  private static Map<String, Long> longs(Map<String, Object> accumulators) {
+    Map<String, Long> out = new TreeMap<>();
+    accumulators.forEach(
+        (name, value) -> {
+          if (value instanceof Long n) {
+            out.put(name, n);
+          }
+        });
+    return out;
   }
 
   /** Whether a client ({@code flink run}) submits us to a cluster, rather than a MiniCluster. */

@@ -161,6 +161,18 @@ final class EtlGroupFunction
       rejected.get(reason).add(1);
     }
 
+    /** Events, rows and rejections by reason ({@code rejected.LATE}), as the job prints them. */
+    Map<String, Long> snapshot() {
+      Map<String, Long> counts = new java.util.TreeMap<>();
+      counts.put("events", events.value());
+      counts.put("rows", rows.value());
+      rejected.forEach(
+          (reason, acc) ->
+              counts.put(
+                  "rejected." + reason.name().substring("REJECT_REASON_".length()), acc.value()));
+      return counts;
+    }
+
     /** Rejections by reason, those with none left out. */
     Map<RejectReason, Long> rejectedCounts() {
       Map<RejectReason, Long> counts = new java.util.EnumMap<>(RejectReason.class);

@@ -11,9 +11,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -262,6 +260,11 @@ public final class SparkEtlMain {
     Runtime.getRuntime().addShutdownHook(stopper);
     System.out.println("running " + jobName);
     System.out.flush();
+    if (options.parentPid() > 0) {
+      // For the platform that launched the job; the driver's accumulators take a batch's counts
+      // as its tasks finish.
+      EtlJobs.printCounts(() -> Optional.of(counters.snapshot()));
+    }
     LOG.info(
         "running {} on {} ({} state, at-least-once delivery, trigger {}, checkpoints in {})",
         jobName,
@@ -277,17 +280,7 @@ public final class SparkEtlMain {
       LOG.error("job {} failed: {}", jobName, rootMessage(e));
       return 1;
     }
-    Map<String, Long> counts = new TreeMap<>();
-    counts.put("events", counters.events.value());
-    counts.put("rows", counters.rows.value());
-    counters
-        .rejectedCounts()
-        .forEach((reason, n) -> counts.put("rejected." + reason.name().substring(14), n));
-    System.out.println(
-        "done "
-            + counts.entrySet().stream()
-                .map(e -> e.getKey() + "=" + e.getValue())
-                .collect(Collectors.joining(" ")));
+    System.out.println("done " + EtlJobs.counts(counters.snapshot()));
     System.out.flush();
     try {
       Runtime.getRuntime().removeShutdownHook(stopper);
