@@ -280,9 +280,7 @@ final class EtlHarness implements AutoCloseable {
 
   /** The counts of a bounded job's {@code done} line. */
   static Map<String, Long> counts(String doneLine) {
-    return java.util.Arrays.stream(doneLine.split(" "))
-        .map(kv -> kv.split("="))
-        .collect(Collectors.toMap(kv -> kv[0], kv -> Long.parseLong(kv[1])));
+    return dev.streamscore.etl.EtlJobs.parseCounts(doneLine);
   }
 
   /**
