@@ -104,8 +104,39 @@ final class StatusCommand implements Callable<Integer> {
           gauges.getOrDefault("in_flight_events", 0.0).longValue(),
           gauges.getOrDefault("stalled_streams", 0.0).longValue());
     }
+    printEtl(PrometheusText.parse(text), out);
     out.flush();
     return 0;
+  }
+
+  /** The ETL job's counts: {@code etl flink: 105 events, 84 rows; rejected: DUPLICATE 5}. */
+  private static void printEtl(java.util.List<PrometheusText.Sample> samples, PrintWriter out) {
+    Map<String, Map<String, Long>> engines = new TreeMap<>();
+    for (PrometheusText.Sample s : samples) {
+      if (s.name().startsWith("streamscore_etl_") && s.labels().containsKey("engine")) {
+        String count =
+            s.name().equals("streamscore_etl_rejected_total")
+                ? s.labels().getOrDefault("reason", "?")
+                : s.name().substring("streamscore_etl_".length()).replaceFirst("_total$", "");
+        engines
+            .computeIfAbsent(s.labels().get("engine"), e -> new TreeMap<>())
+            .put(count, (long) s.value());
+      }
+    }
+    engines.forEach(
+        (engine, counts) -> {
+          StringBuilder rejected = new StringBuilder();
+          counts.forEach(
+              (name, n) -> {
+                if (!name.equals("events") && !name.equals("rows") && n > 0) {
+                  rejected.append(rejected.isEmpty() ? "; rejected: " : ", ");
+                  rejected.append(name).append(' ').append(n);
+                }
+              });
+          out.printf(
+              "etl %s: %d events, %d rows%s%n",
+              engine, counts.getOrDefault("events", 0L), counts.getOrDefault("rows", 0L), rejected);
+        });
   }
 
   /** One line per stage: its state, restarts, lag and, when it does not run, why. */

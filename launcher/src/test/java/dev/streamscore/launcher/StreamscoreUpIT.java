@@ -98,6 +98,10 @@ class StreamscoreUpIT {
                                 && "DUPLICATE".equals(s.labels().get("reason"))
                                 && s.value() == 5)
                     .anyMatch(s -> s.name().equals("streamscore_etl_rows_total") && s.value() > 0));
+    assertThat(
+            Tools.run(
+                "", javaBin(), "-jar", Launcher.JAR.toString(), "status", "--metrics", metrics))
+        .anyMatch(l -> l.startsWith("etl flink: 105 events, ") && l.endsWith("DUPLICATE 5"));
 
     String payload =
         IntStream.range(0, MESSAGES)
