@@ -82,13 +82,12 @@ public final class FlinkEtlMain {
     conf.setString("state.backend.type", options.rocksdb() ? "rocksdb" : "hashmap");
     conf.setString("execution.checkpointing.incremental", "true");
     // Most reads miss: each new entity's value and each new event id. Without a bloom filter a miss
-    // searches every level's index; with 1M entities the job took them in at under 3,300/s, with
-    // one at 26,000/s.
+    // searches every level's index; with 1M entities the job took new ones in at under 3,300/s,
+    // with one at 26,000–28,900/s.
     conf.setString("state.backend.rocksdb.use-bloom-filter", "true");
     // A record between the source and the features waits at most this long for its network buffer
-    // to fill (Flink's default, 100 ms, was a third of the at-least-once latency at 5,000
-    // events/s);
-    // under load the buffers fill long before.
+    // to fill; under load the buffers fill long before. Flink's default, 100 ms, was a third of
+    // the at-least-once latency at 5,000 events/s.
     conf.setString("execution.buffer-timeout.interval", "10 ms");
     // Any Flink option, for an operator tuning the embedded job: -Dstreamscore.flink.KEY=VALUE.
     for (String name : System.getProperties().stringPropertyNames()) {
@@ -197,8 +196,7 @@ public final class FlinkEtlMain {
     } catch (IllegalStateException e) {
       // shutting down already
     }
-    Map<String, Object> counts = new TreeMap<>(result.getAllAccumulatorResults());
-    System.out.println("done " + EtlJobs.counts(longs(counts)));
+    System.out.println("done " + EtlJobs.counts(longs(result.getAllAccumulatorResults())));
     LOG.info("finished {} in {} ms", jobName, result.getNetRuntime());
     return 0;
   }
