@@ -4,11 +4,8 @@ import dev.streamscore.etl.TopicNames;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.launcher.EtlProcess;
-import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureRow;
-import dev.streamscore.proto.v1.Value;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -21,7 +18,6 @@ import java.util.stream.Stream;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.utils.Utils;
 
@@ -84,7 +80,7 @@ public final class EtlRestore {
       rows.assign(partitions);
       rows.seekToBeginning(partitions);
 
-      send(producer, "probe-fresh", 0);
+      EtlThroughput.sendNew(producer, "probe-fresh", 0);
       long began = System.nanoTime();
       EtlProcess job = start(kafka, engine, store, work);
       double freshRunning = seconds(began);
@@ -92,7 +88,7 @@ public final class EtlRestore {
       double fresh = seconds(began);
 
       for (int i = 0; i < n; i++) {
-        send(producer, "r-" + i, i + 1);
+        EtlThroughput.sendNew(producer, "r-" + i, i + 1);
       }
       producer.flush();
       long filling = System.nanoTime();
@@ -104,7 +100,7 @@ public final class EtlRestore {
       job.kill();
       long bytes = size(work.resolve("checkpoints"));
 
-      send(producer, "probe-restart", n + 1);
+      EtlThroughput.sendNew(producer, "probe-restart", n + 1);
       producer.flush();
       began = System.nanoTime();
       try (EtlProcess restarted = start(kafka, engine, store, work)) {
@@ -153,20 +149,6 @@ public final class EtlRestore {
             Stream.concat(Stream.of("--parallelism", "2", "--state-backend", store), extra.stream())
                 .toList(),
             Duration.ofMinutes(3));
-  }
-
-  private static void send(KafkaProducer<byte[], byte[]> producer, String entity, long i) {
-    Event e =
-        Event.newBuilder()
-            .setSource("payments")
-            .setEntityId(entity)
-            .setEventId("e" + i)
-            .setEventTimeMs(System.currentTimeMillis())
-            .putFields("amount", Value.newBuilder().setDoubleValue(10 + i % 100).build())
-            .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 50).build())
-            .build();
-    producer.send(
-        new ProducerRecord<>(EVENTS, entity.getBytes(StandardCharsets.UTF_8), e.toByteArray()));
   }
 
   /**

@@ -247,6 +247,21 @@ public final class EtlThroughput {
     }
   }
 
+  /** One payment of {@code entity}, event id {@code e<i>}, at the current time. */
+  static void sendNew(KafkaProducer<byte[], byte[]> producer, String entity, long i) {
+    Event e =
+        Event.newBuilder()
+            .setSource("payments")
+            .setEntityId(entity)
+            .setEventId("e" + i)
+            .setEventTimeMs(System.currentTimeMillis())
+            .putFields("amount", Value.newBuilder().setDoubleValue(10 + i % 100).build())
+            .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 50).build())
+            .build();
+    producer.send(
+        new ProducerRecord<>(EVENTS, entity.getBytes(StandardCharsets.UTF_8), e.toByteArray()));
+  }
+
   static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka, int lingerMs) {
     Map<String, Object> props = new HashMap<>(kafka.clientProperties());
     props.put(ProducerConfig.ACKS_CONFIG, "all");
@@ -382,19 +397,7 @@ public final class EtlThroughput {
           for (long wait; (wait = scheduled[i] - System.nanoTime()) > 0; ) {
             java.util.concurrent.locks.LockSupport.parkNanos(wait);
           }
-          String entity = "lat-" + i;
-          Event e =
-              Event.newBuilder()
-                  .setSource("payments")
-                  .setEntityId(entity)
-                  .setEventId("e" + i)
-                  .setEventTimeMs(System.currentTimeMillis())
-                  .putFields("amount", Value.newBuilder().setDoubleValue(10 + i % 100).build())
-                  .putFields("merchant_id", Value.newBuilder().setStringValue("m" + i % 50).build())
-                  .build();
-          producer.send(
-              new ProducerRecord<>(
-                  EVENTS, entity.getBytes(StandardCharsets.UTF_8), e.toByteArray()));
+          sendNew(producer, "lat-" + i, i);
         }
       }
       double achieved = total / ((System.nanoTime() - sendBegan) / 1e9);
