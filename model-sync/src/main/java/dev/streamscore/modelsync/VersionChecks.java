@@ -126,6 +126,7 @@ final class VersionChecks {
         throw invalid("spec.outputs[" + i + "].name is empty");
       }
     }
+    Profiles.check(spec);
   }
 
   /**

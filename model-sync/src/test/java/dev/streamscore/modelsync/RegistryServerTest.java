@@ -7,7 +7,9 @@ import dev.streamscore.proto.v1.AliasChange;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.NodeStatus;
+import dev.streamscore.proto.v1.ReferenceProfile;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
 import dev.streamscore.proto.v1.WatchEvent;
@@ -50,6 +52,21 @@ class RegistryServerTest {
 
   private Path model(String file, float constant) throws Exception {
     return TestModels.constant(dir.resolve(file), 3, constant);
+  }
+
+  /** A {@code fraud} spec of {@code width} inputs with a reference profile of made-up values. */
+  private static ModelVersionSpec profiled(int width) {
+    ModelVersionSpec spec = Fixtures.spec("fraud", width, 1);
+    ReferenceProfile.Builder profile = ReferenceProfile.newBuilder().setSource("test rows");
+    for (int i = 0; i < width; i++) {
+      double[] values = new double[200];
+      for (int r = 0; r < values.length; r++) {
+        values[r] = (r * 31 + i) % (i == 0 ? 3 : 97);
+      }
+      profile.addInputs(Profiles.distribution(spec.getInputs(i).getName(), values, null));
+    }
+    profile.addOutputs(Profiles.distribution("out0", new double[] {0.1, 0.2, 0.9}, null));
+    return spec.toBuilder().setProfile(profile).build();
   }
 
   @Test
@@ -112,6 +129,16 @@ class RegistryServerTest {
         .hasMessageContaining("spec.name");
     assertThatThrownBy(() -> client.register(artifact, Fixtures.spec("fraud", 0, 1)))
         .hasMessageContaining("spec.inputs must name at least one input");
+    ModelVersionSpec unfit = profiled(3).toBuilder().setName("fraud").build();
+    assertThatThrownBy(
+            () ->
+                client.register(
+                    artifact,
+                    unfit.toBuilder()
+                        .setProfile(unfit.getProfile().toBuilder().removeInputs(2))
+                        .build()))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.INVALID_ARGUMENT))
+        .hasMessageContaining("spec.profile.inputs has 2 distributions for 3 inputs");
     assertThatThrownBy(() -> client.promote("fraud", "prod", 7))
         .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.NOT_FOUND))
         .hasMessageContaining("policy.splits: model 'fraud' has versions 1..1, not 7");
@@ -183,7 +210,8 @@ class RegistryServerTest {
   @Test
   void everythingSurvivesARestartFromTheJournal() throws Exception {
     client.register(model("a.onnx", 1f), Fixtures.spec("fraud", 3, 1));
-    client.register(model("b.onnx", 2f), Fixtures.spec("fraud", 3, 1));
+    ModelVersion profiled = client.register(model("b.onnx", 2f), profiled(3));
+    assertThat(profiled.getSpec().getProfile()).isEqualTo(profiled(3).getProfile());
     client.promote("fraud", "prod", 1);
     AliasState before = client.promote("fraud", "prod", 2);
     var modelBefore = client.model("fraud");
