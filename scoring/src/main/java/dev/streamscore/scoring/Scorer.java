@@ -285,6 +285,13 @@ public final class Scorer {
               .setValue(out[i])
               .build());
     }
+    for (FeatureIssue issue : item.issues) {
+      for (int i = 0; i < meta.getSpec().getInputsCount(); i++) {
+        if (meta.getSpec().getInputs(i).getName().equals(issue.getFeature())) {
+          prediction.addDefaultedInputs(i);
+        }
+      }
+    }
     Freshness freshness = freshness(item.storeReads);
     if (freshness != null) {
       prediction.setFreshness(freshness);

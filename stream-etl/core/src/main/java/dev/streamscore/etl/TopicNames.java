@@ -36,6 +36,11 @@ public final class TopicNames {
     return PREDICTIONS + model;
   }
 
+  /** True for {@code predictions.<model>}. */
+  public static boolean isPredictions(String topic) {
+    return topic.startsWith(PREDICTIONS) && topic.length() > PREDICTIONS.length();
+  }
+
   /** True for {@code raw.<anything>}. */
   public static boolean isRaw(String topic) {
     return topic.startsWith(RAW) && topic.length() > RAW.length();
