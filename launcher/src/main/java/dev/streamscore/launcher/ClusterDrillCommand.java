@@ -209,7 +209,10 @@ final class ClusterDrillCommand implements Callable<Integer> {
             registry
                 .register(
                     model.onnx(),
-                    TrainingSet.spec(model, Map.of()).toBuilder().setName(Drill.MODEL).build())
+                    TrainingSet.spec(model, Map.of(), rows, "training rows: the drill's payments")
+                        .toBuilder()
+                        .setName(Drill.MODEL)
+                        .build())
                 .getVersion();
         registry.promote(Drill.MODEL, "prod", version);
         out.printf(

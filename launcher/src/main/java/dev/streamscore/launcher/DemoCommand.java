@@ -197,7 +197,14 @@ final class DemoCommand implements Callable<Integer> {
               .build();
       try {
         RegistryClient client = new RegistryClient(registry, Optional.empty(), "demo");
-        ModelVersion m1 = client.register(v1.onnx(), TrainingSet.spec(v1, Map.of()));
+        ModelVersion m1 =
+            client.register(
+                v1.onnx(),
+                TrainingSet.spec(
+                    v1,
+                    Map.of(),
+                    train1,
+                    "training rows: events.payments[0, " + phase1.size() + ")"));
         client.promote("fraud", "prod", m1.getVersion());
         say("registered and promoted fraud v%d", m1.getVersion());
         awaitServing(scoring, m1.getVersion());
@@ -244,7 +251,14 @@ final class DemoCommand implements Callable<Integer> {
             heldOut.size(),
             heldOut.stream().filter(Trainer.Row::fraud).count());
 
-        ModelVersion m2 = client.register(v2.onnx(), TrainingSet.spec(v2, Map.of("auc", auc2)));
+        ModelVersion m2 =
+            client.register(
+                v2.onnx(),
+                TrainingSet.spec(
+                    v2,
+                    Map.of("auc", auc2),
+                    train2,
+                    "training rows: events.payments[0, " + (phase1.size() + cut) + ")"));
         OpenLoop swapLoad = predictLoad(scoring, predictRate);
         Thread.sleep(2_000); // the load is on v1 before the swap
         long swapAt = System.nanoTime();

@@ -19,6 +19,7 @@ import picocli.CommandLine.Command;
       ValidatorCommand.class,
       GatewayCommand.class,
       ScoringNodeCommand.class,
+      MonitorCommand.class,
       ModelsCommand.class,
       ConsistencyCommand.class,
       dev.streamscore.launcher.cluster.ClusterCommand.class,

@@ -48,7 +48,8 @@ import picocli.CommandLine.Parameters;
       ModelsCommand.Show.class,
       ModelsCommand.Promote.class,
       ModelsCommand.Rollback.class,
-      ModelsCommand.History.class
+      ModelsCommand.History.class,
+      ModelsDrift.class
     })
 final class ModelsCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -142,6 +143,14 @@ final class ModelsCommand implements Runnable {
     @Option(names = "--description", defaultValue = "", description = "Free text.")
     String description;
 
+    @Option(
+        names = "--profile",
+        paramLabel = "FILE",
+        description =
+            "The version's reference profile: a ReferenceProfile in JSON, or a CSV of rows to"
+                + " build it from.")
+    Path profile;
+
     @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
     @Override
@@ -174,6 +183,9 @@ final class ModelsCommand implements Runnable {
                         : MissingPolicy.MISSING_POLICY_USE_DEFAULT));
       }
       outputs.forEach(o -> spec.addOutputs(ModelOutput.newBuilder().setName(o)));
+      if (profile != null) {
+        spec.setProfile(ProfileFile.read(profile, inputs, defaults, outputs));
+      }
       ModelVersion v =
           connection.with(
               c -> {

@@ -25,6 +25,7 @@ import dev.streamscore.proto.Supervised;
 import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.ScoringNodeConfig;
 import dev.streamscore.scoring.ScoringServer;
+import dev.streamscore.scoring.monitor.MonitorConfig;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -290,7 +291,8 @@ final class Platform implements AutoCloseable {
             .withRegistryToken(config.registryToken())
             .withStreamScoring(config.streamScoring())
             .withGrpcInputLog(
-                config.grpcInputLog() ? ScoringServer.InputLog.ON : ScoringServer.InputLog.OFF);
+                config.grpcInputLog() ? ScoringServer.InputLog.ON : ScoringServer.InputLog.OFF)
+            .withMonitor(Optional.of(MonitorConfig.defaults()));
     try {
       node =
           ScoringNode.start(

@@ -6,6 +6,7 @@ import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.ScoringNodeConfig;
 import dev.streamscore.scoring.ScoringServer;
+import dev.streamscore.scoring.monitor.MonitorConfig;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
@@ -94,9 +95,17 @@ final class ScoringNodeCommand implements Callable<Integer> {
   @Option(
       names = "--grpc-input-log",
       paramLabel = "on|off",
-      defaultValue = "off",
-      description = "Log each gRPC prediction's input vector (default: ${DEFAULT-VALUE}).")
+      defaultValue = "on",
+      description =
+          "Log each gRPC prediction's input vector, for drift (default: ${DEFAULT-VALUE}).")
   String grpcInputLog;
+
+  @Option(
+      names = "--monitor",
+      paramLabel = "on|off",
+      defaultValue = "on",
+      description = "Watch every model's predictions for drift (default: ${DEFAULT-VALUE}).")
+  String monitor;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
@@ -122,7 +131,11 @@ final class ScoringNodeCommand implements Callable<Integer> {
               .withGrpcInputLog(
                   UpCommand.onOff("--grpc-input-log", grpcInputLog)
                       ? ScoringServer.InputLog.ON
-                      : ScoringServer.InputLog.OFF);
+                      : ScoringServer.InputLog.OFF)
+              .withMonitor(
+                  UpCommand.onOff("--monitor", monitor)
+                      ? Optional.of(MonitorConfig.defaults())
+                      : Optional.empty());
       endpoint = Platform.metricsEndpoint(metrics, metricsPort);
     } catch (IllegalArgumentException e) {
       dir.close();

@@ -170,7 +170,7 @@ final class StatusCommand implements Callable<Integer> {
     out.println();
   }
 
-  private static String fetch(String url) throws InterruptedException {
+  static String fetch(String url) throws InterruptedException {
     URI uri;
     try {
       uri = URI.create(url);

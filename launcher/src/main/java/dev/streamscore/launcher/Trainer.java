@@ -36,8 +36,16 @@ final class Trainer {
     TRIBUO.setLevel(Level.WARNING);
   }
 
-  /** One labelled vector. */
-  record Row(double[] x, boolean fraud) {}
+  /**
+   * One labelled vector.
+   *
+   * @param defaulted which values were a missing or expired feature's default
+   */
+  record Row(double[] x, boolean fraud, boolean[] defaulted) {
+    Row(double[] x, boolean fraud) {
+      this(x, fraud, new boolean[x.length]);
+    }
+  }
 
   /** A trained model: its ONNX file and which output column is the fraud probability. */
   record Trained(Path onnx, List<String> outputs, int fraudColumn) {}

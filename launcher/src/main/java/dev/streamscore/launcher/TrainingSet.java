@@ -4,6 +4,7 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.InMemoryTimeline;
 import dev.streamscore.etl.LogOrderFeatures;
 import dev.streamscore.modelsync.OnnxModel;
+import dev.streamscore.modelsync.Profiles;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureStatus;
 import dev.streamscore.proto.v1.FeatureValue;
@@ -11,6 +12,7 @@ import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
 import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.ReferenceProfile;
 import dev.streamscore.proto.v1.Value;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -62,15 +64,18 @@ final class TrainingSet {
 
   private static Trainer.Row row(Event e, List<FeatureValue> stored) {
     double[] x = new double[STORED.size() + REQUEST.size()];
+    boolean[] defaulted = new boolean[x.length];
     for (int i = 0; i < STORED.size(); i++) {
       x[i] = number(stored.get(i));
+      defaulted[i] = stored.get(i).getStatus() != FeatureStatus.FEATURE_STATUS_OK;
     }
     for (int i = 0; i < REQUEST.size(); i++) {
       Value v = e.getFieldsMap().get(REQUEST.get(i));
       x[STORED.size() + i] = v == null ? 0 : number(v);
+      defaulted[STORED.size() + i] = v == null;
     }
     Value label = e.getFieldsMap().get("is_fraud");
-    return new Trainer.Row(x, label != null && label.getBoolValue());
+    return new Trainer.Row(x, label != null && label.getBoolValue(), defaulted);
   }
 
   /** As the scoring node fills a missing or expired value: the input's default, 0. */
@@ -90,8 +95,19 @@ final class TrainingSet {
 
   /** AUC of the exported model, run through ONNX Runtime as the scoring node runs it. */
   static double auc(Trainer.Trained model, List<Trainer.Row> rows) {
+    float[][] outputs = outputs(model, rows);
     double[] scores = new double[rows.size()];
     boolean[] labels = new boolean[rows.size()];
+    for (int i = 0; i < rows.size(); i++) {
+      scores[i] = outputs[i][model.fraudColumn()];
+      labels[i] = rows.get(i).fraud();
+    }
+    return Trainer.auc(scores, labels);
+  }
+
+  /** The model's outputs for each row, through ONNX Runtime as the scoring node runs it. */
+  private static float[][] outputs(Trainer.Trained model, List<Trainer.Row> rows) {
+    float[][] out = new float[rows.size()][];
     try (OnnxModel onnx = OnnxModel.load(model.onnx())) {
       for (int i = 0; i < rows.size(); i++) {
         double[] x = rows.get(i).x();
@@ -99,11 +115,51 @@ final class TrainingSet {
         for (int j = 0; j < x.length; j++) {
           f[j] = (float) x[j];
         }
-        scores[i] = onnx.predict(f)[model.fraudColumn()];
-        labels[i] = rows.get(i).fraud();
+        out[i] = onnx.predict(f);
       }
     }
-    return Trainer.auc(scores, labels);
+    return out;
+  }
+
+  /**
+   * The reference profile of a model trained on {@code rows}: each input's values and each output's
+   * scores on those rows.
+   */
+  static ReferenceProfile profile(Trainer.Trained model, List<Trainer.Row> rows, String source) {
+    ReferenceProfile.Builder profile = ReferenceProfile.newBuilder().setSource(source);
+    List<String> names = inputNames();
+    for (int i = 0; i < names.size(); i++) {
+      double[] values = new double[rows.size()];
+      boolean[] defaulted = new boolean[rows.size()];
+      for (int r = 0; r < rows.size(); r++) {
+        values[r] = rows.get(r).x()[i];
+        defaulted[r] = rows.get(r).defaulted()[i];
+      }
+      profile.addInputs(Profiles.distribution(names.get(i), values, defaulted));
+    }
+    float[][] outputs = outputs(model, rows);
+    for (int o = 0; o < model.outputs().size(); o++) {
+      double[] scores = new double[rows.size()];
+      for (int r = 0; r < rows.size(); r++) {
+        scores[r] = outputs[r][o];
+      }
+      profile.addOutputs(Profiles.distribution(model.outputs().get(o), scores, null));
+    }
+    return profile.build();
+  }
+
+  /** The model's input names, in order. */
+  private static List<String> inputNames() {
+    List<String> names = new ArrayList<>();
+    STORED.forEach(f -> names.add("user_txn:" + f));
+    names.addAll(REQUEST);
+    return names;
+  }
+
+  /** As {@link #spec(Trainer.Trained, Map)}, with the reference profile of {@code rows}. */
+  static ModelVersionSpec spec(
+      Trainer.Trained model, Map<String, Double> metrics, List<Trainer.Row> rows, String source) {
+    return spec(model, metrics).toBuilder().setProfile(profile(model, rows, source)).build();
   }
 
   static ModelVersionSpec spec(Trainer.Trained model, Map<String, Double> metrics) {

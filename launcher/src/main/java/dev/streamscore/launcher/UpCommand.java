@@ -92,10 +92,10 @@ final class UpCommand implements Callable<Integer> {
   @Option(
       names = "--grpc-input-log",
       paramLabel = "on|off",
-      defaultValue = "off",
+      defaultValue = "on",
       description =
-          "Log each gRPC prediction's input vector to predictions.<model>, so that streamscore"
-              + " consistency can check it (default: ${DEFAULT-VALUE}).")
+          "Log each gRPC prediction's input vector to predictions.<model>, for drift and"
+              + " streamscore consistency (default: ${DEFAULT-VALUE}).")
   String grpcInputLog;
 
   @Option(

@@ -4,11 +4,15 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.featurestore.FeatureNode;
 import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.modelsync.ModelAlias;
+import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.SyncAgent;
 import dev.streamscore.modelsync.SyncMetrics;
 import dev.streamscore.proto.Resources;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.Supervised;
+import dev.streamscore.scoring.monitor.MonitorMetrics;
+import dev.streamscore.scoring.monitor.PredictionMonitor;
+import dev.streamscore.scoring.monitor.RegistryProfiles;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -91,6 +95,7 @@ public final class ScoringNode implements AutoCloseable {
   private Scorer scorer;
   private ScoringServer server;
   private StreamScoringStage streamScoring;
+  private PredictionMonitor monitor;
 
   private ScoringNode(ScoringNodeConfig config) {
     this.config = config;
@@ -152,6 +157,22 @@ public final class ScoringNode implements AutoCloseable {
                 spec,
                 clock));
     wiring.metrics().register(new SyncMetrics(agent));
+    config
+        .monitor()
+        .ifPresent(
+            m -> {
+              RegistryClient registry =
+                  new RegistryClient(channel, config.registryToken(), config.nodeId());
+              monitor =
+                  register(
+                      "prediction monitor",
+                      PredictionMonitor.start(
+                          config.kafka().orElseThrow(),
+                          new RegistryProfiles(registry, clock),
+                          m,
+                          clock));
+              wiring.metrics().register(new MonitorMetrics(monitor));
+            });
     LogProgress progress =
         features.materializer().<LogProgress>map(m -> m::freshness).orElse(LogProgress.UNKNOWN);
     scorer = new Scorer(features.store(), spec, agent, config.nodeId(), progress);
@@ -263,6 +284,11 @@ public final class ScoringNode implements AutoCloseable {
   /** The node's scorer, shared by its gRPC and stream paths. */
   public Scorer scorer() {
     return scorer;
+  }
+
+  /** The node's prediction monitor, when configured. */
+  public Optional<PredictionMonitor> monitor() {
+    return Optional.ofNullable(monitor);
   }
 
   /** Stream scoring's state, when configured: running, waiting for its model, or failed. */

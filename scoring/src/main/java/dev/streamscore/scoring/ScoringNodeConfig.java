@@ -2,6 +2,7 @@ package dev.streamscore.scoring;
 
 import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.proto.PartitionSet;
+import dev.streamscore.scoring.monitor.MonitorConfig;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -25,6 +26,8 @@ import java.util.Optional;
  *     predictions always are)
  * @param partitions the partitions of the feature topics the node holds and answers for; empty for
  *     all of them (required with stream scoring)
+ * @param monitor if present, the node watches every model's prediction log for drift against the
+ *     versions' reference profiles
  */
 public record ScoringNodeConfig(
     String nodeId,
@@ -36,8 +39,13 @@ public record ScoringNodeConfig(
     Duration registryPoll,
     Optional<ModelAlias> streamScoring,
     ScoringServer.InputLog grpcInputLog,
-    Optional<PartitionSet> partitions) {
+    Optional<PartitionSet> partitions,
+    Optional<MonitorConfig> monitor) {
   public ScoringNodeConfig {
+    Objects.requireNonNull(monitor, "monitor");
+    if (monitor.isPresent() && kafka.isEmpty()) {
+      throw new IllegalArgumentException("the monitor reads the prediction log; give a cluster");
+    }
     Objects.requireNonNull(grpcInputLog, "grpcInputLog");
     if (nodeId == null || nodeId.isBlank()) {
       throw new IllegalArgumentException("nodeId must not be empty");
@@ -75,6 +83,7 @@ public record ScoringNodeConfig(
         Duration.ofSeconds(5),
         Optional.empty(),
         ScoringServer.InputLog.OFF,
+        Optional.empty(),
         Optional.empty());
   }
 
@@ -89,7 +98,8 @@ public record ScoringNodeConfig(
         registryPoll,
         streamScoring,
         grpcInputLog,
-        partitions);
+        partitions,
+        monitor);
   }
 
   public ScoringNodeConfig withAliases(List<ModelAlias> aliases) {
@@ -103,7 +113,8 @@ public record ScoringNodeConfig(
         registryPoll,
         streamScoring,
         grpcInputLog,
-        partitions);
+        partitions,
+        monitor);
   }
 
   public ScoringNodeConfig withRegistryPoll(Duration poll) {
@@ -117,7 +128,8 @@ public record ScoringNodeConfig(
         poll,
         streamScoring,
         grpcInputLog,
-        partitions);
+        partitions,
+        monitor);
   }
 
   public ScoringNodeConfig withGrpcInputLog(ScoringServer.InputLog log) {
@@ -131,7 +143,8 @@ public record ScoringNodeConfig(
         registryPoll,
         streamScoring,
         log,
-        partitions);
+        partitions,
+        monitor);
   }
 
   public ScoringNodeConfig withStreamScoring(Optional<ModelAlias> alias) {
@@ -145,7 +158,23 @@ public record ScoringNodeConfig(
         registryPoll,
         alias,
         grpcInputLog,
-        partitions);
+        partitions,
+        monitor);
+  }
+
+  public ScoringNodeConfig withMonitor(Optional<MonitorConfig> monitor) {
+    return new ScoringNodeConfig(
+        nodeId,
+        dataDir,
+        kafka,
+        registry,
+        registryToken,
+        aliases,
+        registryPoll,
+        streamScoring,
+        grpcInputLog,
+        partitions,
+        monitor);
   }
 
   public ScoringNodeConfig withPartitions(Optional<PartitionSet> held) {
@@ -159,6 +188,7 @@ public record ScoringNodeConfig(
         registryPoll,
         streamScoring,
         grpcInputLog,
-        held);
+        held,
+        monitor);
   }
 }

@@ -55,6 +55,12 @@ public final class MonitorMetrics implements MultiCollector {
             ColumnDrift::defaultedRatio));
     out.metricSnapshot(
         GaugeSnapshot.builder()
+            .name("streamscore_monitor_caught_up")
+            .help("1 once the monitor has read the prediction log to where it ended at start.")
+            .dataPoint(GaugeDataPointSnapshot.builder().value(monitor.caughtUp() ? 1 : 0).build())
+            .build());
+    out.metricSnapshot(
+        GaugeSnapshot.builder()
             .name("streamscore_drift_min_rows")
             .help("Rows a window needs before its drift is worth an alert.")
             .dataPoint(GaugeDataPointSnapshot.builder().value(monitor.config().minRows()).build())

@@ -106,15 +106,14 @@ public final class PredictionMonitor implements AutoCloseable {
           nextDiscovery = clock.millis() + DISCOVERY.toMillis();
         }
         if (assigned.isEmpty()) {
+          caughtUp = true; // nothing to read back
           TimeUnit.MILLISECONDS.sleep(200);
           continue;
         }
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
           handle(r);
         }
-        if (!caughtUp) {
-          caughtUp = reachedStartEnds();
-        }
+        caughtUp = reachedStartEnds();
       }
     } catch (WakeupException | InterruptException e) {
       // closing
@@ -159,7 +158,9 @@ public final class PredictionMonitor implements AutoCloseable {
         consumer.seek(tp, start.offset());
       }
     }
-    consumer.seekToEnd(atEnd);
+    if (!atEnd.isEmpty()) {
+      consumer.seekToEnd(atEnd); // an empty list would mean every assigned partition
+    }
     consumer.endOffsets(fresh, Duration.ofSeconds(10)).forEach(startEnds::putIfAbsent);
     LOG.debug("monitoring {} more prediction partitions", fresh.size());
   }
