@@ -136,7 +136,8 @@ final class DemoCommand implements Callable<Integer> {
             Optional.empty(),
             0,
             Optional.of(new ModelAlias("fraud", "prod")),
-            true);
+            true,
+            Map.of("payments", "is_fraud"));
     say(
         "starting the platform (embedded Kafka, validator, %s ETL, feature store, registry,"
             + " scoring node, stream scoring)",
@@ -298,6 +299,14 @@ final class DemoCommand implements Callable<Integer> {
         report(platform, log, live, swap, streamed, logged.size(), consistency, auc1, auc2, m1, m2);
         say("  gRPC consistency         %s", onlineConsistency.summary());
         say("  gRPC freshness           %s", freshness(online));
+        platform
+            .node()
+            .monitor()
+            .ifPresent(
+                m -> {
+                  say("  live quality (1h)        %s", MonitorSummary.quality(m, "fraud", "1h"));
+                  say("  input drift (1h)         %s", MonitorSummary.drift(m, "fraud", "1h"));
+                });
         return live.failed() + swap.failed() == 0 ? 0 : 1;
       } finally {
         registry.shutdownNow().awaitTermination(5, TimeUnit.SECONDS);

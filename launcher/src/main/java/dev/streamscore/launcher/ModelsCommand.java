@@ -49,7 +49,8 @@ import picocli.CommandLine.Parameters;
       ModelsCommand.Promote.class,
       ModelsCommand.Rollback.class,
       ModelsCommand.History.class,
-      ModelsDrift.class
+      ModelsDrift.class,
+      ModelsQuality.class
     })
 final class ModelsCommand implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
@@ -144,6 +145,13 @@ final class ModelsCommand implements Runnable {
     String description;
 
     @Option(
+        names = "--positive-output",
+        paramLabel = "NAME",
+        defaultValue = "",
+        description = "The output that is the positive class's probability (default: the last).")
+    String positiveOutput;
+
+    @Option(
         names = "--profile",
         paramLabel = "FILE",
         description =
@@ -170,7 +178,8 @@ final class ModelsCommand implements Runnable {
               .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
               .putAllMetrics(metrics)
               .putAllLabels(labels)
-              .setDescription(description);
+              .setDescription(description)
+              .setPositiveOutput(positiveOutput);
       for (String input : inputs) {
         spec.addInputs(
             ModelInput.newBuilder()

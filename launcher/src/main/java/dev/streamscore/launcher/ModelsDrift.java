@@ -60,15 +60,15 @@ final class ModelsDrift implements Callable<Integer> {
     List<PrometheusText.Sample> samples = PrometheusText.parse(StatusCommand.fetch(metricsUrl));
     double minRows = Double.NaN;
     Map<Key, Map<String, Double>> rows = new TreeMap<>();
-    Map<String, Double> unprofiled = new TreeMap<>();
+    Map<String, Double> unmonitored = new TreeMap<>();
     for (PrometheusText.Sample s : samples) {
       if (s.name().equals("streamscore_drift_min_rows")) {
         minRows = s.value();
         continue;
       }
-      if (s.name().equals("streamscore_monitor_unprofiled_total")
+      if (s.name().equals("streamscore_monitor_unmonitored_total")
           && model.equals(s.labels().get("model"))) {
-        unprofiled.put(s.labels().getOrDefault("version", "?"), s.value());
+        unmonitored.put(s.labels().getOrDefault("version", "?"), s.value());
         continue;
       }
       if (!s.name().startsWith("streamscore_drift_") || !model.equals(s.labels().get("model"))) {
@@ -84,10 +84,10 @@ final class ModelsDrift implements Callable<Integer> {
           .put(s.name().substring("streamscore_drift_".length()), s.value());
     }
     PrintWriter out = spec.commandLine().getOut();
-    unprofiled.forEach(
+    unmonitored.forEach(
         (version, n) ->
             out.printf(
-                "%s v%s: %,.0f predictions not monitored: the version has no reference profile%n",
+                "%s v%s: %,.0f predictions not monitored: the registry could not describe the version%n",
                 model, version, n));
     if (rows.isEmpty()) {
       out.printf(

@@ -4,7 +4,7 @@ import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.scoring.monitor.MonitorConfig;
 import dev.streamscore.scoring.monitor.MonitorMetrics;
 import dev.streamscore.scoring.monitor.PredictionMonitor;
-import dev.streamscore.scoring.monitor.RegistryProfiles;
+import dev.streamscore.scoring.monitor.RegistryVersions;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
@@ -77,6 +77,22 @@ final class MonitorCommand implements Callable<Integer> {
           "Rows a window needs before its drift is worth an alert (default: ${DEFAULT-VALUE}).")
   long minRows;
 
+  @Option(
+      names = "--label-field",
+      paramLabel = "SOURCE:FIELD",
+      defaultValue = "none",
+      description =
+          "An event field that labels the event's own prediction; none for labels.* topics only"
+              + " (default: ${DEFAULT-VALUE}).")
+  String labelField;
+
+  @Option(
+      names = "--label-horizon",
+      paramLabel = "DURATION",
+      defaultValue = "PT1H",
+      description = "How far apart a prediction and its label may be (default: ${DEFAULT-VALUE}).")
+  String labelHorizon;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   @Override
@@ -87,7 +103,7 @@ final class MonitorCommand implements Callable<Integer> {
     PredictionMonitor monitor =
         PredictionMonitor.start(
             kafka.bootstrap,
-            new RegistryProfiles(
+            new RegistryVersions(
                 new RegistryClient(
                     channel,
                     Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV))
@@ -120,9 +136,10 @@ final class MonitorCommand implements Callable<Integer> {
       List<MonitorConfig.Window> list = new ArrayList<>();
       windows.forEach(
           (label, length) -> list.add(new MonitorConfig.Window(label, Duration.parse(length))));
-      return new MonitorConfig(Duration.parse(bucket), list, minRows);
+      return new MonitorConfig(Duration.parse(bucket), list, minRows)
+          .withLabels(Duration.parse(labelHorizon), UpCommand.labelFields(labelField));
     } catch (IllegalArgumentException | java.time.format.DateTimeParseException e) {
-      throw new StartupException("bad windows: " + e.getMessage());
+      throw new StartupException("bad monitor settings: " + e.getMessage());
     }
   }
 }

@@ -292,7 +292,10 @@ final class Platform implements AutoCloseable {
             .withStreamScoring(config.streamScoring())
             .withGrpcInputLog(
                 config.grpcInputLog() ? ScoringServer.InputLog.ON : ScoringServer.InputLog.OFF)
-            .withMonitor(Optional.of(MonitorConfig.defaults()));
+            .withMonitor(
+                Optional.of(
+                    MonitorConfig.defaults()
+                        .withLabels(Duration.ofHours(1), config.labelFields())));
     try {
       node =
           ScoringNode.start(

@@ -3,6 +3,7 @@ package dev.streamscore.launcher;
 import dev.streamscore.modelsync.ModelAlias;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -26,6 +27,8 @@ import java.util.regex.Pattern;
  *     with views; empty for none
  * @param grpcInputLog whether gRPC predictions are logged with their input vectors (for {@code
  *     streamscore consistency})
+ * @param labelFields per source, an event field that labels the event's own prediction, for live
+ *     quality
  */
 record PlatformConfig(
     Optional<String> externalKafka,
@@ -41,7 +44,8 @@ record PlatformConfig(
     Optional<String> registryToken,
     int scoringPort,
     Optional<ModelAlias> streamScoring,
-    boolean grpcInputLog) {
+    boolean grpcInputLog,
+    Map<String, String> labelFields) {
 
   /** The streaming ETL engine. */
   enum Engine {
@@ -125,7 +129,8 @@ record PlatformConfig(
         Optional.empty(),
         0,
         Optional.empty(),
-        false);
+        false,
+        Map.of());
   }
 
   PlatformConfig withConnectTimeout(Duration timeout) {
@@ -143,7 +148,8 @@ record PlatformConfig(
         registryToken,
         scoringPort,
         streamScoring,
-        grpcInputLog);
+        grpcInputLog,
+        labelFields);
   }
 
   PlatformConfig withStreamScoring(ModelAlias alias) {
@@ -161,7 +167,8 @@ record PlatformConfig(
         registryToken,
         scoringPort,
         Optional.of(alias),
-        grpcInputLog);
+        grpcInputLog,
+        labelFields);
   }
 
   PlatformConfig withGrpcInputLog(boolean on) {
@@ -179,7 +186,8 @@ record PlatformConfig(
         registryToken,
         scoringPort,
         streamScoring,
-        on);
+        on,
+        labelFields);
   }
 
   private static void port(String option, int port) {

@@ -168,6 +168,7 @@ final class TrainingSet {
             .setName("fraud")
             .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
             .setDescription("streamscore demo: Tribuo logistic regression")
+            .setPositiveOutput(model.outputs().get(model.fraudColumn()))
             .putAllMetrics(metrics);
     for (String f : STORED) {
       spec.addInputs(ModelInput.newBuilder().setName("user_txn:" + f).setView("user_txn"));

@@ -99,6 +99,15 @@ final class UpCommand implements Callable<Integer> {
   String grpcInputLog;
 
   @Option(
+      names = "--label-field",
+      paramLabel = "SOURCE:FIELD",
+      defaultValue = "payments:is_fraud",
+      description =
+          "An event field that labels the event's own prediction, for live quality; none to"
+              + " turn off (default: ${DEFAULT-VALUE}).")
+  String labelField;
+
+  @Option(
       names = "--engine",
       paramLabel = "ENGINE",
       defaultValue = "flink",
@@ -108,6 +117,19 @@ final class UpCommand implements Callable<Integer> {
   String engine;
 
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  /** {@code SOURCE:FIELD}, or {@code none}. */
+  static Map<String, String> labelFields(String option) {
+    if (option.equals("none")) {
+      return Map.of();
+    }
+    String[] parts = option.split(":", -1);
+    if (parts.length != 2 || parts[0].isBlank() || parts[1].isBlank()) {
+      throw new StartupException(
+          "--label-field must be SOURCE:FIELD or none, got '" + option + "'");
+    }
+    return Map.of(parts[0], parts[1]);
+  }
 
   @Override
   public Integer call() throws InterruptedException {
@@ -130,7 +152,8 @@ final class UpCommand implements Callable<Integer> {
             Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank()),
             scoringPort,
             streamScoringTarget(streamScoring),
-            onOff("--grpc-input-log", grpcInputLog));
+            onOff("--grpc-input-log", grpcInputLog),
+            labelFields(labelField));
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);

@@ -126,6 +126,12 @@ final class VersionChecks {
         throw invalid("spec.outputs[" + i + "].name is empty");
       }
     }
+    if (!spec.getPositiveOutput().isEmpty()
+        && spec.getOutputsList().stream()
+            .noneMatch(o -> o.getName().equals(spec.getPositiveOutput()))) {
+      throw invalid(
+          "spec.positive_output '" + spec.getPositiveOutput() + "' is not one of spec.outputs");
+    }
     Profiles.check(spec);
   }
 

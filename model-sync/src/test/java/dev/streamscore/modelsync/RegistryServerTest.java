@@ -129,6 +129,12 @@ class RegistryServerTest {
         .hasMessageContaining("spec.name");
     assertThatThrownBy(() -> client.register(artifact, Fixtures.spec("fraud", 0, 1)))
         .hasMessageContaining("spec.inputs must name at least one input");
+    assertThatThrownBy(
+            () ->
+                client.register(
+                    artifact,
+                    Fixtures.spec("fraud", 3, 1).toBuilder().setPositiveOutput("p").build()))
+        .hasMessageContaining("spec.positive_output 'p' is not one of spec.outputs");
     ModelVersionSpec unfit = profiled(3).toBuilder().setName("fraud").build();
     assertThatThrownBy(
             () ->

@@ -12,7 +12,7 @@ import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.Supervised;
 import dev.streamscore.scoring.monitor.MonitorMetrics;
 import dev.streamscore.scoring.monitor.PredictionMonitor;
-import dev.streamscore.scoring.monitor.RegistryProfiles;
+import dev.streamscore.scoring.monitor.RegistryVersions;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
@@ -168,7 +168,7 @@ public final class ScoringNode implements AutoCloseable {
                       "prediction monitor",
                       PredictionMonitor.start(
                           config.kafka().orElseThrow(),
-                          new RegistryProfiles(registry, clock),
+                          new RegistryVersions(registry, clock),
                           m,
                           clock));
               wiring.metrics().register(new MonitorMetrics(monitor));

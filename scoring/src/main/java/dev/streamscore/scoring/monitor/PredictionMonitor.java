@@ -2,8 +2,8 @@ package dev.streamscore.scoring.monitor;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.Prediction;
-import dev.streamscore.proto.v1.ReferenceProfile;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -30,40 +30,77 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Watches every model's predictions as the prediction log holds them ({@code predictions.<model>},
- * written by every scoring node and by stream scoring) and keeps, per model version, the live
- * distributions of its inputs and scores in windows, against the version's reference profile.
+ * written by every scoring node and by stream scoring), and their labels as they arrive ({@code
+ * labels.<source>}, or a label field of the events themselves). Per model version it keeps the live
+ * distributions of its inputs and scores against its reference profile (drift), and its joined
+ * (score, label) pairs (live quality), in windows of prediction time.
  *
- * <p>It keeps no state of its own: on start it reads each partition from the first record that can
- * fall in its longest window ({@code offsetsForTimes}; a record's log time is never before its
- * {@code predicted_at_ms}), so a monitor that was killed has, once it has read to the end again,
- * the same windows as one that never stopped. One thread, one consumer ({@code read_committed}, no
- * consumer group); close stops the thread, then the consumer.
+ * <p>It keeps no state of its own: on start it reads each prediction partition from the first
+ * record that can fall in its longest window ({@code offsetsForTimes}; a record's log time is never
+ * before its {@code predicted_at_ms}), and label sources from a label horizon earlier, so a monitor
+ * that was killed has, once it has read to the end again, the same windows as one that never
+ * stopped. One thread, one consumer ({@code read_committed}, no consumer group); close stops the
+ * thread, then the consumer.
  */
 public final class PredictionMonitor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PredictionMonitor.class);
   private static final Duration DISCOVERY = Duration.ofSeconds(5);
 
+  /**
+   * What the monitor keeps for one model version.
+   *
+   * @param drift null without a reference profile
+   * @param positiveOutput the position of the positive class's score; -1 for the last
+   */
+  private record Monitored(DriftWindows drift, QualityWindows quality, int positiveOutput) {}
+
   private final MonitorConfig config;
-  private final ProfileSource profiles;
+  private final Versions versions;
   private final Clock clock;
   private final KafkaConsumer<byte[], byte[]> consumer;
-  private final Map<String, DriftWindows> windows = new ConcurrentHashMap<>();
-  private final Map<String, AtomicLong> unprofiled = new ConcurrentHashMap<>();
+  private final Map<String, Monitored> monitored = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> unmonitored = new ConcurrentHashMap<>();
+  private final Map<String, AtomicLong> unlabelled = new ConcurrentHashMap<>();
+  private final LabelJoin join;
+  private final LabelReader labels;
   private final Set<TopicPartition> assigned = new HashSet<>();
   private final Map<TopicPartition, Long> startEnds = new ConcurrentHashMap<>();
   private final AtomicLong read = new AtomicLong();
   private final AtomicLong unreadable = new AtomicLong();
   private final AtomicLong late = new AtomicLong();
   private final AtomicLong future = new AtomicLong();
+  private final AtomicLong badScores = new AtomicLong();
   private final Thread thread;
   private volatile boolean closed;
   private volatile boolean caughtUp;
 
   private PredictionMonitor(
-      String bootstrap, ProfileSource profiles, MonitorConfig config, Clock clock) {
+      String bootstrap, Versions versions, MonitorConfig config, Clock clock) {
     this.config = config;
-    this.profiles = profiles;
+    this.versions = versions;
     this.clock = clock;
+    this.labels = new LabelReader(config.labelFields());
+    this.join =
+        new LabelJoin(
+            config.horizon().toMillis(),
+            MonitorConfig.MAX_PENDING,
+            new LabelJoin.Sink() {
+              @Override
+              public void joined(LabelJoin.Scored p, boolean label) {
+                Monitored m = monitored.get(key(p.model(), p.version()));
+                if (m != null
+                    && !m.quality().add(p.predictedAtMs(), p.score(), label, clock.millis())) {
+                  late.incrementAndGet();
+                }
+              }
+
+              @Override
+              public void unlabelled(LabelJoin.Scored p) {
+                unlabelled
+                    .computeIfAbsent(key(p.model(), p.version()), k -> new AtomicLong())
+                    .incrementAndGet();
+              }
+            });
     this.consumer =
         new KafkaConsumer<>(
             Map.of(
@@ -85,14 +122,18 @@ public final class PredictionMonitor implements AutoCloseable {
 
   /** Starts watching the cluster at {@code bootstrap}. */
   public static PredictionMonitor start(
-      String bootstrap, ProfileSource profiles, MonitorConfig config, Clock clock) {
-    PredictionMonitor monitor = new PredictionMonitor(bootstrap, profiles, config, clock);
+      String bootstrap, Versions versions, MonitorConfig config, Clock clock) {
+    PredictionMonitor monitor = new PredictionMonitor(bootstrap, versions, config, clock);
     monitor.thread.start();
-    LOG.info("prediction monitor started: windows {}", config.windows());
+    LOG.info(
+        "prediction monitor started: windows {}, label horizon {}{}",
+        config.windows().stream().map(MonitorConfig.Window::label).toList(),
+        config.horizon(),
+        config.labelFields().isEmpty() ? "" : ", label fields " + config.labelFields());
     return monitor;
   }
 
-  /** The windows and minimum rows this monitor was started with. */
+  /** The windows and thresholds this monitor was started with. */
   public MonitorConfig config() {
     return config;
   }
@@ -111,9 +152,19 @@ public final class PredictionMonitor implements AutoCloseable {
           continue;
         }
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-          handle(r);
+          try {
+            handle(r);
+          } catch (RuntimeException e) {
+            // One record must never stop the monitor: count it and go on.
+            unreadable.incrementAndGet();
+            LOG.debug("skipped {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.toString());
+          }
         }
         caughtUp = reachedStartEnds();
+        if (caughtUp) {
+          // Until then records of any age are still being read back: nothing may expire yet.
+          join.expire(clock.millis());
+        }
       }
     } catch (WakeupException | InterruptException e) {
       // closing
@@ -124,33 +175,43 @@ public final class PredictionMonitor implements AutoCloseable {
     }
   }
 
-  /** Assigns partitions of prediction topics it has not seen yet, from its longest window. */
+  /** Whether the monitor reads {@code topic}, and from how long before its oldest bucket. */
+  private Optional<Long> lookBack(String topic) {
+    if (TopicNames.isPredictions(topic)) {
+      return Optional.of(0L);
+    }
+    if (labels.reads(topic)) {
+      return Optional.of(config.horizon().toMillis());
+    }
+    return Optional.empty();
+  }
+
+  /** Assigns partitions it has not seen yet, each from the oldest record it can need. */
   private void discover() {
     Map<String, List<PartitionInfo>> topics = consumer.listTopics(Duration.ofSeconds(5));
-    List<TopicPartition> fresh = new ArrayList<>();
+    Map<TopicPartition, Long> fresh = new HashMap<>();
+    long oldest = config.bucketStart(clock.millis()) - config.longest() + config.bucketMs();
     for (Map.Entry<String, List<PartitionInfo>> t : topics.entrySet()) {
-      if (!TopicNames.isPredictions(t.getKey())) {
+      Optional<Long> back = lookBack(t.getKey());
+      if (back.isEmpty()) {
         continue;
       }
       for (PartitionInfo p : t.getValue()) {
         TopicPartition tp = new TopicPartition(p.topic(), p.partition());
         if (!assigned.contains(tp)) {
-          fresh.add(tp);
+          fresh.put(tp, Math.max(0, oldest - back.get()));
         }
       }
     }
     if (fresh.isEmpty()) {
       return;
     }
-    assigned.addAll(fresh);
+    assigned.addAll(fresh.keySet());
     consumer.assign(assigned);
-    long from = config.bucketStart(clock.millis()) - config.longest() + config.bucketMs();
-    Map<TopicPartition, Long> query = new HashMap<>();
-    fresh.forEach(tp -> query.put(tp, from));
     Map<TopicPartition, OffsetAndTimestamp> starts =
-        consumer.offsetsForTimes(query, Duration.ofSeconds(10));
+        consumer.offsetsForTimes(fresh, Duration.ofSeconds(10));
     List<TopicPartition> atEnd = new ArrayList<>();
-    for (TopicPartition tp : fresh) {
+    for (TopicPartition tp : fresh.keySet()) {
       OffsetAndTimestamp start = starts.get(tp);
       if (start == null) {
         atEnd.add(tp);
@@ -161,8 +222,8 @@ public final class PredictionMonitor implements AutoCloseable {
     if (!atEnd.isEmpty()) {
       consumer.seekToEnd(atEnd); // an empty list would mean every assigned partition
     }
-    consumer.endOffsets(fresh, Duration.ofSeconds(10)).forEach(startEnds::putIfAbsent);
-    LOG.debug("monitoring {} more prediction partitions", fresh.size());
+    consumer.endOffsets(fresh.keySet(), Duration.ofSeconds(10)).forEach(startEnds::putIfAbsent);
+    LOG.debug("monitoring {} more partitions", fresh.size());
   }
 
   private boolean reachedStartEnds() {
@@ -175,6 +236,10 @@ public final class PredictionMonitor implements AutoCloseable {
   }
 
   private void handle(ConsumerRecord<byte[], byte[]> r) {
+    if (!TopicNames.isPredictions(r.topic())) {
+      labels.read(r, join);
+      return;
+    }
     read.incrementAndGet();
     Prediction p;
     try {
@@ -186,37 +251,75 @@ public final class PredictionMonitor implements AutoCloseable {
       unreadable.incrementAndGet();
       return;
     }
-    DriftWindows w = windowsOf(p.getModelName(), p.getModelVersion());
-    if (w == null) {
-      unprofiled
+    Monitored m = monitoredOf(p.getModelName(), p.getModelVersion());
+    if (m == null) {
+      unmonitored
           .computeIfAbsent(key(p.getModelName(), p.getModelVersion()), k -> new AtomicLong())
           .incrementAndGet();
       return;
     }
-    switch (w.observe(p, clock.millis())) {
-      case LATE -> late.incrementAndGet();
-      case FUTURE -> future.incrementAndGet();
-      case COUNTED -> {}
+    long now = clock.millis();
+    if (m.drift() != null) {
+      switch (m.drift().observe(p, now)) {
+        case LATE -> late.incrementAndGet();
+        case FUTURE -> future.incrementAndGet();
+        case COUNTED -> {}
+      }
+    }
+    int positive = m.positiveOutput() >= 0 ? m.positiveOutput() : p.getScoresCount() - 1;
+    if (positive >= 0 && positive < p.getScoresCount()) {
+      // A stream prediction's label is its event's; an online one's, its request's.
+      String id = p.getEventId().isEmpty() ? p.getRequestId() : p.getEventId();
+      double score = p.getScores(positive).getValue();
+      if (!(score >= 0 && score <= 1)) {
+        badScores.incrementAndGet(); // not a probability: no AUC or log loss can use it
+      } else if (!id.isEmpty()) {
+        join.prediction(
+            new LabelJoin.Scored(
+                id, p.getModelName(), p.getModelVersion(), score, p.getPredictedAtMs()));
+      }
     }
   }
 
-  private DriftWindows windowsOf(String model, long version) {
+  private Monitored monitoredOf(String model, long version) {
     String key = key(model, version);
-    DriftWindows w = windows.get(key);
-    if (w != null) {
-      return w;
+    Monitored m = monitored.get(key);
+    if (m != null) {
+      return m;
     }
-    Optional<ReferenceProfile> profile = profiles.profile(model, version);
-    if (profile.isEmpty()) {
+    Optional<ModelVersionSpec> spec = versions.spec(model, version);
+    if (spec.isEmpty()) {
       return null;
     }
-    w = new DriftWindows(model, version, profile.get(), config);
-    windows.put(key, w);
-    return w;
+    ModelVersionSpec s = spec.get();
+    int positive = -1; // the last output
+    for (int i = 0; i < s.getOutputsCount(); i++) {
+      if (s.getOutputs(i).getName().equals(s.getPositiveOutput())) {
+        positive = i;
+      }
+    }
+    m =
+        new Monitored(
+            s.hasProfile() ? new DriftWindows(model, version, s.getProfile(), config) : null,
+            new QualityWindows(model, version, s.getMetricsOrDefault("auc", Double.NaN), config),
+            positive);
+    monitored.put(key, m);
+    return m;
   }
 
   private static String key(String model, long version) {
     return model + "@" + version;
+  }
+
+  private List<String> keys(String model) {
+    List<String> keys = new ArrayList<>();
+    for (String key : monitored.keySet()) {
+      if (model.isEmpty() || key.startsWith(model + "@")) {
+        keys.add(key);
+      }
+    }
+    keys.sort(null);
+    return keys;
   }
 
   /** Every monitored column's drift in every window now, for {@code model} (empty: all models). */
@@ -227,14 +330,33 @@ public final class PredictionMonitor implements AutoCloseable {
   /** As {@link #drift(String)}, as of {@code atMs}. */
   public List<ColumnDrift> drift(String model, long atMs) {
     List<ColumnDrift> out = new ArrayList<>();
-    List<String> keys = new ArrayList<>(windows.keySet());
-    keys.sort(null);
-    for (String key : keys) {
-      if (model.isEmpty() || key.startsWith(model + "@")) {
-        out.addAll(windows.get(key).drift(atMs));
+    for (String key : keys(model)) {
+      DriftWindows d = monitored.get(key).drift();
+      if (d != null) {
+        out.addAll(d.drift(atMs));
       }
     }
     return out;
+  }
+
+  /** Every version's live quality in every window now, for {@code model} (empty: all models). */
+  public List<VersionQuality> quality(String model) {
+    return quality(model, clock.millis());
+  }
+
+  /** As {@link #quality(String)}, as of {@code atMs}. */
+  public List<VersionQuality> quality(String model, long atMs) {
+    List<VersionQuality> out = new ArrayList<>();
+    for (String key : keys(model)) {
+      out.addAll(monitored.get(key).quality().quality(atMs));
+    }
+    return out;
+  }
+
+  /** The joined (score, label) pairs of a version's window as of {@code atMs}: offline checks. */
+  public List<double[]> joinedPairs(String model, long version, String window, long atMs) {
+    Monitored m = monitored.get(key(model, version));
+    return m == null ? List.of() : m.quality().pairs(window, atMs);
   }
 
   /** Whether it has read every partition to where its end was when the monitor first saw it. */
@@ -252,7 +374,7 @@ public final class PredictionMonitor implements AutoCloseable {
     return unreadable.get();
   }
 
-  /** Predictions older than the longest window when read. */
+  /** Predictions (or joined pairs) older than the longest window when read. */
   public long late() {
     return late.get();
   }
@@ -262,10 +384,29 @@ public final class PredictionMonitor implements AutoCloseable {
     return future.get();
   }
 
-  /** Predictions of versions without a profile (or whose profile could not be read yet). */
-  public Map<String, Long> unprofiled() {
+  /** Predictions whose positive score was not a probability in [0, 1]: left out of quality. */
+  public long badScores() {
+    return badScores.get();
+  }
+
+  /** Labels read, and labels that were not readable. */
+  public LabelReader.Counts labelCounts() {
+    return labels.counts();
+  }
+
+  /** Predictions of versions the registry could not describe, by {@code model@version}. */
+  public Map<String, Long> unmonitored() {
+    return snapshot(unmonitored);
+  }
+
+  /** Predictions whose label did not arrive within the horizon, by {@code model@version}. */
+  public Map<String, Long> unlabelled() {
+    return snapshot(unlabelled);
+  }
+
+  private static Map<String, Long> snapshot(Map<String, AtomicLong> counts) {
     Map<String, Long> out = new HashMap<>();
-    unprofiled.forEach((k, v) -> out.put(k, v.get()));
+    counts.forEach((k, v) -> out.put(k, v.get()));
     return out;
   }
 

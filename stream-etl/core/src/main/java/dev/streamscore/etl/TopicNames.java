@@ -3,7 +3,8 @@ package dev.streamscore.etl;
 /**
  * Every topic name of the platform, made in this one place: {@code raw.<source>} (producers' JSON),
  * {@code events.<source>} (validated events), {@code features.<view>} (tile rows), {@code
- * predictions.<model>} (the prediction log) and the dead-letter topic {@code events.dlq}.
+ * predictions.<model>} (the prediction log), {@code labels.<source>} (outcomes) and the dead-letter
+ * topic {@code events.dlq}.
  */
 public final class TopicNames {
   /** The dead-letter topic of every stage. */
@@ -13,6 +14,7 @@ public final class TopicNames {
   private static final String EVENTS = "events.";
   private static final String FEATURES = "features.";
   private static final String PREDICTIONS = "predictions.";
+  private static final String LABELS = "labels.";
 
   private TopicNames() {}
 
@@ -34,6 +36,16 @@ public final class TopicNames {
   /** {@code predictions.<model>}. */
   public static String predictions(String model) {
     return PREDICTIONS + model;
+  }
+
+  /** {@code labels.<source>}: outcomes of scored events and requests, published later. */
+  public static String labels(String source) {
+    return LABELS + source;
+  }
+
+  /** True for {@code labels.<source>}. */
+  public static boolean isLabels(String topic) {
+    return topic.startsWith(LABELS) && topic.length() > LABELS.length();
   }
 
   /** True for {@code predictions.<model>}. */
