@@ -213,7 +213,8 @@ final class Platform implements AutoCloseable {
     metrics.register(
         new EtlCounts(
             spark ? "spark" : "flink",
-            () -> job.current() == null ? Map.of() : job.current().counts()));
+            () -> job.current() == null ? Map.of() : job.current().counts(),
+            clock));
   }
 
   /** Why the features do not move, or empty: the ETL job is supervised and not running. */

@@ -109,34 +109,62 @@ final class StatusCommand implements Callable<Integer> {
     return 0;
   }
 
-  /** The ETL job's counts: {@code etl flink: 105 events, 84 rows; rejected: DUPLICATE 5}. */
+  /**
+   * The ETL job's counts: {@code etl flink: 105 events, 84 rows, checkpoint 2 s ago; rejected:
+   * DUPLICATE 5; late by view: user_txn 3} (rejections and views with none left out).
+   */
   private static void printEtl(java.util.List<PrometheusText.Sample> samples, PrintWriter out) {
-    Map<String, Map<String, Long>> engines = new TreeMap<>();
+    Map<String, Map<String, Long>> rejected = new TreeMap<>();
+    Map<String, Map<String, Long>> late = new TreeMap<>();
+    Map<String, Map<String, Double>> figures = new TreeMap<>();
     for (PrometheusText.Sample s : samples) {
-      if (s.name().startsWith("streamscore_etl_") && s.labels().containsKey("engine")) {
-        String count =
-            s.name().equals("streamscore_etl_rejected_total")
-                ? s.labels().getOrDefault("reason", "?")
-                : s.name().substring("streamscore_etl_".length()).replaceFirst("_total$", "");
-        engines
-            .computeIfAbsent(s.labels().get("engine"), e -> new TreeMap<>())
-            .put(count, (long) s.value());
+      String engine = s.labels().get("engine");
+      if (!s.name().startsWith("streamscore_etl_") || engine == null) {
+        continue;
+      }
+      switch (s.name()) {
+        case "streamscore_etl_rejected_total" ->
+            rejected
+                .computeIfAbsent(engine, e -> new TreeMap<>())
+                .put(s.labels().getOrDefault("reason", "?"), (long) s.value());
+        case "streamscore_etl_late_total" ->
+            late.computeIfAbsent(engine, e -> new TreeMap<>())
+                .put(s.labels().getOrDefault("view", "?"), (long) s.value());
+        default ->
+            figures
+                .computeIfAbsent(engine, e -> new TreeMap<>())
+                .put(s.name().substring("streamscore_etl_".length()), s.value());
       }
     }
-    engines.forEach(
-        (engine, counts) -> {
-          StringBuilder rejected = new StringBuilder();
-          counts.forEach(
-              (name, n) -> {
-                if (!name.equals("events") && !name.equals("rows") && n > 0) {
-                  rejected.append(rejected.isEmpty() ? "; rejected: " : ", ");
-                  rejected.append(name).append(' ').append(n);
-                }
-              });
-          out.printf(
-              "etl %s: %d events, %d rows%s%n",
-              engine, counts.getOrDefault("events", 0L), counts.getOrDefault("rows", 0L), rejected);
+    figures.forEach(
+        (engine, f) -> {
+          StringBuilder line =
+              new StringBuilder(
+                  String.format(
+                      "etl %s: %.0f events, %.0f rows",
+                      engine,
+                      f.getOrDefault("events_total", 0.0),
+                      f.getOrDefault("rows_total", 0.0)));
+          if (f.containsKey("checkpoint_age_seconds")) {
+            line.append(String.format(", checkpoint %.0f s ago", f.get("checkpoint_age_seconds")));
+          }
+          line.append(nonZero("; rejected: ", rejected.get(engine)));
+          line.append(nonZero("; late by view: ", late.get(engine)));
+          out.println(line);
         });
+  }
+
+  private static String nonZero(String prefix, Map<String, Long> counts) {
+    StringBuilder out = new StringBuilder();
+    if (counts != null) {
+      counts.forEach(
+          (name, n) -> {
+            if (n > 0) {
+              out.append(out.isEmpty() ? prefix : ", ").append(name).append(' ').append(n);
+            }
+          });
+    }
+    return out.toString();
   }
 
   /** One line per stage: its state, restarts, lag and, when it does not run, why. */

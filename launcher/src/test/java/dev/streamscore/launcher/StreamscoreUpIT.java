@@ -97,11 +97,23 @@ class StreamscoreUpIT {
                             s.name().equals("streamscore_etl_rejected_total")
                                 && "DUPLICATE".equals(s.labels().get("reason"))
                                 && s.value() == 5)
-                    .anyMatch(s -> s.name().equals("streamscore_etl_rows_total") && s.value() > 0));
+                    .anyMatch(s -> s.name().equals("streamscore_etl_rows_total") && s.value() > 0)
+                    .anyMatch(
+                        s ->
+                            s.name().equals("streamscore_etl_late_total")
+                                && "user_txn".equals(s.labels().get("view")))
+                    .anyMatch(
+                        s ->
+                            s.name().equals("streamscore_etl_checkpoint_age_seconds")
+                                && s.value() >= 0
+                                && s.value() < 60));
     assertThat(
             Tools.run(
                 "", javaBin(), "-jar", Launcher.JAR.toString(), "status", "--metrics", metrics))
-        .anyMatch(l -> l.startsWith("etl flink: 105 events, ") && l.endsWith("DUPLICATE 5"));
+        .anyMatch(
+            l ->
+                l.matches(
+                    "etl flink: 105 events, \\d+ rows, checkpoint \\d+ s ago; rejected: DUPLICATE 5"));
 
     String payload =
         IntStream.range(0, MESSAGES)

@@ -75,6 +75,12 @@ public final class EtlJobs {
    * After {@code counts } every {@link #COUNTS_EVERY} while it runs, after {@code done } when a
    * bounded job ends.
    */
+  /**
+   * The count that is not a count: when the job's newest checkpoint (Flink) or committed batch
+   * (Spark) completed, ms since the epoch.
+   */
+  public static final String CHECKPOINT_COMPLETED_AT = "checkpoint.completed_at_ms";
+
   public static String counts(java.util.Map<String, ? extends Number> counts) {
     StringBuilder line = new StringBuilder();
     new java.util.TreeMap<>(counts)

@@ -18,8 +18,12 @@ public final class RecordProcessor {
     /** A tile the event changed. */
     void row(TileUpdate update);
 
-    /** A rejection, counted by reason whether or not it writes a dead letter. */
-    void rejected(RejectReason reason);
+    /**
+     * A rejection, counted by reason whether or not it writes a dead letter.
+     *
+     * @param view the view an event is LATE for; empty for every other reason
+     */
+    void rejected(RejectReason reason, String view);
 
     /** A dead letter, {@code DeadLetter} bytes keyed by the record's key, for the DLQ topic. */
     void deadLetter(byte[] key, byte[] deadLetter);
@@ -121,7 +125,7 @@ public final class RecordProcessor {
   }
 
   private void reject(Record record, Rejection r, long nowMs, Sink sink) {
-    sink.rejected(r.reason());
+    sink.rejected(r.reason(), r.view());
     if (r.writesDeadLetter()) {
       sink.deadLetter(
           record.key(),

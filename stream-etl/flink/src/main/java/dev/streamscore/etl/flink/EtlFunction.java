@@ -27,7 +27,7 @@ import org.apache.flink.util.Collector;
  * The keyed heart of the job: each entity's events, in partition order, through the core's {@link
  * FeatureProcessor}; tile rows and dead letters out. Counts every event in exactly one of: a
  * reason, or accepted (per view: accepted or LATE), as accumulators and metrics named {@code
- * events}, {@code rows}, {@code rejected.<REASON>}.
+ * events}, {@code rows}, {@code rejected.<REASON>}, and accumulators {@code late.<view>}.
  *
  * <p>Per-entity batches: events are held, per entity in arrival order, until {@link EtlOperator}
  * flushes (every emit interval, before each checkpoint barrier, at the end of input) or {@link
@@ -72,6 +72,7 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
   private transient Map<RejectReason, LongCounter> rejected;
   private transient Counter eventsMetric;
   private transient Map<RejectReason, Counter> rejectedMetric;
+  private transient Map<String, LongCounter> late;
   private transient Consumer<String> keys;
 
   // Events not yet processed, per entity in arrival order; not state: they are processed before
@@ -153,6 +154,10 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
     eventsMetric = getRuntimeContext().getMetricGroup().counter("events");
     rejected = new EnumMap<>(RejectReason.class);
     rejectedMetric = new EnumMap<>(RejectReason.class);
+    late = new java.util.HashMap<>();
+    for (dev.streamscore.etl.ViewSpec view : processor.views()) {
+      late.put(view.name(), getRuntimeContext().getLongCounter("late." + view.name()));
+    }
     for (RejectReason reason : RejectReason.values()) {
       if (reason != RejectReason.UNRECOGNIZED && reason != RejectReason.REJECT_REASON_UNSPECIFIED) {
         String name = "rejected." + reason.name().substring("REJECT_REASON_".length());
@@ -219,9 +224,13 @@ final class EtlFunction extends KeyedProcessFunction<String, EventRecord, KafkaO
       }
 
       @Override
-      public void rejected(RejectReason reason) {
+      public void rejected(RejectReason reason, String view) {
         rejected.get(reason).add(1);
         rejectedMetric.get(reason).inc();
+        LongCounter lateForView = late.get(view);
+        if (lateForView != null) {
+          lateForView.add(1);
+        }
       }
 
       @Override

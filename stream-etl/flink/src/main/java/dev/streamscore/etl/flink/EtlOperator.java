@@ -1,6 +1,7 @@
 package dev.streamscore.etl.flink;
 
 import java.util.stream.Stream;
+import org.apache.flink.api.common.accumulators.LongMaximum;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -15,7 +16,12 @@ import org.apache.flink.streaming.runtime.tasks.ProcessingTimeService;
  */
 final class EtlOperator extends KeyedProcessOperator<String, EventRecord, KafkaOut> {
   private static final long serialVersionUID = 1L;
+
+  /** The accumulator of the newest completed checkpoint's wall time, ms since the epoch. */
+  static final String CHECKPOINT_COMPLETED_AT = dev.streamscore.etl.EtlJobs.CHECKPOINT_COMPLETED_AT;
+
   private final long emitIntervalMs;
+  private transient LongMaximum checkpointed;
 
   EtlOperator(EtlFunction function, long emitIntervalMs) {
     super(function);
@@ -25,6 +31,8 @@ final class EtlOperator extends KeyedProcessOperator<String, EventRecord, KafkaO
   @Override
   public void open() throws Exception {
     super.open();
+    checkpointed = new LongMaximum();
+    getRuntimeContext().addAccumulator(CHECKPOINT_COMPLETED_AT, checkpointed);
     EtlFunction function = (EtlFunction) getUserFunction();
     function.keys(this::setCurrentKey);
     // After open, the function's states are registered and whatever was restored is there.
@@ -51,6 +59,13 @@ final class EtlOperator extends KeyedProcessOperator<String, EventRecord, KafkaO
   public void prepareSnapshotPreBarrier(long checkpointId) throws Exception {
     flush();
     super.prepareSnapshotPreBarrier(checkpointId);
+  }
+
+  /** Wall time of the newest checkpoint this subtask saw complete: the job's checkpoint age. */
+  @Override
+  public void notifyCheckpointComplete(long checkpointId) throws Exception {
+    super.notifyCheckpointComplete(checkpointId);
+    checkpointed.add(System.currentTimeMillis());
   }
 
   @Override

@@ -113,6 +113,11 @@ class FeatureJobTest {
     assertThat(dlq).isEqualTo(expectedDlq);
     assertThat(result.<Long>getAccumulatorResult("rejected.DUPLICATE")).isEqualTo(duplicates);
     assertThat(result.<Long>getAccumulatorResult("events")).isEqualTo(events.size());
+    for (String view : GoldenStream.spec().views().keySet()) {
+      assertThat(result.<Long>getAccumulatorResult("late." + view))
+          .as("LATE for " + view)
+          .isEqualTo(replay.late(view));
+    }
     if (emitIntervalMs == 0) {
       assertThat(result.<Long>getAccumulatorResult("rows"))
           .as("one row per accepted event and view")

@@ -235,7 +235,7 @@ class LegacyStateUpgradeTest {
             public void row(TileUpdate update) {}
 
             @Override
-            public void rejected(RejectReason reason) {}
+            public void rejected(RejectReason reason, String view) {}
 
             @Override
             public void deadLetter(byte[] key, byte[] deadLetter) {}

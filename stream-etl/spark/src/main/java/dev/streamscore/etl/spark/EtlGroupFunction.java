@@ -84,8 +84,8 @@ final class EtlGroupFunction
           }
 
           @Override
-          public void rejected(RejectReason reason) {
-            counters.rejected(reason);
+          public void rejected(RejectReason reason, String view) {
+            counters.rejected(reason, view);
           }
 
           @Override
@@ -141,8 +141,12 @@ final class EtlGroupFunction
     final LongAccumulator events;
     final LongAccumulator rows;
     final Map<RejectReason, LongAccumulator> rejected;
+    final Map<String, LongAccumulator> late = new java.util.TreeMap<>();
 
-    Counters(org.apache.spark.SparkContext spark) {
+    Counters(org.apache.spark.SparkContext spark, java.util.Collection<String> views) {
+      for (String view : views) {
+        late.put(view, spark.longAccumulator("late." + view));
+      }
       events = spark.longAccumulator("events");
       rows = spark.longAccumulator("rows");
       rejected = new java.util.EnumMap<>(RejectReason.class);
@@ -157,11 +161,18 @@ final class EtlGroupFunction
       }
     }
 
-    void rejected(RejectReason reason) {
+    void rejected(RejectReason reason, String view) {
       rejected.get(reason).add(1);
+      LongAccumulator lateForView = late.get(view);
+      if (lateForView != null) {
+        lateForView.add(1);
+      }
     }
 
-    /** Events, rows and rejections by reason ({@code rejected.LATE}), as the job prints them. */
+    /**
+     * Events, rows, rejections by reason ({@code rejected.LATE}) and LATE events per view ({@code
+     * late.user_txn}), as the job prints them.
+     */
     Map<String, Long> snapshot() {
       Map<String, Long> counts = new java.util.TreeMap<>();
       counts.put("events", events.value());
@@ -170,6 +181,7 @@ final class EtlGroupFunction
           (reason, acc) ->
               counts.put(
                   "rejected." + reason.name().substring("REJECT_REASON_".length()), acc.value()));
+      late.forEach((view, acc) -> counts.put("late." + view, acc.value()));
       return counts;
     }
 

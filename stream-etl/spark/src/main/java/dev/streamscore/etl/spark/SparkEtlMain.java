@@ -173,6 +173,24 @@ public final class SparkEtlMain {
     }
   }
 
+  /**
+   * When the batch that every query has committed last ended (the oldest of the queries' newest),
+   * ms since the epoch; empty before each has committed one.
+   */
+  private static Optional<Long> lastCommitted(List<StreamingQuery> queries) {
+    long oldest = Long.MAX_VALUE;
+    for (StreamingQuery q : queries) {
+      var progress = q.lastProgress();
+      if (progress == null) {
+        return Optional.empty();
+      }
+      long end =
+          java.time.Instant.parse(progress.timestamp()).toEpochMilli() + progress.batchDuration();
+      oldest = Math.min(oldest, end);
+    }
+    return oldest == Long.MAX_VALUE ? Optional.empty() : Optional.of(oldest);
+  }
+
   private static int run(
       Options options, EtlJobs.SpecText spec, List<String> sources, Map<String, Integer> partitions)
       throws Exception {
@@ -194,7 +212,8 @@ public final class SparkEtlMain {
             options.rocksdb()
                 ? "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider"
                 : "org.apache.spark.sql.execution.streaming.state.HDFSBackedStateStoreProvider");
-    EtlGroupFunction.Counters counters = new EtlGroupFunction.Counters(spark.sparkContext());
+    EtlGroupFunction.Counters counters =
+        new EtlGroupFunction.Counters(spark.sparkContext(), spec.parse().views().keySet());
     List<StreamingQuery> queries = new ArrayList<>();
     for (String source : sources) {
       String topic = TopicNames.events(source);
@@ -263,7 +282,12 @@ public final class SparkEtlMain {
     if (options.parentPid() > 0) {
       // For the platform that launched the job; the driver's accumulators take a batch's counts
       // as its tasks finish.
-      EtlJobs.printCounts(() -> Optional.of(counters.snapshot()));
+      EtlJobs.printCounts(
+          () -> {
+            Map<String, Long> counts = new java.util.TreeMap<>(counters.snapshot());
+            lastCommitted(queries).ifPresent(t -> counts.put(EtlJobs.CHECKPOINT_COMPLETED_AT, t));
+            return Optional.of(counts);
+          });
     }
     LOG.info(
         "running {} on {} ({} state, at-least-once delivery, trigger {}, checkpoints in {})",

@@ -98,7 +98,8 @@ class SparkFeatureJobTest {
       partitions.put(view.topic(), 4);
     }
     partitions.put("events.dlq", 4);
-    EtlGroupFunction.Counters counters = new EtlGroupFunction.Counters(spark.sparkContext());
+    EtlGroupFunction.Counters counters =
+        new EtlGroupFunction.Counters(spark.sparkContext(), GoldenStream.spec().views().keySet());
 
     Dataset<EventRow> stream =
         spark
@@ -160,5 +161,8 @@ class SparkFeatureJobTest {
     assertThat(dlq).isEqualTo(expectedDlq);
     assertThat(counters.rejectedCounts()).isEqualTo(replay.rejected());
     assertThat(counters.events.value()).isEqualTo(events.size());
+    for (String view : GoldenStream.spec().views().keySet()) {
+      assertThat(counters.snapshot()).containsEntry("late." + view, replay.late(view));
+    }
   }
 }
