@@ -81,7 +81,7 @@ import redis.clients.jedis.JedisPool;
  * </pre>
  */
 public final class ScoringLoad {
-  private static final FeatureSpec SPEC = FeatureSpec.shippedPayments();
+  static final FeatureSpec SPEC = FeatureSpec.shippedPayments();
   private static final ViewSpec VIEW = SPEC.views().get("user_txn");
   private static final List<String> STORED =
       List.of(
@@ -94,7 +94,7 @@ public final class ScoringLoad {
           "amount_z_mean_10m",
           "merchants_1h");
   private static final long T0 = 1_764_000_000_000L;
-  private static final long NOW = T0 + 3_600_000L;
+  static final long NOW = T0 + 3_600_000L;
 
   /** Whether a load's figures are printed (a measurement) or not (a warm-up). */
   private enum Report {
@@ -208,7 +208,7 @@ public final class ScoringLoad {
     }
   }
 
-  private static ModelVersionSpec spec(String name, boolean stored) {
+  static ModelVersionSpec spec(String name, boolean stored) {
     ModelVersionSpec.Builder spec =
         ModelVersionSpec.newBuilder().setName(name).setFormat(ModelFormat.MODEL_FORMAT_ONNX);
     for (String f : STORED) {
@@ -332,7 +332,10 @@ public final class ScoringLoad {
   }
 
   /** Two streams, each keeping as many requests in flight as flow control allows. */
-  private static void streamPeak(ScoringGrpc.ScoringStub stub, int entities, int seconds)
+  /**
+   * Two streams as fast as flow control lets them for {@code seconds}; prints and returns the rate.
+   */
+  static double streamPeak(ScoringGrpc.ScoringStub stub, int entities, int seconds)
       throws InterruptedException {
     AtomicLong answers = new AtomicLong();
     AtomicLong errors = new AtomicLong();
@@ -397,6 +400,7 @@ public final class ScoringLoad {
         answers.get() / elapsed,
         answers.get(),
         errors.get());
+    return answers.get() / elapsed;
   }
 
   /** The model alone, in-process, closed loop on one thread. */
@@ -432,25 +436,30 @@ public final class ScoringLoad {
 
   /** Payments of every user spread over the last hour, into the store and Redis alike. */
   private static void load(int entities, FeatureStore store, JedisPool pool) {
-    FeatureProcessor processor = FeatureProcessor.of(SPEC, "payments", "bench");
     try (Jedis jedis = pool.getResource();
         BaselineLoader loader = new BaselineLoader(store, jedis, VIEW.name())) {
-      for (int i = 0; i < entities; i++) {
-        InMemoryEntityState state = new InMemoryEntityState();
-        for (int k = 0; k < 3; k++) {
-          Event e =
-              Event.newBuilder()
-                  .setSource("payments")
-                  .setEntityId("u" + i)
-                  .setEventId("t" + i + "-" + k)
-                  .setEventTimeMs(T0 + ((i * 7L + k * 1_201_000L) % 3_590_000L))
-                  .putFields("amount", Value.newBuilder().setDoubleValue(5 + (i + k) % 500).build())
-                  .putFields(
-                      "merchant_id", Value.newBuilder().setStringValue("m" + (i + k) % 997).build())
-                  .putFields("country", Value.newBuilder().setStringValue("US").build())
-                  .build();
-          loader.add(processor.process(state, e, T0).rows());
-        }
+      rows(entities, loader::add);
+    }
+  }
+
+  /** Each entity's tile rows: three payments of {@code u<i>} in the hour before {@link #NOW}. */
+  static void rows(int entities, java.util.function.Consumer<List<FeatureRow>> into) {
+    FeatureProcessor processor = FeatureProcessor.of(SPEC, "payments", "bench");
+    for (int i = 0; i < entities; i++) {
+      InMemoryEntityState state = new InMemoryEntityState();
+      for (int k = 0; k < 3; k++) {
+        Event e =
+            Event.newBuilder()
+                .setSource("payments")
+                .setEntityId("u" + i)
+                .setEventId("t" + i + "-" + k)
+                .setEventTimeMs(T0 + ((i * 7L + k * 1_201_000L) % 3_590_000L))
+                .putFields("amount", Value.newBuilder().setDoubleValue(5 + (i + k) % 500).build())
+                .putFields(
+                    "merchant_id", Value.newBuilder().setStringValue("m" + (i + k) % 997).build())
+                .putFields("country", Value.newBuilder().setStringValue("US").build())
+                .build();
+        into.accept(processor.process(state, e, T0).rows());
       }
     }
   }

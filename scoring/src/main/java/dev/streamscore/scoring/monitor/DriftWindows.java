@@ -79,8 +79,17 @@ final class DriftWindows {
    * Counts {@code p} as of {@code nowMs}: its scores always, its inputs when it carries its input
    * vector (a node logs it with {@code --grpc-input-log on}; stream scoring always does).
    */
-  synchronized Counted observe(Prediction p, long nowMs) {
-    long t = p.getPredictedAtMs();
+  Counted observe(Prediction p, long nowMs) {
+    PredictionReader r = new PredictionReader();
+    if (!r.read(p.toByteArray())) {
+      throw new IllegalArgumentException("not a prediction");
+    }
+    return observe(r, nowMs);
+  }
+
+  /** As {@link #observe(Prediction, long)}, from a reader holding the prediction's fields. */
+  synchronized Counted observe(PredictionReader p, long nowMs) {
+    long t = p.predictedAtMs;
     // Compared without subtracting from t: any long may arrive.
     if (t > nowMs + config.longest()) {
       return Counted.FUTURE;
@@ -90,19 +99,20 @@ final class DriftWindows {
       return Counted.LATE;
     }
     Bucket b = buckets.computeIfAbsent(config.bucketStart(t), k -> new Bucket(columns));
-    if (p.getFeaturesCount() == inputs) {
+    if (p.featureCount == inputs) {
       for (int i = 0; i < inputs; i++) {
-        b.counts[i][columns[i].bins().bin(p.getFeatures(i))]++;
+        b.counts[i][columns[i].bins().bin(p.features[i])]++;
       }
-      for (int i : p.getDefaultedInputsList()) {
+      for (int k = 0; k < p.defaultedCount; k++) {
+        int i = p.defaulted[k];
         if (i >= 0 && i < inputs) {
           b.defaulted[i]++;
         }
       }
     }
     int outputs = columns.length - inputs;
-    for (int j = 0; j < outputs && j < p.getScoresCount(); j++) {
-      b.counts[inputs + j][columns[inputs + j].bins().bin(p.getScores(j).getValue())]++;
+    for (int j = 0; j < outputs && j < p.scoreCount; j++) {
+      b.counts[inputs + j][columns[inputs + j].bins().bin(p.scores[j])]++;
     }
     return Counted.COUNTED;
   }

@@ -37,7 +37,7 @@ public record MonitorConfig(
   }
 
   /** Predictions waiting for a label at most; beyond it the oldest is given up. */
-  static final int MAX_PENDING = 2_000_000;
+  static final int MAX_PENDING = 500_000;
 
   public MonitorConfig {
     if (bucket == null || bucket.toMillis() < 1) {

@@ -1,9 +1,7 @@
 package dev.streamscore.scoring.monitor;
 
-import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.proto.v1.ModelVersionSpec;
-import dev.streamscore.proto.v1.Prediction;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -65,6 +63,7 @@ public final class PredictionMonitor implements AutoCloseable {
   private final LabelReader labels;
   private final Set<TopicPartition> assigned = new HashSet<>();
   private final Map<TopicPartition, Long> startEnds = new ConcurrentHashMap<>();
+  private final PredictionReader reader = new PredictionReader();
   private final AtomicLong read = new AtomicLong();
   private final AtomicLong unreadable = new AtomicLong();
   private final AtomicLong late = new AtomicLong();
@@ -73,6 +72,7 @@ public final class PredictionMonitor implements AutoCloseable {
   private final Thread thread;
   private volatile boolean closed;
   private volatile boolean caughtUp;
+  private volatile boolean labelsExpected;
 
   private PredictionMonitor(
       String bootstrap, Versions versions, MonitorConfig config, Clock clock) {
@@ -80,6 +80,7 @@ public final class PredictionMonitor implements AutoCloseable {
     this.versions = versions;
     this.clock = clock;
     this.labels = new LabelReader(config.labelFields());
+    this.labelsExpected = !config.labelFields().isEmpty();
     this.join =
         new LabelJoin(
             config.horizon().toMillis(),
@@ -111,7 +112,13 @@ public final class PredictionMonitor implements AutoCloseable {
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
                 false,
                 ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                2_000,
+                5_000,
+                // Large fetches, at most half a second apart: the monitor shares the node's
+                // cores, and a fetch per handful of predictions costs the node and the broker.
+                ConsumerConfig.FETCH_MIN_BYTES_CONFIG,
+                1 << 20,
+                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                500,
                 ConsumerConfig.CLIENT_ID_CONFIG,
                 "streamscore-monitor"),
             new ByteArrayDeserializer(),
@@ -200,6 +207,7 @@ public final class PredictionMonitor implements AutoCloseable {
         TopicPartition tp = new TopicPartition(p.topic(), p.partition());
         if (!assigned.contains(tp)) {
           fresh.put(tp, Math.max(0, oldest - back.get()));
+          labelsExpected |= labels.reads(tp.topic());
         }
       }
     }
@@ -241,20 +249,15 @@ public final class PredictionMonitor implements AutoCloseable {
       return;
     }
     read.incrementAndGet();
-    Prediction p;
-    try {
-      p = r.value() == null ? null : Prediction.parseFrom(r.value());
-    } catch (InvalidProtocolBufferException e) {
-      p = null;
-    }
-    if (p == null || p.getModelName().isEmpty() || p.getModelVersion() < 1) {
+    PredictionReader p = reader;
+    if (r.value() == null || !p.read(r.value()) || p.modelName.isEmpty() || p.modelVersion < 1) {
       unreadable.incrementAndGet();
       return;
     }
-    Monitored m = monitoredOf(p.getModelName(), p.getModelVersion());
+    Monitored m = monitoredOf(p.modelName, p.modelVersion);
     if (m == null) {
       unmonitored
-          .computeIfAbsent(key(p.getModelName(), p.getModelVersion()), k -> new AtomicLong())
+          .computeIfAbsent(key(p.modelName, p.modelVersion), k -> new AtomicLong())
           .incrementAndGet();
       return;
     }
@@ -266,17 +269,17 @@ public final class PredictionMonitor implements AutoCloseable {
         case COUNTED -> {}
       }
     }
-    int positive = m.positiveOutput() >= 0 ? m.positiveOutput() : p.getScoresCount() - 1;
-    if (positive >= 0 && positive < p.getScoresCount()) {
+    int positive = m.positiveOutput() >= 0 ? m.positiveOutput() : p.scoreCount - 1;
+    if (positive >= 0 && positive < p.scoreCount) {
       // A stream prediction's label is its event's; an online one's, its request's.
-      String id = p.getEventId().isEmpty() ? p.getRequestId() : p.getEventId();
-      double score = p.getScores(positive).getValue();
+      String id = p.eventId.isEmpty() ? p.requestId : p.eventId;
+      double score = p.scores[positive];
       if (!(score >= 0 && score <= 1)) {
         badScores.incrementAndGet(); // not a probability: no AUC or log loss can use it
-      } else if (!id.isEmpty()) {
+      } else if (!id.isEmpty() && labelsExpected) {
+        // Without a label source nothing could join: holding predictions would only cost memory.
         join.prediction(
-            new LabelJoin.Scored(
-                id, p.getModelName(), p.getModelVersion(), score, p.getPredictedAtMs()));
+            new LabelJoin.Scored(id, p.modelName, p.modelVersion, score, p.predictedAtMs));
       }
     }
   }
