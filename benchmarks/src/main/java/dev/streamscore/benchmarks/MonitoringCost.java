@@ -155,7 +155,13 @@ public final class MonitoringCost {
                 ? PredictionMonitor.start(
                     kafka.bootstrapServers(),
                     new RegistryVersions(client, Clock.systemUTC()),
-                    MonitorConfig.defaults(),
+                    // -Dcost.labels: a label source exists, so predictions wait for labels
+                    // (none come: each waits until the cap on waiting predictions evicts it).
+                    Boolean.getBoolean("cost.labels")
+                        ? MonitorConfig.defaults()
+                            .withLabels(
+                                java.time.Duration.ofHours(1), Map.of("payments", "is_fraud"))
+                        : MonitorConfig.defaults(),
                     clock)
                 : null) {
       List<FeatureRow> batch = new ArrayList<>();

@@ -1,6 +1,5 @@
 package dev.streamscore.scoring.monitor;
 
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -10,11 +9,15 @@ import java.util.Map;
  * Joins predictions with labels that arrive later (or earlier) by id. A prediction made at P and a
  * label observed at L join when |L - P| is at most the horizon, whatever order they are read in: a
  * monitor that reads the log again joins the same pairs. A prediction still unlabelled a grace
- * period after its horizon ends is counted as unlabelled and forgotten; so is a label. Not
- * thread-safe: the monitor's thread owns it.
+ * period after its horizon ends is counted as unlabelled and forgotten; so is a label.
+ *
+ * <p>Waiting predictions and labels live in rings of primitive arrays indexed by a 64-bit hash of
+ * the id, 36 bytes a prediction and 17 a label, with no object per entry: a monitor holds hundreds
+ * of thousands of them, and objects that survive until their label comes were what the garbage
+ * collector spent its time copying. Not thread-safe: the monitor's thread owns it.
  */
 final class LabelJoin {
-  /** A prediction waiting for its label. */
+  /** A prediction waiting for its label ({@code id} is empty when the join hands it back). */
   record Scored(String id, String model, long version, double score, long predictedAtMs) {}
 
   /** What the join produces. */
@@ -24,99 +27,244 @@ final class LabelJoin {
     void unlabelled(Scored prediction);
   }
 
-  private record Observed(boolean positive, long atMs) {}
-
-  private record Expiry(String id, long atMs) {}
-
   /** Labels read later than this after the horizon may miss predictions that had expired. */
   static final long GRACE_MS = 60_000;
 
+  private static final int NONE = -1;
+
   private final long horizonMs;
-  private final int maxPending;
+  private final int capacity;
   private final Sink sink;
-  private final Map<String, List<Scored>> waiting = new HashMap<>();
-  private final Map<String, Observed> labels = new HashMap<>();
-  private final ArrayDeque<Expiry> predictionExpiry = new ArrayDeque<>();
-  private final ArrayDeque<Expiry> labelExpiry = new ArrayDeque<>();
+
+  // Waiting predictions: a ring, oldest read first; slots of the same id chained newest first.
+  private final List<String> models = new ArrayList<>();
+  private final List<Long> versions = new ArrayList<>();
+  private final Map<String, Integer> versionRefs = new HashMap<>();
+  private long[] pId = new long[1024];
+  private int[] pVersion = new int[1024];
+  private double[] pScore = new double[1024];
+  private long[] pAt = new long[1024];
+  private int[] pNext = new int[1024];
+  private int pHead;
+  private int pUsed;
   private int pending;
+  private final LongIntMap byId;
+
+  // Labels: a ring too; the first label of an id counts.
+  private long[] lId = new long[1024];
+  private long[] lAt = new long[1024];
+  private boolean[] lPositive = new boolean[1024];
+  private int lHead;
+  private int lUsed;
+  private final LongIntMap labelById;
+
   private long evicted;
 
-  LabelJoin(long horizonMs, int maxPending, Sink sink) {
+  LabelJoin(long horizonMs, int capacity, Sink sink) {
     this.horizonMs = horizonMs;
-    this.maxPending = maxPending;
+    this.capacity = capacity;
     this.sink = sink;
+    this.byId = new LongIntMap(1024);
+    this.labelById = new LongIntMap(1024);
+  }
+
+  /** A 64-bit hash of an id: two ids of a million waiting collide with odds of about 1e-8. */
+  static long hash(String id) {
+    long h = 0xcbf29ce484222325L;
+    for (int i = 0; i < id.length(); i++) {
+      h ^= id.charAt(i);
+      h *= 0x100000001b3L;
+    }
+    return h ^ (h >>> 29);
   }
 
   void prediction(Scored p) {
-    Observed label = labels.get(p.id());
-    if (label != null && Math.abs(label.atMs() - p.predictedAtMs()) <= horizonMs) {
-      sink.joined(p, label.positive());
+    long id = hash(p.id());
+    int label = labelById.get(id);
+    if (label != NONE && Math.abs(lAt[label] - p.predictedAtMs()) <= horizonMs) {
+      sink.joined(p, lPositive[label]);
       return;
     }
-    waiting.computeIfAbsent(p.id(), k -> new ArrayList<>(1)).add(p);
-    predictionExpiry.add(new Expiry(p.id(), p.predictedAtMs()));
-    pending++;
-    while (pending > maxPending) {
-      expireOldestPrediction(true);
+    if (pUsed == capacity && pending <= capacity / 4 * 3) {
+      // A quarter or more of the ring is joined predictions: drop those rather than evict one
+      // still waiting (each rebuild frees a quarter: at most four copies a prediction).
+      rebuildPredictions(pId.length);
     }
+    if (pUsed == capacity) {
+      evictOldestPrediction(true);
+    }
+    if (pUsed == pId.length) {
+      rebuildPredictions(Math.min(capacity, pId.length * 2));
+    }
+    int slot = (pHead + pUsed) % pId.length;
+    pUsed++;
+    pId[slot] = id;
+    pVersion[slot] = versionRef(p.model(), p.version());
+    pScore[slot] = p.score();
+    pAt[slot] = p.predictedAtMs();
+    int first = byId.get(id);
+    pNext[slot] = first;
+    byId.put(id, slot);
+    pending++;
   }
 
   /** A label; the first for an id counts, later ones for the same id are ignored. */
-  void label(String id, boolean positive, long atMs) {
-    if (labels.containsKey(id)) {
+  void label(String idText, boolean positive, long atMs) {
+    long id = hash(idText);
+    if (labelById.get(id) != NONE) {
       return;
     }
-    labels.put(id, new Observed(positive, atMs));
-    labelExpiry.add(new Expiry(id, atMs));
-    List<Scored> ps = waiting.get(id);
-    if (ps == null) {
-      return;
+    if (lUsed == capacity) {
+      dropOldestLabel();
     }
-    for (var it = ps.iterator(); it.hasNext(); ) {
-      Scored p = it.next();
-      if (Math.abs(atMs - p.predictedAtMs()) <= horizonMs) {
-        sink.joined(p, positive);
-        it.remove();
+    if (lUsed == lId.length) {
+      growLabels();
+    }
+    int slot = (lHead + lUsed) % lId.length;
+    lUsed++;
+    lId[slot] = id;
+    lAt[slot] = atMs;
+    lPositive[slot] = positive;
+    labelById.put(id, slot);
+    // Every waiting prediction of the id within the horizon joins; the others keep waiting.
+    int prev = NONE;
+    for (int s = byId.get(id); s != NONE; ) {
+      int next = pNext[s];
+      if (pVersion[s] != NONE && Math.abs(atMs - pAt[s]) <= horizonMs) {
+        sink.joined(scored(s), positive);
+        pVersion[s] = NONE; // dead: its ring slot is skipped when it reaches the head
         pending--;
+        unlink(id, prev, next);
+      } else {
+        prev = s;
       }
-    }
-    if (ps.isEmpty()) {
-      waiting.remove(id);
+      s = next;
     }
   }
 
   /** Forgets what is past its horizon and grace as of {@code nowMs}. */
   void expire(long nowMs) {
     long before = nowMs - horizonMs - GRACE_MS;
-    while (!predictionExpiry.isEmpty() && predictionExpiry.peekFirst().atMs() < before) {
-      expireOldestPrediction(false);
+    while (pUsed > 0 && (pVersion[pHead] == NONE || pAt[pHead] < before)) {
+      evictOldestPrediction(false);
     }
-    while (!labelExpiry.isEmpty() && labelExpiry.peekFirst().atMs() < before) {
-      labels.remove(labelExpiry.pollFirst().id());
+    while (lUsed > 0 && lAt[lHead] < before) {
+      dropOldestLabel();
     }
   }
 
-  private void expireOldestPrediction(boolean forced) {
-    Expiry e = predictionExpiry.pollFirst();
-    List<Scored> ps = waiting.get(e.id());
-    if (ps == null) {
-      return; // joined since
+  /** Frees the ring's oldest slot; a prediction still waiting there is counted unlabelled. */
+  private void evictOldestPrediction(boolean forced) {
+    int s = pHead;
+    pHead = (pHead + 1) % pId.length;
+    pUsed--;
+    if (pVersion[s] == NONE) {
+      return; // joined earlier
     }
-    for (var it = ps.iterator(); it.hasNext(); ) {
-      Scored p = it.next();
-      if (p.predictedAtMs() == e.atMs()) {
-        it.remove();
-        pending--;
-        if (forced) {
-          evicted++;
-        }
-        sink.unlabelled(p);
-        break;
+    Scored p = scored(s);
+    pVersion[s] = NONE;
+    pending--;
+    // The oldest slot of its id is the last of the chain.
+    int prev = NONE;
+    int at = byId.get(pId[s]);
+    while (at != NONE && at != s) {
+      prev = at;
+      at = pNext[at];
+    }
+    unlink(pId[s], prev, pNext[s]);
+    if (forced) {
+      evicted++;
+    }
+    sink.unlabelled(p);
+  }
+
+  private void unlink(long id, int prev, int next) {
+    if (prev == NONE) {
+      if (next == NONE) {
+        byId.remove(id);
+      } else {
+        byId.put(id, next);
+      }
+    } else {
+      pNext[prev] = next;
+    }
+  }
+
+  private void dropOldestLabel() {
+    int s = lHead;
+    lHead = (lHead + 1) % lId.length;
+    lUsed--;
+    if (labelById.get(lId[s]) == s) {
+      labelById.remove(lId[s]);
+    }
+  }
+
+  private Scored scored(int slot) {
+    int v = pVersion[slot];
+    return new Scored("", models.get(v), versions.get(v), pScore[slot], pAt[slot]);
+  }
+
+  private int versionRef(String model, long version) {
+    return versionRefs.computeIfAbsent(
+        model + "@" + version,
+        k -> {
+          models.add(model);
+          versions.add(version);
+          return models.size() - 1;
+        });
+  }
+
+  /** Copies the waiting predictions, oldest first, into rings of {@code n} slots. */
+  private void rebuildPredictions(int n) {
+    long[] id = new long[n];
+    int[] version = new int[n];
+    double[] score = new double[n];
+    long[] at = new long[n];
+    int[] next = new int[n];
+    byId.clear();
+    // The index rebuilt as it was made: each id's chain newest first.
+    int kept = 0;
+    for (int i = 0; i < pUsed; i++) {
+      int from = (pHead + i) % pId.length;
+      if (pVersion[from] == NONE) {
+        continue; // joined: its slot is not copied
+      }
+      id[kept] = pId[from];
+      version[kept] = pVersion[from];
+      score[kept] = pScore[from];
+      at[kept] = pAt[from];
+      next[kept] = byId.get(id[kept]);
+      byId.put(id[kept], kept);
+      kept++;
+    }
+    pUsed = kept;
+    pId = id;
+    pVersion = version;
+    pScore = score;
+    pAt = at;
+    pNext = next;
+    pHead = 0;
+  }
+
+  private void growLabels() {
+    int n = Math.min(capacity, lId.length * 2);
+    long[] id = new long[n];
+    long[] at = new long[n];
+    boolean[] positive = new boolean[n];
+    labelById.clear();
+    for (int i = 0; i < lUsed; i++) {
+      int from = (lHead + i) % lId.length;
+      id[i] = lId[from];
+      at[i] = lAt[from];
+      positive[i] = lPositive[from];
+      if (labelById.get(id[i]) == NONE) {
+        labelById.put(id[i], i);
       }
     }
-    if (ps.isEmpty()) {
-      waiting.remove(e.id());
-    }
+    lId = id;
+    lAt = at;
+    lPositive = positive;
+    lHead = 0;
   }
 
   /** Predictions waiting for a label. */
@@ -124,7 +272,7 @@ final class LabelJoin {
     return pending;
   }
 
-  /** Predictions given up before their horizon because more than the maximum were waiting. */
+  /** Predictions given up before their horizon because the most allowed were waiting. */
   long evicted() {
     return evicted;
   }

@@ -146,16 +146,23 @@ class QualityTest {
         }
       }
     }
-    List<Pair> inOrder = joinAll(records, horizon);
+    // The join hands back scores, not ids: every score is drawn once, so it names its request.
+    Map<Double, String> idOf = new HashMap<>();
+    for (Object r : records) {
+      if (r instanceof LabelJoin.Scored p) {
+        idOf.put(p.score(), p.id());
+      }
+    }
+    List<Pair> inOrder = joinAll(records, horizon, idOf);
     Collections.shuffle(records, random);
-    List<Pair> shuffled = joinAll(records, horizon);
+    List<Pair> shuffled = joinAll(records, horizon, idOf);
 
     assertThat(shuffled).containsExactlyInAnyOrderElementsOf(inOrder);
     assertThat(inOrder).hasSize(2 * truth.size());
     assertThat(inOrder).allSatisfy(p -> assertThat(p.label()).isEqualTo(truth.get(p.id())));
   }
 
-  private static List<Pair> joinAll(List<Object> records, long horizon) {
+  private static List<Pair> joinAll(List<Object> records, long horizon, Map<Double, String> idOf) {
     List<Pair> pairs = new ArrayList<>();
     List<LabelJoin.Scored> unlabelled = new ArrayList<>();
     LabelJoin join =
@@ -165,7 +172,7 @@ class QualityTest {
             new LabelJoin.Sink() {
               @Override
               public void joined(LabelJoin.Scored p, boolean label) {
-                pairs.add(new Pair(p.id(), p.version(), p.score(), label));
+                pairs.add(new Pair(idOf.get(p.score()), p.version(), p.score(), label));
               }
 
               @Override
@@ -209,6 +216,63 @@ class QualityTest {
     }
     assertThat(join.pending()).isEqualTo(3);
     assertThat(join.evicted()).isEqualTo(2);
-    assertThat(unlabelled).extracting(LabelJoin.Scored::id).containsExactly("r0", "r1");
+    assertThat(unlabelled)
+        .extracting(LabelJoin.Scored::predictedAtMs)
+        .containsExactly(1_000L, 1_001L);
+  }
+
+  @Test
+  void aLiveJoinAccountsForEveryPredictionThroughItsRingsWrappingAndGrowing() {
+    Random random = new Random(3);
+    long horizon = 10_000;
+    long[] joined = new long[1];
+    long[] wrong = new long[1];
+    long[] unlabelled = new long[1];
+    Map<Double, Boolean> truth = new HashMap<>();
+    LabelJoin join =
+        new LabelJoin(
+            horizon,
+            // The unlabelled third waits 70 s (horizon and grace): about 2,400 at a time, among
+            // 7,000 predictions of the last 70 s, most joined: the ring drops those to make room.
+            5_000,
+            new LabelJoin.Sink() {
+              @Override
+              public void joined(LabelJoin.Scored p, boolean label) {
+                joined[0]++;
+                wrong[0] += truth.get(p.score()) == label ? 0 : 1;
+              }
+
+              @Override
+              public void unlabelled(LabelJoin.Scored p) {
+                unlabelled[0]++;
+              }
+            });
+    int n = 50_000;
+    List<Object[]> due = new ArrayList<>(); // labels waiting for their time to be read
+    for (int i = 0; i < n; i++) {
+      long now = i * 10L; // 100 predictions a second
+      double score = random.nextDouble();
+      boolean label = random.nextBoolean();
+      truth.put(score, label);
+      join.prediction(new LabelJoin.Scored("r" + i, "m", 1 + i % 2, score, now));
+      if (i % 3 != 0) {
+        due.add(new Object[] {"r" + i, label, now + random.nextInt(8_000)});
+      }
+      for (var it = due.iterator(); it.hasNext(); ) {
+        Object[] l = it.next();
+        if ((Long) l[2] <= now) {
+          join.label((String) l[0], (Boolean) l[1], (Long) l[2]);
+          it.remove();
+        }
+      }
+      join.expire(now);
+    }
+    assertThat(wrong[0]).isZero();
+    assertThat(joined[0] + unlabelled[0] + join.pending()).isEqualTo(n);
+    // Every label is read within 8 s of its prediction, inside the 10 s horizon and before the
+    // prediction could expire: each one read joins.
+    long labelled = n - (n + 2) / 3;
+    assertThat(joined[0]).isEqualTo(labelled - due.size());
+    assertThat(join.evicted()).isZero();
   }
 }
