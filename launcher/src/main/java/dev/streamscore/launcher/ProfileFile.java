@@ -134,7 +134,11 @@ final class ProfileFile {
             continue;
           }
           try {
-            values.get(c).add(Double.parseDouble(cell));
+            double v = Double.parseDouble(cell);
+            if (!Double.isFinite(v)) {
+              throw new NumberFormatException(); // NaN, Infinity, or beyond a double's range
+            }
+            values.get(c).add(v);
           } catch (NumberFormatException e) {
             throw new StartupException(
                 file
@@ -144,7 +148,7 @@ final class ProfileFile {
                     + column
                     + "': '"
                     + cell
-                    + "' is not a number");
+                    + "' is not a finite number");
           }
           defaulted.get(c).add(false);
         }

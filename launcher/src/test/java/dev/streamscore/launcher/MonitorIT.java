@@ -84,9 +84,20 @@ class MonitorIT {
     var sent = new java.util.ArrayList<java.util.concurrent.Future<?>>();
     for (int i = 0; i < n; i++) {
       double[] x = row(random, shift);
+      String id = "r" + random.nextLong();
+      if (i % 2 == 0) {
+        // Half get a label, JSON as a kcat user would send it: mostly right, sometimes not.
+        boolean positive = random.nextDouble() < (p1(x) > 0.5 ? 0.8 : 0.2);
+        sent.add(
+            producer.send(
+                new ProducerRecord<>(
+                    "labels.payments",
+                    ("{\"id\": \"" + id + "\", \"value\": " + (positive ? 1 : 0) + "}")
+                        .getBytes(java.nio.charset.StandardCharsets.UTF_8))));
+      }
       Prediction.Builder p =
           Prediction.newBuilder()
-              .setRequestId("r" + random.nextLong())
+              .setRequestId(id)
               .setModelName("fraud")
               .setModelVersion(1)
               .setPredictedAtMs(from + (to - from) * i / n)
@@ -112,7 +123,9 @@ class MonitorIT {
             .body();
     Map<String, Double> out = new TreeMap<>();
     for (PrometheusText.Sample s : PrometheusText.parse(text)) {
+      // The windows' figures (drift and quality), not counters since the process started.
       if (s.name().startsWith("streamscore_drift_")
+          || (s.name().startsWith("streamscore_quality_") && !s.name().endsWith("_total"))
           || s.name().equals("streamscore_monitor_caught_up")) {
         out.put(s.name() + new TreeMap<>(s.labels()), s.value());
       }
@@ -179,7 +192,7 @@ class MonitorIT {
       CliRun refused = CliRun.of(register);
       assertThat(refused.code()).isNotZero();
       assertThat(refused.err().strip())
-          .isEqualTo("streamscore: " + bad + " line 2 column 'x2': 'three' is not a number")
+          .isEqualTo("streamscore: " + bad + " line 2 column 'x2': 'three' is not a finite number")
           .doesNotContain("Exception");
       register[register.length - 1] = referenceCsv().toString();
       CliRun registered = CliRun.of(register);
@@ -206,6 +219,12 @@ class MonitorIT {
           .doesNotContainPattern("(?m)^1 +2m +input +x0 .*DRIFT$")
           .doesNotContainPattern("(?m)^1 +2m +input +x2 .*DRIFT$")
           .doesNotContainPattern("(?m) output .*DRIFT$");
+      CliRun quality = CliRun.of("models", "quality", "fraud", "--metrics", steadyUrl);
+      assertThat(quality.code()).as(quality.err()).isZero();
+      // 2,500 of the first 5,000 predictions are labelled, all within the 10-minute window.
+      assertThat(quality.out())
+          .as("%s", fetchAll(steadyUrl))
+          .containsPattern("(?m)^1 +10m +2500 +\\d+ +0\\.[6-9]\\d\\d +- +0\\.\\d{3} ");
 
       // SIGKILL one monitor; more predictions arrive while it is down; start it again.
       killed.process.destroyForcibly().waitFor();
@@ -225,7 +244,8 @@ class MonitorIT {
                     && before.equals(other);
               });
       assertThat(drift(restartedUrl).keySet())
-          .anyMatch(k -> k.startsWith("streamscore_drift_psi{") && k.contains("column=x1"));
+          .anyMatch(k -> k.startsWith("streamscore_drift_psi{") && k.contains("column=x1"))
+          .anyMatch(k -> k.startsWith("streamscore_quality_auc{") && k.contains("window=10m"));
     }
   }
 }
