@@ -137,7 +137,8 @@ final class DemoCommand implements Callable<Integer> {
             0,
             Optional.of(new ModelAlias("fraud", "prod")),
             true,
-            Map.of("payments", "is_fraud"));
+            Map.of("payments", "is_fraud"),
+            0);
     say(
         "starting the platform (embedded Kafka, validator, %s ETL, feature store, registry,"
             + " scoring node, stream scoring)",

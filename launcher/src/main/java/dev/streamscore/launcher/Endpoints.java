@@ -18,6 +18,7 @@ import java.util.Optional;
  * @param streamScoring what stream scoring reads and writes, when configured
  * @param etl the ETL job, when one runs
  * @param metrics the Prometheus endpoint's URL
+ * @param console the web console's URL, when it runs
  */
 record Endpoints(
     String kafka,
@@ -27,14 +28,15 @@ record Endpoints(
     Optional<String> scoring,
     Optional<String> streamScoring,
     Optional<String> etl,
-    String metrics) {
+    String metrics,
+    Optional<String> console) {
   Endpoints {
     for (String address : new String[] {kafka, ingest, registry, metrics}) {
       if (address == null || address.isEmpty()) {
         throw new IllegalArgumentException("kafka, ingest, registry and metrics always have one");
       }
     }
-    for (Optional<String> address : List.of(features, scoring, streamScoring, etl)) {
+    for (Optional<String> address : List.of(features, scoring, streamScoring, etl, console)) {
       Objects.requireNonNull(address, "an absent endpoint is empty, not null");
     }
   }
@@ -50,6 +52,7 @@ record Endpoints(
     streamScoring.ifPresent(a -> out.put("stream-scoring", a));
     etl.ifPresent(a -> out.put("etl", a));
     out.put("metrics", metrics);
+    console.ifPresent(a -> out.put("console", a));
     return out;
   }
 }

@@ -17,6 +17,7 @@ import dev.streamscore.ingest.ValidatorConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
+import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.proto.Daemons;
 import dev.streamscore.proto.Resources;
@@ -26,6 +27,8 @@ import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.ScoringNodeConfig;
 import dev.streamscore.scoring.ScoringServer;
 import dev.streamscore.scoring.monitor.MonitorConfig;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -65,6 +68,7 @@ final class Platform implements AutoCloseable {
   private String etlDescription;
   private String streamScoringRoute;
   private String metricsUrl;
+  private Console console;
   private final Duration startupTime;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final PrometheusRegistry metrics = new PrometheusRegistry();
@@ -95,6 +99,7 @@ final class Platform implements AutoCloseable {
       startEtl(config, clock);
       metrics.register(ingestMetrics);
       startMetrics(config);
+      startConsole(config, clock);
       startHealth();
     } catch (RuntimeException e) {
       close();
@@ -367,6 +372,23 @@ final class Platform implements AutoCloseable {
     }
   }
 
+  /** The web console over this platform's metrics, registry and prediction monitor. */
+  private void startConsole(PlatformConfig config, Clock clock) {
+    ManagedChannel channel = NettyChannelBuilder.forTarget(registryAddress).usePlaintext().build();
+    register(
+        "console's registry channel",
+        () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    console =
+        Console.start(
+            config.consolePort(),
+            new ConsoleApi.Sources(
+                metrics,
+                Optional.of(new RegistryClient(channel, config.registryToken(), "console")),
+                node == null ? Optional.empty() : node.monitor(),
+                clock));
+    register("console", console);
+  }
+
   private void startMetrics(PlatformConfig config) {
     HTTPServer server = metricsEndpoint(metrics, config.metricsPort());
     register("metrics endpoint", server);
@@ -438,7 +460,8 @@ final class Platform implements AutoCloseable {
         node == null ? Optional.empty() : Optional.of(node.address()),
         Optional.ofNullable(streamScoringRoute),
         Optional.ofNullable(etlDescription),
-        metricsUrl);
+        metricsUrl,
+        Optional.ofNullable(console).map(Console::url));
   }
 
   DataDir dataDir() {

@@ -29,6 +29,7 @@ import java.util.regex.Pattern;
  *     streamscore consistency})
  * @param labelFields per source, an event field that labels the event's own prediction, for live
  *     quality
+ * @param consolePort the web console's port on 127.0.0.1 (0: any free port)
  */
 record PlatformConfig(
     Optional<String> externalKafka,
@@ -45,7 +46,8 @@ record PlatformConfig(
     int scoringPort,
     Optional<ModelAlias> streamScoring,
     boolean grpcInputLog,
-    Map<String, String> labelFields) {
+    Map<String, String> labelFields,
+    int consolePort) {
 
   /** The streaming ETL engine. */
   enum Engine {
@@ -78,6 +80,7 @@ record PlatformConfig(
   static final int DEFAULT_FEATURES_PORT = 50052;
   static final int DEFAULT_REGISTRY_PORT = 50053;
   static final int DEFAULT_SCORING_PORT = 50054;
+  static final int DEFAULT_CONSOLE_PORT = 8070;
 
   /** Where {@code up} and the {@code models} commands read the registry's write token. */
   static final String TOKEN_ENV = "STREAMSCORE_REGISTRY_TOKEN";
@@ -130,7 +133,8 @@ record PlatformConfig(
         0,
         Optional.empty(),
         false,
-        Map.of());
+        Map.of(),
+        0);
   }
 
   PlatformConfig withConnectTimeout(Duration timeout) {
@@ -149,7 +153,8 @@ record PlatformConfig(
         scoringPort,
         streamScoring,
         grpcInputLog,
-        labelFields);
+        labelFields,
+        consolePort);
   }
 
   PlatformConfig withStreamScoring(ModelAlias alias) {
@@ -168,7 +173,8 @@ record PlatformConfig(
         scoringPort,
         Optional.of(alias),
         grpcInputLog,
-        labelFields);
+        labelFields,
+        consolePort);
   }
 
   PlatformConfig withGrpcInputLog(boolean on) {
@@ -187,7 +193,8 @@ record PlatformConfig(
         scoringPort,
         streamScoring,
         on,
-        labelFields);
+        labelFields,
+        consolePort);
   }
 
   private static void port(String option, int port) {

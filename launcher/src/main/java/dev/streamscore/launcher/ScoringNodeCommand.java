@@ -2,11 +2,14 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.featurestore.MaterializerMetrics;
+import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.ScoringNodeConfig;
 import dev.streamscore.scoring.ScoringServer;
 import dev.streamscore.scoring.monitor.MonitorConfig;
+import io.grpc.ManagedChannel;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
@@ -15,6 +18,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -107,6 +111,14 @@ final class ScoringNodeCommand implements Callable<Integer> {
       description = "Watch every model's predictions for drift (default: ${DEFAULT-VALUE}).")
   String monitor;
 
+  @Option(
+      names = "--console-port",
+      paramLabel = "PORT",
+      defaultValue = "0",
+      description =
+          "Port of the web console on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int consolePort;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   @Override
@@ -161,11 +173,36 @@ final class ScoringNodeCommand implements Callable<Integer> {
     addresses.put("scoring", node.address());
     node.featuresAddress().ifPresent(a -> addresses.put("features", a));
     addresses.put("metrics", Platform.metricsUrl(endpoint));
+    ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
+    Console console;
+    try {
+      console =
+          Console.start(
+              consolePort,
+              new ConsoleApi.Sources(
+                  metrics,
+                  Optional.of(
+                      new RegistryClient(channel, config.registryToken(), nodeId + "-console")),
+                  node.monitor(),
+                  Clock.systemUTC()));
+    } catch (StartupException e) {
+      channel.shutdownNow();
+      node.close();
+      endpoint.close();
+      dir.close();
+      throw e;
+    }
+    addresses.put("console", console.url());
     Serving.untilStopped(
         command.commandLine().getOut(),
         "scoring-node",
         addresses,
-        List.<AutoCloseable>of(node, endpoint::close, dir::close));
+        List.<AutoCloseable>of(
+            console,
+            () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS),
+            node,
+            endpoint::close,
+            dir::close));
     return 0;
   }
 }

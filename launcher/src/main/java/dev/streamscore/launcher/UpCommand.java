@@ -52,6 +52,14 @@ final class UpCommand implements Callable<Integer> {
           "Port of the Prometheus metrics endpoint on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
   int metricsPort;
 
+  @Option(
+      names = "--console-port",
+      paramLabel = "PORT",
+      defaultValue = "" + PlatformConfig.DEFAULT_CONSOLE_PORT,
+      description =
+          "Port of the web console on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
+  int consolePort;
+
   @CommandLine.Mixin StateOptions state;
 
   @Option(
@@ -153,7 +161,8 @@ final class UpCommand implements Callable<Integer> {
             scoringPort,
             streamScoringTarget(streamScoring),
             onOff("--grpc-input-log", grpcInputLog),
-            labelFields(labelField));
+            labelFields(labelField),
+            consolePort);
     Platform platform = Platform.start(config, Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);

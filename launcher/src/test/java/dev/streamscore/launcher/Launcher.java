@@ -43,7 +43,8 @@ final class Launcher {
             "--metrics-port",
             "--features-port",
             "--registry-port",
-            "--scoring-port")) {
+            "--scoring-port",
+            "--console-port")) {
       args.addAll(List.of(port, "0"));
     }
     args.addAll(List.of("--data-dir", dataDir.toString()));

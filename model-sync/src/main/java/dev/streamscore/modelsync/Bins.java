@@ -31,6 +31,11 @@ public final class Bins {
     return points.length + 1;
   }
 
+  /** The edges (NUMERIC) or the values (CATEGORICAL) the bins are made of. */
+  public double[] points() {
+    return points.clone();
+  }
+
   /** Whether the bins are ranges (else one per listed value, then the rest). */
   public boolean numeric() {
     return numeric;

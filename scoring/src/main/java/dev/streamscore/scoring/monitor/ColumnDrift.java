@@ -11,6 +11,7 @@ import dev.streamscore.proto.v1.DistributionKind;
  * @param js Jensen–Shannon divergence (base 2)
  * @param defaultedRatio the share of live values that were a missing feature's default
  * @param referenceDefaultedRatio the same share in the reference
+ * @param points the bins' edges (NUMERIC) or values (CATEGORICAL, the last bin holding the rest)
  * @param reference the reference's counts per bin
  * @param live the window's counts per bin
  */
@@ -27,5 +28,6 @@ public record ColumnDrift(
     double js,
     double defaultedRatio,
     double referenceDefaultedRatio,
+    double[] points,
     long[] reference,
     long[] live) {}

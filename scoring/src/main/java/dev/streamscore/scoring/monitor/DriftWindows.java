@@ -173,6 +173,7 @@ final class DriftWindows {
                 DriftMath.js(c.reference(), live[i]),
                 rows == 0 ? Double.NaN : (double) defaulted[i] / rows,
                 refRows == 0 ? Double.NaN : (double) c.defaulted() / refRows,
+                c.bins().points(),
                 c.reference().clone(),
                 live[i]));
       }

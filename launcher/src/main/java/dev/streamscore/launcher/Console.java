@@ -1,0 +1,203 @@
+package dev.streamscore.launcher;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The web console: static pages from the jar ({@code /}), JSON ({@code /api/overview}, {@code
+ * /api/models}, {@code /api/drift?model=}, {@code /api/quality?model=}) and live updates by
+ * server-sent events ({@code /api/events}: the overview every second). On 127.0.0.1 only. Requests
+ * run on a bounded pool; at most {@link #MAX_STREAMS} event streams at once, more get 503. Close
+ * order: stop taking requests, end the event streams, then the pool.
+ */
+final class Console implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Console.class);
+  static final int MAX_STREAMS = 8;
+  private static final String ASSETS = "/dev/streamscore/launcher/console/";
+  private static final Map<String, String> STATIC =
+      Map.of(
+          "/", "index.html",
+          "/app.js", "app.js",
+          "/style.css", "style.css");
+
+  private final HttpServer server;
+  private final ExecutorService pool;
+  private final ConsoleApi api;
+  private final Semaphore streams = new Semaphore(MAX_STREAMS);
+  private volatile boolean closed;
+
+  private Console(HttpServer server, ExecutorService pool, ConsoleApi api) {
+    this.server = server;
+    this.pool = pool;
+    this.api = api;
+  }
+
+  /** Serves the console on 127.0.0.1:{@code port} (0: any free port). */
+  static Console start(int port, ConsoleApi.Sources sources) {
+    HttpServer server;
+    try {
+      server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 64);
+    } catch (IOException e) {
+      throw new StartupException(
+          "cannot serve the console on port " + port + ": " + e.getMessage(), e);
+    }
+    // As many threads as event streams plus some for pages: a stream holds its thread, and a
+    // pool that queued pages behind streams would make a page wait for a stream's next second.
+    ThreadPoolExecutor pool =
+        new ThreadPoolExecutor(
+            MAX_STREAMS + 4,
+            MAX_STREAMS + 4,
+            30,
+            TimeUnit.SECONDS,
+            new LinkedBlockingQueue<>(256),
+            r -> {
+              Thread t = new Thread(r, "console");
+              t.setDaemon(true);
+              return t;
+            });
+    pool.allowCoreThreadTimeOut(true);
+    Console console = new Console(server, pool, new ConsoleApi(sources));
+    server.setExecutor(pool);
+    server.createContext("/", console::handle);
+    server.start();
+    LOG.info("console on {}", console.url());
+    return console;
+  }
+
+  /** {@code http://127.0.0.1:PORT}. */
+  String url() {
+    return "http://127.0.0.1:" + server.getAddress().getPort();
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      URI uri = exchange.getRequestURI();
+      String path = uri.getPath();
+      if (!exchange.getRequestMethod().equals("GET")) {
+        send(exchange, 405, "application/json", error("only GET"));
+        return;
+      }
+      String asset = STATIC.get(path);
+      if (asset != null) {
+        sendAsset(exchange, asset);
+        return;
+      }
+      try {
+        switch (path) {
+          case "/api/overview" -> json(exchange, api.overview());
+          case "/api/models" -> json(exchange, api.models());
+          case "/api/drift" -> json(exchange, api.drift(model(uri)));
+          case "/api/quality" -> json(exchange, api.quality(model(uri)));
+          case "/api/events" -> events(exchange);
+          default -> send(exchange, 404, "application/json", error("no such page: " + path));
+        }
+      } catch (ConsoleApi.ConsoleException e) {
+        send(exchange, e.status, "application/json", error(e.getMessage()));
+      } catch (RuntimeException e) {
+        // A registry or monitor that fails answers 503 with why; the console itself goes on.
+        LOG.debug("console {}: {}", path, e.toString());
+        send(
+            exchange,
+            503,
+            "application/json",
+            error(e.getMessage() == null ? e.toString() : e.getMessage()));
+      }
+    }
+  }
+
+  /** The {@code model} query parameter: required, a model name. */
+  private static String model(URI uri) {
+    String query = uri.getRawQuery() == null ? "" : uri.getRawQuery();
+    for (String part : query.split("&")) {
+      if (part.startsWith("model=")) {
+        String name = URLDecoder.decode(part.substring(6), StandardCharsets.UTF_8);
+        if (!name.matches("[a-z0-9_-]{1,64}")) {
+          throw new ConsoleApi.ConsoleException(
+              400, "model must be a model name, got '" + name + "'");
+        }
+        return name;
+      }
+    }
+    throw new ConsoleApi.ConsoleException(400, "model is required (?model=NAME)");
+  }
+
+  /** The overview every second until the browser goes away or the console closes. */
+  private void events(HttpExchange exchange) throws IOException {
+    if (!streams.tryAcquire()) {
+      send(exchange, 503, "application/json", error(MAX_STREAMS + " live pages are open already"));
+      return;
+    }
+    try {
+      exchange.getResponseHeaders().set("Content-Type", "text/event-stream");
+      exchange.getResponseHeaders().set("Cache-Control", "no-store");
+      exchange.sendResponseHeaders(200, 0);
+      OutputStream out = exchange.getResponseBody();
+      while (!closed) {
+        out.write(
+            ("event: overview\ndata: " + Json.write(api.overview()) + "\n\n")
+                .getBytes(StandardCharsets.UTF_8));
+        out.flush();
+        TimeUnit.SECONDS.sleep(1); // the update period, not a wait for anything
+      }
+    } catch (IOException e) {
+      // the browser closed the page
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } finally {
+      streams.release();
+    }
+  }
+
+  private void sendAsset(HttpExchange exchange, String name) throws IOException {
+    try (InputStream in = Console.class.getResourceAsStream(ASSETS + name)) {
+      if (in == null) {
+        send(exchange, 404, "application/json", error("missing asset " + name));
+        return;
+      }
+      String type =
+          name.endsWith(".js")
+              ? "text/javascript"
+              : name.endsWith(".css") ? "text/css" : "text/html";
+      send(exchange, 200, type + "; charset=utf-8", in.readAllBytes());
+    }
+  }
+
+  private static void json(HttpExchange exchange, Object value) throws IOException {
+    send(exchange, 200, "application/json", Json.write(value).getBytes(StandardCharsets.UTF_8));
+  }
+
+  private static byte[] error(String message) {
+    return Json.write(Map.of("error", message)).getBytes(StandardCharsets.UTF_8);
+  }
+
+  private static void send(HttpExchange exchange, int status, String type, byte[] body)
+      throws IOException {
+    exchange.getResponseHeaders().set("Content-Type", type);
+    exchange.getResponseHeaders().set("Cache-Control", "no-store");
+    exchange.sendResponseHeaders(status, body.length);
+    exchange.getResponseBody().write(body);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    server.stop(0);
+    pool.shutdownNow();
+    LOG.info("console stopped");
+  }
+}
