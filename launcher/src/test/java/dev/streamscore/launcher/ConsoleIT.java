@@ -33,7 +33,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Level;
 import org.apache.kafka.clients.admin.Admin;
@@ -178,9 +177,8 @@ class ConsoleIT {
             NettyChannelBuilder.forTarget(endpoints.registry()).usePlaintext().build();
         ManagedChannel scoring =
             NettyChannelBuilder.forTarget(endpoints.scoring().orElseThrow()).usePlaintext().build();
-        AtomicBoolean stop = new AtomicBoolean();
         AtomicLong scored = new AtomicLong();
-        Thread load = null;
+        java.util.concurrent.ScheduledExecutorService load = null;
         WebDriver browser = null;
         try {
           RegistryClient registry = new RegistryClient(registryChannel, Optional.empty(), "test");
@@ -188,48 +186,46 @@ class ConsoleIT {
           registry.register(model, spec(model));
           registry.promote("fraud", "prod", 1);
           ScoringGrpc.ScoringBlockingStub stub = ScoringGrpc.newBlockingStub(scoring);
-          // Bounded load: 50 requests a second until the test ends, each labelled.
-          load =
-              new Thread(
-                  () -> {
-                    Random random = new Random(2);
-                    for (int i = 0; i < 100_000 && !stop.get(); i++) {
-                      String id = "req-" + i;
-                      double amount = 60 + 20 * random.nextGaussian();
-                      try {
-                        PredictResponse r =
-                            stub.withDeadlineAfter(5, TimeUnit.SECONDS)
-                                .predict(
-                                    PredictRequest.newBuilder()
-                                        .setRequestId(id)
-                                        .setModel(ModelRef.newBuilder().setName("fraud"))
-                                        .putEntityIds("user_id", "u" + (i % 100))
-                                        .putRequestFeatures(
-                                            "amount",
-                                            Value.newBuilder().setDoubleValue(amount).build())
-                                        .build());
-                        scored.incrementAndGet();
-                        // Larger amounts are fraud more often; the test model need not know.
-                        boolean positive =
-                            random.nextDouble() < (amount > 60 ? 0.7 : 0.3)
-                                && r.getScoresCount() > 1;
-                        labels.send(
-                            new ProducerRecord<>(
-                                "labels.payments",
-                                ("{\"id\": \"" + id + "\", \"value\": " + (positive ? 1 : 0) + "}")
-                                    .getBytes(StandardCharsets.UTF_8)));
-                      } catch (StatusRuntimeException e) {
-                        // not serving yet: the next request tries again
-                      }
-                      try {
-                        Thread.sleep(20); // the load's pace
-                      } catch (InterruptedException e) {
-                        return;
-                      }
-                    }
-                  },
-                  "console-test-load");
-          load.start();
+          // Bounded load: one request every 20 ms (at most 100,000) until the test ends, each
+          // labelled; a scheduler paces it.
+          Random random = new Random(2);
+          AtomicLong sent = new AtomicLong();
+          load = java.util.concurrent.Executors.newSingleThreadScheduledExecutor();
+          load.scheduleAtFixedRate(
+              () -> {
+                long i = sent.getAndIncrement();
+                if (i >= 100_000) {
+                  return;
+                }
+                String id = "req-" + i;
+                double amount = 60 + 20 * random.nextGaussian();
+                try {
+                  PredictResponse r =
+                      stub.withDeadlineAfter(5, TimeUnit.SECONDS)
+                          .predict(
+                              PredictRequest.newBuilder()
+                                  .setRequestId(id)
+                                  .setModel(ModelRef.newBuilder().setName("fraud"))
+                                  .putEntityIds("user_id", "u" + (i % 100))
+                                  .putRequestFeatures(
+                                      "amount", Value.newBuilder().setDoubleValue(amount).build())
+                                  .build());
+                  scored.incrementAndGet();
+                  // Larger amounts are fraud more often; the test model need not know.
+                  boolean positive =
+                      random.nextDouble() < (amount > 60 ? 0.7 : 0.3) && r.getScoresCount() > 1;
+                  labels.send(
+                      new ProducerRecord<>(
+                          "labels.payments",
+                          ("{\"id\": \"" + id + "\", \"value\": " + (positive ? 1 : 0) + "}")
+                              .getBytes(StandardCharsets.UTF_8)));
+                } catch (StatusRuntimeException e) {
+                  // not serving yet: the next request tries again
+                }
+              },
+              0,
+              20,
+              TimeUnit.MILLISECONDS);
           await().atMost(Duration.ofSeconds(60)).until(() -> scored.get() > 200);
 
           browser = chromium();
@@ -296,9 +292,9 @@ class ConsoleIT {
               .contains("model must be a model name")
               .doesNotContain("<script>");
         } finally {
-          stop.set(true);
           if (load != null) {
-            load.join(10_000);
+            load.shutdownNow();
+            load.awaitTermination(10, TimeUnit.SECONDS);
           }
           if (browser != null) {
             browser.quit();
