@@ -152,8 +152,20 @@ class ConsoleIT {
     Files.copy(shot.toPath(), SHOTS.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
   }
 
+  /**
+   * The element's text, read in one script: pages redraw their tables every few seconds, and an
+   * element found in one call can be gone by the next.
+   */
   private static String text(WebDriver browser, String css) {
-    return browser.findElement(By.cssSelector(css)).getText();
+    Object text =
+        ((JavascriptExecutor) browser)
+            .executeScript(
+                "const e = document.querySelector(arguments[0]); return e ? e.innerText : null;",
+                css);
+    if (text == null) {
+      throw new AssertionError("no element " + css);
+    }
+    return ((String) text).strip();
   }
 
   @Test
@@ -265,7 +277,7 @@ class ConsoleIT {
           assertThat(load(browser, console + "/#quality")).isLessThan(1_000);
           await()
               .atMost(Duration.ofSeconds(30))
-              .until(() -> text(b, "#quality").matches("(?s).*v1 5m \\d{2,}.*"));
+              .until(() -> text(b, "#quality").matches("(?s).*v1\\s+5m\\s+\\d{2,}.*"));
           String labelled = text(browser, "#quality tbody tr:first-child td:nth-child(3)");
           await()
               .atMost(Duration.ofSeconds(20))
