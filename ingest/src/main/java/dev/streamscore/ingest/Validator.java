@@ -99,7 +99,8 @@ public final class Validator implements AutoCloseable {
                 + config.startTimeout()
                 + " (state "
                 + last.get()
-                + ")");
+                + "); "
+                + openTransactions(config));
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -111,6 +112,59 @@ public final class Validator implements AutoCloseable {
         spec.sources().values().stream().map(SourceSpec::rawTopic).toList(),
         config.dlqTopic());
     return new Validator(streams, counters, failure);
+  }
+
+  /**
+   * What the broker says of transactions still open, for the start-up failure's message: a
+   * transaction left open by a crashed run holds back the committed offsets the validator resumes
+   * from, and {@code kafka-transactions.sh} can abort it by the id named here.
+   */
+  static String openTransactions(ValidatorConfig config) {
+    try (Admin admin =
+        Admin.create(
+            Map.of(
+                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                config.bootstrapServers(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5_000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                10_000))) {
+      List<String> ids =
+          admin.listTransactions().all().get(10, TimeUnit.SECONDS).stream()
+              .filter(
+                  t -> t.state() != org.apache.kafka.clients.admin.TransactionState.COMPLETE_COMMIT)
+              .filter(
+                  t -> t.state() != org.apache.kafka.clients.admin.TransactionState.COMPLETE_ABORT)
+              .filter(t -> t.state() != org.apache.kafka.clients.admin.TransactionState.EMPTY)
+              .map(org.apache.kafka.clients.admin.TransactionListing::transactionalId)
+              .toList();
+      if (ids.isEmpty()) {
+        return "no open transactions";
+      }
+      List<String> described = new ArrayList<>();
+      admin
+          .describeTransactions(ids)
+          .all()
+          .get(10, TimeUnit.SECONDS)
+          .forEach(
+              (id, d) ->
+                  described.add(
+                      id
+                          + " "
+                          + d.state()
+                          + " (producer "
+                          + d.producerId()
+                          + " epoch "
+                          + d.producerEpoch()
+                          + ") on "
+                          + d.topicPartitions()));
+      return "open transactions: " + described;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "open transactions unknown (interrupted)";
+    } catch (Exception e) {
+      return "open transactions unknown (" + e + ")";
+    }
   }
 
   private static void ensureTopics(ValidatorConfig config, FeatureSpec spec) {

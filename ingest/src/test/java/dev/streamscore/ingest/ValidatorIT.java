@@ -73,6 +73,27 @@ class ValidatorIT {
     }
   }
 
+  @Test
+  void aStartUpFailureNamesTheTransactionsLeftOpen(@TempDir Path state) throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
+      ValidatorConfig config = ValidatorConfig.defaults(kafka.bootstrapServers(), state);
+      assertThat(Validator.openTransactions(config)).isEqualTo("no open transactions");
+      Map<String, Object> props = new HashMap<>();
+      props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+      props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "crashed-run-1");
+      try (KafkaProducer<byte[], byte[]> producer =
+          new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer())) {
+        producer.initTransactions();
+        producer.beginTransaction();
+        producer.send(new ProducerRecord<>("raw.payments", new byte[] {1})).get();
+        // Never committed: as a run killed inside a transaction leaves it.
+        assertThat(Validator.openTransactions(config))
+            .startsWith("open transactions: [crashed-run-1 Ongoing")
+            .contains("raw.payments-");
+      }
+    }
+  }
+
   /** Produces TOTAL records, 10% broken in four ways; returns how many are valid. */
   private static int produce(EmbeddedKafka kafka, Map<RejectReason, Integer> rejects)
       throws Exception {
