@@ -4,11 +4,14 @@ package dev.streamscore.etl;
  * Every topic name of the platform, made in this one place: {@code raw.<source>} (producers' JSON),
  * {@code events.<source>} (validated events), {@code features.<view>} (tile rows), {@code
  * predictions.<model>} (the prediction log), {@code labels.<source>} (outcomes) and the dead-letter
- * topic {@code events.dlq}.
+ * topic {@code events.dlq}, with {@code dlq.redrives} recording the dead letters sent back.
  */
 public final class TopicNames {
   /** The dead-letter topic of every stage. */
   public static final String DLQ = "events.dlq";
+
+  /** The record of every dead letter sent back to its raw topic ({@code Redrive} messages). */
+  public static final String REDRIVES = "dlq.redrives";
 
   private static final String RAW = "raw.";
   private static final String EVENTS = "events.";
