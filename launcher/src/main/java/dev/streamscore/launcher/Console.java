@@ -2,6 +2,7 @@ package dev.streamscore.launcher;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.streamscore.ingest.DeadLetterLog;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -10,6 +11,7 @@ import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
@@ -20,14 +22,17 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The web console: static pages from the jar ({@code /}), JSON ({@code /api/overview}, {@code
- * /api/models}, {@code /api/drift?model=}, {@code /api/quality?model=}) and live updates by
- * server-sent events ({@code /api/events}: the overview every second). On 127.0.0.1 only. Requests
- * run on a bounded pool; at most {@link #MAX_STREAMS} event streams at once, more get 503. Close
- * order: stop taking requests, end the event streams, then the pool.
+ * /api/models}, {@code /api/drift?model=}, {@code /api/quality?model=}, {@code /api/dead-letters},
+ * {@code /api/dead-letters/samples?source=&stage=&reason=}; one POST, {@code
+ * /api/dead-letters/redrive}) and live updates by server-sent events ({@code /api/events}: the
+ * overview every second). On 127.0.0.1 only. Requests run on a bounded pool; at most {@link
+ * #MAX_STREAMS} event streams at once, more get 503. Close order: stop taking requests, end the
+ * event streams, then the pool.
  */
 final class Console implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Console.class);
   static final int MAX_STREAMS = 8;
+  private static final String REDRIVE = "/api/dead-letters/redrive";
   private static final String ASSETS = "/dev/streamscore/launcher/console/";
   private static final Map<String, String> STATIC =
       Map.of(
@@ -88,8 +93,10 @@ final class Console implements AutoCloseable {
     try (exchange) {
       URI uri = exchange.getRequestURI();
       String path = uri.getPath();
-      if (!exchange.getRequestMethod().equals("GET")) {
-        send(exchange, 405, "application/json", error("only GET"));
+      String method = exchange.getRequestMethod();
+      boolean post = path.equals(REDRIVE);
+      if (!method.equals(post ? "POST" : "GET")) {
+        send(exchange, 405, "application/json", error("only " + (post ? "POST" : "GET")));
         return;
       }
       String asset = STATIC.get(path);
@@ -103,6 +110,13 @@ final class Console implements AutoCloseable {
           case "/api/models" -> json(exchange, api.models());
           case "/api/drift" -> json(exchange, api.drift(model(uri)));
           case "/api/quality" -> json(exchange, api.quality(model(uri)));
+          case "/api/dead-letters" -> json(exchange, api.deadLetters());
+          case "/api/dead-letters/samples" ->
+              json(
+                  exchange,
+                  api.deadLetterSamples(
+                      required(uri, "source"), required(uri, "stage"), required(uri, "reason")));
+          case REDRIVE -> json(exchange, redrive(exchange, uri));
           case "/api/events" -> events(exchange);
           default -> send(exchange, 404, "application/json", error("no such page: " + path));
         }
@@ -120,20 +134,86 @@ final class Console implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code POST /api/dead-letters/redrive?partition=P&offset=O&mode=as-is|corrected}, the body
+   * being the corrected value. Only the console's own page may ask: it must send {@code
+   * X-Streamscore-Action: redrive}, which another site's form cannot, and an {@code Origin}, when
+   * there is one, must be the console's.
+   */
+  private Object redrive(HttpExchange exchange, URI uri) throws IOException {
+    var headers = exchange.getRequestHeaders();
+    if (!"redrive".equals(headers.getFirst("X-Streamscore-Action"))) {
+      throw new ConsoleApi.ConsoleException(403, "a redrive needs X-Streamscore-Action: redrive");
+    }
+    String origin = headers.getFirst("Origin");
+    if (origin != null && !origin.equals(url())) {
+      throw new ConsoleApi.ConsoleException(403, "a redrive from " + origin + " is not allowed");
+    }
+    int partition = (int) number(uri, "partition", Integer.MAX_VALUE);
+    long offset = number(uri, "offset", Long.MAX_VALUE);
+    String mode = required(uri, "mode");
+    byte[] body = exchange.getRequestBody().readNBytes(DeadLetterLog.MAX_VALUE_BYTES + 1);
+    Optional<byte[]> corrected =
+        switch (mode) {
+          case "as-is" -> {
+            if (body.length > 0) {
+              throw new ConsoleApi.ConsoleException(400, "mode as-is takes no body");
+            }
+            yield Optional.empty();
+          }
+          case "corrected" -> {
+            if (body.length > DeadLetterLog.MAX_VALUE_BYTES) {
+              throw new ConsoleApi.ConsoleException(
+                  413, "a corrected value is at most " + DeadLetterLog.MAX_VALUE_BYTES + " bytes");
+            }
+            yield Optional.of(body);
+          }
+          default ->
+              throw new ConsoleApi.ConsoleException(
+                  400, "mode must be as-is or corrected, got '" + mode + "'");
+        };
+    String by = "console " + exchange.getRemoteAddress().getAddress().getHostAddress();
+    return api.redrive(partition, offset, corrected, by);
+  }
+
   /** The {@code model} query parameter: required, a model name. */
   private static String model(URI uri) {
+    String name = required(uri, "model");
+    if (!name.matches("[a-z0-9_-]{1,64}")) {
+      throw new ConsoleApi.ConsoleException(400, "model must be a model name, got '" + name + "'");
+    }
+    return name;
+  }
+
+  /** A query parameter that must be there. */
+  static String required(URI uri, String name) {
     String query = uri.getRawQuery() == null ? "" : uri.getRawQuery();
     for (String part : query.split("&")) {
-      if (part.startsWith("model=")) {
-        String name = URLDecoder.decode(part.substring(6), StandardCharsets.UTF_8);
-        if (!name.matches("[a-z0-9_-]{1,64}")) {
+      if (part.startsWith(name + "=")) {
+        try {
+          return URLDecoder.decode(part.substring(name.length() + 1), StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
           throw new ConsoleApi.ConsoleException(
-              400, "model must be a model name, got '" + name + "'");
+              400, name + " is not URL-encoded: " + e.getMessage());
         }
-        return name;
       }
     }
-    throw new ConsoleApi.ConsoleException(400, "model is required (?model=NAME)");
+    throw new ConsoleApi.ConsoleException(400, name + " is required (?" + name + "=...)");
+  }
+
+  /** A required query parameter that is a number from 0 to {@code max}. */
+  private static long number(URI uri, String name, long max) {
+    String text = required(uri, name);
+    try {
+      long value = Long.parseLong(text);
+      if (value >= 0 && value <= max) {
+        return value;
+      }
+    } catch (NumberFormatException e) {
+      // answered below
+    }
+    throw new ConsoleApi.ConsoleException(
+        400, name + " must be a number from 0 to " + max + ", got '" + text + "'");
   }
 
   /** The overview every second until the browser goes away or the console closes. */

@@ -1,11 +1,17 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.etl.TopicNames;
+import dev.streamscore.ingest.DeadLetterLog;
+import dev.streamscore.ingest.IngestCounters;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.AliasChange;
 import dev.streamscore.proto.v1.AliasState;
+import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Model;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.NodeStatus;
+import dev.streamscore.proto.v1.Redrive;
+import dev.streamscore.proto.v1.RejectReason;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
 import dev.streamscore.scoring.monitor.ColumnDrift;
@@ -37,11 +43,13 @@ final class ConsoleApi {
    *
    * @param registry the model registry's client, when the process can reach one
    * @param monitor the prediction monitor, when the process runs one
+   * @param deadLetters the dead-letter log, when the process reads one
    */
   record Sources(
       PrometheusRegistry metrics,
       Optional<RegistryClient> registry,
       Optional<PredictionMonitor> monitor,
+      Optional<DeadLetterLog> deadLetters,
       Clock clock) {}
 
   private final Sources sources;
@@ -316,6 +324,122 @@ final class ConsoleApi {
     }
     return Map.of(
         "model", model, "versions", rows, "unlabelled", new TreeMap<>(monitor().unlabelled()));
+  }
+
+  private DeadLetterLog deadLetterLog() {
+    return sources
+        .deadLetters()
+        .orElseThrow(() -> new ConsoleException(503, "no dead-letter log here"));
+  }
+
+  /** Dead letters by source, stage and reason, and the latest redrives. */
+  Map<String, Object> deadLetters() {
+    DeadLetterLog.Summary summary = deadLetterLog().summary();
+    List<Object> counts = new ArrayList<>();
+    for (DeadLetterLog.ReasonCount c : summary.counts()) {
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("source", c.source());
+      row.put("stage", c.stage());
+      row.put("reason", IngestCounters.reasonName(c.reason()));
+      row.put("count", c.count());
+      row.put("lastRejectedAtMs", c.lastRejectedAtMs());
+      counts.add(row);
+    }
+    return Map.of(
+        "read",
+        summary.read(),
+        "caughtUp",
+        summary.caughtUp(),
+        "counts",
+        counts,
+        "redrives",
+        summary.redrives().stream().map(ConsoleApi::redrive).toList());
+  }
+
+  /** The latest letters of one source, stage and reason. */
+  Map<String, Object> deadLetterSamples(String source, String stage, String reason) {
+    RejectReason code = reasonCode(reason);
+    List<Object> letters = new ArrayList<>();
+    for (DeadLetterLog.Letter l : deadLetterLog().samples(source, stage, code)) {
+      DeadLetter d = l.letter();
+      Map<String, Object> row = new LinkedHashMap<>();
+      row.put("partition", l.partition());
+      row.put("offset", l.offset());
+      row.put("sourceTopic", d.getSourceTopic());
+      row.put("sourcePartition", d.getSourcePartition());
+      row.put("sourceOffset", d.getSourceOffset());
+      row.put("field", d.getField());
+      row.put("message", d.getMessage());
+      row.put("rejectedAtMs", d.getRejectedAtMs());
+      row.put("valueSize", d.getOriginalValueSize());
+      row.put("truncated", d.getOriginalTruncated());
+      String text = utf8(d.getOriginalValue().toByteArray());
+      row.put("value", text);
+      row.put(
+          "valueBase64",
+          text == null
+              ? java.util.Base64.getEncoder().encodeToString(d.getOriginalValue().toByteArray())
+              : null);
+      row.put("redrive", l.redrive().map(ConsoleApi::redrive).orElse(null));
+      letters.add(row);
+    }
+    return Map.of("source", source, "stage", stage, "reason", reason, "letters", letters);
+  }
+
+  /** Sends one letter back to its raw topic, as it was or corrected. */
+  Map<String, Object> redrive(int partition, long offset, Optional<byte[]> corrected, String by) {
+    try {
+      return redrive(deadLetterLog().redrive(partition, offset, corrected, by));
+    } catch (DeadLetterLog.RefusedException e) {
+      int status =
+          switch (e.kind()) {
+            case NOT_FOUND -> 404;
+            case INVALID -> 400;
+            case CONFLICT -> 409;
+            case UNAVAILABLE -> 503;
+          };
+      throw new ConsoleException(status, e.getMessage());
+    }
+  }
+
+  private static Map<String, Object> redrive(Redrive r) {
+    Map<String, Object> row = new LinkedHashMap<>();
+    row.put("letter", TopicNames.DLQ + " " + r.getDlqPartition() + "/" + r.getDlqOffset());
+    row.put("reason", IngestCounters.reasonName(r.getReason()));
+    row.put(
+        "target", r.getTargetTopic() + " " + r.getTargetPartition() + "/" + r.getTargetOffset());
+    row.put("corrected", r.getCorrected());
+    row.put("atMs", r.getRedrivenAtMs());
+    row.put("by", r.getBy());
+    return row;
+  }
+
+  private static RejectReason reasonCode(String name) {
+    try {
+      RejectReason r =
+          RejectReason.valueOf("REJECT_REASON_" + name.toUpperCase(java.util.Locale.ROOT));
+      if (r != RejectReason.UNRECOGNIZED) {
+        return r;
+      }
+    } catch (IllegalArgumentException e) {
+      // answered below
+    }
+    throw new ConsoleException(
+        400, "reason must be a reject reason such as missing_field, got '" + name + "'");
+  }
+
+  /** The text of {@code bytes} when they are valid UTF-8; null otherwise. */
+  static String utf8(byte[] bytes) {
+    try {
+      return StandardCharsets.UTF_8
+          .newDecoder()
+          .onMalformedInput(java.nio.charset.CodingErrorAction.REPORT)
+          .onUnmappableCharacter(java.nio.charset.CodingErrorAction.REPORT)
+          .decode(java.nio.ByteBuffer.wrap(bytes))
+          .toString();
+    } catch (java.nio.charset.CharacterCodingException e) {
+      return null;
+    }
   }
 
   /** An answer other than 200, with why. */

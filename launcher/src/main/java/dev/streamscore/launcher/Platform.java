@@ -7,6 +7,7 @@ import dev.streamscore.featurestore.FeatureStore;
 import dev.streamscore.featurestore.FeatureTopics;
 import dev.streamscore.featurestore.Materializer;
 import dev.streamscore.featurestore.MaterializerMetrics;
+import dev.streamscore.ingest.DeadLetterLog;
 import dev.streamscore.ingest.IngestCounters;
 import dev.streamscore.ingest.IngestGateway;
 import dev.streamscore.ingest.IngestGatewayConfig;
@@ -378,6 +379,8 @@ final class Platform implements AutoCloseable {
     register(
         "console's registry channel",
         () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
+    DeadLetterLog deadLetters = DeadLetterLog.start(kafkaBootstrap, clock);
+    register("dead-letter log", deadLetters);
     console =
         Console.start(
             config.consolePort(),
@@ -385,6 +388,7 @@ final class Platform implements AutoCloseable {
                 metrics,
                 Optional.of(new RegistryClient(channel, config.registryToken(), "console")),
                 node == null ? Optional.empty() : node.monitor(),
+                Optional.of(deadLetters),
                 clock));
     register("console", console);
   }

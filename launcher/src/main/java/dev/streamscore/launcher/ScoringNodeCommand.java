@@ -2,6 +2,7 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.featurestore.MaterializerMetrics;
+import dev.streamscore.ingest.DeadLetterLog;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.scoring.ScoringNode;
@@ -175,6 +176,7 @@ final class ScoringNodeCommand implements Callable<Integer> {
     addresses.put("metrics", Platform.metricsUrl(endpoint));
     ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
     Console console;
+    DeadLetterLog deadLetters = DeadLetterLog.start(kafkaOption.bootstrap, Clock.systemUTC());
     try {
       console =
           Console.start(
@@ -184,8 +186,10 @@ final class ScoringNodeCommand implements Callable<Integer> {
                   Optional.of(
                       new RegistryClient(channel, config.registryToken(), nodeId + "-console")),
                   node.monitor(),
+                  Optional.of(deadLetters),
                   Clock.systemUTC()));
     } catch (StartupException e) {
+      deadLetters.close();
       channel.shutdownNow();
       node.close();
       endpoint.close();
@@ -199,6 +203,7 @@ final class ScoringNodeCommand implements Callable<Integer> {
         addresses,
         List.<AutoCloseable>of(
             console,
+            deadLetters,
             () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS),
             node,
             endpoint::close,

@@ -57,8 +57,8 @@ import org.openqa.selenium.logging.LoggingPreferences;
 /**
  * The web console in a real headless Chromium (Debian's {@code chromium} and {@code
  * chromium-driver}, through Selenium) against a running platform that scores under load with labels
- * arriving: every page loads in under a second, shows live numbers that change, and logs no error
- * in the browser's console. Screenshots go to {@code target/console-screenshots}.
+ * arriving: every page loads in under a second, shows live numbers that change, a dead letter is
+ * corrected and redriven from its page into an event, and the browser's console logs no error. Screenshots go to {@code target/console-screenshots}.
  */
 class ConsoleIT {
   private static final Path SHOTS = Path.of("target", "console-screenshots");
@@ -168,8 +168,38 @@ class ConsoleIT {
     return ((String) text).strip();
   }
 
+  /** Clicks the element in one script, as {@link #text} reads: tables are redrawn. */
+  private static void click(WebDriver browser, String css) {
+    await()
+        .atMost(Duration.ofSeconds(10))
+        .until(
+            () ->
+                (Boolean)
+                    ((JavascriptExecutor) browser)
+                        .executeScript(
+                            "const e = document.querySelector(arguments[0]);"
+                                + " if (!e) return false; e.click(); return true;",
+                            css));
+  }
+
+  private static java.util.Set<String> eventIds(EmbeddedKafka kafka) {
+    java.util.Set<String> ids = new java.util.HashSet<>();
+    dev.streamscore.kafka.TopicReader.readAll(
+        kafka.clientProperties(),
+        "events.payments",
+        Duration.ofSeconds(30),
+        r -> {
+          try {
+            ids.add(dev.streamscore.proto.v1.Event.parseFrom(r.value()).getEventId());
+          } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+            throw new AssertionError(e);
+          }
+        });
+    return ids;
+  }
+
   @Test
-  void everyPageLoadsFastShowsLiveNumbersAndLogsNoError() throws Exception {
+  void everyPageLoadsFastShowsLiveNumbersRedrivesADeadLetterAndLogsNoError() throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
       try (Admin admin = Admin.create(kafka.clientProperties())) {
         // The label source exists from the start: the monitor holds predictions for labels.
@@ -285,6 +315,37 @@ class ConsoleIT {
                   () -> !text(b, "#quality tbody tr:first-child td:nth-child(3)").equals(labelled));
           screenshot(browser, "quality");
 
+          // Dead letters: a payment without merchant_id is browsed, corrected and redriven.
+          String broken =
+              "{\"user_id\":\"u1\",\"txn_id\":\"dl-1\",\"ts\":%d,\"amount\":12.5,\"merchant\":\"m1\"}"
+                  .formatted(System.currentTimeMillis());
+          labels.send(
+              new ProducerRecord<>("raw.payments", broken.getBytes(StandardCharsets.UTF_8)));
+          labels.flush();
+          assertThat(load(browser, console + "/#dead-letters")).isLessThan(1_000);
+          await()
+              .atMost(Duration.ofSeconds(30))
+              .until(() -> text(b, "#dl-counts").contains("missing_field"));
+          click(browser, "#dl-counts button[data-reason=missing_field]");
+          await()
+              .atMost(Duration.ofSeconds(15))
+              .until(() -> text(b, "#dl-samples").contains("merchant_id"));
+          click(browser, "#dl-samples tbody tr:first-child button");
+          var value = browser.findElement(By.id("dl-value"));
+          assertThat(value.getDomProperty("value")).isEqualTo(broken);
+          value.clear();
+          value.sendKeys(broken.replace("\"merchant\"", "\"merchant_id\""));
+          browser.findElement(By.id("dl-redrive-corrected")).click();
+          await()
+              .atMost(Duration.ofSeconds(15))
+              .until(() -> text(b, "#dl-result").startsWith("sent to raw.payments"));
+          await().atMost(Duration.ofSeconds(60)).until(() -> eventIds(kafka).contains("dl-1"));
+          await()
+              .atMost(Duration.ofSeconds(15))
+              .until(() -> text(b, "#dl-redrives").contains("corrected"));
+          assertThat(browser.findElement(By.id("dl-redrive-corrected")).isEnabled()).isFalse();
+          screenshot(browser, "dead-letters");
+
           List<LogEntry> errors =
               browser.manage().logs().get(LogType.BROWSER).getAll().stream()
                   .filter(e -> e.getLevel().intValue() >= Level.WARNING.intValue())
@@ -303,6 +364,25 @@ class ConsoleIT {
           assertThat(response.body())
               .contains("model must be a model name")
               .doesNotContain("<script>");
+          // A redrive another site's page could send (no console header, or its own origin).
+          for (var forged :
+              List.of(
+                  java.net.http.HttpRequest.newBuilder(
+                      java.net.URI.create(
+                          console + "/api/dead-letters/redrive?partition=0&offset=0&mode=as-is")),
+                  java.net.http.HttpRequest.newBuilder(
+                          java.net.URI.create(
+                              console
+                                  + "/api/dead-letters/redrive?partition=0&offset=0&mode=as-is"))
+                      .header("X-Streamscore-Action", "redrive")
+                      .header("Origin", "http://evil.example"))) {
+            var refused =
+                java.net.http.HttpClient.newHttpClient()
+                    .send(
+                        forged.POST(java.net.http.HttpRequest.BodyPublishers.noBody()).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(refused.statusCode()).isEqualTo(403);
+          }
         } finally {
           if (load != null) {
             load.shutdownNow();

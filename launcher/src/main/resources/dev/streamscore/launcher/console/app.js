@@ -1,7 +1,7 @@
 'use strict';
 // The streamscore console: hash routes, JSON from /api, live overview by server-sent events.
 
-const pages = ['overview', 'models', 'drift', 'quality'];
+const pages = ['overview', 'models', 'drift', 'quality', 'dead-letters'];
 let refresh = null;
 let events = null;
 
@@ -154,7 +154,74 @@ async function showQuality() {
   }));
 }
 
-const show = {overview: async () => {}, models: showModels, drift: showDrift, quality: showQuality};
+// Dead letters: counts by reason, the latest letters of one, and a redrive of one.
+let browsing = null; // {source, stage, reason} whose letters are listed
+let opened = null; // the letter in the detail pane
+
+function button(text, onClick, attrs) {
+  const b = el('button', Object.assign({type: 'button'}, attrs || {}), text);
+  b.addEventListener('click', onClick);
+  return b;
+}
+
+async function showDeadLetters() {
+  const data = await get('/api/dead-letters');
+  document.getElementById('dl-read').textContent = fmt(data.read) + (data.caughtUp ? '' : ' …');
+  document.getElementById('dl-redriven').textContent = fmt(data.redrives.length);
+  rows('dl-counts', data.counts.map(c => [c.source, c.stage, c.reason, c.count, time(c.lastRejectedAtMs),
+    button('browse', () => { browsing = c; showSamples().catch(e => problem(e.message)); }, {'data-reason': c.reason, 'data-source': c.source})]));
+  rows('dl-redrives', data.redrives.map(r => [time(r.atMs), r.letter, r.reason, r.target, r.corrected ? 'corrected' : 'as it was', r.by]));
+  if (browsing) await showSamples();
+}
+
+async function showSamples() {
+  const q = 'source=' + encodeURIComponent(browsing.source) + '&stage=' + encodeURIComponent(browsing.stage) + '&reason=' + encodeURIComponent(browsing.reason);
+  const data = await get('/api/dead-letters/samples?' + q);
+  document.getElementById('dl-browser').hidden = false;
+  document.getElementById('dl-title').textContent = 'Latest ' + browsing.reason + ' letters of ' + browsing.source + ' (' + browsing.stage + ')';
+  rows('dl-samples', data.letters.map(l => [l.partition + '/' + l.offset, time(l.rejectedAtMs), l.field || '–', l.message, l.valueSize,
+    l.redrive ? l.redrive.target : '', button('open', () => openLetter(l), {'data-letter': l.partition + '/' + l.offset})]));
+}
+
+function openLetter(l) {
+  opened = l;
+  document.getElementById('dl-detail').hidden = false;
+  document.getElementById('dl-letter').textContent = 'events.dlq ' + l.partition + '/' + l.offset;
+  document.getElementById('dl-why').textContent = l.message + ' (from ' + l.sourceTopic + (l.sourcePartition >= 0 ? ' ' + l.sourcePartition + '/' + l.sourceOffset : '') + ')';
+  const value = document.getElementById('dl-value');
+  const notes = [];
+  if (l.value === null) notes.push('The original is not UTF-8 text; shown in base64. Redrive it as it was, or type a corrected value.');
+  if (l.truncated) notes.push('Only the first ' + fmt(l.value === null ? 0 : l.value.length) + ' bytes of ' + fmt(l.valueSize) + ' were kept: it can be redriven corrected only.');
+  if (l.redrive) notes.push('Already redriven to ' + l.redrive.target + ' at ' + time(l.redrive.atMs) + '.');
+  document.getElementById('dl-note').textContent = notes.join(' ');
+  value.value = l.value === null ? l.valueBase64 : l.value;
+  document.getElementById('dl-redrive-asis').disabled = l.truncated || !!l.redrive;
+  document.getElementById('dl-redrive-corrected').disabled = !!l.redrive;
+  const result = document.getElementById('dl-result');
+  result.textContent = '';
+  result.className = '';
+}
+
+async function redrive(mode) {
+  const l = opened;
+  const result = document.getElementById('dl-result');
+  const r = await fetch('/api/dead-letters/redrive?partition=' + l.partition + '&offset=' + l.offset + '&mode=' + mode, {
+    method: 'POST', headers: {'X-Streamscore-Action': 'redrive', 'Content-Type': 'text/plain; charset=utf-8'},
+    body: mode === 'corrected' ? document.getElementById('dl-value').value : ''});
+  const body = await r.json();
+  if (r.ok) {
+    result.textContent = 'sent to ' + body.target + (body.corrected ? ' (corrected)' : ' (as it was)');
+    result.className = 'ok';
+    document.getElementById('dl-redrive-asis').disabled = true;
+    document.getElementById('dl-redrive-corrected').disabled = true;
+    await showDeadLetters();
+  } else {
+    result.textContent = 'refused: ' + (body.error || r.statusText);
+    result.className = 'refused';
+  }
+}
+
+const show = {overview: async () => {}, models: showModels, drift: showDrift, quality: showQuality, 'dead-letters': showDeadLetters};
 
 async function route() {
   const page = pages.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'overview';
@@ -168,6 +235,8 @@ async function route() {
   if (page !== 'overview') refresh = setInterval(load, 5000);
 }
 
+document.getElementById('dl-redrive-asis').addEventListener('click', () => redrive('as-is').catch(e => problem(e.message)));
+document.getElementById('dl-redrive-corrected').addEventListener('click', () => redrive('corrected').catch(e => problem(e.message)));
 document.getElementById('drift-window').addEventListener('change', () => showDrift().catch(e => problem(e.message)));
 window.addEventListener('hashchange', route);
 startEvents();
