@@ -124,6 +124,12 @@ final class ProduceCommand implements Callable<Integer> {
   double fraudRate;
 
   @Option(
+      names = "--amount-shift",
+      defaultValue = "0",
+      description = "Moves every amount by this many standard deviations, for a drift drill.")
+  double amountShift;
+
+  @Option(
       names = "--users",
       defaultValue = "100000",
       description = "Distinct users (default: ${DEFAULT-VALUE}).")
@@ -276,9 +282,11 @@ final class ProduceCommand implements Callable<Integer> {
           GeneratorConfig.defaults(seedValue)
               .withRates(invalidRate, duplicateRate, outOfOrderRate)
               .withFraudRate(fraudRate)
-              .withPopulation(users, merchants);
+              .withPopulation(users, merchants)
+              .withAmountShift(amountShift);
     } catch (IllegalArgumentException e) {
-      throw new StartupException(e.getMessage().replace("Rate ", "-rate "));
+      throw new StartupException(
+          e.getMessage().replace("Rate ", "-rate ").replace("amountShift", "--amount-shift"));
     }
     PaymentsGenerator generator = new PaymentsGenerator(config, InstantSource.system());
     return new Events() {

@@ -58,7 +58,8 @@ import org.openqa.selenium.logging.LoggingPreferences;
  * The web console in a real headless Chromium (Debian's {@code chromium} and {@code
  * chromium-driver}, through Selenium) against a running platform that scores under load with labels
  * arriving: every page loads in under a second, shows live numbers that change, a dead letter is
- * corrected and redriven from its page into an event, and the browser's console logs no error. Screenshots go to {@code target/console-screenshots}.
+ * corrected and redriven from its page into an event, and the browser's console logs no error.
+ * Screenshots go to {@code target/console-screenshots}.
  */
 class ConsoleIT {
   private static final Path SHOTS = Path.of("target", "console-screenshots");

@@ -15,6 +15,8 @@ import java.util.Objects;
  * @param outOfOrderRate share of events whose event time lies up to {@code maxDisorder} in the past
  * @param maxDisorder how far back an out-of-order event's time may lie
  * @param fraudRate chance per event that a fraud burst starts on some user
+ * @param amountShift how far every amount is moved, in standard deviations of an ordinary payment's
+ *     amount ({@link #AMOUNT_SD}): 0 for none, 0.5 for the drift drill's shift
  */
 public record GeneratorConfig(
     long seed,
@@ -25,7 +27,14 @@ public record GeneratorConfig(
     double duplicateRate,
     double outOfOrderRate,
     Duration maxDisorder,
-    double fraudRate) {
+    double fraudRate,
+    double amountShift) {
+
+  /**
+   * The standard deviation of an ordinary payment's amount: the amount is log-normal with
+   * parameters 3.4 and 1.0, whose standard deviation is sqrt((e - 1) e^(2·3.4 + 1)).
+   */
+  public static final double AMOUNT_SD = Math.sqrt((Math.E - 1) * Math.exp(2 * 3.4 + 1));
 
   public GeneratorConfig {
     if (users < 1 || merchants < 1) {
@@ -42,6 +51,10 @@ public record GeneratorConfig(
     if (invalidRate + duplicateRate > 1) {
       throw new IllegalArgumentException(
           "invalidRate + duplicateRate must be at most 1, got " + (invalidRate + duplicateRate));
+    }
+    if (!(Math.abs(amountShift) <= 100)) {
+      throw new IllegalArgumentException(
+          "amountShift must be between -100 and 100 standard deviations, got " + amountShift);
     }
     Objects.requireNonNull(maxDisorder, "maxDisorder");
     if (maxDisorder.isNegative()) {
@@ -61,7 +74,7 @@ public record GeneratorConfig(
    */
   public static GeneratorConfig defaults(long seed) {
     return new GeneratorConfig(
-        seed, 100_000, 5_000, 1.1, 0.01, 0.005, 0.02, Duration.ofMinutes(2), 0.0005);
+        seed, 100_000, 5_000, 1.1, 0.01, 0.005, 0.02, Duration.ofMinutes(2), 0.0005, 0);
   }
 
   public GeneratorConfig withRates(double invalid, double duplicate, double outOfOrder) {
@@ -74,7 +87,8 @@ public record GeneratorConfig(
         duplicate,
         outOfOrder,
         maxDisorder,
-        fraudRate);
+        fraudRate,
+        amountShift);
   }
 
   public GeneratorConfig withPopulation(int users, int merchants) {
@@ -87,7 +101,8 @@ public record GeneratorConfig(
         duplicateRate,
         outOfOrderRate,
         maxDisorder,
-        fraudRate);
+        fraudRate,
+        amountShift);
   }
 
   public GeneratorConfig withFraudRate(double fraudRate) {
@@ -100,6 +115,22 @@ public record GeneratorConfig(
         duplicateRate,
         outOfOrderRate,
         maxDisorder,
-        fraudRate);
+        fraudRate,
+        amountShift);
+  }
+
+  /** Every amount moved by {@code sds} standard deviations of an ordinary amount. */
+  public GeneratorConfig withAmountShift(double sds) {
+    return new GeneratorConfig(
+        seed,
+        users,
+        merchants,
+        zipfExponent,
+        invalidRate,
+        duplicateRate,
+        outOfOrderRate,
+        maxDisorder,
+        fraudRate,
+        sds);
   }
 }

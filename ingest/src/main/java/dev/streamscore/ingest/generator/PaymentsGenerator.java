@@ -179,6 +179,7 @@ public final class PaymentsGenerator {
               ? DEVICES[Math.floorMod(mix(user) >>> 8, DEVICES.length)]
               : DEVICES[random.nextInt(DEVICES.length)];
     }
+    p.amount += config.amountShift() * GeneratorConfig.AMOUNT_SD;
     p.amount = Math.min(Math.round(p.amount * 100) / 100.0, 999_999.99);
     if (p.amount < 0.01) {
       p.amount = 0.01;

@@ -1,11 +1,13 @@
 package dev.streamscore.ingest.generator;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamscore.etl.EventValidator;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.Validation;
+import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.RejectReason;
 import java.time.Clock;
 import java.time.Instant;
@@ -125,5 +127,35 @@ class PaymentsGeneratorTest {
       }
     }
     assertThat(late).isBetween(900, 1_100);
+  }
+
+  @Test
+  void anAmountShiftMovesEveryAmountByThatManyStandardDeviationsAndNothingElse() {
+    GeneratorConfig config = GeneratorConfig.defaults(5).withRates(0, 0, 0).withFraudRate(0);
+    PaymentsGenerator plain = new PaymentsGenerator(config, InstantSource.fixed(NOW));
+    PaymentsGenerator shifted =
+        new PaymentsGenerator(config.withAmountShift(0.5), InstantSource.fixed(NOW));
+    double sum = 0;
+    double sumSquares = 0;
+    int n = 200_000;
+    for (int i = 0; i < n; i++) {
+      Event a = ((Validation.Valid) validate(plain.next())).event();
+      Event b = ((Validation.Valid) validate(shifted.next())).event();
+      assertThat(b.getEntityId()).isEqualTo(a.getEntityId());
+      // Each is rounded to cents, so they differ by the shift to within a cent.
+      double amount = a.getFieldsMap().get("amount").getDoubleValue();
+      assertThat(b.getFieldsMap().get("amount").getDoubleValue())
+          .isCloseTo(
+              amount + 0.5 * GeneratorConfig.AMOUNT_SD,
+              org.assertj.core.data.Offset.offset(0.01 + 1e-9));
+      sum += amount;
+      sumSquares += amount * amount;
+    }
+    double sd = Math.sqrt(sumSquares / n - (sum / n) * (sum / n));
+    // The analytic standard deviation is the sample's, to within the sample's own noise.
+    assertThat(sd)
+        .isCloseTo(GeneratorConfig.AMOUNT_SD, org.assertj.core.data.Percentage.withPercentage(5));
+    assertThatThrownBy(() -> config.withAmountShift(Double.NaN))
+        .hasMessage("amountShift must be between -100 and 100 standard deviations, got NaN");
   }
 }
