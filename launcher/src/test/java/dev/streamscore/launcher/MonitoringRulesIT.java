@@ -24,9 +24,9 @@ class MonitoringRulesIT {
   private static final Path DIR = EtlProcess.home().resolve("deploy/monitoring");
   @TempDir Path tmp;
 
-  private record Run(int code, String output) {}
+  record Run(int code, String output) {}
 
-  private static Run promtool(Path workDir, String... args) throws Exception {
+  static Run promtool(Path workDir, String... args) throws Exception {
     List<String> command = new ArrayList<>(List.of("promtool"));
     command.addAll(List.of(args));
     Process p =
