@@ -152,6 +152,8 @@ public final class DeadLetterLog implements AutoCloseable {
   private long read;
   private volatile boolean caughtUp;
   private volatile boolean closed;
+  private final java.util.concurrent.CountDownLatch closing =
+      new java.util.concurrent.CountDownLatch(1);
   private KafkaProducer<byte[], byte[]> producer;
 
   private DeadLetterLog(String bootstrap, Clock clock) {
@@ -182,29 +184,52 @@ public final class DeadLetterLog implements AutoCloseable {
 
   private void run() {
     long nextLook = System.nanoTime();
+    boolean failing = false;
     try {
       while (!closed) {
-        if (System.nanoTime() - nextLook >= 0) {
-          assign();
-          nextLook = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        try {
+          if (System.nanoTime() - nextLook >= 0) {
+            assign();
+            nextLook = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+          }
+          if (consumer.assignment().isEmpty()) {
+            pause(Duration.ofMillis(500)); // no dead-letter topic yet
+            continue;
+          }
+          for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+            accept(r);
+          }
+          caughtUp = atEnd();
+          if (failing) {
+            LOG.info("dead-letter log reading again");
+            failing = false;
+          }
+        } catch (WakeupException e) {
+          throw e;
+        } catch (RuntimeException e) {
+          // Kafka away or a topic being recreated: not caught up, and tried again.
+          caughtUp = false;
+          if (!failing) {
+            LOG.warn("dead-letter log cannot read: {}; trying again", e.toString());
+            failing = true;
+          }
+          pause(Duration.ofSeconds(1));
         }
-        if (consumer.assignment().isEmpty()) {
-          consumer.poll(Duration.ofMillis(200)); // nothing to read yet: wait, wakeable
-          continue;
-        }
-        for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-          accept(r);
-        }
-        caughtUp = atEnd();
       }
     } catch (WakeupException e) {
       // closing
-    } catch (RuntimeException e) {
-      if (!closed) {
-        LOG.error("dead-letter log stopped: {}", e.toString());
-      }
     } finally {
       consumer.close(Duration.ofSeconds(5));
+    }
+  }
+
+  /** Waits {@code d}, or less when the log closes. */
+  private void pause(Duration d) {
+    try {
+      closing.await(d.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      closed = true;
     }
   }
 
@@ -575,6 +600,7 @@ public final class DeadLetterLog implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    closing.countDown();
     consumer.wakeup();
     try {
       thread.join(10_000);

@@ -220,6 +220,24 @@ class DeadLetterLogIT {
     }
   }
 
+  @Test
+  void aLogStartedBeforeThereIsADeadLetterTopicReadsItOnceThereIs() throws Exception {
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+        DeadLetterLog log = DeadLetterLog.start(kafka.bootstrapServers(), Clock.systemUTC())) {
+      DeadLetter letter =
+          DeadLetter.newBuilder()
+              .setSource("payments")
+              .setSourceTopic("raw.payments")
+              .setReason(RejectReason.REJECT_REASON_MALFORMED)
+              .setStage(VALIDATOR)
+              .build();
+      produceBytes(kafka, TopicNames.DLQ, List.of(letter.toByteArray()));
+      await()
+          .atMost(Duration.ofSeconds(30))
+          .until(() -> log.summary().read() == 1 && log.summary().caughtUp());
+    }
+  }
+
   private static void assertRefused(
       org.assertj.core.api.ThrowableAssert.ThrowingCallable call,
       RefusedException.Kind kind,
