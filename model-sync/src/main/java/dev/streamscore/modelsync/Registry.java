@@ -11,6 +11,7 @@ import dev.streamscore.proto.v1.RegistryJournalEntry;
 import dev.streamscore.proto.v1.SetAliasRequest;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
+import dev.streamscore.proto.v1.TrainingRun;
 import dev.streamscore.proto.v1.WatchEvent;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -53,6 +54,7 @@ final class Registry implements AutoCloseable {
   private final List<WatchEvent> events = new ArrayList<>();
   private final List<Consumer<WatchEvent>> watchers = new CopyOnWriteArrayList<>();
   private final Map<String, NodeStatus> nodes = new TreeMap<>();
+  private final Map<String, TrainingRun> runs = new LinkedHashMap<>();
   private long revision;
   private boolean closed;
 
@@ -92,6 +94,11 @@ final class Registry implements AutoCloseable {
     ensureOpen();
     VersionChecks.spec(spec);
     artifacts.put(staged, sha256);
+    return newVersion(spec, sha256, size, by);
+  }
+
+  private ModelVersion newVersion(ModelVersionSpec spec, String sha256, long size, String by)
+      throws IOException {
     List<ModelVersion> existing = versions.getOrDefault(spec.getName(), List.of());
     ModelVersion version =
         ModelVersion.newBuilder()
@@ -105,6 +112,72 @@ final class Registry implements AutoCloseable {
             .build();
     append(RegistryJournalEntry.newBuilder().setVersion(version).build());
     return version;
+  }
+
+  /**
+   * Records a training run whose best model's artifact was staged in {@code staged} (moved).
+   *
+   * @return the run as kept: with its id, artifact digest and size, who and when
+   * @throws RegistryException INVALID naming the bad field
+   */
+  synchronized TrainingRun recordRun(
+      TrainingRun run, Path staged, String sha256, long size, String by) throws IOException {
+    ensureOpen();
+    VersionChecks.run(run);
+    artifacts.put(staged, sha256);
+    String id;
+    do {
+      id = "run-" + java.util.HexFormat.of().formatHex(randomBytes(6));
+    } while (runs.containsKey(id));
+    TrainingRun recorded =
+        run.toBuilder()
+            .setId(id)
+            .setSha256(sha256)
+            .setSizeBytes(size)
+            .setBy(by)
+            .setRecordedAtMs(clock.millis())
+            .build();
+    append(RegistryJournalEntry.newBuilder().setRun(recorded).build());
+    return recorded;
+  }
+
+  private static byte[] randomBytes(int n) {
+    byte[] b = new byte[n];
+    java.util.concurrent.ThreadLocalRandom.current().nextBytes(b);
+    return b;
+  }
+
+  /** Recorded runs, oldest first, without their trials; only {@code model}'s unless empty. */
+  synchronized List<TrainingRun> runs(String model) {
+    return runs.values().stream()
+        .filter(r -> model.isEmpty() || r.getModel().equals(model))
+        .map(r -> r.toBuilder().clearTrials().build())
+        .toList();
+  }
+
+  /**
+   * One run, trials included.
+   *
+   * @throws RegistryException NOT_FOUND
+   */
+  synchronized TrainingRun run(String id) {
+    TrainingRun run = runs.get(id);
+    if (run == null) {
+      throw RegistryException.notFound("no run with id '" + id + "'");
+    }
+    return run;
+  }
+
+  /**
+   * Registers a run's best model as the next version of its model, the spec naming the run.
+   *
+   * @throws RegistryException NOT_FOUND for an unknown run
+   */
+  synchronized ModelVersion registerFromRun(String id, String by) throws IOException {
+    ensureOpen();
+    TrainingRun run = run(id);
+    return newVersion(
+        run.getSpec().toBuilder().setRunId(id).build(), run.getSha256(), run.getSizeBytes(), by);
   }
 
   /**
@@ -311,6 +384,9 @@ final class Registry implements AutoCloseable {
   private void append(RegistryJournalEntry entry) throws IOException {
     journal.append(entry);
     WatchEvent event = apply(entry);
+    if (event == null) {
+      return; // nothing a node follows
+    }
     for (Consumer<WatchEvent> w : watchers) {
       try {
         w.accept(event);
@@ -320,11 +396,18 @@ final class Registry implements AutoCloseable {
     }
   }
 
-  /** Applies one journal entry to the in-memory state; returns its watch event. */
+  /**
+   * Applies one journal entry to the in-memory state; returns its watch event, or null for one that
+   * nodes do not follow (a run).
+   */
   private WatchEvent apply(RegistryJournalEntry entry) {
     revision++;
     WatchEvent.Builder event = WatchEvent.newBuilder().setRevision(revision);
     switch (entry.getEntryCase()) {
+      case RUN -> {
+        runs.put(entry.getRun().getId(), entry.getRun());
+        return null;
+      }
       case VERSION -> {
         ModelVersion v = entry.getVersion();
         versions.computeIfAbsent(v.getName(), n -> new ArrayList<>()).add(v);

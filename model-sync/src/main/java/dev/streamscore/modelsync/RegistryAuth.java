@@ -13,10 +13,11 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The registry's authentication: writes ({@code Register}, {@code SetAlias}, {@code Rollback},
- * {@code ReportNodeStatus}) need {@code authorization: Bearer <token>} when a token is configured
- * (else UNAUTHENTICATED); every call's writer name comes from {@code x-streamscore-user} metadata
- * ({@code anonymous} without it) and is available to the service as {@link #caller()}.
+ * The registry's authentication: writes ({@code Register}, {@code RecordRun}, {@code
+ * RegisterFromRun}, {@code SetAlias}, {@code Rollback}, {@code ReportNodeStatus}) need {@code
+ * authorization: Bearer <token>} when a token is configured (else UNAUTHENTICATED); every call's
+ * writer name comes from {@code x-streamscore-user} metadata ({@code anonymous} without it) and is
+ * available to the service as {@link #caller()}.
  */
 final class RegistryAuth implements ServerInterceptor {
   static final Metadata.Key<String> AUTHORIZATION =
@@ -26,7 +27,8 @@ final class RegistryAuth implements ServerInterceptor {
   private static final Context.Key<String> CALLER = Context.key("streamscore-user");
 
   private static final Set<String> WRITES =
-      Set.of("Register", "SetAlias", "Rollback", "ReportNodeStatus");
+      Set.of(
+          "Register", "SetAlias", "Rollback", "ReportNodeStatus", "RecordRun", "RegisterFromRun");
   private final Optional<String> token;
 
   RegistryAuth(Optional<String> token) {

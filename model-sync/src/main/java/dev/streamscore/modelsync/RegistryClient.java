@@ -6,19 +6,24 @@ import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ArtifactChunk;
 import dev.streamscore.proto.v1.DownloadRequest;
 import dev.streamscore.proto.v1.GetModelRequest;
+import dev.streamscore.proto.v1.GetRunRequest;
 import dev.streamscore.proto.v1.HistoryRequest;
 import dev.streamscore.proto.v1.ListModelsRequest;
 import dev.streamscore.proto.v1.ListNodeStatusRequest;
+import dev.streamscore.proto.v1.ListRunsRequest;
 import dev.streamscore.proto.v1.Model;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.NodeStatus;
+import dev.streamscore.proto.v1.RecordRunRequest;
+import dev.streamscore.proto.v1.RegisterFromRunRequest;
 import dev.streamscore.proto.v1.RegisterHeader;
 import dev.streamscore.proto.v1.RegisterRequest;
 import dev.streamscore.proto.v1.RollbackRequest;
 import dev.streamscore.proto.v1.SetAliasRequest;
 import dev.streamscore.proto.v1.TrafficPolicy;
+import dev.streamscore.proto.v1.TrainingRun;
 import dev.streamscore.proto.v1.WatchEvent;
 import dev.streamscore.proto.v1.WatchRequest;
 import io.grpc.Channel;
@@ -140,12 +145,62 @@ public final class RegistryClient {
 
   /** Uploads {@code artifact} in chunks and registers it as the next version of its model. */
   public ModelVersion register(Path artifact, ModelVersionSpec spec) throws IOException {
-    CompletableFuture<ModelVersion> result = new CompletableFuture<>();
-    StreamObserver<RegisterRequest> upload =
-        async.register(
+    long size = Files.size(artifact);
+    return upload(
+        artifact,
+        async::register,
+        RegisterRequest.newBuilder()
+            .setHeader(RegisterHeader.newBuilder().setSpec(spec).setSizeBytes(size))
+            .build(),
+        chunk -> RegisterRequest.newBuilder().setChunk(chunk).build(),
+        "registering");
+  }
+
+  /**
+   * Records a training run with its best model's artifact.
+   *
+   * @return the run as the registry keeps it (with its id)
+   * @throws StatusRuntimeException INVALID_ARGUMENT naming a bad field of {@code run}
+   */
+  public TrainingRun recordRun(Path artifact, TrainingRun run) throws IOException {
+    long size = Files.size(artifact);
+    return upload(
+        artifact,
+        async::recordRun,
+        RecordRunRequest.newBuilder().setRun(run.toBuilder().setSizeBytes(size)).build(),
+        chunk -> RecordRunRequest.newBuilder().setChunk(chunk).build(),
+        "recording the run");
+  }
+
+  /** Recorded runs, oldest first, without trials; only {@code model}'s unless empty. */
+  public List<TrainingRun> runs(String model) {
+    return blocking.listRuns(ListRunsRequest.newBuilder().setModel(model).build()).getRunsList();
+  }
+
+  /** One recorded run with its trials. */
+  public TrainingRun run(String id) {
+    return blocking.getRun(GetRunRequest.newBuilder().setId(id).build());
+  }
+
+  /** Registers run {@code id}'s best model as the next version of its model. */
+  public ModelVersion registerFromRun(String id) {
+    return blocking.registerFromRun(RegisterFromRunRequest.newBuilder().setId(id).build());
+  }
+
+  /** One upload call: its header, then the file in chunks; waits for the answer. */
+  private <Q, R> R upload(
+      Path artifact,
+      java.util.function.Function<StreamObserver<R>, StreamObserver<Q>> call,
+      Q header,
+      java.util.function.Function<ByteString, Q> chunk,
+      String what)
+      throws IOException {
+    CompletableFuture<R> result = new CompletableFuture<>();
+    StreamObserver<Q> upload =
+        call.apply(
             new StreamObserver<>() {
               @Override
-              public void onNext(ModelVersion value) {
+              public void onNext(R value) {
                 result.complete(value);
               }
 
@@ -158,15 +213,10 @@ public final class RegistryClient {
               public void onCompleted() {}
             });
     try (InputStream in = Files.newInputStream(artifact)) {
-      upload.onNext(
-          RegisterRequest.newBuilder()
-              .setHeader(
-                  RegisterHeader.newBuilder().setSpec(spec).setSizeBytes(Files.size(artifact)))
-              .build());
+      upload.onNext(header);
       byte[] buf = new byte[CHUNK];
       for (int n; (n = in.readNBytes(buf, 0, buf.length)) > 0 && !result.isDone(); ) {
-        upload.onNext(
-            RegisterRequest.newBuilder().setChunk(ByteString.copyFrom(buf, 0, n)).build());
+        upload.onNext(chunk.apply(ByteString.copyFrom(buf, 0, n)));
       }
       upload.onCompleted();
     } catch (IOException | RuntimeException e) {
@@ -182,7 +232,7 @@ public final class RegistryClient {
       throw new IllegalStateException(e.getCause());
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted while registering", e);
+      throw new IllegalStateException("interrupted while " + what, e);
     } catch (TimeoutException e) {
       throw new IllegalStateException("the registry did not answer the upload in 5 minutes", e);
     }

@@ -4,6 +4,7 @@ import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.ArtifactChunk;
 import dev.streamscore.proto.v1.DownloadRequest;
 import dev.streamscore.proto.v1.GetModelRequest;
+import dev.streamscore.proto.v1.GetRunRequest;
 import dev.streamscore.proto.v1.GetVersionRequest;
 import dev.streamscore.proto.v1.HistoryRequest;
 import dev.streamscore.proto.v1.HistoryResponse;
@@ -11,14 +12,19 @@ import dev.streamscore.proto.v1.ListModelsRequest;
 import dev.streamscore.proto.v1.ListModelsResponse;
 import dev.streamscore.proto.v1.ListNodeStatusRequest;
 import dev.streamscore.proto.v1.ListNodeStatusResponse;
+import dev.streamscore.proto.v1.ListRunsRequest;
+import dev.streamscore.proto.v1.ListRunsResponse;
 import dev.streamscore.proto.v1.Model;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.NodeStatus;
+import dev.streamscore.proto.v1.RecordRunRequest;
+import dev.streamscore.proto.v1.RegisterFromRunRequest;
 import dev.streamscore.proto.v1.RegisterRequest;
 import dev.streamscore.proto.v1.ReportNodeStatusResponse;
 import dev.streamscore.proto.v1.RollbackRequest;
 import dev.streamscore.proto.v1.SetAliasRequest;
+import dev.streamscore.proto.v1.TrainingRun;
 import dev.streamscore.proto.v1.WatchEvent;
 import dev.streamscore.proto.v1.WatchRequest;
 import io.grpc.Status;
@@ -32,7 +38,7 @@ import org.slf4j.LoggerFactory;
 /**
  * {@code streamscore.v1.ModelRegistry} over a {@link Registry}: the service's edge, where each
  * {@link RegistryException} becomes its one gRPC status ({@link #status}). Uploads are {@link
- * RegisterUpload}s, downloads {@link ArtifactDownload}s; the caller's name comes from {@link
+ * ArtifactUpload}s, downloads {@link ArtifactDownload}s; the caller's name comes from {@link
  * RegistryAuth}.
  */
 final class RegistryService extends ModelRegistryGrpc.ModelRegistryImplBase {
@@ -61,7 +67,44 @@ final class RegistryService extends ModelRegistryGrpc.ModelRegistryImplBase {
 
   @Override
   public StreamObserver<RegisterRequest> register(StreamObserver<ModelVersion> response) {
-    return new RegisterUpload(registry, RegistryAuth.caller(), response);
+    return new ArtifactUpload<>(
+        Uploads.register(registry), registry, RegistryAuth.caller(), response);
+  }
+
+  @Override
+  public StreamObserver<RecordRunRequest> recordRun(StreamObserver<TrainingRun> response) {
+    return new ArtifactUpload<>(
+        Uploads.recordRun(registry), registry, RegistryAuth.caller(), response);
+  }
+
+  @Override
+  public void listRuns(ListRunsRequest request, StreamObserver<ListRunsResponse> response) {
+    unary(
+        response,
+        () -> ListRunsResponse.newBuilder().addAllRuns(registry.runs(request.getModel())).build());
+  }
+
+  @Override
+  public void getRun(GetRunRequest request, StreamObserver<TrainingRun> response) {
+    unary(response, () -> registry.run(request.getId()));
+  }
+
+  @Override
+  public void registerFromRun(
+      RegisterFromRunRequest request, StreamObserver<ModelVersion> response) {
+    String by = RegistryAuth.caller();
+    unary(
+        response,
+        () -> {
+          ModelVersion v = registry.registerFromRun(request.getId(), by);
+          LOG.info(
+              "registered {} version {} from run {} by {}",
+              v.getName(),
+              v.getVersion(),
+              request.getId(),
+              by);
+          return v;
+        });
   }
 
   @Override

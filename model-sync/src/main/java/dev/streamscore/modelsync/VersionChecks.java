@@ -1,14 +1,17 @@
 package dev.streamscore.modelsync;
 
 import dev.streamscore.etl.FeatureRef;
+import dev.streamscore.proto.v1.DataLineage;
 import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.NodeStatus;
+import dev.streamscore.proto.v1.PartitionRange;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
+import dev.streamscore.proto.v1.TrainingRun;
 import java.nio.file.Path;
 import java.util.HashSet;
 import java.util.List;
@@ -133,6 +136,69 @@ final class VersionChecks {
           "spec.positive_output '" + spec.getPositiveOutput() + "' is not one of spec.outputs");
     }
     Profiles.check(spec);
+  }
+
+  /** The most trials a run may record. */
+  static final int MAX_TRIALS = 1_000;
+
+  /**
+   * A run to record: its spec is a version's, its model the spec's name, its figures finite, its
+   * lineage's ranges ordered; what the registry sets (id, sha256 when not expected) is not checked.
+   */
+  static void run(TrainingRun run) {
+    if (!run.getId().isEmpty()) {
+      throw invalid("run.id is set by the registry; leave it empty");
+    }
+    spec(run.getSpec());
+    if (!run.getModel().equals(run.getSpec().getName())) {
+      throw invalid(
+          "run.model '"
+              + run.getModel()
+              + "' is not run.spec.name '"
+              + run.getSpec().getName()
+              + "'");
+    }
+    if (run.getAlgorithm().isBlank() || run.getAlgorithm().length() > 64) {
+      throw invalid("run.algorithm must be 1 to 64 characters");
+    }
+    if (run.getTrialsCount() > MAX_TRIALS) {
+      throw invalid("run.trials: at most " + MAX_TRIALS + ", got " + run.getTrialsCount());
+    }
+    finite("run.metrics", run.getMetricsMap());
+    for (int i = 0; i < run.getTrialsCount(); i++) {
+      finite("run.trials[" + i + "].validation", run.getTrials(i).getValidationMap());
+    }
+    DataLineage l = run.getLineage();
+    for (int i = 0; i < l.getRangesCount(); i++) {
+      PartitionRange r = l.getRanges(i);
+      if (r.getPartition() < 0 || r.getFromOffset() < 0 || r.getToOffset() < r.getFromOffset()) {
+        throw invalid(
+            "run.lineage.ranges["
+                + i
+                + "] must be a partition >= 0 and offsets 0 <= from <= to, got "
+                + r.getPartition()
+                + " ["
+                + r.getFromOffset()
+                + ", "
+                + r.getToOffset()
+                + ")");
+      }
+    }
+    if (l.getRows() < 0 || !(l.getLabelRate() >= 0 && l.getLabelRate() <= 1)) {
+      throw invalid("run.lineage: rows must be >= 0 and label_rate in [0, 1]");
+    }
+    if (run.getDurationMs() < 0 || run.getStartedAtMs() < 0) {
+      throw invalid("run.started_at_ms and run.duration_ms must not be negative");
+    }
+  }
+
+  private static void finite(String field, java.util.Map<String, Double> values) {
+    values.forEach(
+        (k, v) -> {
+          if (!Double.isFinite(v)) {
+            throw invalid(field + "['" + k + "'] must be finite, got " + v);
+          }
+        });
   }
 
   /**

@@ -5,13 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.streamscore.proto.v1.AliasChange;
 import dev.streamscore.proto.v1.AliasState;
+import dev.streamscore.proto.v1.DataLineage;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import dev.streamscore.proto.v1.NodeStatus;
+import dev.streamscore.proto.v1.PartitionRange;
 import dev.streamscore.proto.v1.ReferenceProfile;
+import dev.streamscore.proto.v1.SearchTrial;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
+import dev.streamscore.proto.v1.TrainingRun;
 import dev.streamscore.proto.v1.WatchEvent;
 import dev.streamscore.proto.v1.WatchRequest;
 import io.grpc.ManagedChannel;
@@ -21,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
@@ -210,7 +215,95 @@ class RegistryServerTest {
     owner.register(artifact, Fixtures.spec("fraud", 3, 1));
     assertThatThrownBy(() -> anonymous.promote("fraud", "prod", 1))
         .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED));
+    assertThatThrownBy(() -> anonymous.recordRun(artifact, run("fraud")))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED));
+    assertThatThrownBy(() -> anonymous.registerFromRun("run-000000000000"))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED));
     assertThat(anonymous.list("")).hasSize(1);
+  }
+
+  private static TrainingRun run(String model) {
+    return TrainingRun.newBuilder()
+        .setModel(model)
+        .setAlgorithm("logistic-regression")
+        .putParameters("learning_rate", "0.5")
+        .putMetrics("heldout_auc", 0.91)
+        .setSpec(Fixtures.spec(model, 3, 1).toBuilder().putMetrics("auc", 0.91))
+        .setLineage(
+            DataLineage.newBuilder()
+                .setTopic("events.payments")
+                .addRanges(
+                    PartitionRange.newBuilder().setPartition(0).setFromOffset(0).setToOffset(500))
+                .setRows(500)
+                .setLabelRate(0.02)
+                .setLabel("payments.is_fraud"))
+        .addTrials(
+            SearchTrial.newBuilder()
+                .putParameters("learning_rate", "0.1")
+                .putValidation("auc", 0.88))
+        .addTrials(
+            SearchTrial.newBuilder()
+                .putParameters("learning_rate", "0.5")
+                .putValidation("auc", 0.9)
+                .setBest(true))
+        .setStartedAtMs(1_000)
+        .setDurationMs(2_000)
+        .build();
+  }
+
+  @Test
+  void runsAreRecordedWithTheirArtifactListedAndRegisteredAsVersionsThatNameThem()
+      throws Exception {
+    Path artifact = model("run.onnx", 1f);
+    TrainingRun recorded = client.recordRun(artifact, run("fraud"));
+    assertThat(recorded.getId()).matches("run-[0-9a-f]{12}");
+    assertThat(recorded.getBy()).isEqualTo("alice");
+    assertThat(recorded.getSizeBytes()).isEqualTo(Files.size(artifact));
+    assertThat(recorded.getSha256()).hasSize(64);
+    client.recordRun(model("other.onnx", 2f), run("churn"));
+
+    assertThat(client.runs("fraud")).containsExactly(recorded.toBuilder().clearTrials().build());
+    assertThat(client.runs("")).hasSize(2);
+    assertThat(client.run(recorded.getId())).isEqualTo(recorded);
+    assertThat(client.run(recorded.getId()).getTrialsCount()).isEqualTo(2);
+
+    ModelVersion v = client.registerFromRun(recorded.getId());
+    assertThat(v.getVersion()).isEqualTo(1);
+    assertThat(v.getSpec().getRunId()).isEqualTo(recorded.getId());
+    assertThat(v.getSha256()).isEqualTo(recorded.getSha256());
+    assertThat(v.getSpec().getMetricsMap()).containsEntry("auc", 0.91);
+
+    // Survives a restart from the journal; nodes watching see no event for a run.
+    stop();
+    use(Fixtures.Registry.start(dir.resolve("registry"), Optional.empty(), "bob"));
+    assertThat(client.run(recorded.getId())).isEqualTo(recorded);
+    assertThat(client.model("fraud").getVersionsList()).containsExactly(v);
+
+    assertThatThrownBy(() -> client.run("run-000000000000"))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.NOT_FOUND))
+        .hasMessageContaining("no run with id 'run-000000000000'");
+    assertThatThrownBy(() -> client.registerFromRun("nope"))
+        .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.NOT_FOUND));
+    for (var bad :
+        Map.of(
+                run("fraud").toBuilder().setId("run-1").build(), "run.id is set by the registry",
+                run("fraud").toBuilder().setModel("churn").build(), "run.model 'churn' is not",
+                run("fraud").toBuilder().putMetrics("heldout_auc", Double.NaN).build(),
+                    "run.metrics['heldout_auc'] must be finite",
+                run("fraud").toBuilder()
+                        .setLineage(
+                            run("fraud").getLineage().toBuilder()
+                                .setRanges(
+                                    0, PartitionRange.newBuilder().setFromOffset(9).setToOffset(3)))
+                        .build(),
+                    "run.lineage.ranges[0]",
+                run("fraud").toBuilder().setAlgorithm("").build(), "run.algorithm")
+            .entrySet()) {
+      assertThatThrownBy(() -> client.recordRun(artifact, bad.getKey()))
+          .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.INVALID_ARGUMENT))
+          .hasMessageContaining(bad.getValue());
+    }
+    assertThat(client.runs("")).hasSize(2);
   }
 
   @Test
