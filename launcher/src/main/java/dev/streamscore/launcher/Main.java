@@ -22,6 +22,8 @@ import picocli.CommandLine.Command;
       MonitorCommand.class,
       ModelsCommand.class,
       ConsistencyCommand.class,
+      TrainCommand.class,
+      RunsCommand.class,
       dev.streamscore.launcher.cluster.ClusterCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -98,15 +98,23 @@ final class ModelsCommand implements Runnable {
   static final class Register implements Callable<Integer> {
     @Mixin Connection connection;
 
-    @Parameters(paramLabel = "FILE", description = "The model artifact (ONNX).")
+    @Parameters(
+        paramLabel = "FILE",
+        arity = "0..1",
+        description = "The model artifact (ONNX); none with --from-run.")
     Path file;
 
-    @Option(names = "--name", required = true, description = "The model name (fraud).")
+    @Option(
+        names = "--from-run",
+        paramLabel = "RUN",
+        description = "Registers a training run's best model, its spec naming the run.")
+    String fromRun;
+
+    @Option(names = "--name", description = "The model name (fraud).")
     String name;
 
     @Option(
         names = "--inputs",
-        required = true,
         split = ",",
         paramLabel = "FEATURE",
         description =
@@ -163,6 +171,23 @@ final class ModelsCommand implements Runnable {
 
     @Override
     public Integer call() {
+      if (fromRun != null) {
+        if (file != null || name != null || inputs != null) {
+          throw new StartupException(
+              "--from-run takes no FILE, --name or --inputs: the run has them");
+        }
+        ModelVersion v = connection.with(c -> c.registerFromRun(fromRun));
+        command
+            .commandLine()
+            .getOut()
+            .printf(
+                "registered %s version %d from run %s (sha256 %s)%n",
+                v.getName(), v.getVersion(), fromRun, v.getSha256());
+        return 0;
+      }
+      if (file == null || name == null || inputs == null) {
+        throw new StartupException("register needs FILE, --name and --inputs (or --from-run RUN)");
+      }
       if (!Files.isRegularFile(file)) {
         throw new StartupException("no model file at " + file);
       }

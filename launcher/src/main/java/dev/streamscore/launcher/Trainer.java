@@ -58,6 +58,44 @@ final class Trainer {
    * caller's.
    */
   static Trained train(List<Row> rows, int epochs, long seed, Path file) throws IOException {
+    return train(rows, new Config(LOGISTIC_REGRESSION, 0.5, epochs, 0, seed), file);
+  }
+
+  static final String LOGISTIC_REGRESSION = "logistic-regression";
+  static final String FACTORIZATION_MACHINE = "factorization-machine";
+
+  /**
+   * One configuration of an algorithm.
+   *
+   * @param learningRate AdaGrad's initial step
+   * @param factors the factorization machine's factor size (unused by logistic regression)
+   */
+  record Config(String algorithm, double learningRate, int epochs, int factors, long seed) {
+    Config {
+      if (!algorithm.equals(LOGISTIC_REGRESSION) && !algorithm.equals(FACTORIZATION_MACHINE)) {
+        throw new IllegalArgumentException(
+            "algorithm must be "
+                + LOGISTIC_REGRESSION
+                + " or "
+                + FACTORIZATION_MACHINE
+                + ", got '"
+                + algorithm
+                + "'");
+      }
+      if (!(learningRate > 0 && learningRate <= 10)) {
+        throw new IllegalArgumentException("learning_rate must be in (0, 10], got " + learningRate);
+      }
+      if (epochs < 1 || epochs > 1_000) {
+        throw new IllegalArgumentException("epochs must be 1 to 1000, got " + epochs);
+      }
+      if (algorithm.equals(FACTORIZATION_MACHINE) && (factors < 1 || factors > 64)) {
+        throw new IllegalArgumentException("factors must be 1 to 64, got " + factors);
+      }
+    }
+  }
+
+  /** Trains one configuration on {@code rows} and writes its ONNX graph to {@code file}. */
+  static Trained train(List<Row> rows, Config config, Path file) throws IOException {
     LabelFactory labels = new LabelFactory();
     int width = rows.get(0).x().length;
     String[] names = new String[width];
@@ -74,8 +112,21 @@ final class Trainer {
         new MutableDataset<>(
             new ListDataSource<>(
                 examples, labels, new SimpleDataSourceProvenance("streamscore-demo", labels)));
+    AdaGrad adaGrad = new AdaGrad(config.learningRate(), 0.1);
     Model<Label> model =
-        new LinearSGDTrainer(new LogMulticlass(), new AdaGrad(0.5, 0.1), epochs, seed).train(data);
+        config.algorithm().equals(LOGISTIC_REGRESSION)
+            ? new LinearSGDTrainer(new LogMulticlass(), adaGrad, config.epochs(), config.seed())
+                .train(data)
+            : new org.tribuo.classification.sgd.fm.FMClassificationTrainer(
+                    new LogMulticlass(),
+                    adaGrad,
+                    config.epochs(),
+                    Integer.MAX_VALUE, // no per-epoch logging
+                    1,
+                    config.seed(),
+                    config.factors(),
+                    0.1)
+                .train(data);
     OnnxMl.ModelProto graph = ((ONNXExportable) model).exportONNXModel("dev.streamscore.demo", 1);
     Files.write(file, scaling.prependTo(graph).toByteArray());
     List<String> outputs = new ArrayList<>();

@@ -47,6 +47,11 @@ final class TrainingSet {
    * @param log the events log from its start, in log order; it is replayed up to {@code to}
    */
   static List<Trainer.Row> rows(FeatureSpec spec, List<Event> log, int from, int to) {
+    return rows(spec, log, from, to, "is_fraud");
+  }
+
+  /** As above, labelled by the boolean field {@code label} (absent: negative). */
+  static List<Trainer.Row> rows(FeatureSpec spec, List<Event> log, int from, int to, String label) {
     LogOrderFeatures features = LogOrderFeatures.of(spec, "payments");
     Map<String, InMemoryTimeline> timelines = new HashMap<>();
     List<Trainer.Row> rows = new ArrayList<>(to - from);
@@ -55,14 +60,15 @@ final class TrainingSet {
       InMemoryTimeline timeline =
           timelines.computeIfAbsent(e.getEntityId(), k -> new InMemoryTimeline());
       if (i >= from) {
-        rows.add(row(e, features.valuesAt(timeline, "user_txn", STORED, e.getEventTimeMs())));
+        rows.add(
+            row(e, features.valuesAt(timeline, "user_txn", STORED, e.getEventTimeMs()), label));
       }
       features.append(timeline, e);
     }
     return rows;
   }
 
-  private static Trainer.Row row(Event e, List<FeatureValue> stored) {
+  private static Trainer.Row row(Event e, List<FeatureValue> stored, String labelField) {
     double[] x = new double[STORED.size() + REQUEST.size()];
     boolean[] defaulted = new boolean[x.length];
     for (int i = 0; i < STORED.size(); i++) {
@@ -74,7 +80,7 @@ final class TrainingSet {
       x[STORED.size() + i] = v == null ? 0 : number(v);
       defaulted[STORED.size() + i] = v == null;
     }
-    Value label = e.getFieldsMap().get("is_fraud");
+    Value label = e.getFieldsMap().get(labelField);
     return new Trainer.Row(x, label != null && label.getBoolValue(), defaulted);
   }
 
@@ -106,7 +112,7 @@ final class TrainingSet {
   }
 
   /** The model's outputs for each row, through ONNX Runtime as the scoring node runs it. */
-  private static float[][] outputs(Trainer.Trained model, List<Trainer.Row> rows) {
+  static float[][] outputs(Trainer.Trained model, List<Trainer.Row> rows) {
     float[][] out = new float[rows.size()][];
     try (OnnxModel onnx = OnnxModel.load(model.onnx())) {
       for (int i = 0; i < rows.size(); i++) {

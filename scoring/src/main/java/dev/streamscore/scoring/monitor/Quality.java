@@ -25,4 +25,19 @@ public record Quality(
     double calibrationError,
     long[] binCount,
     double[] binPredicted,
-    double[] binObserved) {}
+    double[] binObserved) {
+
+  /**
+   * The figures of {@code scores} against {@code labels}, computed as the live monitor computes
+   * them: offline evaluation (training, held-out rows) and live quality are one computation.
+   *
+   * @param threshold the score at or above which a prediction counts as positive
+   */
+  public static Quality of(double[] scores, boolean[] labels, double threshold) {
+    if (scores.length != labels.length) {
+      throw new IllegalArgumentException(
+          scores.length + " scores but " + labels.length + " labels");
+    }
+    return QualityMath.of(scores, labels, scores.length, threshold);
+  }
+}

@@ -1,0 +1,289 @@
+package dev.streamscore.launcher;
+
+import dev.streamscore.scoring.monitor.Quality;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
+
+/**
+ * A search over an algorithm's configurations on time-split rows: each configuration trains on the
+ * training rows with early stopping on the validation rows (epochs tried in ascending order,
+ * stopped when the validation AUC stops improving), and the best by validation AUC (the first of
+ * equals) is scored on the held-out rows. Every score comes from the exported ONNX graph, as a node
+ * runs it.
+ */
+final class Search {
+  /** A validation log loss must fall by this much for more epochs to count. */
+  static final double MIN_GAIN = 0.001;
+
+  /**
+   * What to try.
+   *
+   * @param learningRates AdaGrad's initial steps
+   * @param epochs the early-stopping schedule, ascending
+   * @param factors factor sizes (factorization machine only; {@code [0]} otherwise)
+   */
+  record Space(List<Double> learningRates, List<Integer> epochs, List<Integer> factors) {
+    Space {
+      if (learningRates.isEmpty() || epochs.isEmpty() || factors.isEmpty()) {
+        throw new IllegalArgumentException("every dimension of the space needs a value");
+      }
+      epochs = epochs.stream().sorted().distinct().toList();
+    }
+
+    static Space defaults(String algorithm) {
+      return algorithm.equals(Trainer.LOGISTIC_REGRESSION)
+          ? new Space(
+              List.of(0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0), List.of(5, 10, 20), List.of(0))
+          : new Space(List.of(0.05, 0.1, 0.2, 0.5), List.of(5, 10), List.of(4, 8));
+    }
+
+    /**
+     * Parses {@code learning_rate=0.05,0.1;epochs=2,5;factors=4}; dimensions left out keep the
+     * algorithm's defaults.
+     *
+     * @throws IllegalArgumentException naming what cannot be read
+     */
+    static Space parse(String text, String algorithm) {
+      Space d = defaults(algorithm);
+      List<Double> rates = d.learningRates();
+      List<Integer> epochs = d.epochs();
+      List<Integer> factors = d.factors();
+      for (String part : text.split(";")) {
+        if (part.isBlank()) {
+          continue;
+        }
+        int eq = part.indexOf('=');
+        if (eq < 1 || eq == part.length() - 1) {
+          throw new IllegalArgumentException(
+              "cannot read '" + part.strip() + "': each part is NAME=V1,V2,...");
+        }
+        String name = part.substring(0, eq).strip();
+        String[] values = part.substring(eq + 1).split(",");
+        try {
+          switch (name) {
+            case "learning_rate" ->
+                rates = Arrays.stream(values).map(v -> Double.parseDouble(v.strip())).toList();
+            case "epochs" ->
+                epochs = Arrays.stream(values).map(v -> Integer.parseInt(v.strip())).toList();
+            case "factors" ->
+                factors = Arrays.stream(values).map(v -> Integer.parseInt(v.strip())).toList();
+            default ->
+                throw new IllegalArgumentException(
+                    "unknown dimension '" + name + "': learning_rate, epochs or factors");
+          }
+        } catch (NumberFormatException e) {
+          throw new IllegalArgumentException(
+              "cannot read the values of " + name + ": '" + part.substring(eq + 1) + "'");
+        }
+      }
+      if (algorithm.equals(Trainer.LOGISTIC_REGRESSION)) {
+        factors = List.of(0);
+      }
+      return new Space(rates, epochs, factors);
+    }
+
+    /** Every configuration (without epochs, which early stopping chooses), in a fixed order. */
+    List<double[]> grid() {
+      List<double[]> all = new ArrayList<>();
+      for (double rate : learningRates) {
+        for (int f : factors) {
+          all.add(new double[] {rate, f});
+        }
+      }
+      return all;
+    }
+  }
+
+  /** One configuration tried: its parameters, epochs run and validation figures. */
+  record Trial(Map<String, String> parameters, int epochs, Quality validation, Path model) {}
+
+  /** The search's outcome: every trial, the best, and the best's held-out figures. */
+  record Outcome(
+      List<Trial> trials, int best, Trainer.Trained model, Quality heldOut, double heldOutPrAuc) {}
+
+  /**
+   * Runs the search.
+   *
+   * @param search {@code grid}, or {@code random:N} (N configurations drawn without replacement)
+   * @param progress one line per trial
+   * @param cancelled asked between trainings; when true the search stops and returns null
+   */
+  static Outcome run(
+      String algorithm,
+      Space space,
+      String search,
+      long seed,
+      List<Trainer.Row> train,
+      List<Trainer.Row> validation,
+      List<Trainer.Row> heldOut,
+      Path dir,
+      Consumer<String> progress,
+      BooleanSupplier cancelled)
+      throws IOException {
+    List<double[]> configs = pick(space.grid(), search, seed);
+    List<Trial> trials = new ArrayList<>();
+    int best = -1;
+    for (int i = 0; i < configs.size(); i++) {
+      double rate = configs.get(i)[0];
+      int factors = (int) configs.get(i)[1];
+      Trainer.Trained kept = null;
+      Quality keptQuality = null;
+      int keptEpochs = 0;
+      long started = System.nanoTime();
+      for (int epochs : space.epochs()) {
+        if (cancelled.getAsBoolean()) {
+          return null;
+        }
+        Trainer.Trained model =
+            Trainer.train(
+                train,
+                new Trainer.Config(algorithm, rate, epochs, factors, seed),
+                dir.resolve("trial-" + i + "-" + epochs + ".onnx"));
+        Quality q = quality(model, validation);
+        if (kept != null && !(q.logLoss() <= keptQuality.logLoss() - MIN_GAIN)) {
+          break; // early stopping: more epochs no longer lower the validation log loss
+        }
+        kept = model;
+        keptQuality = q;
+        keptEpochs = epochs;
+      }
+      Map<String, String> parameters = new LinkedHashMap<>();
+      parameters.put("learning_rate", Double.toString(rate));
+      if (algorithm.equals(Trainer.FACTORIZATION_MACHINE)) {
+        parameters.put("factors", Integer.toString(factors));
+      }
+      parameters.put("epochs", Integer.toString(keptEpochs));
+      trials.add(new Trial(parameters, keptEpochs, keptQuality, kept.onnx()));
+      if (best < 0 || keptQuality.logLoss() < trials.get(best).validation().logLoss()) {
+        best = i;
+      }
+      progress.accept(
+          String.format(
+              Locale.ROOT,
+              "trial %d/%d %s: validation AUC %.4f, log loss %.4f (%.1f s)",
+              i + 1,
+              configs.size(),
+              parameters,
+              keptQuality.auc(),
+              keptQuality.logLoss(),
+              (System.nanoTime() - started) / 1e9));
+    }
+    // The best configuration trained again on the training and validation rows together, as the
+    // search's answer: the rows closest in time to the held-out ones count.
+    Search.Trial chosen = trials.get(best);
+    List<Trainer.Row> both = new ArrayList<>(train);
+    both.addAll(validation);
+    Trainer.Trained winner =
+        Trainer.train(
+            both,
+            new Trainer.Config(
+                algorithm, configs.get(best)[0], chosen.epochs(), (int) configs.get(best)[1], seed),
+            dir.resolve("best.onnx"));
+    double[] scores = scores(winner, heldOut);
+    boolean[] labels = labels(heldOut);
+    return new Outcome(
+        trials, best, winner, Quality.of(scores, labels, 0.5), averagePrecision(scores, labels));
+  }
+
+  /** The configurations a search tries: all of them, or N drawn without replacement. */
+  static List<double[]> pick(List<double[]> grid, String search, long seed) {
+    if (search.equals("grid")) {
+      return grid;
+    }
+    if (search.matches("random:[1-9][0-9]{0,3}")) {
+      int n = Math.min(Integer.parseInt(search.substring(7)), grid.size());
+      List<double[]> pool = new ArrayList<>(grid);
+      SplittableRandom random = new SplittableRandom(seed);
+      List<double[]> picked = new ArrayList<>();
+      for (int i = 0; i < n; i++) {
+        picked.add(pool.remove(random.nextInt(pool.size())));
+      }
+      return picked;
+    }
+    throw new IllegalArgumentException(
+        "--search must be grid or random:N (N from 1 to 9999), got '" + search + "'");
+  }
+
+  static Quality quality(Trainer.Trained model, List<Trainer.Row> rows) {
+    return Quality.of(scores(model, rows), labels(rows), 0.5);
+  }
+
+  private static double[] scores(Trainer.Trained model, List<Trainer.Row> rows) {
+    float[][] out = TrainingSet.outputs(model, rows);
+    double[] scores = new double[rows.size()];
+    for (int i = 0; i < scores.length; i++) {
+      scores[i] = out[i][model.fraudColumn()];
+    }
+    return scores;
+  }
+
+  private static boolean[] labels(List<Trainer.Row> rows) {
+    boolean[] labels = new boolean[rows.size()];
+    for (int i = 0; i < labels.length; i++) {
+      labels[i] = rows.get(i).fraud();
+    }
+    return labels;
+  }
+
+  /**
+   * Area under the precision-recall curve as average precision: the mean, over positives, of the
+   * precision at each positive's score (ties ranked together, as a threshold would take them).
+   */
+  static double averagePrecision(double[] scores, boolean[] labels) {
+    Integer[] order = new Integer[scores.length];
+    for (int i = 0; i < order.length; i++) {
+      order[i] = i;
+    }
+    Arrays.sort(order, (a, b) -> Double.compare(scores[b], scores[a]));
+    long positives = 0;
+    for (boolean l : labels) {
+      positives += l ? 1 : 0;
+    }
+    if (positives == 0) {
+      return Double.NaN;
+    }
+    double sum = 0;
+    long seen = 0;
+    long truePositives = 0;
+    int i = 0;
+    while (i < order.length) {
+      int j = i;
+      long tiedPositives = 0;
+      while (j < order.length && scores[order[j]] == scores[order[i]]) {
+        tiedPositives += labels[order[j]] ? 1 : 0;
+        j++;
+      }
+      seen += j - i;
+      truePositives += tiedPositives;
+      sum += tiedPositives * ((double) truePositives / seen);
+      i = j;
+    }
+    return sum / positives;
+  }
+
+  /** The figures a run records, by name. */
+  static Map<String, Double> metrics(Outcome o) {
+    Map<String, Double> m = new TreeMap<>();
+    Quality v = o.trials().get(o.best()).validation();
+    m.put("validation_auc", v.auc());
+    m.put("validation_log_loss", v.logLoss());
+    m.put("heldout_auc", o.heldOut().auc());
+    m.put("heldout_pr_auc", o.heldOutPrAuc());
+    m.put("heldout_log_loss", o.heldOut().logLoss());
+    m.put("heldout_calibration_error", o.heldOut().calibrationError());
+    m.put("heldout_precision", o.heldOut().precision());
+    m.put("heldout_recall", o.heldOut().recall());
+    m.values().removeIf(x -> !Double.isFinite(x));
+    return m;
+  }
+}

@@ -1,0 +1,444 @@
+package dev.streamscore.launcher;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.TopicNames;
+import dev.streamscore.proto.v1.DataLineage;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.PartitionRange;
+import dev.streamscore.proto.v1.SearchTrial;
+import dev.streamscore.proto.v1.TrainingRun;
+import io.grpc.StatusRuntimeException;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code streamscore train}: point-in-time training rows from the events log, split by time into
+ * training, validation and held-out rows, a search over an algorithm's configurations with early
+ * stopping, and the best recorded in the registry as a run with its lineage.
+ */
+@Command(
+    name = "train",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Trains a model on point-in-time rows of the events log, searching configurations, and",
+      "records the best as a run in the registry (streamscore runs; models register --from-run)."
+    })
+final class TrainCommand implements Callable<Integer> {
+  @CommandLine.Spec CommandLine.Model.CommandSpec command;
+  @Mixin KafkaOption kafka;
+  @Mixin ModelsCommand.Connection connection;
+  @Mixin SpecOption specOption;
+
+  @Option(
+      names = "--model",
+      defaultValue = "fraud",
+      description = "The model the run trains (default: ${DEFAULT-VALUE}).")
+  String model;
+
+  @Option(
+      names = "--source",
+      defaultValue = "payments",
+      description = "The source whose events are the rows (default: ${DEFAULT-VALUE}).")
+  String source;
+
+  @Option(
+      names = "--label",
+      defaultValue = "is_fraud",
+      description = "The boolean event field that is the label (default: ${DEFAULT-VALUE}).")
+  String label;
+
+  @Option(
+      names = "--from",
+      paramLabel = "TIME",
+      description = "Rows from this event time on (ISO-8601; default: the log's start).")
+  Instant from;
+
+  @Option(
+      names = "--to",
+      paramLabel = "TIME",
+      description = "Rows before this event time (ISO-8601; default: the log's end).")
+  Instant to;
+
+  @Option(
+      names = "--split",
+      defaultValue = "0.7,0.15",
+      split = ",",
+      description = "Shares of rows, by time, that train and validate; the rest is held out.")
+  List<Double> split;
+
+  @Option(
+      names = "--algorithm",
+      defaultValue = Trainer.LOGISTIC_REGRESSION,
+      description = "logistic-regression or factorization-machine (default: ${DEFAULT-VALUE}).")
+  String algorithm;
+
+  @Option(
+      names = "--search",
+      defaultValue = "grid",
+      description = "grid, or random:N configurations (default: ${DEFAULT-VALUE}).")
+  String search;
+
+  @Option(
+      names = "--space",
+      defaultValue = "",
+      description = "learning_rate=V,..;epochs=V,..;factors=V,.. (default: the algorithm's).")
+  String space;
+
+  @Option(
+      names = "--seed",
+      defaultValue = "1",
+      description = "Seed of the search and the training (default: ${DEFAULT-VALUE}).")
+  long seed;
+
+  @Override
+  public Integer call() throws Exception {
+    PrintWriter err = command.commandLine().getErr();
+    PrintWriter out = command.commandLine().getOut();
+    Search.Space searchSpace;
+    try {
+      searchSpace = Search.Space.parse(space, algorithm);
+      new Trainer.Config(algorithm, searchSpace.learningRates().get(0), 1, 4, seed);
+      Search.pick(searchSpace.grid(), search, seed);
+      if (split.size() != 2
+          || !(split.get(0) > 0 && split.get(1) > 0 && split.get(0) + split.get(1) < 1)) {
+        throw new IllegalArgumentException(
+            "--split must be two shares above 0 whose sum is below 1, got " + split);
+      }
+    } catch (IllegalArgumentException e) {
+      err.println("streamscore: " + e.getMessage());
+      return 2;
+    }
+    FeatureSpec spec = specOption.spec();
+    long started = System.currentTimeMillis();
+    String topic = TopicNames.events(source);
+    err.printf("reading %s from %s%n", topic, kafka.bootstrap);
+    Cut cut;
+    try {
+      cut = read(kafka.bootstrap, topic);
+    } catch (org.apache.kafka.common.KafkaException e) {
+      err.println("streamscore: cannot read " + topic + ": " + e.getMessage());
+      return 1;
+    }
+    Split parts;
+    try {
+      parts = Split.of(spec, cut.log(), topic, label, from, to, split);
+    } catch (IllegalArgumentException e) {
+      err.println("streamscore: " + e.getMessage());
+      return 1;
+    }
+    List<Trainer.Row> train = parts.train();
+    List<Trainer.Row> validation = parts.validation();
+    List<Trainer.Row> heldOut = parts.heldOut();
+    int n = parts.rows();
+    long positives = parts.positives();
+    err.printf(
+        "%,d rows (%,d positive): %,d train, %,d validate, %,d held out; %s search of %s%n",
+        n, positives, train.size(), validation.size(), heldOut.size(), search, algorithm);
+
+    AtomicBoolean cancelled = new AtomicBoolean();
+    CountDownLatch done = new CountDownLatch(1);
+    Thread hook =
+        new Thread(
+            () -> {
+              cancelled.set(true);
+              try {
+                done.await(60, TimeUnit.SECONDS); // let the current training end
+              } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+              }
+            });
+    Runtime.getRuntime().addShutdownHook(hook);
+    Path dir = Files.createTempDirectory("streamscore-train");
+    try {
+      Search.Outcome outcome =
+          Search.run(
+              algorithm,
+              searchSpace,
+              search,
+              seed,
+              train,
+              validation,
+              heldOut,
+              dir,
+              err::println,
+              cancelled::get);
+      if (outcome == null) {
+        err.println("streamscore: cancelled; no run recorded");
+        return 130;
+      }
+      Map<String, Double> metrics = Search.metrics(outcome);
+      ModelVersionSpec versionSpec =
+          TrainingSet.spec(
+                  outcome.model(),
+                  Map.of("auc", outcome.heldOut().auc()),
+                  train,
+                  "training rows of run (" + topic + ")")
+              .toBuilder()
+              .setName(model)
+              .setDescription(
+                  "streamscore train: "
+                      + algorithm
+                      + " "
+                      + outcome.trials().get(outcome.best()).parameters())
+              .build();
+      TrainingRun.Builder run =
+          TrainingRun.newBuilder()
+              .setModel(model)
+              .setAlgorithm(algorithm)
+              .setSearch(search + " seed " + seed)
+              .putAllParameters(outcome.trials().get(outcome.best()).parameters())
+              .putAllMetrics(metrics)
+              .setCodeVersion("streamscore " + Main.version())
+              .setStartedAtMs(started)
+              .setDurationMs(System.currentTimeMillis() - started)
+              .setSpec(versionSpec)
+              .setLineage(
+                  DataLineage.newBuilder()
+                      .setTopic(topic)
+                      .addAllRanges(cut.ranges())
+                      .setFromTimeMs(parts.fromMs())
+                      .setToTimeMs(parts.toMs())
+                      .setTrainEndMs(parts.trainEndMs())
+                      .setValidationEndMs(parts.validationEndMs())
+                      .setSpecFingerprint(fingerprint(spec))
+                      .setLabel(source + "." + label)
+                      .setRows(n)
+                      .setLabelRate((double) positives / n));
+      for (int i = 0; i < outcome.trials().size(); i++) {
+        Search.Trial t = outcome.trials().get(i);
+        run.addTrials(
+            SearchTrial.newBuilder()
+                .putAllParameters(t.parameters())
+                .putValidation("auc", t.validation().auc())
+                .putValidation("log_loss", t.validation().logLoss())
+                .setEpochs(t.epochs())
+                .setBest(i == outcome.best()));
+      }
+      TrainingRun recorded;
+      try {
+        recorded = connection.with(c -> record(c, outcome.model().onnx(), run.build()));
+      } catch (StatusRuntimeException e) {
+        err.println("streamscore: the registry refused the run: " + e.getStatus().getDescription());
+        return 1;
+      }
+      out.printf(
+          Locale.ROOT,
+          "run %s: %s %s, held-out AUC %.4f, PR-AUC %.4f, log loss %.4f on %,d rows%n",
+          recorded.getId(),
+          algorithm,
+          recorded.getParametersMap(),
+          outcome.heldOut().auc(),
+          outcome.heldOutPrAuc(),
+          outcome.heldOut().logLoss(),
+          heldOut.size());
+      out.printf("register it: streamscore models register --from-run %s%n", recorded.getId());
+      return 0;
+    } finally {
+      done.countDown();
+      try {
+        Runtime.getRuntime().removeShutdownHook(hook);
+      } catch (IllegalStateException e) {
+        // shutting down already: the hook is running
+      }
+      try (var files = Files.list(dir)) {
+        for (Path f : files.toList()) {
+          Files.deleteIfExists(f);
+        }
+      }
+      Files.deleteIfExists(dir);
+    }
+  }
+
+  private static TrainingRun record(
+      dev.streamscore.modelsync.RegistryClient client, Path artifact, TrainingRun run) {
+    try {
+      return client.within(Duration.ofMinutes(2)).recordRun(artifact, run);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Rows of an events log split by time: the log's events in {@code [from, to)}, in event-time
+   * order (log order among equals), the first {@code shares[0]} training, the next {@code
+   * shares[1]} validating, the rest held out. Every event of the log feeds the features of those
+   * after it, in range or not.
+   */
+  record Split(
+      List<Trainer.Row> train,
+      List<Trainer.Row> validation,
+      List<Trainer.Row> heldOut,
+      long positives,
+      long fromMs,
+      long toMs,
+      long trainEndMs,
+      long validationEndMs) {
+    int rows() {
+      return train.size() + validation.size() + heldOut.size();
+    }
+
+    /**
+     * @throws IllegalArgumentException in one line: too few events in range, no event carrying the
+     *     label, or a part without a positive label
+     */
+    static Split of(
+        FeatureSpec spec,
+        List<Event> log,
+        String topic,
+        String label,
+        Instant from,
+        Instant to,
+        List<Double> shares) {
+      List<Trainer.Row> all = TrainingSet.rows(spec, log, 0, log.size(), label);
+      List<Integer> chosen = new ArrayList<>();
+      boolean labelSeen = false;
+      for (int i = 0; i < log.size(); i++) {
+        Event e = log.get(i);
+        long t = e.getEventTimeMs();
+        if ((from == null || t >= from.toEpochMilli()) && (to == null || t < to.toEpochMilli())) {
+          chosen.add(i);
+          labelSeen |= e.getFieldsMap().containsKey(label);
+        }
+      }
+      chosen.sort(Comparator.comparingLong(i -> log.get(i).getEventTimeMs()));
+      String range = (from == null ? "the start" : from) + " and " + (to == null ? "the end" : to);
+      if (chosen.size() < 100) {
+        throw new IllegalArgumentException(
+            chosen.size()
+                + " events of "
+                + topic
+                + " between "
+                + range
+                + "; at least 100 are needed");
+      }
+      if (!labelSeen) {
+        throw new IllegalArgumentException(
+            "no event of " + topic + " between " + range + " has the field '" + label + "'");
+      }
+      int n = chosen.size();
+      int trainEnd = (int) (n * shares.get(0));
+      int validationEnd = (int) (n * (shares.get(0) + shares.get(1)));
+      List<Trainer.Row> train = new ArrayList<>();
+      List<Trainer.Row> validation = new ArrayList<>();
+      List<Trainer.Row> heldOut = new ArrayList<>();
+      long positives = 0;
+      for (int k = 0; k < n; k++) {
+        Trainer.Row row = all.get(chosen.get(k));
+        positives += row.fraud() ? 1 : 0;
+        (k < trainEnd ? train : k < validationEnd ? validation : heldOut).add(row);
+      }
+      for (var part :
+          List.of(
+              Map.entry("training", train),
+              Map.entry("validation", validation),
+              Map.entry("held-out", heldOut))) {
+        if (part.getValue().stream().noneMatch(Trainer.Row::fraud)) {
+          throw new IllegalArgumentException(
+              String.format(
+                  "the label '%s' is never true in the %s rows (%,d rows); nothing to learn or"
+                      + " measure",
+                  label, part.getKey(), part.getValue().size()));
+        }
+      }
+      return new Split(
+          train,
+          validation,
+          heldOut,
+          positives,
+          log.get(chosen.get(0)).getEventTimeMs(),
+          log.get(chosen.get(n - 1)).getEventTimeMs() + 1,
+          log.get(chosen.get(trainEnd)).getEventTimeMs(),
+          log.get(chosen.get(validationEnd)).getEventTimeMs());
+    }
+  }
+
+  /** The feature view's fingerprint the rows were computed with. */
+  private static String fingerprint(FeatureSpec spec) {
+    var view = spec.views().get("user_txn");
+    return view == null ? "" : "user_txn:" + view.fingerprint(spec.sources().get(view.source()));
+  }
+
+  /**
+   * An events topic as read: every partition's events from its start to the end it had when the
+   * read began, partitions one after the other (an entity's events share a partition, so each
+   * entity's log order is kept).
+   */
+  record Cut(List<Event> log, List<PartitionRange> ranges) {}
+
+  static Cut read(String bootstrap, String topic) {
+    Map<String, Object> p = new HashMap<>();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5_000);
+    p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
+    try (KafkaConsumer<byte[], byte[]> consumer =
+        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+      List<TopicPartition> partitions = new ArrayList<>();
+      for (PartitionInfo info :
+          consumer.listTopics(Duration.ofSeconds(30)).getOrDefault(topic, List.of())) {
+        partitions.add(new TopicPartition(topic, info.partition()));
+      }
+      partitions.sort(Comparator.comparingInt(TopicPartition::partition));
+      Map<TopicPartition, Long> starts =
+          consumer.beginningOffsets(partitions, Duration.ofSeconds(30));
+      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+      List<Event> log = new ArrayList<>();
+      List<PartitionRange> ranges = new ArrayList<>();
+      for (TopicPartition tp : partitions) {
+        long start = starts.get(tp);
+        long end = ends.get(tp);
+        ranges.add(
+            PartitionRange.newBuilder()
+                .setPartition(tp.partition())
+                .setFromOffset(start)
+                .setToOffset(end)
+                .build());
+        consumer.assign(List.of(tp));
+        consumer.seek(tp, start);
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (consumer.position(tp) < end) {
+          if (System.nanoTime() - deadline > 0) {
+            throw new org.apache.kafka.common.KafkaException(
+                "partition " + tp.partition() + " not read to offset " + end + " in 2 minutes");
+          }
+          for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
+            if (r.offset() < end) {
+              try {
+                log.add(Event.parseFrom(r.value()));
+              } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+                // not an event: no row
+              }
+            }
+          }
+        }
+      }
+      return new Cut(log, ranges);
+    }
+  }
+}
