@@ -1,0 +1,113 @@
+package dev.streamscore.launcher;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.within;
+
+import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.proto.v1.Event;
+import dev.streamscore.proto.v1.Value;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class SearchTest {
+  @Test
+  void averagePrecisionIsThePrecisionAtEachPositiveAveragedWithTiesTakenTogether() {
+    // Ranked: +, -, +, -  -> (1/1 + 2/3) / 2
+    assertThat(
+            Search.averagePrecision(
+                new double[] {0.9, 0.8, 0.7, 0.1}, new boolean[] {true, false, true, false}))
+        .isCloseTo((1 + 2.0 / 3) / 2, within(1e-12));
+    // One tie group of everything: precision is the base rate.
+    assertThat(
+            Search.averagePrecision(
+                new double[] {0.5, 0.5, 0.5, 0.5}, new boolean[] {true, false, false, false}))
+        .isCloseTo(0.25, within(1e-12));
+    assertThat(Search.averagePrecision(new double[] {0.1}, new boolean[] {false})).isNaN();
+  }
+
+  @Test
+  void aSpaceIsParsedWithDefaultsForWhatItLeavesOutAndRefusedInOneLineOtherwise() {
+    Search.Space s =
+        Search.Space.parse("learning_rate=0.1, 0.3;epochs=10,5", "logistic-regression");
+    assertThat(s.learningRates()).containsExactly(0.1, 0.3);
+    assertThat(s.epochs()).containsExactly(5, 10);
+    assertThat(s.factors()).containsExactly(0);
+    assertThat(Search.Space.parse("", "factorization-machine").grid()).hasSize(8);
+    assertThat(Search.Space.parse("", "logistic-regression").grid()).hasSize(8);
+    assertThatThrownBy(() -> Search.Space.parse("depth=3", "logistic-regression"))
+        .hasMessage("unknown dimension 'depth': learning_rate, epochs or factors");
+    assertThatThrownBy(() -> Search.Space.parse("epochs", "logistic-regression"))
+        .hasMessage("cannot read 'epochs': each part is NAME=V1,V2,...");
+    assertThatThrownBy(() -> Search.Space.parse("epochs=1e3", "logistic-regression"))
+        .hasMessage("cannot read the values of epochs: '1e3'");
+  }
+
+  @Test
+  void aRandomSearchDrawsDistinctConfigurationsTheSameForTheSameSeed() {
+    List<double[]> grid = Search.Space.defaults("logistic-regression").grid();
+    List<double[]> a = Search.pick(grid, "random:5", 7);
+    List<double[]> b = Search.pick(grid, "random:5", 7);
+    assertThat(a).hasSize(5);
+    for (int i = 0; i < a.size(); i++) {
+      assertThat(a.get(i)).isEqualTo(b.get(i));
+    }
+    assertThat(a.stream().map(c -> c[0]).distinct()).hasSize(5);
+    assertThat(Search.pick(grid, "random:99", 7)).hasSize(grid.size());
+    assertThatThrownBy(() -> Search.pick(grid, "random:0", 7))
+        .hasMessage("--search must be grid or random:N (N from 1 to 9999), got 'random:0'");
+  }
+
+  @Test
+  void aSplitRefusesALabelThatIsNeverTrueInAPartAndARangeWithoutEvents() {
+    List<Event> log = new ArrayList<>();
+    for (int i = 0; i < 1_000; i++) {
+      Event.Builder e =
+          Event.newBuilder()
+              .setSource("payments")
+              .setEntityId("u" + (i % 10))
+              .setEventId("t" + i)
+              .setEventTimeMs(1_000_000L + i * 1_000L)
+              .putFields("amount", Value.newBuilder().setDoubleValue(i % 50).build())
+              // Positive only early on: the validation and held-out rows have none.
+              .putFields(
+                  "is_fraud", Value.newBuilder().setBoolValue(i < 300 && i % 7 == 0).build());
+      log.add(e.build());
+    }
+    FeatureSpec spec = FeatureSpec.shippedPayments();
+    List<Double> shares = List.of(0.7, 0.15);
+    assertThatThrownBy(
+            () ->
+                TrainCommand.Split.of(spec, log, "events.payments", "is_fraud", null, null, shares))
+        .hasMessage(
+            "the label 'is_fraud' is never true in the validation rows (150 rows); nothing to learn"
+                + " or measure");
+    assertThatThrownBy(
+            () ->
+                TrainCommand.Split.of(
+                    spec,
+                    log,
+                    "events.payments",
+                    "is_fraud",
+                    java.time.Instant.ofEpochMilli(1_000_000L + 950_000L),
+                    null,
+                    shares))
+        .hasMessageStartingWith("50 events of events.payments between")
+        .hasMessageEndingWith("at least 100 are needed");
+    TrainCommand.Split ok =
+        TrainCommand.Split.of(
+            spec,
+            log.subList(0, 300),
+            "events.payments",
+            "is_fraud",
+            null,
+            null,
+            List.of(0.5, 0.25));
+    assertThat(ok.rows()).isEqualTo(300);
+    assertThat(ok.train()).hasSize(150);
+    assertThat(ok.validation()).hasSize(75);
+    assertThat(ok.trainEndMs()).isEqualTo(1_000_000L + 150 * 1_000L);
+    assertThat(ok.toMs()).isEqualTo(1_000_000L + 299 * 1_000L + 1);
+  }
+}
