@@ -117,31 +117,34 @@ class TrainCommandIT {
           String.format("%.1f", seconds),
           first.out().strip());
 
-      Result again = cli("train", "--kafka", k, "--registry", registry, "--search", "grid");
-      Result fm =
-          cli(
-              "train",
-              "--kafka",
-              k,
-              "--registry",
-              registry,
-              "--algorithm",
-              "factorization-machine",
-              "--search",
-              "random:2",
-              "--seed",
-              "3");
+      String[] fmArgs = {
+        "train",
+        "--kafka",
+        k,
+        "--registry",
+        registry,
+        "--algorithm",
+        "factorization-machine",
+        "--search",
+        "random:2",
+        "--seed",
+        "3"
+      };
+      Result fm = cli(fmArgs);
       assertThat(fm.code()).as(fm.err()).isZero();
       String run3 = runId(fm);
+      Result again = cli(fmArgs);
 
       ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
       try {
         RegistryClient client = new RegistryClient(channel, Optional.empty(), "test");
         TrainingRun r1 = client.run(run1);
-        TrainingRun r2 = client.run(runId(again));
-        // The same seed, the same data: the same best configuration and figures.
-        assertThat(r2.getParametersMap()).isEqualTo(r1.getParametersMap());
-        assertThat(r2.getMetricsMap()).isEqualTo(r1.getMetricsMap());
+        TrainingRun r3 = client.run(run3);
+        TrainingRun r4 = client.run(runId(again));
+        // The same seed, the same data: the same configurations tried, the same best and figures.
+        assertThat(r4.getTrialsList()).isEqualTo(r3.getTrialsList());
+        assertThat(r4.getParametersMap()).isEqualTo(r3.getParametersMap());
+        assertThat(r4.getMetricsMap()).isEqualTo(r3.getMetricsMap());
         assertThat(r1.getTrialsCount()).isEqualTo(8);
         assertThat(r1.getTrialsList().stream().filter(t -> t.getBest()).count()).isEqualTo(1);
         assertThat(r1.getLineage().getRows()).isEqualTo(expected);
