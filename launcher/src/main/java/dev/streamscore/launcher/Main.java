@@ -23,6 +23,7 @@ import picocli.CommandLine.Command;
       ModelsCommand.class,
       ConsistencyCommand.class,
       TrainCommand.class,
+      TrainingDataCommand.class,
       RunsCommand.class,
       dev.streamscore.launcher.cluster.ClusterCommand.class,
       CommandLine.HelpCommand.class

@@ -463,10 +463,21 @@ final class ModelsCommand implements Runnable {
 
     @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
+    @Option(
+        names = "--at",
+        paramLabel = "TIME",
+        description = "What each alias served at this time (ISO-8601), from the history.")
+    Instant at;
+
     @Override
     public Integer call() {
       PrintWriter out = command.commandLine().getOut();
-      for (AliasChange c : connection.with(client -> client.history(name, alias, limit))) {
+      List<AliasChange> changes = connection.with(client -> client.history(name, alias, limit));
+      if (at != null) {
+        servedAt(out, changes);
+        return 0;
+      }
+      for (AliasChange c : changes) {
         out.printf(
             "%d  %s  %s  %s -> %s  by %s  (%s)%n",
             c.getRevision(),
@@ -478,6 +489,34 @@ final class ModelsCommand implements Runnable {
             c.getReason());
       }
       return 0;
+    }
+
+    /** Per alias, the last change at or before {@link #at}: what it served then. */
+    private void servedAt(PrintWriter out, List<AliasChange> changes) {
+      Map<String, AliasChange> last = new java.util.TreeMap<>();
+      java.util.Set<String> aliases = new java.util.TreeSet<>();
+      for (AliasChange c : changes) {
+        aliases.add(c.getAlias());
+        if (c.getAtMs() <= at.toEpochMilli()) {
+          last.merge(c.getAlias(), c, (a, b) -> b.getRevision() > a.getRevision() ? b : a);
+        }
+      }
+      for (String a : aliases) {
+        AliasChange c = last.get(a);
+        if (c == null) {
+          out.printf("%s/%s at %s: nothing yet (the alias came later)%n", name, a, at);
+        } else {
+          out.printf(
+              "%s/%s at %s: %s, since revision %d (%s, by %s)%n",
+              name,
+              a,
+              at,
+              Policies.describe(c.getTo()),
+              c.getRevision(),
+              Instant.ofEpochMilli(c.getAtMs()),
+              c.getBy());
+        }
+      }
     }
   }
 }

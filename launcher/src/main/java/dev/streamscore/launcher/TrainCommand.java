@@ -45,8 +45,8 @@ import picocli.CommandLine.Option;
     name = "train",
     mixinStandardHelpOptions = true,
     description = {
-      "Trains a model on point-in-time rows of the events log, searching configurations, and",
-      "records the best as a run in the registry (streamscore runs; models register --from-run)."
+      "Searches models on point-in-time rows of the events log and records the best as a run.",
+      "See the runs with 'streamscore runs'; register one with 'models register --from-run'."
     })
 final class TrainCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
@@ -284,6 +284,42 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /**
+   * The indexes of {@code log}'s events in {@code [from, to)}, in event-time order (log order among
+   * equals).
+   *
+   * @throws IllegalArgumentException in one line: fewer than 100, or none carrying {@code label}
+   */
+  static List<Integer> inRange(
+      List<Event> log, String topic, String label, Instant from, Instant to) {
+    List<Integer> chosen = new ArrayList<>();
+    boolean labelSeen = false;
+    for (int i = 0; i < log.size(); i++) {
+      Event e = log.get(i);
+      long t = e.getEventTimeMs();
+      if ((from == null || t >= from.toEpochMilli()) && (to == null || t < to.toEpochMilli())) {
+        chosen.add(i);
+        labelSeen |= e.getFieldsMap().containsKey(label);
+      }
+    }
+    chosen.sort(Comparator.comparingLong(i -> log.get(i).getEventTimeMs()));
+    String range = (from == null ? "the start" : from) + " and " + (to == null ? "the end" : to);
+    if (chosen.size() < 100) {
+      throw new IllegalArgumentException(
+          chosen.size()
+              + " events of "
+              + topic
+              + " between "
+              + range
+              + "; at least 100 are needed");
+    }
+    if (!labelSeen) {
+      throw new IllegalArgumentException(
+          "no event of " + topic + " between " + range + " has the field '" + label + "'");
+    }
+    return chosen;
+  }
+
+  /**
    * Rows of an events log split by time: the log's events in {@code [from, to)}, in event-time
    * order (log order among equals), the first {@code shares[0]} training, the next {@code
    * shares[1]} validating, the rest held out. Every event of the log feeds the features of those
@@ -315,31 +351,7 @@ final class TrainCommand implements Callable<Integer> {
         Instant to,
         List<Double> shares) {
       List<Trainer.Row> all = TrainingSet.rows(spec, log, 0, log.size(), label);
-      List<Integer> chosen = new ArrayList<>();
-      boolean labelSeen = false;
-      for (int i = 0; i < log.size(); i++) {
-        Event e = log.get(i);
-        long t = e.getEventTimeMs();
-        if ((from == null || t >= from.toEpochMilli()) && (to == null || t < to.toEpochMilli())) {
-          chosen.add(i);
-          labelSeen |= e.getFieldsMap().containsKey(label);
-        }
-      }
-      chosen.sort(Comparator.comparingLong(i -> log.get(i).getEventTimeMs()));
-      String range = (from == null ? "the start" : from) + " and " + (to == null ? "the end" : to);
-      if (chosen.size() < 100) {
-        throw new IllegalArgumentException(
-            chosen.size()
-                + " events of "
-                + topic
-                + " between "
-                + range
-                + "; at least 100 are needed");
-      }
-      if (!labelSeen) {
-        throw new IllegalArgumentException(
-            "no event of " + topic + " between " + range + " has the field '" + label + "'");
-      }
+      List<Integer> chosen = inRange(log, topic, label, from, to);
       int n = chosen.size();
       int trainEnd = (int) (n * shares.get(0));
       int validationEnd = (int) (n * (shares.get(0) + shares.get(1)));
@@ -378,7 +390,7 @@ final class TrainCommand implements Callable<Integer> {
   }
 
   /** The feature view's fingerprint the rows were computed with. */
-  private static String fingerprint(FeatureSpec spec) {
+  static String fingerprint(FeatureSpec spec) {
     var view = spec.views().get("user_txn");
     return view == null ? "" : "user_txn:" + view.fingerprint(spec.sources().get(view.source()));
   }
@@ -391,6 +403,17 @@ final class TrainCommand implements Callable<Integer> {
   record Cut(List<Event> log, List<PartitionRange> ranges) {}
 
   static Cut read(String bootstrap, String topic) {
+    return read(bootstrap, topic, null);
+  }
+
+  /**
+   * As {@link #read(String, String)}, but exactly the offsets of {@code ranges} when given (a cut
+   * made again from its lineage).
+   *
+   * @throws IllegalArgumentException when a range's partition is gone or its offsets are no longer
+   *     all in Kafka
+   */
+  static Cut read(String bootstrap, String topic, List<PartitionRange> ranges) {
     Map<String, Object> p = new HashMap<>();
     p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
@@ -406,14 +429,40 @@ final class TrainCommand implements Callable<Integer> {
       }
       partitions.sort(Comparator.comparingInt(TopicPartition::partition));
       Map<TopicPartition, Long> starts =
-          consumer.beginningOffsets(partitions, Duration.ofSeconds(30));
-      Map<TopicPartition, Long> ends = consumer.endOffsets(partitions, Duration.ofSeconds(30));
+          new HashMap<>(consumer.beginningOffsets(partitions, Duration.ofSeconds(30)));
+      Map<TopicPartition, Long> ends =
+          new HashMap<>(consumer.endOffsets(partitions, Duration.ofSeconds(30)));
+      if (ranges != null) {
+        List<TopicPartition> wanted = new ArrayList<>();
+        for (PartitionRange r : ranges) {
+          TopicPartition tp = new TopicPartition(topic, r.getPartition());
+          if (!starts.containsKey(tp)
+              || starts.get(tp) > r.getFromOffset()
+              || ends.get(tp) < r.getToOffset()) {
+            throw new IllegalArgumentException(
+                "offsets ["
+                    + r.getFromOffset()
+                    + ", "
+                    + r.getToOffset()
+                    + ") of "
+                    + tp
+                    + " are no longer all in Kafka"
+                    + (starts.containsKey(tp)
+                        ? " (it holds [" + starts.get(tp) + ", " + ends.get(tp) + "))"
+                        : ""));
+          }
+          wanted.add(tp);
+          starts.put(tp, r.getFromOffset());
+          ends.put(tp, r.getToOffset());
+        }
+        partitions = wanted;
+      }
       List<Event> log = new ArrayList<>();
-      List<PartitionRange> ranges = new ArrayList<>();
+      List<PartitionRange> read = new ArrayList<>();
       for (TopicPartition tp : partitions) {
         long start = starts.get(tp);
         long end = ends.get(tp);
-        ranges.add(
+        read.add(
             PartitionRange.newBuilder()
                 .setPartition(tp.partition())
                 .setFromOffset(start)
@@ -438,7 +487,7 @@ final class TrainCommand implements Callable<Integer> {
           }
         }
       }
-      return new Cut(log, ranges);
+      return new Cut(log, read);
     }
   }
 }

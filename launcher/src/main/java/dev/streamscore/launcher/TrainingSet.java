@@ -155,7 +155,7 @@ final class TrainingSet {
   }
 
   /** The model's input names, in order. */
-  private static List<String> inputNames() {
+  static List<String> inputNames() {
     List<String> names = new ArrayList<>();
     STORED.forEach(f -> names.add("user_txn:" + f));
     names.addAll(REQUEST);

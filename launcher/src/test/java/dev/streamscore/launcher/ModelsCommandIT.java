@@ -79,8 +79,10 @@ class ModelsCommandIT {
                 .out())
         .startsWith("registered fraud version 2 (");
 
+    java.time.Instant beforePromote = java.time.Instant.now();
     assertThat(models(address, "promote", "fraud", "1").out())
         .isEqualTo("fraud/prod -> v1 (revision 3)\n");
+    java.time.Instant afterPromote = java.time.Instant.now();
     assertThat(
             models(address, "promote", "fraud", "2", "--weight", "10", "--reason", "canary").out())
         .isEqualTo("fraud/prod -> v1 90%, v2 10% (revision 4)\n");
@@ -103,6 +105,15 @@ class ModelsCommandIT {
               assertThat(lines.get(1)).contains("v1 -> v1 90%, v2 10%").contains("(canary)");
               assertThat(lines.get(2)).contains("(new) -> v1").contains("(promote)");
             });
+
+    // What the alias served at a past time, from the history.
+    assertThat(models(address, "history", "fraud", "--at", beforePromote.toString()).out())
+        .isEqualTo("fraud/prod at " + beforePromote + ": nothing yet (the alias came later)\n");
+    assertThat(models(address, "history", "fraud", "--at", afterPromote.toString()).out())
+        .startsWith("fraud/prod at " + afterPromote + ": v1, since revision 3 (");
+    assertThat(
+            models(address, "history", "fraud", "--at", java.time.Instant.now().toString()).out())
+        .contains(": v1, since revision 5 (");
 
     CliRun missing = models(address, "promote", "fraud", "9");
     assertThat(missing.code()).isEqualTo(1);

@@ -194,6 +194,57 @@ class TrainCommandIT {
         assertThat(client.run(v.getSpec().getRunId()).getLineage()).isEqualTo(r1.getLineage());
         assertThat(v.getSpec().getProfile().getInputsCount()).isEqualTo(9);
 
+        // The rows as a CSV file with a manifest; cut again from the manifest after more events
+        // arrived: byte for byte the same file.
+        Path csv = dir.resolve("rows.csv");
+        Result cutOnce = cli("training-data", "--kafka", k, "--out", csv.toString());
+        assertThat(cutOnce.code()).as(cutOnce.err()).isZero();
+        List<String> csvLines = java.nio.file.Files.readAllLines(csv);
+        assertThat(csvLines.get(0))
+            .isEqualTo(
+                "event_id,entity_id,event_time_ms,user_txn:txn_count_10m,user_txn:txn_count_1h,"
+                    + "user_txn:amount_mean_1h,user_txn:amount_max_10m,user_txn:countries_1h,"
+                    + "user_txn:merchants_1h,user_txn:last_device,amount,card_present,is_fraud");
+        assertThat(csvLines).hasSize((int) expected + 1);
+        try (KafkaProducer<String, byte[]> producer =
+            new KafkaProducer<>(
+                kafka.clientProperties(), new StringSerializer(), new ByteArraySerializer())) {
+          for (int i = 0; i < 500; i++) {
+            GeneratedEvent e = generator.next();
+            producer.send(new ProducerRecord<>("raw.payments", e.key(), e.json()));
+          }
+        }
+        Path manifest = dir.resolve("rows.csv.manifest.json");
+        Path again2 = dir.resolve("again.csv");
+        Result recut =
+            cli(
+                "training-data",
+                "--kafka",
+                k,
+                "--from-manifest",
+                manifest.toString(),
+                "--out",
+                again2.toString());
+        assertThat(recut.code()).as(recut.err()).isZero();
+        assertThat(java.nio.file.Files.mismatch(csv, again2)).isEqualTo(-1L);
+        String tampered =
+            java.nio.file.Files.readString(manifest)
+                .replaceAll("\"sha256\": \"[0-9a-f]+\"", "\"sha256\": \"00\"");
+        java.nio.file.Files.writeString(dir.resolve("bad.manifest.json"), tampered);
+        Result differs =
+            cli(
+                "training-data",
+                "--kafka",
+                k,
+                "--from-manifest",
+                dir.resolve("bad.manifest.json").toString(),
+                "--out",
+                dir.resolve("bad.csv").toString());
+        assertThat(differs.err()).startsWith("streamscore: the cut differs from the manifest's");
+        assertThat(dir.resolve("bad.csv")).doesNotExist();
+        assertThat(cli("training-data", "--kafka", k, "--out", "x.parquet").err())
+            .isEqualTo("streamscore: --out must name a .csv file, got x.parquet\n");
+
         // Bad input: one line each, and no run recorded.
         int runs = client.runs("").size();
         for (var bad :
