@@ -17,6 +17,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
@@ -92,7 +93,7 @@ public final class Validator implements AutoCloseable {
         });
     streams.start();
     try {
-      if (!running.await(config.startTimeout().toMillis(), TimeUnit.MILLISECONDS)) {
+      if (!awaitRunning(running, config, spec, clock)) {
         streams.close(Duration.ofSeconds(10));
         throw new IllegalStateException(
             "validator did not start within "
@@ -138,8 +139,9 @@ public final class Validator implements AutoCloseable {
               .filter(t -> t.state() != org.apache.kafka.clients.admin.TransactionState.EMPTY)
               .map(org.apache.kafka.clients.admin.TransactionListing::transactionalId)
               .toList();
+      String onPartitions = openOnOffsetsTopic(admin);
       if (ids.isEmpty()) {
-        return "no open transactions";
+        return "no open transactions" + onPartitions;
       }
       List<String> described = new ArrayList<>();
       admin
@@ -158,12 +160,84 @@ public final class Validator implements AutoCloseable {
                           + d.producerEpoch()
                           + ") on "
                           + d.topicPartitions()));
-      return "open transactions: " + described;
+      return "open transactions: " + described + onPartitions;
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return "open transactions unknown (interrupted)";
     } catch (Exception e) {
       return "open transactions unknown (" + e + ")";
+    }
+  }
+
+  /**
+   * Waits for RUNNING, looking every 10 s meanwhile for transactions a killed run left hanging on
+   * the partitions the validator commits to and writes (a start that stalls on its committed
+   * offsets is the sign of one), and aborting them.
+   */
+  private static boolean awaitRunning(
+      CountDownLatch running, ValidatorConfig config, FeatureSpec spec, Clock clock)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + config.startTimeout().toNanos();
+    while (!running.await(
+        Math.min(10_000, Math.max(0, (deadline - System.nanoTime()) / 1_000_000)),
+        TimeUnit.MILLISECONDS)) {
+      if (System.nanoTime() - deadline >= 0) {
+        return false;
+      }
+      try (Admin admin =
+          Admin.create(
+              Map.of(
+                  AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+                  config.bootstrapServers(),
+                  AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                  5_000,
+                  AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                  10_000))) {
+        List<String> topics = new ArrayList<>(List.of("__consumer_offsets", config.dlqTopic()));
+        spec.sources().values().forEach(s -> topics.add(s.eventsTopic()));
+        List<TopicPartition> partitions = new ArrayList<>();
+        admin
+            .describeTopics(topics)
+            .allTopicNames()
+            .get(10, TimeUnit.SECONDS)
+            .forEach(
+                (name, d) ->
+                    d.partitions()
+                        .forEach(p -> partitions.add(new TopicPartition(name, p.partition()))));
+        HangingTransactions.abort(admin, partitions, HANGING_AFTER, clock);
+      } catch (java.util.concurrent.ExecutionException
+          | java.util.concurrent.TimeoutException
+          | RuntimeException e) {
+        LOG.debug("could not look for hanging transactions: {}", e.toString());
+      }
+    }
+    return true;
+  }
+
+  /**
+   * A transaction open this long without the coordinator knowing it is hanging: a live one ends
+   * within the transaction timeout (Kafka Streams: 10 s) or is aborted by the coordinator.
+   */
+  static final Duration HANGING_AFTER = Duration.ofSeconds(30);
+
+  /** The transactions {@code __consumer_offsets}' partitions hold open, or "" when unknown. */
+  private static String openOnOffsetsTopic(Admin admin) {
+    try {
+      List<TopicPartition> offsets = new ArrayList<>();
+      admin
+          .describeTopics(List.of("__consumer_offsets"))
+          .allTopicNames()
+          .get(10, TimeUnit.SECONDS)
+          .forEach(
+              (name, d) ->
+                  d.partitions()
+                      .forEach(p -> offsets.add(new TopicPartition(name, p.partition()))));
+      return "; open on __consumer_offsets: " + HangingTransactions.openOn(admin, offsets);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "";
+    } catch (Exception e) {
+      return "";
     }
   }
 

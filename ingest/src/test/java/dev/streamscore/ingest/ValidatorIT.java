@@ -77,7 +77,7 @@ class ValidatorIT {
   void aStartUpFailureNamesTheTransactionsLeftOpen(@TempDir Path state) throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
       ValidatorConfig config = ValidatorConfig.defaults(kafka.bootstrapServers(), state);
-      assertThat(Validator.openTransactions(config)).isEqualTo("no open transactions");
+      assertThat(Validator.openTransactions(config)).startsWith("no open transactions");
       Map<String, Object> props = new HashMap<>();
       props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
       props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "crashed-run-1");
@@ -90,6 +90,17 @@ class ValidatorIT {
         assertThat(Validator.openTransactions(config))
             .startsWith("open transactions: [crashed-run-1 Ongoing")
             .contains("raw.payments-");
+        // Open, but known to its coordinator: not hanging, whatever its age; it still commits.
+        try (org.apache.kafka.clients.admin.Admin admin =
+            org.apache.kafka.clients.admin.Admin.create(kafka.clientProperties())) {
+          List<org.apache.kafka.common.TopicPartition> partitions = new ArrayList<>();
+          for (int p = 0; p < producer.partitionsFor("raw.payments").size(); p++) {
+            partitions.add(new org.apache.kafka.common.TopicPartition("raw.payments", p));
+          }
+          assertThat(HangingTransactions.abort(admin, partitions, Duration.ZERO, Clock.systemUTC()))
+              .isZero();
+        }
+        producer.commitTransaction();
       }
     }
   }
