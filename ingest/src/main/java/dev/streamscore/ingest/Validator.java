@@ -121,15 +121,7 @@ public final class Validator implements AutoCloseable {
    * from, and {@code kafka-transactions.sh} can abort it by the id named here.
    */
   static String openTransactions(ValidatorConfig config) {
-    try (Admin admin =
-        Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                config.bootstrapServers(),
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                5_000,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                10_000))) {
+    try (Admin admin = shortCalls(config)) {
       List<String> ids =
           admin.listTransactions().all().get(10, TimeUnit.SECONDS).stream()
               .filter(
@@ -184,27 +176,10 @@ public final class Validator implements AutoCloseable {
       if (System.nanoTime() - deadline >= 0) {
         return false;
       }
-      try (Admin admin =
-          Admin.create(
-              Map.of(
-                  AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                  config.bootstrapServers(),
-                  AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                  5_000,
-                  AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                  10_000))) {
+      try (Admin admin = shortCalls(config)) {
         List<String> topics = new ArrayList<>(List.of("__consumer_offsets", config.dlqTopic()));
         spec.sources().values().forEach(s -> topics.add(s.eventsTopic()));
-        List<TopicPartition> partitions = new ArrayList<>();
-        admin
-            .describeTopics(topics)
-            .allTopicNames()
-            .get(10, TimeUnit.SECONDS)
-            .forEach(
-                (name, d) ->
-                    d.partitions()
-                        .forEach(p -> partitions.add(new TopicPartition(name, p.partition()))));
-        HangingTransactions.abort(admin, partitions, HANGING_AFTER, clock);
+        HangingTransactions.abort(admin, partitionsOf(admin, topics), HANGING_AFTER, clock);
       } catch (java.util.concurrent.ExecutionException
           | java.util.concurrent.TimeoutException
           | RuntimeException e) {
@@ -220,19 +195,40 @@ public final class Validator implements AutoCloseable {
    */
   static final Duration HANGING_AFTER = Duration.ofSeconds(30);
 
+  /** An admin client whose calls give up within seconds: for diagnostics and repairs. */
+  private static Admin shortCalls(ValidatorConfig config) {
+    return Admin.create(
+        Map.of(
+            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            config.bootstrapServers(),
+            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+            5_000,
+            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+            10_000));
+  }
+
+  /** Every partition of {@code topics}. */
+  private static List<TopicPartition> partitionsOf(Admin admin, List<String> topics)
+      throws InterruptedException,
+          java.util.concurrent.ExecutionException,
+          java.util.concurrent.TimeoutException {
+    List<TopicPartition> partitions = new ArrayList<>();
+    admin
+        .describeTopics(topics)
+        .allTopicNames()
+        .get(10, TimeUnit.SECONDS)
+        .forEach(
+            (name, d) ->
+                d.partitions()
+                    .forEach(p -> partitions.add(new TopicPartition(name, p.partition()))));
+    return partitions;
+  }
+
   /** The transactions {@code __consumer_offsets}' partitions hold open, or "" when unknown. */
   private static String openOnOffsetsTopic(Admin admin) {
     try {
-      List<TopicPartition> offsets = new ArrayList<>();
-      admin
-          .describeTopics(List.of("__consumer_offsets"))
-          .allTopicNames()
-          .get(10, TimeUnit.SECONDS)
-          .forEach(
-              (name, d) ->
-                  d.partitions()
-                      .forEach(p -> offsets.add(new TopicPartition(name, p.partition()))));
-      return "; open on __consumer_offsets: " + HangingTransactions.openOn(admin, offsets);
+      return "; open on __consumer_offsets: "
+          + HangingTransactions.openOn(admin, partitionsOf(admin, List.of("__consumer_offsets")));
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       return "";

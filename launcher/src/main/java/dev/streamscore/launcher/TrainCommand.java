@@ -53,36 +53,13 @@ final class TrainCommand implements Callable<Integer> {
   @Mixin KafkaOption kafka;
   @Mixin ModelsCommand.Connection connection;
   @Mixin SpecOption specOption;
+  @Mixin RowsOption rows;
 
   @Option(
       names = "--model",
       defaultValue = "fraud",
       description = "The model the run trains (default: ${DEFAULT-VALUE}).")
   String model;
-
-  @Option(
-      names = "--source",
-      defaultValue = "payments",
-      description = "The source whose events are the rows (default: ${DEFAULT-VALUE}).")
-  String source;
-
-  @Option(
-      names = "--label",
-      defaultValue = "is_fraud",
-      description = "The boolean event field that is the label (default: ${DEFAULT-VALUE}).")
-  String label;
-
-  @Option(
-      names = "--from",
-      paramLabel = "TIME",
-      description = "Rows from this event time on (ISO-8601; default: the log's start).")
-  Instant from;
-
-  @Option(
-      names = "--to",
-      paramLabel = "TIME",
-      description = "Rows before this event time (ISO-8601; default: the log's end).")
-  Instant to;
 
   @Option(
       names = "--split",
@@ -135,7 +112,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     FeatureSpec spec = specOption.spec();
     long started = System.currentTimeMillis();
-    String topic = TopicNames.events(source);
+    String topic = TopicNames.events(rows.source);
     err.printf("reading %s from %s%n", topic, kafka.bootstrap);
     Cut cut;
     try {
@@ -146,7 +123,7 @@ final class TrainCommand implements Callable<Integer> {
     }
     Split parts;
     try {
-      parts = Split.of(spec, cut.log(), topic, label, from, to, split);
+      parts = Split.of(spec, cut.log(), topic, rows.label, rows.from, rows.to, split);
     } catch (IllegalArgumentException e) {
       err.println("streamscore: " + e.getMessage());
       return 1;
@@ -226,7 +203,7 @@ final class TrainCommand implements Callable<Integer> {
                       .setTrainEndMs(parts.trainEndMs())
                       .setValidationEndMs(parts.validationEndMs())
                       .setSpecFingerprint(fingerprint(spec))
-                      .setLabel(source + "." + label)
+                      .setLabel(rows.source + "." + rows.label)
                       .setRows(n)
                       .setLabelRate((double) positives / n));
       for (int i = 0; i < outcome.trials().size(); i++) {

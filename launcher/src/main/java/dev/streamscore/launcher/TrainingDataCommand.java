@@ -39,27 +39,10 @@ final class TrainingDataCommand implements Callable<Integer> {
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
   @Mixin KafkaOption kafka;
   @Mixin SpecOption specOption;
+  @Mixin RowsOption selection;
 
   @Option(names = "--out", required = true, paramLabel = "FILE.csv", description = "The file.")
   Path out;
-
-  @Option(
-      names = "--source",
-      defaultValue = "payments",
-      description = "The source whose events are the rows (default: ${DEFAULT-VALUE}).")
-  String source;
-
-  @Option(
-      names = "--label",
-      defaultValue = "is_fraud",
-      description = "The boolean event field that is the label (default: ${DEFAULT-VALUE}).")
-  String label;
-
-  @Option(names = "--from", paramLabel = "TIME", description = "Rows from this event time on.")
-  Instant from;
-
-  @Option(names = "--to", paramLabel = "TIME", description = "Rows before this event time.")
-  Instant to;
 
   @Option(
       names = "--from-manifest",
@@ -76,10 +59,10 @@ final class TrainingDataCommand implements Callable<Integer> {
     }
     FeatureSpec spec = specOption.spec();
     TrainingDataManifest wanted = null;
-    String topic = TopicNames.events(source);
-    String labelField = label;
-    Instant fromTime = from;
-    Instant toTime = to;
+    String topic = TopicNames.events(selection.source);
+    String labelField = selection.label;
+    Instant fromTime = selection.from;
+    Instant toTime = selection.to;
     if (manifest != null) {
       TrainingDataManifest.Builder m = TrainingDataManifest.newBuilder();
       try {
