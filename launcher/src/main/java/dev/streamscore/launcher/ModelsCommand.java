@@ -101,7 +101,7 @@ final class ModelsCommand implements Runnable {
     @Parameters(
         paramLabel = "FILE",
         arity = "0..1",
-        description = "The model artifact (ONNX); none with --from-run.")
+        description = "The model artifact (ONNX or XGBoost JSON); none with --from-run.")
     Path file;
 
     @Option(
@@ -112,6 +112,12 @@ final class ModelsCommand implements Runnable {
 
     @Option(names = "--name", description = "The model name (fraud).")
     String name;
+
+    @Option(
+        names = "--format",
+        paramLabel = "FORMAT",
+        description = "onnx or xgboost-json (default: xgboost-json for a .json FILE, else onnx).")
+    String format;
 
     @Option(
         names = "--inputs",
@@ -200,7 +206,7 @@ final class ModelsCommand implements Runnable {
       ModelVersionSpec.Builder spec =
           ModelVersionSpec.newBuilder()
               .setName(name)
-              .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
+              .setFormat(format())
               .putAllMetrics(metrics)
               .putAllLabels(labels)
               .setDescription(description)
@@ -236,6 +242,17 @@ final class ModelsCommand implements Runnable {
               "registered %s version %d (%,d bytes, sha256 %s)%n",
               v.getName(), v.getVersion(), v.getSizeBytes(), v.getSha256());
       return 0;
+    }
+
+    private ModelFormat format() {
+      String f =
+          format != null ? format : file.toString().endsWith(".json") ? "xgboost-json" : "onnx";
+      return switch (f) {
+        case "onnx" -> ModelFormat.MODEL_FORMAT_ONNX;
+        case "xgboost-json" -> ModelFormat.MODEL_FORMAT_XGBOOST_JSON;
+        default ->
+            throw new StartupException("--format must be onnx or xgboost-json, got '" + f + "'");
+      };
     }
   }
 

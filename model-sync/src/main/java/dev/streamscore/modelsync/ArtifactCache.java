@@ -1,6 +1,7 @@
 package dev.streamscore.modelsync;
 
 import dev.streamscore.proto.v1.ArtifactChunk;
+import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelVersion;
 import java.io.IOException;
 import java.io.InputStream;
@@ -15,10 +16,10 @@ import java.util.HexFormat;
 import java.util.Iterator;
 
 /**
- * A node's downloaded artifacts, by sha256: {@code <dir>/<sha256>.onnx}. A version's artifact is
- * downloaded from the registry in chunks to a part file, hashed on the way, checked against the
- * registry's metadata and moved into place whole; a cached copy is used again only if it still
- * hashes right.
+ * A node's downloaded artifacts, by sha256: {@code <dir>/<sha256>.onnx} (or {@code .json} for
+ * XGBoost). A version's artifact is downloaded from the registry in chunks to a part file, hashed
+ * on the way, checked against the registry's metadata and moved into place whole; a cached copy is
+ * used again only if it still hashes right.
  */
 final class ArtifactCache {
   private static final Duration DOWNLOAD_TIMEOUT = Duration.ofMinutes(5);
@@ -33,7 +34,9 @@ final class ArtifactCache {
 
   /** The verified artifact in the cache, downloading it first unless a verified copy is there. */
   Path fetch(ModelVersion meta) {
-    Path file = dir.resolve(meta.getSha256() + ".onnx");
+    String extension =
+        meta.getSpec().getFormat() == ModelFormat.MODEL_FORMAT_XGBOOST_JSON ? ".json" : ".onnx";
+    Path file = dir.resolve(meta.getSha256() + extension);
     try {
       if (Files.exists(file) && sha256(file).equals(meta.getSha256())) {
         return file;

@@ -34,7 +34,7 @@ public final class Lease implements AutoCloseable {
    *
    * @throws IllegalArgumentException for a vector of the wrong width
    * @throws IllegalStateException after {@link #close()}
-   * @throws PredictionException when ONNX Runtime fails on it
+   * @throws PredictionException when the model's engine fails on it
    */
   public float[] predict(float[] input) {
     check(input);
@@ -42,12 +42,12 @@ public final class Lease implements AutoCloseable {
   }
 
   /**
-   * Runs the model on several vectors at once (see {@link OnnxModel#predictBatch}).
+   * Runs the model on several vectors at once (see {@link ServedModel#predictBatch}).
    *
    * @return one output row per input, in order
    * @throws IllegalArgumentException for a vector of the wrong width
    * @throws IllegalStateException after {@link #close()}
-   * @throws PredictionException when ONNX Runtime fails on them
+   * @throws PredictionException when the model's engine fails on them
    */
   public float[][] predictBatch(float[][] inputs) {
     for (float[] input : inputs) {

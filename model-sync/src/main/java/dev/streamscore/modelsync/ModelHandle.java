@@ -8,17 +8,17 @@ import java.util.concurrent.atomic.AtomicInteger;
  * A loaded version and a count of its users. The owner (the sync agent) holds one reference from
  * the start and gives it up with {@link #retire()}; each prediction holds one through a {@link
  * Lease}. The model closes on the last release, never under an in-flight prediction (closing an
- * ONNX Runtime session during a call crashes the JVM). Once the count reaches zero it stays there:
+ * native engine's model during a call crashes the JVM). Once the count reaches zero it stays there:
  * {@link #tryAcquire()} fails and the caller reads the newer serving set.
  */
 final class ModelHandle {
   private final ModelVersion version;
-  private final OnnxModel model;
+  private final ServedModel model;
   private final AtomicInteger refs = new AtomicInteger(1);
   private final AtomicBoolean retired = new AtomicBoolean();
   private final Runnable onClose;
 
-  ModelHandle(ModelVersion version, OnnxModel model, Runnable onClose) {
+  ModelHandle(ModelVersion version, ServedModel model, Runnable onClose) {
     this.version = version;
     this.model = model;
     this.onClose = onClose;
@@ -28,7 +28,7 @@ final class ModelHandle {
     return version;
   }
 
-  OnnxModel model() {
+  ServedModel model() {
     return model;
   }
 

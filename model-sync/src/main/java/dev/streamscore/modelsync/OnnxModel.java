@@ -34,7 +34,7 @@ import java.util.concurrent.BlockingQueue;
  *
  * <p>Close order: the pooled predictors, then the model (which frees the ONNX Runtime session).
  */
-public final class OnnxModel implements AutoCloseable {
+public final class OnnxModel implements ServedModel {
   static {
     // DJL otherwise asks a cloud metadata address on start; nothing here may reach the network.
     System.setProperty("OPT_OUT_TRACKING", "true");
@@ -135,7 +135,7 @@ public final class OnnxModel implements AutoCloseable {
     return (int) inputShape(file)[1];
   }
 
-  /** The width of the model's input vector, or -1 when the model leaves it open. */
+  @Override
   public int inputWidth() {
     return inputWidth;
   }
@@ -145,6 +145,7 @@ public final class OnnxModel implements AutoCloseable {
    *
    * @throws PredictionException wrapping ONNX Runtime's error when the model cannot run on it
    */
+  @Override
   public float[] predict(float[] input) {
     return pooled(predictors, model::newPredictor, input);
   }
@@ -157,6 +158,7 @@ public final class OnnxModel implements AutoCloseable {
    * @return one output row per input row, in order
    * @throws PredictionException wrapping ONNX Runtime's error when the model cannot run on them
    */
+  @Override
   public float[][] predictBatch(float[][] inputs) {
     if (!batchable || inputs.length == 1) {
       float[][] out = new float[inputs.length][];

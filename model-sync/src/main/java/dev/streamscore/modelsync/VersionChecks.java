@@ -236,16 +236,13 @@ final class VersionChecks {
   }
 
   /**
-   * An ONNX artifact must parse, with one float input whose width is the number of declared inputs:
-   * refused at the door rather than by every node that tries to load it.
+   * An ONNX or XGBoost JSON artifact must load, with an input width that is the number of declared
+   * inputs: refused at the door rather than by every node that tries to load it.
    */
   static void artifact(ModelVersionSpec spec, Path artifact) {
-    if (spec.getFormat() != ModelFormat.MODEL_FORMAT_ONNX) {
-      return;
-    }
     int width;
     try {
-      width = OnnxModel.inputWidthOf(artifact);
+      width = ServedModel.inputWidthOf(spec.getFormat(), artifact);
     } catch (RuntimeException e) {
       throw invalid("the artifact is " + e.getMessage());
     }

@@ -9,9 +9,10 @@ import java.nio.file.Path;
 
 /**
  * Brings one version in for serving: the artifact from the {@link ArtifactCache}, loaded through
- * DJL's ONNX Runtime engine, vetted (its inputs against the node's feature views, its input width
- * against its registry entry, warm-up predictions that must be finite and agree in a batch), as a
- * {@link ModelHandle}. Whatever it opened is closed again on every failure path.
+ * its format's engine (DJL's ONNX Runtime engine, or xgboost4j), vetted (its inputs against the
+ * node's feature views, its input width against its registry entry, warm-up predictions that must
+ * be finite and agree in a batch), as a {@link ModelHandle}. Whatever it opened is closed again on
+ * every failure path.
  */
 final class VersionLoader {
   private final ArtifactCache cache;
@@ -36,13 +37,20 @@ final class VersionLoader {
   /** Download (unless cached), verify, load, validate, warm up. */
   ModelHandle load(ModelVersion meta) {
     String name = meta.getName() + " v" + meta.getVersion();
-    if (meta.getSpec().getFormat() != ModelFormat.MODEL_FORMAT_ONNX) {
+    ModelFormat format = meta.getSpec().getFormat();
+    if (format != ModelFormat.MODEL_FORMAT_ONNX
+        && format != ModelFormat.MODEL_FORMAT_XGBOOST_JSON) {
       throw new ModelLoadException(
-          name + " is " + meta.getSpec().getFormat() + "; this node runs ONNX models only");
+          name + " is " + format + "; this node runs ONNX and XGBoost JSON models only");
     }
     checkInputsAgainstViews(meta);
     Path file = cache.fetch(meta);
-    OnnxModel model = OnnxModel.load(file);
+    ServedModel model;
+    try {
+      model = ServedModel.load(format, file);
+    } catch (ModelLoadException e) {
+      throw new ModelLoadException(name + ": " + e.getMessage(), e);
+    }
     try {
       int declared = meta.getSpec().getInputsCount();
       if (model.inputWidth() > 0 && model.inputWidth() != declared) {
@@ -76,7 +84,7 @@ final class VersionLoader {
     }
   }
 
-  private void warmUp(ModelVersion meta, OnnxModel model) {
+  private void warmUp(ModelVersion meta, ServedModel model) {
     float[] input = new float[meta.getSpec().getInputsCount()];
     for (int i = 0; i < input.length; i++) {
       input[i] = (float) meta.getSpec().getInputs(i).getDefaultValue();
@@ -112,7 +120,7 @@ final class VersionLoader {
   }
 
   /** Batched scoring (stream replies) must give what one-at-a-time scoring gives. */
-  private static void warmUpBatched(ModelVersion meta, OnnxModel model, float[] input) {
+  private static void warmUpBatched(ModelVersion meta, ServedModel model, float[] input) {
     float[] single = model.predict(input);
     float[][] batch;
     try {

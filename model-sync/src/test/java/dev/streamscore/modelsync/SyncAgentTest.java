@@ -247,14 +247,14 @@ class SyncAgentTest {
         client.register(TestModels.constant(dir.resolve("v.onnx"), WIDTH, 8f), foreign);
     assertRefused(agent, unknownView, "names view 'clicks', which is not among the views here");
 
-    // A format this node does not run.
+    // An XGBoost model with one output where its entry declares two.
     ModelVersion xgboost =
         client.register(
-            TestModels.constant(dir.resolve("x.onnx"), WIDTH, 8f),
-            Fixtures.spec("fraud", WIDTH, 1).toBuilder()
+            TestModels.xgboost(dir.resolve("x.json"), WIDTH, 500, 3),
+            Fixtures.spec("fraud", WIDTH, 2).toBuilder()
                 .setFormat(dev.streamscore.proto.v1.ModelFormat.MODEL_FORMAT_XGBOOST_JSON)
                 .build());
-    assertRefused(agent, xgboost, "this node runs ONNX models only");
+    assertRefused(agent, xgboost, "returned 1 values in warm-up");
 
     assertThat(agent.stats().failures()).isEqualTo(4);
     var scraped = new SyncMetrics(agent).collect();
@@ -275,6 +275,46 @@ class SyncAgentTest {
     ModelVersion good = register(9f);
     awaitServing(agent, client.promote("fraud", "prod", good.getVersion()).getRevision());
     assertThat(predict(agent, "k")).isEqualTo(9f);
+  }
+
+  @Test
+  void anXgboostVersionGoesLiveAndScoresAsXgboostDoes() throws Exception {
+    SyncAgent agent = agent("n1");
+    ModelVersion onnx = register(1f);
+    awaitServing(agent, client.promote("fraud", "prod", onnx.getVersion()).getRevision());
+    Path file = TestModels.xgboost(dir.resolve("x.json"), WIDTH, 1_000, 4);
+    ModelVersion trees =
+        client.register(
+            file,
+            Fixtures.spec("fraud", WIDTH, 1).toBuilder()
+                .setFormat(dev.streamscore.proto.v1.ModelFormat.MODEL_FORMAT_XGBOOST_JSON)
+                .build());
+    awaitServing(agent, client.promote("fraud", "prod", trees.getVersion()).getRevision());
+
+    float[] input = {0.5f, -1f, 2f};
+    float served;
+    try (Lease lease = agent.acquire("fraud", "prod", "k")) {
+      assertThat(lease.version()).isEqualTo(trees.getVersion());
+      served = lease.predict(input)[0];
+    }
+    try (XgboostModel direct = XgboostModel.load(file)) {
+      assertThat(served).isEqualTo(direct.predict(input)[0]);
+    }
+    assertThat(served).isBetween(0f, 1f);
+  }
+
+  @Test
+  void theRegistryRefusesAnArtifactThatIsNotWhatItsFormatSays() throws Exception {
+    Path onnx = TestModels.constant(dir.resolve("c.onnx"), WIDTH, 2f);
+    ModelVersionSpec asXgboost =
+        Fixtures.spec("fraud", WIDTH, 1).toBuilder()
+            .setFormat(dev.streamscore.proto.v1.ModelFormat.MODEL_FORMAT_XGBOOST_JSON)
+            .build();
+    assertThatThrownBy(() -> client.register(onnx, asXgboost))
+        .hasMessageContaining("not an XGBoost JSON model");
+    Path trees = TestModels.xgboost(dir.resolve("x.json"), WIDTH - 1, 200, 4);
+    assertThatThrownBy(() -> client.register(trees, asXgboost))
+        .hasMessageContaining("the model takes 2 inputs but spec.inputs declares 3");
   }
 
   private void assertRefused(SyncAgent agent, ModelVersion bad, String reason) {

@@ -23,7 +23,7 @@ import org.tribuo.util.onnx.ONNXNode;
 import org.tribuo.util.onnx.ONNXOperators;
 import org.tribuo.util.onnx.ONNXPlaceholder;
 
-/** Real ONNX models made here, never downloaded. */
+/** Real ONNX and XGBoost models made here, never downloaded. */
 public final class TestModels {
   /** Held so the setting stays: Tribuo logs every training epoch through java.util.logging. */
   private static final java.util.logging.Logger TRIBUO =
@@ -95,6 +95,61 @@ public final class TestModels {
     var index = ctx.array("idx", new long[] {width + 5L});
     input.apply(ONNXOperators.GATHER, index, Map.of("axis", 1)).assignTo(output);
     return save(ctx, file);
+  }
+
+  /**
+   * Gradient-boosted trees trained by xgboost4j on {@code n} synthetic rows of {@code width}
+   * features (label 1 when a weighted sum plus noise is positive), {@code binary:logistic}, saved
+   * in XGBoost's JSON format: one output, the positive class's probability.
+   */
+  public static Path xgboost(Path file, int width, int n, long seed) throws IOException {
+    SplittableRandom random = new SplittableRandom(seed);
+    float[] x = new float[n * width];
+    float[] y = new float[n];
+    for (int i = 0; i < n; i++) {
+      double sum = random.nextGaussian() * 0.5;
+      for (int j = 0; j < width; j++) {
+        float v = (float) random.nextGaussian();
+        x[i * width + j] = v;
+        sum += v * (j % 2 == 0 ? 1 : -0.5) / (j + 1);
+      }
+      y[i] = sum > 0.2 ? 1 : 0;
+    }
+    try {
+      ml.dmlc.xgboost4j.java.DMatrix data =
+          new ml.dmlc.xgboost4j.java.DMatrix(x, n, width, Float.NaN);
+      try {
+        data.setLabel(y);
+        ml.dmlc.xgboost4j.java.Booster booster =
+            ml.dmlc.xgboost4j.java.XGBoost.train(
+                data,
+                Map.of(
+                    "objective",
+                    "binary:logistic",
+                    "max_depth",
+                    4,
+                    "eta",
+                    0.3,
+                    "nthread",
+                    1,
+                    "seed",
+                    seed),
+                30,
+                Map.of(),
+                null,
+                null);
+        try {
+          booster.saveModel(file.toString());
+        } finally {
+          booster.dispose();
+        }
+      } finally {
+        data.dispose();
+      }
+    } catch (ml.dmlc.xgboost4j.java.XGBoostError e) {
+      throw new IOException("xgboost failed to train: " + e.getMessage(), e);
+    }
+    return file;
   }
 
   private static Path save(ONNXContext ctx, Path file) throws IOException {
