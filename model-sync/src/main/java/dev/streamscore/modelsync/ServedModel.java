@@ -2,6 +2,7 @@ package dev.streamscore.modelsync;
 
 import dev.streamscore.proto.v1.ModelFormat;
 import java.nio.file.Path;
+import java.util.List;
 
 /**
  * A model loaded for serving, whatever its format: a feature vector in, the model's outputs out.
@@ -24,21 +25,33 @@ public sealed interface ServedModel extends AutoCloseable permits OnnxModel, Xgb
   }
 
   /**
-   * Checks that {@code file} is a model of {@code format} that can be served, and returns the width
-   * of its input vector (-1 when the model leaves it open).
+   * Checks that {@code file} is a model of {@code format} that can be served, and returns what it
+   * declares of its inputs.
    *
    * @throws ModelLoadException saying why not
    */
-  static int inputWidthOf(ModelFormat format, Path file) {
+  static Signature signatureOf(ModelFormat format, Path file) {
     return switch (format) {
-      case MODEL_FORMAT_ONNX -> OnnxModel.inputWidthOf(file);
+      case MODEL_FORMAT_ONNX -> new Signature(OnnxModel.inputWidthOf(file), List.of());
       case MODEL_FORMAT_XGBOOST_JSON -> {
         try (XgboostModel model = XgboostModel.load(file)) {
-          yield model.inputWidth();
+          yield new Signature(model.inputWidth(), model.featureNames());
         }
       }
       default -> throw new ModelLoadException("the format " + format + " cannot be served");
     };
+  }
+
+  /**
+   * What a model file declares of its inputs.
+   *
+   * @param width the input vector's width, -1 when the model leaves it open
+   * @param names the inputs' names in order, when the model carries them (XGBoost may); else empty
+   */
+  record Signature(int width, List<String> names) {
+    public Signature {
+      names = List.copyOf(names);
+    }
   }
 
   /** The width of the model's input vector, or -1 when the model leaves it open. */

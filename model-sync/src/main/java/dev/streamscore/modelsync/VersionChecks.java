@@ -240,15 +240,40 @@ final class VersionChecks {
    * inputs: refused at the door rather than by every node that tries to load it.
    */
   static void artifact(ModelVersionSpec spec, Path artifact) {
-    int width;
+    ServedModel.Signature signature;
     try {
-      width = ServedModel.inputWidthOf(spec.getFormat(), artifact);
+      signature = ServedModel.signatureOf(spec.getFormat(), artifact);
     } catch (RuntimeException e) {
       throw invalid("the artifact is " + e.getMessage());
     }
+    int width = signature.width();
     if (width > 0 && width != spec.getInputsCount()) {
       throw invalid(
           "the model takes " + width + " inputs but spec.inputs declares " + spec.getInputsCount());
+    }
+    List<String> declared = spec.getInputsList().stream().map(ModelInput::getName).toList();
+    if (!signature.names().isEmpty() && !signature.names().equals(declared)) {
+      // A model trained on columns in another order scores garbage without any error.
+      int i = 0;
+      int common = Math.min(signature.names().size(), declared.size());
+      while (i < common && signature.names().get(i).equals(declared.get(i))) {
+        i++;
+      }
+      if (i == common) {
+        throw invalid(
+            "the model names "
+                + signature.names().size()
+                + " features but spec.inputs declares "
+                + declared.size());
+      }
+      throw invalid(
+          "spec.inputs["
+              + i
+              + "] is "
+              + quoted(declared.get(i))
+              + " but the model was trained with "
+              + quoted(signature.names().get(i))
+              + " there (its features, in order, are the inputs)");
     }
   }
 

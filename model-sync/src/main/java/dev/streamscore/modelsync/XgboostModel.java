@@ -3,6 +3,7 @@ package dev.streamscore.modelsync;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import ml.dmlc.xgboost4j.java.Booster;
 import ml.dmlc.xgboost4j.java.XGBoost;
 import ml.dmlc.xgboost4j.java.XGBoostError;
@@ -17,10 +18,12 @@ import ml.dmlc.xgboost4j.java.XGBoostError;
 public final class XgboostModel implements ServedModel {
   private final Booster booster;
   private final int inputWidth;
+  private final List<String> featureNames;
 
-  private XgboostModel(Booster booster, int inputWidth) {
+  private XgboostModel(Booster booster, int inputWidth, List<String> featureNames) {
     this.booster = booster;
     this.inputWidth = inputWidth;
+    this.featureNames = featureNames;
   }
 
   /**
@@ -53,7 +56,7 @@ public final class XgboostModel implements ServedModel {
       if (width <= 0 || width > Integer.MAX_VALUE) {
         throw new ModelLoadException("the XGBoost model declares " + width + " features");
       }
-      return new XgboostModel(booster, (int) width);
+      return new XgboostModel(booster, (int) width, featureNames(booster));
     } catch (XGBoostError e) {
       booster.dispose();
       throw new ModelLoadException("not a usable XGBoost model: " + engineMessage(e), e);
@@ -61,6 +64,15 @@ public final class XgboostModel implements ServedModel {
       booster.dispose();
       throw e;
     }
+  }
+
+  /** xgboost4j gives null, or an array of nulls, for a model trained without names. */
+  private static List<String> featureNames(Booster booster) throws XGBoostError {
+    String[] names = booster.getFeatureNames();
+    if (names == null || java.util.Arrays.stream(names).anyMatch(n -> n == null || n.isEmpty())) {
+      return List.of();
+    }
+    return List.of(names);
   }
 
   private static boolean startsAsJsonObject(byte[] bytes) {
@@ -73,6 +85,11 @@ public final class XgboostModel implements ServedModel {
       }
     }
     return false;
+  }
+
+  /** The feature names the model was trained with, in order; empty when it carries none. */
+  public List<String> featureNames() {
+    return featureNames;
   }
 
   @Override

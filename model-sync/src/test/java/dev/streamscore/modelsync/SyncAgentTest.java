@@ -315,6 +315,21 @@ class SyncAgentTest {
     Path trees = TestModels.xgboost(dir.resolve("x.json"), WIDTH - 1, 200, 4);
     assertThatThrownBy(() -> client.register(trees, asXgboost))
         .hasMessageContaining("the model takes 2 inputs but spec.inputs declares 3");
+    Path named = TestModels.xgboost(dir.resolve("named.json"), WIDTH, 200, 4);
+    var model = new com.fasterxml.jackson.databind.ObjectMapper().readTree(named.toFile());
+    ((com.fasterxml.jackson.databind.node.ObjectNode) model.get("learner"))
+        .putArray("feature_names")
+        .add(asXgboost.getInputs(0).getName())
+        .add(asXgboost.getInputs(2).getName())
+        .add(asXgboost.getInputs(1).getName());
+    java.nio.file.Files.writeString(named, model.toString());
+    assertThatThrownBy(() -> client.register(named, asXgboost))
+        .hasMessageContaining(
+            "spec.inputs[1] is '"
+                + asXgboost.getInputs(1).getName()
+                + "' but the model was trained with '"
+                + asXgboost.getInputs(2).getName()
+                + "' there");
   }
 
   private void assertRefused(SyncAgent agent, ModelVersion bad, String reason) {

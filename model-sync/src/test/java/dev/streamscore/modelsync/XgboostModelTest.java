@@ -157,13 +157,14 @@ class XgboostModelTest {
 
   @Test
   void theRegistryFormatChecksGiveTheWidthOrTheReason() throws Exception {
+    // TestModels trains without feature names; XGBoost then carries none.
     assertThat(
-            ServedModel.inputWidthOf(
+            ServedModel.signatureOf(
                 dev.streamscore.proto.v1.ModelFormat.MODEL_FORMAT_XGBOOST_JSON, trained))
-        .isEqualTo(WIDTH);
+        .isEqualTo(new ServedModel.Signature(WIDTH, java.util.List.of()));
     assertThatThrownBy(
             () ->
-                ServedModel.inputWidthOf(
+                ServedModel.signatureOf(
                     dev.streamscore.proto.v1.ModelFormat.MODEL_FORMAT_UNSPECIFIED, trained))
         .isInstanceOf(ModelLoadException.class)
         .hasMessageContaining("cannot be served");
