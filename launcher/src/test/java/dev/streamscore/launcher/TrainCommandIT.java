@@ -12,6 +12,7 @@ import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.ModelVersion;
+import dev.streamscore.proto.v1.PythonTools;
 import dev.streamscore.proto.v1.TrainingRun;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
@@ -24,12 +25,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.Logger;
@@ -45,7 +49,13 @@ class TrainCommandIT {
   private static final Logger LOG = LoggerFactory.getLogger(TrainCommandIT.class);
   private static final Pattern RUN = Pattern.compile("^run (run-[0-9a-f]{12}):", Pattern.MULTILINE);
 
-  @TempDir Path dir;
+  @TempDir static Path dir;
+  private static EmbeddedKafka kafka;
+  private static Platform platform;
+  private static String k;
+  private static String registry;
+  private static PaymentsGenerator generator;
+  private static long expected;
 
   private record Result(int code, String out, String err) {}
 
@@ -62,50 +72,64 @@ class TrainCommandIT {
     return m.group(1);
   }
 
+  @BeforeAll
+  static void startWithTheDemosPayments() throws Exception {
+    kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
+    platform =
+        Platform.start(
+            PlatformConfig.anyPorts(Optional.of(kafka.bootstrapServers()), Optional.of(dir)),
+            Clock.systemUTC());
+    k = kafka.bootstrapServers();
+    registry = platform.endpoints().registry();
+    // The demo's stream: 20,000 payments of its generator, 100 ms apart in event time (the same
+    // rows on every run).
+    long start = System.currentTimeMillis() - 3_600_000L;
+    java.util.concurrent.atomic.AtomicLong ticks = new java.util.concurrent.atomic.AtomicLong();
+    java.time.InstantSource steps =
+        () -> java.time.Instant.ofEpochMilli(start + 100 * ticks.getAndIncrement());
+    generator =
+        new PaymentsGenerator(
+            GeneratorConfig.defaults(42)
+                .withPopulation(3_000, 1_000)
+                .withFraudRate(0.004)
+                .withRates(0.005, 0.002, 0.01),
+            steps);
+    long valid = 0;
+    try (KafkaProducer<String, byte[]> producer =
+        new KafkaProducer<>(
+            kafka.clientProperties(), new StringSerializer(), new ByteArraySerializer())) {
+      for (int i = 0; i < 20_000; i++) {
+        GeneratedEvent e = generator.next();
+        valid += e.kind() == GeneratedEvent.Kind.INVALID ? 0 : 1;
+        producer.send(new ProducerRecord<>("raw.payments", e.key(), e.json()));
+      }
+    }
+    expected = valid;
+    await()
+        .atMost(Duration.ofSeconds(90))
+        .until(
+            () ->
+                TopicReader.readAll(
+                        kafka.clientProperties(),
+                        "events.payments",
+                        Duration.ofSeconds(30),
+                        r -> {})
+                    >= expected);
+  }
+
+  @AfterAll
+  static void stop() {
+    if (platform != null) {
+      platform.close();
+    }
+    if (kafka != null) {
+      kafka.close();
+    }
+  }
+
   @Test
   void aSearchRecordsARunThatIsListedComparedAndRegisteredWithItsLineage() throws Exception {
-    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
-        Platform platform =
-            Platform.start(
-                PlatformConfig.anyPorts(Optional.of(kafka.bootstrapServers()), Optional.of(dir)),
-                Clock.systemUTC())) {
-      String k = kafka.bootstrapServers();
-      String registry = platform.endpoints().registry();
-      // The demo's stream: 20,000 payments of its generator, 100 ms apart in event time (the same
-      // rows on every run).
-      long start = System.currentTimeMillis() - 3_600_000L;
-      java.util.concurrent.atomic.AtomicLong ticks = new java.util.concurrent.atomic.AtomicLong();
-      java.time.InstantSource steps =
-          () -> java.time.Instant.ofEpochMilli(start + 100 * ticks.getAndIncrement());
-      PaymentsGenerator generator =
-          new PaymentsGenerator(
-              GeneratorConfig.defaults(42)
-                  .withPopulation(3_000, 1_000)
-                  .withFraudRate(0.004)
-                  .withRates(0.005, 0.002, 0.01),
-              steps);
-      long valid = 0;
-      try (KafkaProducer<String, byte[]> producer =
-          new KafkaProducer<>(
-              kafka.clientProperties(), new StringSerializer(), new ByteArraySerializer())) {
-        for (int i = 0; i < 20_000; i++) {
-          GeneratedEvent e = generator.next();
-          valid += e.kind() == GeneratedEvent.Kind.INVALID ? 0 : 1;
-          producer.send(new ProducerRecord<>("raw.payments", e.key(), e.json()));
-        }
-      }
-      long expected = valid;
-      await()
-          .atMost(Duration.ofSeconds(90))
-          .until(
-              () ->
-                  TopicReader.readAll(
-                          kafka.clientProperties(),
-                          "events.payments",
-                          Duration.ofSeconds(30),
-                          r -> {})
-                      >= expected);
-
+    {
       long started = System.nanoTime();
       Result first = cli("train", "--kafka", k, "--registry", registry, "--search", "grid");
       double seconds = (System.nanoTime() - started) / 1e9;
@@ -274,5 +298,163 @@ class TrainCommandIT {
         channel.shutdownNow();
       }
     }
+  }
+
+  /**
+   * The Python round trip of docs/experiments.md: the rows out as CSV, Debian's python3 with pandas
+   * and python3-xgboost trains (examples/python/train_xgboost.py), {@code models register} takes
+   * the JSON, the node serves it, and 1,000 of its answers equal xgboost's own on the vectors the
+   * node assembled.
+   */
+  @Test
+  void aModelTrainedByPythonXgboostIsServedWithXgboostsOwnScores() throws Exception {
+    requirePythonXgboost();
+    Path rows = dir.resolve("py-rows.csv");
+    Result cut = cli("training-data", "--kafka", k, "--out", rows.toString());
+    assertThat(cut.code()).as(cut.err()).isZero();
+    Path model = dir.resolve("fraud-xgb.json");
+    List<String> trained =
+        PythonTools.run(
+            List.of(
+                PYTHON, SCRIPT.toString(), "train", rows.toString(), "--model", model.toString()),
+            dir);
+    LOG.info("python: {}", trained);
+    String inputs =
+        PythonTools.run(List.of(PYTHON, SCRIPT.toString(), "inputs", rows.toString()), dir).get(0);
+    assertThat(inputs).isEqualTo(String.join(",", TrainingSet.inputNames()));
+
+    // Registered in the wrong order, the model is refused: its feature names say so.
+    List<String> shuffled = new ArrayList<>(TrainingSet.inputNames());
+    java.util.Collections.swap(shuffled, 0, 1);
+    Result wrongOrder =
+        cli(
+            "models",
+            "register",
+            model.toString(),
+            "--name",
+            "fraud_py",
+            "--inputs",
+            String.join(",", shuffled),
+            "--registry",
+            registry);
+    assertThat(wrongOrder.err())
+        .contains("INVALID_ARGUMENT: spec.inputs[0] is 'user_txn:txn_count_1h' but the model");
+    Result registered =
+        cli(
+            "models",
+            "register",
+            model.toString(),
+            "--name",
+            "fraud_py",
+            "--inputs",
+            inputs,
+            "--outputs",
+            "fraud_probability",
+            "--registry",
+            registry);
+    assertThat(registered.code()).as(registered.err()).isZero();
+    Result promoted = cli("models", "promote", "fraud_py", "1", "--registry", registry);
+    assertThat(promoted.code()).as(promoted.err()).isZero();
+
+    // The latest 1,000 rows, scored by the node: entity and request-time values from the row.
+    List<String> lines = java.nio.file.Files.readAllLines(rows);
+    List<String> header = List.of(lines.get(0).split(","));
+    int entity = header.indexOf("entity_id");
+    int amount = header.indexOf("amount");
+    int cardPresent = header.indexOf("card_present");
+    ManagedChannel channel =
+        NettyChannelBuilder.forTarget(platform.endpoints().scoring().orElseThrow())
+            .usePlaintext()
+            .build();
+    List<dev.streamscore.proto.v1.PredictResponse> answers = new ArrayList<>();
+    try {
+      var stub = dev.streamscore.proto.v1.ScoringGrpc.newBlockingStub(channel);
+      for (String line : lines.subList(lines.size() - 1_000, lines.size())) {
+        String[] cells = line.split(",");
+        var request =
+            dev.streamscore.proto.v1.PredictRequest.newBuilder()
+                .setModel(dev.streamscore.proto.v1.ModelRef.newBuilder().setName("fraud_py"))
+                .putEntityIds("user_id", cells[entity])
+                .putRequestFeatures(
+                    "amount",
+                    dev.streamscore.proto.v1.Value.newBuilder()
+                        .setDoubleValue(Double.parseDouble(cells[amount]))
+                        .build())
+                .putRequestFeatures(
+                    "card_present",
+                    dev.streamscore.proto.v1.Value.newBuilder()
+                        .setBoolValue(Double.parseDouble(cells[cardPresent]) == 1)
+                        .build())
+                .setIncludeFeatures(true)
+                .build();
+        // The node follows the registry within seconds; until then the model is unknown to it.
+        answers.add(
+            answers.isEmpty()
+                ? await()
+                    .atMost(Duration.ofSeconds(60))
+                    .ignoreExceptions()
+                    .until(
+                        () -> stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request),
+                        r -> r.getModelVersion() == 1)
+                : stub.withDeadlineAfter(5, TimeUnit.SECONDS).predict(request));
+      }
+    } finally {
+      channel.shutdownNow();
+    }
+
+    // xgboost's own scores on the vectors the node assembled.
+    StringBuilder vectors = new StringBuilder(inputs).append('\n');
+    for (var answer : answers) {
+      vectors
+          .append(
+              answer.getFeaturesList().stream()
+                  .map(d -> Double.toString(d))
+                  .collect(java.util.stream.Collectors.joining(",")))
+          .append('\n');
+    }
+    Path vectorFile = java.nio.file.Files.writeString(dir.resolve("vectors.csv"), vectors);
+    Path scores = dir.resolve("scores.csv");
+    PythonTools.run(
+        List.of(
+            PYTHON,
+            SCRIPT.toString(),
+            "predict",
+            model.toString(),
+            vectorFile.toString(),
+            "--out",
+            scores.toString()),
+        dir);
+    List<String> own = java.nio.file.Files.readAllLines(scores);
+    assertThat(own).hasSize(1_001);
+    double worst = 0;
+    for (int i = 0; i < answers.size(); i++) {
+      double served = answers.get(i).getScores(0).getValue();
+      worst = Math.max(worst, Math.abs(served - Double.parseDouble(own.get(i + 1))));
+    }
+    LOG.info("1,000 served scores against xgboost's own: largest difference {}", worst);
+    assertThat(worst).isLessThanOrEqualTo(1e-6);
+    // Not a degenerate model: its scores spread.
+    assertThat(answers.stream().mapToDouble(a -> a.getScores(0).getValue()).distinct().count())
+        .isGreaterThan(50);
+  }
+
+  private static final String PYTHON = "/usr/bin/python3";
+  private static final Path SCRIPT =
+      Path.of(System.getProperty("streamscore.examples.dir", "../examples"))
+          .resolve("python/train_xgboost.py")
+          .toAbsolutePath()
+          .normalize();
+
+  /** Skips on a developer machine without Debian's packages; fails in CI, which installs them. */
+  private static void requirePythonXgboost() throws Exception {
+    boolean present =
+        new ProcessBuilder(PYTHON, "-c", "import pandas, xgboost").start().waitFor() == 0;
+    if (!present && System.getenv("CI") == null) {
+      org.junit.jupiter.api.Assumptions.abort(
+          "python3-pandas and python3-xgboost are not installed; .ci/run installs them");
+    }
+    assertThat(present)
+        .as("/usr/bin/python3 with pandas and xgboost must be installed in CI")
+        .isTrue();
   }
 }
