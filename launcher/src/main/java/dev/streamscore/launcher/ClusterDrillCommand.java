@@ -208,7 +208,7 @@ final class ClusterDrillCommand implements Callable<Integer> {
         long version =
             registry
                 .register(
-                    model.onnx(),
+                    model.file(),
                     TrainingSet.spec(model, Map.of(), rows, "training rows: the drill's payments")
                         .toBuilder()
                         .setName(Drill.MODEL)

@@ -201,7 +201,7 @@ final class DemoCommand implements Callable<Integer> {
         RegistryClient client = new RegistryClient(registry, Optional.empty(), "demo");
         ModelVersion m1 =
             client.register(
-                v1.onnx(),
+                v1.file(),
                 TrainingSet.spec(
                     v1,
                     Map.of(),
@@ -255,7 +255,7 @@ final class DemoCommand implements Callable<Integer> {
 
         ModelVersion m2 =
             client.register(
-                v2.onnx(),
+                v2.file(),
                 TrainingSet.spec(
                     v2,
                     Map.of("auc", auc2),
@@ -281,8 +281,8 @@ final class DemoCommand implements Callable<Integer> {
             .forEach(v -> versions.put(v.getVersion(), v.getSpec()));
         Consistency.Report consistency;
         // Each prediction's scores, recomputed from its training row by the version it used.
-        try (OnnxModel o1 = OnnxModel.load(v1.onnx());
-            OnnxModel o2 = OnnxModel.load(v2.onnx())) {
+        try (OnnxModel o1 = OnnxModel.load(v1.file());
+            OnnxModel o2 = OnnxModel.load(v2.file())) {
           Map<Long, OnnxModel> byVersion = Map.of(m1.getVersion(), o1, m2.getVersion(), o2);
           consistency =
               new Consistency(spec, "payments", PointInTimeRule.LOG_ORDER)

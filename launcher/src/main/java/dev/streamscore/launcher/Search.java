@@ -16,10 +16,11 @@ import java.util.function.Consumer;
 
 /**
  * A search over an algorithm's configurations on time-split rows: each configuration trains on the
- * training rows with early stopping on the validation rows (epochs tried in ascending order,
- * stopped when the validation AUC stops improving), and the best by validation AUC (the first of
- * equals) is scored on the held-out rows. Every score comes from the exported ONNX graph, as a node
- * runs it.
+ * training rows with early stopping on the validation rows (epochs or rounds tried in ascending
+ * order, stopped when the validation log loss stops falling by {@link #MIN_GAIN}), and the best by
+ * validation log loss (the first of equals) is trained again on the training and validation rows
+ * and scored on the held-out rows. Every score comes from the exported model (ONNX graph or XGBoost
+ * JSON), run as a node runs it.
  */
 final class Search {
   /** A validation log loss must fall by this much for more epochs to count. */
@@ -28,28 +29,47 @@ final class Search {
   /**
    * What to try.
    *
-   * @param learningRates AdaGrad's initial steps
-   * @param epochs the early-stopping schedule, ascending
-   * @param factors factor sizes (factorization machine only; {@code [0]} otherwise)
+   * @param learningRates AdaGrad's initial steps, or XGBoost's eta
+   * @param epochs the early-stopping schedule (epochs, or XGBoost's rounds), ascending
+   * @param sizes factor sizes (factorization machine) or tree depths (XGBoost); {@code [0]} for
+   *     logistic regression
    */
-  record Space(List<Double> learningRates, List<Integer> epochs, List<Integer> factors) {
+  record Space(List<Double> learningRates, List<Integer> epochs, List<Integer> sizes) {
     Space {
-      if (learningRates.isEmpty() || epochs.isEmpty() || factors.isEmpty()) {
+      if (learningRates.isEmpty() || epochs.isEmpty() || sizes.isEmpty()) {
         throw new IllegalArgumentException("every dimension of the space needs a value");
       }
       epochs = epochs.stream().sorted().distinct().toList();
     }
 
     static Space defaults(String algorithm) {
-      return algorithm.equals(Trainer.LOGISTIC_REGRESSION)
-          ? new Space(
-              List.of(0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0), List.of(5, 10, 20), List.of(0))
-          : new Space(List.of(0.05, 0.1, 0.2, 0.5), List.of(5, 10), List.of(4, 8));
+      return switch (algorithm) {
+        case Trainer.LOGISTIC_REGRESSION ->
+            new Space(
+                List.of(0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 4.0), List.of(5, 10, 20), List.of(0));
+        case Trainer.XGBOOST ->
+            new Space(List.of(0.05, 0.1, 0.3), List.of(50, 100, 200, 400), List.of(2, 4, 6));
+        default -> new Space(List.of(0.05, 0.1, 0.2, 0.5), List.of(5, 10), List.of(4, 8));
+      };
+    }
+
+    /** What the search calls the size dimension for {@code algorithm}, or null when it has none. */
+    static String sizeName(String algorithm) {
+      return switch (algorithm) {
+        case Trainer.FACTORIZATION_MACHINE -> "factors";
+        case Trainer.XGBOOST -> "max_depth";
+        default -> null;
+      };
+    }
+
+    /** What the search calls the epochs dimension for {@code algorithm}. */
+    static String epochsName(String algorithm) {
+      return algorithm.equals(Trainer.XGBOOST) ? "rounds" : "epochs";
     }
 
     /**
-     * Parses {@code learning_rate=0.05,0.1;epochs=2,5;factors=4}; dimensions left out keep the
-     * algorithm's defaults.
+     * Parses {@code learning_rate=0.05,0.1;epochs=2,5;factors=4} (XGBoost: {@code rounds} and
+     * {@code max_depth}); dimensions left out keep the algorithm's defaults.
      *
      * @throws IllegalArgumentException naming what cannot be read
      */
@@ -57,7 +77,9 @@ final class Search {
       Space d = defaults(algorithm);
       List<Double> rates = d.learningRates();
       List<Integer> epochs = d.epochs();
-      List<Integer> factors = d.factors();
+      List<Integer> sizes = d.sizes();
+      String sizeName = sizeName(algorithm);
+      String epochsName = epochsName(algorithm);
       for (String part : text.split(";")) {
         if (part.isBlank()) {
           continue;
@@ -70,33 +92,38 @@ final class Search {
         String name = part.substring(0, eq).strip();
         String[] values = part.substring(eq + 1).split(",");
         try {
-          switch (name) {
-            case "learning_rate" ->
-                rates = Arrays.stream(values).map(v -> Double.parseDouble(v.strip())).toList();
-            case "epochs" ->
-                epochs = Arrays.stream(values).map(v -> Integer.parseInt(v.strip())).toList();
-            case "factors" ->
-                factors = Arrays.stream(values).map(v -> Integer.parseInt(v.strip())).toList();
-            default ->
-                throw new IllegalArgumentException(
-                    "unknown dimension '" + name + "': learning_rate, epochs or factors");
+          if (name.equals("learning_rate")) {
+            rates = Arrays.stream(values).map(v -> Double.parseDouble(v.strip())).toList();
+          } else if (name.equals(epochsName)) {
+            epochs = Arrays.stream(values).map(v -> Integer.parseInt(v.strip())).toList();
+          } else if (name.equals(sizeName)) {
+            sizes = Arrays.stream(values).map(v -> Integer.parseInt(v.strip())).toList();
+          } else {
+            throw new IllegalArgumentException(
+                "unknown dimension '"
+                    + name
+                    + "' for "
+                    + algorithm
+                    + ": learning_rate, "
+                    + epochsName
+                    + (sizeName == null ? "" : " or " + sizeName));
           }
         } catch (NumberFormatException e) {
           throw new IllegalArgumentException(
               "cannot read the values of " + name + ": '" + part.substring(eq + 1) + "'");
         }
       }
-      if (algorithm.equals(Trainer.LOGISTIC_REGRESSION)) {
-        factors = List.of(0);
+      if (sizeName == null) {
+        sizes = List.of(0);
       }
-      return new Space(rates, epochs, factors);
+      return new Space(rates, epochs, sizes);
     }
 
     /** Every configuration (without epochs, which early stopping chooses), in a fixed order. */
     List<double[]> grid() {
       List<double[]> all = new ArrayList<>();
       for (double rate : learningRates) {
-        for (int f : factors) {
+        for (int f : sizes) {
           all.add(new double[] {rate, f});
         }
       }
@@ -135,7 +162,7 @@ final class Search {
     int best = -1;
     for (int i = 0; i < configs.size(); i++) {
       double rate = configs.get(i)[0];
-      int factors = (int) configs.get(i)[1];
+      int size = (int) configs.get(i)[1];
       Trainer.Trained kept = null;
       Quality keptQuality = null;
       int keptEpochs = 0;
@@ -147,8 +174,8 @@ final class Search {
         Trainer.Trained model =
             Trainer.train(
                 train,
-                new Trainer.Config(algorithm, rate, epochs, factors, seed),
-                dir.resolve("trial-" + i + "-" + epochs + ".onnx"));
+                new Trainer.Config(algorithm, rate, epochs, size, seed),
+                dir.resolve("trial-" + i + "-" + epochs + Trainer.extension(algorithm)));
         Quality q = quality(model, validation);
         if (kept != null && !(q.logLoss() <= keptQuality.logLoss() - MIN_GAIN)) {
           break; // early stopping: more epochs no longer lower the validation log loss
@@ -159,11 +186,11 @@ final class Search {
       }
       Map<String, String> parameters = new LinkedHashMap<>();
       parameters.put("learning_rate", Double.toString(rate));
-      if (algorithm.equals(Trainer.FACTORIZATION_MACHINE)) {
-        parameters.put("factors", Integer.toString(factors));
+      if (Space.sizeName(algorithm) != null) {
+        parameters.put(Space.sizeName(algorithm), Integer.toString(size));
       }
-      parameters.put("epochs", Integer.toString(keptEpochs));
-      trials.add(new Trial(parameters, keptEpochs, keptQuality, kept.onnx()));
+      parameters.put(Space.epochsName(algorithm), Integer.toString(keptEpochs));
+      trials.add(new Trial(parameters, keptEpochs, keptQuality, kept.file()));
       if (best < 0 || keptQuality.logLoss() < trials.get(best).validation().logLoss()) {
         best = i;
       }
@@ -188,7 +215,7 @@ final class Search {
             both,
             new Trainer.Config(
                 algorithm, configs.get(best)[0], chosen.epochs(), (int) configs.get(best)[1], seed),
-            dir.resolve("best.onnx"));
+            dir.resolve("best" + Trainer.extension(algorithm)));
     double[] scores = scores(winner, heldOut);
     boolean[] labels = labels(heldOut);
     return new Outcome(

@@ -70,8 +70,9 @@ final class TrainCommand implements Callable<Integer> {
 
   @Option(
       names = "--algorithm",
-      defaultValue = Trainer.LOGISTIC_REGRESSION,
-      description = "logistic-regression or factorization-machine (default: ${DEFAULT-VALUE}).")
+      defaultValue = Trainer.XGBOOST,
+      description =
+          "logistic-regression, factorization-machine or xgboost (default: ${DEFAULT-VALUE}).")
   String algorithm;
 
   @Option(
@@ -83,7 +84,8 @@ final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--space",
       defaultValue = "",
-      description = "learning_rate=V,..;epochs=V,..;factors=V,.. (default: the algorithm's).")
+      description =
+          "learning_rate=V,..;epochs|rounds=V,..;factors|max_depth=V,.. (default: the algorithm's).")
   String space;
 
   @Option(
@@ -99,7 +101,8 @@ final class TrainCommand implements Callable<Integer> {
     Search.Space searchSpace;
     try {
       searchSpace = Search.Space.parse(space, algorithm);
-      new Trainer.Config(algorithm, searchSpace.learningRates().get(0), 1, 4, seed);
+      new Trainer.Config(
+          algorithm, searchSpace.learningRates().get(0), 1, searchSpace.sizes().get(0), seed);
       Search.pick(searchSpace.grid(), search, seed);
       if (split.size() != 2
           || !(split.get(0) > 0 && split.get(1) > 0 && split.get(0) + split.get(1) < 1)) {
@@ -218,7 +221,7 @@ final class TrainCommand implements Callable<Integer> {
       }
       TrainingRun recorded;
       try {
-        recorded = connection.with(c -> record(c, outcome.model().onnx(), run.build()));
+        recorded = connection.with(c -> record(c, outcome.model().file(), run.build()));
       } catch (StatusRuntimeException e) {
         err.println("streamscore: the registry refused the run: " + e.getStatus().getDescription());
         return 1;

@@ -1,6 +1,7 @@
 package dev.streamscore.launcher;
 
 import ai.onnx.proto.OnnxMl;
+import dev.streamscore.proto.v1.ModelFormat;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -47,8 +48,10 @@ final class Trainer {
     }
   }
 
-  /** A trained model: its ONNX file and which output column is the fraud probability. */
-  record Trained(Path onnx, List<String> outputs, int fraudColumn) {}
+  /**
+   * A trained model: its file, in ONNX or XGBoost JSON, and which output is the fraud probability.
+   */
+  record Trained(Path file, ModelFormat format, List<String> outputs, int fraudColumn) {}
 
   private Trainer() {}
 
@@ -63,21 +66,31 @@ final class Trainer {
 
   static final String LOGISTIC_REGRESSION = "logistic-regression";
   static final String FACTORIZATION_MACHINE = "factorization-machine";
+  static final String XGBOOST = "xgboost";
+
+  /** The file name's ending for a model of {@code algorithm}. */
+  static String extension(String algorithm) {
+    return algorithm.equals(XGBOOST) ? ".json" : ".onnx";
+  }
 
   /**
    * One configuration of an algorithm.
    *
-   * @param learningRate AdaGrad's initial step
-   * @param factors the factorization machine's factor size (unused by logistic regression)
+   * @param learningRate AdaGrad's initial step, or XGBoost's eta
+   * @param epochs passes over the rows, or XGBoost's boosting rounds
+   * @param size the factorization machine's factor size, or XGBoost's tree depth (unused by
+   *     logistic regression)
    */
-  record Config(String algorithm, double learningRate, int epochs, int factors, long seed) {
+  record Config(String algorithm, double learningRate, int epochs, int size, long seed) {
     Config {
-      if (!algorithm.equals(LOGISTIC_REGRESSION) && !algorithm.equals(FACTORIZATION_MACHINE)) {
+      if (!List.of(LOGISTIC_REGRESSION, FACTORIZATION_MACHINE, XGBOOST).contains(algorithm)) {
         throw new IllegalArgumentException(
             "algorithm must be "
                 + LOGISTIC_REGRESSION
-                + " or "
+                + ", "
                 + FACTORIZATION_MACHINE
+                + " or "
+                + XGBOOST
                 + ", got '"
                 + algorithm
                 + "'");
@@ -85,17 +98,26 @@ final class Trainer {
       if (!(learningRate > 0 && learningRate <= 10)) {
         throw new IllegalArgumentException("learning_rate must be in (0, 10], got " + learningRate);
       }
-      if (epochs < 1 || epochs > 1_000) {
-        throw new IllegalArgumentException("epochs must be 1 to 1000, got " + epochs);
+      if (epochs < 1 || epochs > 5_000) {
+        throw new IllegalArgumentException("epochs must be 1 to 5000, got " + epochs);
       }
-      if (algorithm.equals(FACTORIZATION_MACHINE) && (factors < 1 || factors > 64)) {
-        throw new IllegalArgumentException("factors must be 1 to 64, got " + factors);
+      if (algorithm.equals(FACTORIZATION_MACHINE) && (size < 1 || size > 64)) {
+        throw new IllegalArgumentException("factors must be 1 to 64, got " + size);
+      }
+      if (algorithm.equals(XGBOOST) && (size < 1 || size > 16)) {
+        throw new IllegalArgumentException("max_depth must be 1 to 16, got " + size);
+      }
+      if (algorithm.equals(XGBOOST) && learningRate > 1) {
+        throw new IllegalArgumentException("learning_rate must be in (0, 1], got " + learningRate);
       }
     }
   }
 
-  /** Trains one configuration on {@code rows} and writes its ONNX graph to {@code file}. */
+  /** Trains one configuration on {@code rows} and writes the model to {@code file}. */
   static Trained train(List<Row> rows, Config config, Path file) throws IOException {
+    if (config.algorithm().equals(XGBOOST)) {
+      return XgboostTrainer.train(rows, config, file);
+    }
     LabelFactory labels = new LabelFactory();
     int width = rows.get(0).x().length;
     String[] names = new String[width];
@@ -124,7 +146,7 @@ final class Trainer {
                     Integer.MAX_VALUE, // no per-epoch logging
                     1,
                     config.seed(),
-                    config.factors(),
+                    config.size(),
                     0.1)
                 .train(data);
     OnnxMl.ModelProto graph = ((ONNXExportable) model).exportONNXModel("dev.streamscore.demo", 1);
@@ -141,7 +163,7 @@ final class Trainer {
     if (fraudColumn < 0) {
       throw new IllegalStateException("the training data holds no fraud; generate more events");
     }
-    return new Trained(file, outputs, fraudColumn);
+    return new Trained(file, ModelFormat.MODEL_FORMAT_ONNX, outputs, fraudColumn);
   }
 
   /**

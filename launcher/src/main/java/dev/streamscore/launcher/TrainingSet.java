@@ -3,12 +3,11 @@ package dev.streamscore.launcher;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.InMemoryTimeline;
 import dev.streamscore.etl.LogOrderFeatures;
-import dev.streamscore.modelsync.OnnxModel;
 import dev.streamscore.modelsync.Profiles;
+import dev.streamscore.modelsync.ServedModel;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.FeatureStatus;
 import dev.streamscore.proto.v1.FeatureValue;
-import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
 import dev.streamscore.proto.v1.ModelVersionSpec;
@@ -114,14 +113,14 @@ final class TrainingSet {
   /** The model's outputs for each row, through ONNX Runtime as the scoring node runs it. */
   static float[][] outputs(Trainer.Trained model, List<Trainer.Row> rows) {
     float[][] out = new float[rows.size()][];
-    try (OnnxModel onnx = OnnxModel.load(model.onnx())) {
+    try (ServedModel served = ServedModel.load(model.format(), model.file())) {
       for (int i = 0; i < rows.size(); i++) {
         double[] x = rows.get(i).x();
         float[] f = new float[x.length];
         for (int j = 0; j < x.length; j++) {
           f[j] = (float) x[j];
         }
-        out[i] = onnx.predict(f);
+        out[i] = served.predict(f);
       }
     }
     return out;
@@ -172,7 +171,7 @@ final class TrainingSet {
     ModelVersionSpec.Builder spec =
         ModelVersionSpec.newBuilder()
             .setName("fraud")
-            .setFormat(ModelFormat.MODEL_FORMAT_ONNX)
+            .setFormat(model.format())
             .setDescription("streamscore demo: Tribuo logistic regression")
             .setPositiveOutput(model.outputs().get(model.fraudColumn()))
             .putAllMetrics(metrics);

@@ -33,11 +33,17 @@ class SearchTest {
         Search.Space.parse("learning_rate=0.1, 0.3;epochs=10,5", "logistic-regression");
     assertThat(s.learningRates()).containsExactly(0.1, 0.3);
     assertThat(s.epochs()).containsExactly(5, 10);
-    assertThat(s.factors()).containsExactly(0);
+    assertThat(s.sizes()).containsExactly(0);
     assertThat(Search.Space.parse("", "factorization-machine").grid()).hasSize(8);
     assertThat(Search.Space.parse("", "logistic-regression").grid()).hasSize(8);
     assertThatThrownBy(() -> Search.Space.parse("depth=3", "logistic-regression"))
-        .hasMessage("unknown dimension 'depth': learning_rate, epochs or factors");
+        .hasMessage("unknown dimension 'depth' for logistic-regression: learning_rate, epochs");
+    assertThatThrownBy(() -> Search.Space.parse("epochs=3", "xgboost"))
+        .hasMessage("unknown dimension 'epochs' for xgboost: learning_rate, rounds or max_depth");
+    Search.Space trees = Search.Space.parse("rounds=40,20;max_depth=3", "xgboost");
+    assertThat(trees.epochs()).containsExactly(20, 40);
+    assertThat(trees.sizes()).containsExactly(3);
+    assertThat(Search.Space.parse("", "xgboost").grid()).hasSize(9);
     assertThatThrownBy(() -> Search.Space.parse("epochs", "logistic-regression"))
         .hasMessage("cannot read 'epochs': each part is NAME=V1,V2,...");
     assertThatThrownBy(() -> Search.Space.parse("epochs=1e3", "logistic-regression"))

@@ -130,16 +130,29 @@ class TrainCommandIT {
   @Test
   void aSearchRecordsARunThatIsListedComparedAndRegisteredWithItsLineage() throws Exception {
     {
+      // The default search: XGBoost over a grid of 9 configurations.
       long started = System.nanoTime();
-      Result first = cli("train", "--kafka", k, "--registry", registry, "--search", "grid");
+      Result first = cli("train", "--kafka", k, "--registry", registry);
       double seconds = (System.nanoTime() - started) / 1e9;
       assertThat(first.code()).as(first.err()).isZero();
-      assertThat(first.err()).contains("trial 8/8");
+      assertThat(first.err()).contains("trial 9/9");
       String run1 = runId(first);
       LOG.info(
-          "a search of 8 configurations took {} s: {}",
+          "an XGBoost search of 9 configurations took {} s: {}",
           String.format("%.1f", seconds),
           first.out().strip());
+
+      started = System.nanoTime();
+      Result linear =
+          cli("train", "--kafka", k, "--registry", registry, "--algorithm", "logistic-regression");
+      double linearSeconds = (System.nanoTime() - started) / 1e9;
+      assertThat(linear.code()).as(linear.err()).isZero();
+      assertThat(linear.err()).contains("trial 8/8");
+      String runLinear = runId(linear);
+      LOG.info(
+          "a logistic regression search of 8 configurations took {} s: {}",
+          String.format("%.1f", linearSeconds),
+          linear.out().strip());
 
       String[] fmArgs = {
         "train",
@@ -158,6 +171,21 @@ class TrainCommandIT {
       assertThat(fm.code()).as(fm.err()).isZero();
       String run3 = runId(fm);
       Result again = cli(fmArgs);
+      String[] treeArgs = {
+        "train",
+        "--kafka",
+        k,
+        "--registry",
+        registry,
+        "--search",
+        "random:2",
+        "--seed",
+        "5",
+        "--space",
+        "rounds=20,40;max_depth=3,5,7"
+      };
+      Result trees = cli(treeArgs);
+      Result treesAgain = cli(treeArgs);
 
       ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
       try {
@@ -169,7 +197,12 @@ class TrainCommandIT {
         assertThat(r4.getTrialsList()).isEqualTo(r3.getTrialsList());
         assertThat(r4.getParametersMap()).isEqualTo(r3.getParametersMap());
         assertThat(r4.getMetricsMap()).isEqualTo(r3.getMetricsMap());
-        assertThat(r1.getTrialsCount()).isEqualTo(8);
+        TrainingRun t1 = client.run(runId(trees));
+        TrainingRun t2 = client.run(runId(treesAgain));
+        assertThat(t2.getTrialsList()).isEqualTo(t1.getTrialsList());
+        assertThat(t2.getParametersMap()).isEqualTo(t1.getParametersMap());
+        assertThat(t2.getMetricsMap()).isEqualTo(t1.getMetricsMap());
+        assertThat(r1.getTrialsCount()).isEqualTo(9);
         assertThat(r1.getTrialsList().stream().filter(t -> t.getBest()).count()).isEqualTo(1);
         assertThat(r1.getLineage().getRows()).isEqualTo(expected);
         long offsets =
@@ -195,21 +228,28 @@ class TrainCommandIT {
         double demoV2 =
             TrainingSet.auc(Trainer.train(before, 10, 2, dir.resolve("v2.onnx")), split.heldOut());
         double best = r1.getMetricsOrThrow("heldout_auc");
-        LOG.info("held-out AUC: search best {}, the demo's v2 recipe {}", best, demoV2);
-        // Issue 22 asks for at least the demo's v2; the search's choice on ~30 validation positives
-        // misses it by about 0.01 on these rows (reported there). Both are far above chance.
-        assertThat(best).isGreaterThan(0.9);
-        assertThat(demoV2).isGreaterThan(0.9);
+        double bestLinear = client.run(runLinear).getMetricsOrThrow("heldout_auc");
+        LOG.info(
+            "held-out AUC: XGBoost search {}, logistic regression search {}, the demo's v2 recipe {}",
+            best,
+            bestLinear,
+            demoV2);
+        // Issue 22: the search's best at least the demo's v2. The linear search alone misses it by
+        // about 0.01 on these rows (its choice rests on ~30 validation positives).
+        assertThat(best).isGreaterThanOrEqualTo(demoV2);
+        assertThat(seconds).isLessThan(120);
+        assertThat(bestLinear).isGreaterThan(0.9);
 
         // Listed, shown, compared.
         Result list = cli("runs", "list", "--registry", registry);
-        assertThat(list.out()).contains(run1, run3, "factorization-machine");
+        assertThat(list.out()).contains(run1, run3, "factorization-machine", "xgboost");
         Result show = cli("runs", "show", run1, "--registry", registry);
         assertThat(show.out())
-            .contains("data       events.payments offsets 0:[0,", "trials     8", "heldout_pr_auc");
+            .contains("data       events.payments offsets 0:[0,", "trials     9", "heldout_pr_auc");
         Result compare = cli("runs", "compare", run1, run3, "--registry", registry);
         assertThat(compare.code()).isZero();
-        assertThat(compare.out()).contains("heldout_auc", "learning_rate", "factors", run1, run3);
+        assertThat(compare.out())
+            .contains("heldout_auc", "learning_rate", "factors", "max_depth", run1, run3);
 
         // A version from the run names it; the run names its offsets.
         Result registered = cli("models", "register", "--from-run", run1, "--registry", registry);

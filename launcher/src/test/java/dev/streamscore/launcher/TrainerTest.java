@@ -32,7 +32,7 @@ class TrainerTest {
     List<Trainer.Row> heldOut = rows(2_000, 2);
     double[] scores = new double[heldOut.size()];
     boolean[] labels = new boolean[heldOut.size()];
-    try (OnnxModel model = OnnxModel.load(trained.onnx())) {
+    try (OnnxModel model = OnnxModel.load(trained.file())) {
       for (int i = 0; i < heldOut.size(); i++) {
         double[] x = heldOut.get(i).x();
         float[] out = model.predict(new float[] {(float) x[0], (float) x[1], (float) x[2]});
