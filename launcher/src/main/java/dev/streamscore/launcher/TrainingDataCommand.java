@@ -24,15 +24,16 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * {@code streamscore training-data}: the point-in-time rows {@code train} learns from, as a CSV
- * file for other tools (pandas, XGBoost), with a manifest beside it ({@code FILE.manifest.json})
- * from which the same file can be cut again, byte for byte, while Kafka still holds its offsets.
+ * {@code streamscore training-data}: the point-in-time rows {@code train} learns from, as a CSV or
+ * Parquet file for other tools (pandas, XGBoost), with a manifest beside it ({@code
+ * FILE.manifest.json}) from which the same file can be cut again, byte for byte, while Kafka still
+ * holds its offsets.
  */
 @Command(
     name = "training-data",
     mixinStandardHelpOptions = true,
     description = {
-      "Writes the point-in-time training rows of the events log to a CSV file and a manifest.",
+      "Writes the point-in-time training rows of the events log to a CSV or Parquet file.",
       "From FILE.manifest.json, --from-manifest cuts the same file again, byte for byte."
     })
 final class TrainingDataCommand implements Callable<Integer> {
@@ -41,7 +42,11 @@ final class TrainingDataCommand implements Callable<Integer> {
   @Mixin SpecOption specOption;
   @Mixin RowsOption selection;
 
-  @Option(names = "--out", required = true, paramLabel = "FILE.csv", description = "The file.")
+  @Option(
+      names = "--out",
+      required = true,
+      paramLabel = "FILE",
+      description = "The file: FILE.csv, or FILE.parquet (uncompressed Parquet).")
   Path out;
 
   @Option(
@@ -53,8 +58,11 @@ final class TrainingDataCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     PrintWriter err = command.commandLine().getErr();
-    if (!out.getFileName().toString().endsWith(".csv")) {
-      err.println("streamscore: --out must name a .csv file, got " + out);
+    String format;
+    try {
+      format = TrainingFile.formatOf(out);
+    } catch (IllegalArgumentException e) {
+      err.println("streamscore: " + e.getMessage());
       return 2;
     }
     FeatureSpec spec = specOption.spec();
@@ -72,13 +80,18 @@ final class TrainingDataCommand implements Callable<Integer> {
         return 2;
       }
       wanted = m.build();
+      if (!wanted.getFormat().isEmpty() && !wanted.getFormat().equals(format)) {
+        err.printf(
+            "streamscore: the manifest describes a %s file; --out names a %s one%n",
+            wanted.getFormat(), format);
+        return 2;
+      }
       DataLineage l = wanted.getLineage();
       topic = l.getTopic();
       labelField = l.getLabel().substring(l.getLabel().indexOf('.') + 1);
       fromTime = Instant.ofEpochMilli(l.getFromTimeMs());
       toTime = Instant.ofEpochMilli(l.getToTimeMs());
     }
-    List<String> lines = new ArrayList<>();
     TrainCommand.Cut cut;
     List<Integer> chosen;
     try {
@@ -94,22 +107,19 @@ final class TrainingDataCommand implements Callable<Integer> {
     List<String> columns = new ArrayList<>(List.of("event_id", "entity_id", "event_time_ms"));
     columns.addAll(TrainingSet.inputNames());
     columns.add(labelField);
-    lines.add(String.join(",", columns));
     long positives = 0;
+    List<TrainingFile.Row> written = new ArrayList<>(chosen.size());
     for (int i : chosen) {
       Event e = cut.log().get(i);
       Trainer.Row row = rows.get(i);
-      StringBuilder line = new StringBuilder();
-      line.append(csv(e.getEventId())).append(',').append(csv(e.getEntityId())).append(',');
-      line.append(e.getEventTimeMs());
-      for (double x : row.x()) {
-        line.append(',').append(x);
-      }
-      line.append(',').append(row.fraud() ? 1 : 0);
+      written.add(
+          new TrainingFile.Row(
+              e.getEventId(), e.getEntityId(), e.getEventTimeMs(), row.x(), row.fraud()));
       positives += row.fraud() ? 1 : 0;
-      lines.add(line.toString());
     }
-    byte[] bytes = (String.join("\n", lines) + "\n").getBytes(StandardCharsets.UTF_8);
+    byte[] bytes =
+        TrainingFile.encode(
+            format, columns, written, out.resolveSibling("." + out.getFileName() + ".part"));
     String sha = HexFormat.of().formatHex(sha256(bytes));
     if (wanted != null && !wanted.getSha256().equals(sha)) {
       err.printf(
@@ -129,17 +139,17 @@ final class TrainingDataCommand implements Callable<Integer> {
             .setRows(chosen.size())
             .setLabelRate((double) positives / chosen.size())
             .build();
-    TrainingDataManifest written =
+    TrainingDataManifest manifestWritten =
         TrainingDataManifest.newBuilder()
             .setLineage(lineage)
-            .setFormat("csv")
+            .setFormat(format)
             .addAllColumns(columns)
             .setSha256(sha)
             .setSizeBytes(bytes.length)
             .setCodeVersion("streamscore " + Main.version())
             .build();
     Path manifestOut = out.resolveSibling(out.getFileName() + ".manifest.json");
-    Files.writeString(manifestOut, JsonFormat.printer().print(written) + "\n");
+    Files.writeString(manifestOut, JsonFormat.printer().print(manifestWritten) + "\n");
     command
         .commandLine()
         .getOut()
@@ -147,14 +157,6 @@ final class TrainingDataCommand implements Callable<Integer> {
             "%s: %,d rows (%,d positive), sha256 %s; manifest %s%n",
             out, chosen.size(), positives, sha, manifestOut);
     return 0;
-  }
-
-  /** A CSV cell: quoted when it holds a comma, a quote or a line break. */
-  static String csv(String text) {
-    if (text.chars().noneMatch(c -> c == ',' || c == '"' || c == '\n' || c == '\r')) {
-      return text;
-    }
-    return '"' + text.replace("\"", "\"\"") + '"';
   }
 
   private static byte[] sha256(byte[] bytes) {

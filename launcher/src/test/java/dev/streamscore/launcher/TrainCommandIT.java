@@ -306,8 +306,39 @@ class TrainCommandIT {
                 dir.resolve("bad.csv").toString());
         assertThat(differs.err()).startsWith("streamscore: the cut differs from the manifest's");
         assertThat(dir.resolve("bad.csv")).doesNotExist();
-        assertThat(cli("training-data", "--kafka", k, "--out", "x.parquet").err())
-            .isEqualTo("streamscore: --out must name a .csv file, got x.parquet\n");
+        assertThat(cli("training-data", "--kafka", k, "--out", "x.json").err())
+            .isEqualTo("streamscore: --out must name a .csv or .parquet file, got x.json\n");
+        assertThat(
+                cli(
+                        "training-data",
+                        "--kafka",
+                        k,
+                        "--from-manifest",
+                        manifest.toString(),
+                        "--out",
+                        dir.resolve("x.parquet").toString())
+                    .err())
+            .isEqualTo(
+                "streamscore: the manifest describes a csv file; --out names a parquet one\n");
+
+        // The same as Parquet, cut again from its manifest: the same bytes.
+        Path parquet = dir.resolve("rows.parquet");
+        Result parquetOnce = cli("training-data", "--kafka", k, "--out", parquet.toString());
+        assertThat(parquetOnce.code()).as(parquetOnce.err()).isZero();
+        Path parquetAgain = dir.resolve("again.parquet");
+        Result parquetRecut =
+            cli(
+                "training-data",
+                "--kafka",
+                k,
+                "--from-manifest",
+                dir.resolve("rows.parquet.manifest.json").toString(),
+                "--out",
+                parquetAgain.toString());
+        assertThat(parquetRecut.code()).as(parquetRecut.err()).isZero();
+        assertThat(java.nio.file.Files.mismatch(parquet, parquetAgain)).isEqualTo(-1L);
+        assertThat(java.nio.file.Files.readString(dir.resolve("rows.parquet.manifest.json")))
+            .contains("\"format\": \"parquet\"");
 
         // Bad input: one line each, and no run recorded.
         int runs = client.runs("").size();
