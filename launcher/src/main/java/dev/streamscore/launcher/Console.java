@@ -10,6 +10,7 @@ import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
@@ -22,12 +23,12 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The web console: static pages from the jar ({@code /}), JSON ({@code /api/overview}, {@code
- * /api/models}, {@code /api/drift?model=}, {@code /api/quality?model=}, {@code /api/dead-letters},
- * {@code /api/dead-letters/samples?source=&stage=&reason=}; one POST, {@code
- * /api/dead-letters/redrive}) and live updates by server-sent events ({@code /api/events}: the
- * overview every second). On 127.0.0.1 only. Requests run on a bounded pool; at most {@link
- * #MAX_STREAMS} event streams at once, more get 503. Close order: stop taking requests, end the
- * event streams, then the pool.
+ * /api/models}, {@code /api/drift?model=}, {@code /api/quality?model=}, {@code /api/runs}, {@code
+ * /api/runs/compare?ids=}, {@code /api/dead-letters}, {@code
+ * /api/dead-letters/samples?source=&stage=&reason=}; one POST, {@code /api/dead-letters/redrive})
+ * and live updates by server-sent events ({@code /api/events}: the overview every second). On
+ * 127.0.0.1 only. Requests run on a bounded pool; at most {@link #MAX_STREAMS} event streams at
+ * once, more get 503. Close order: stop taking requests, end the event streams, then the pool.
  */
 final class Console implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(Console.class);
@@ -110,6 +111,8 @@ final class Console implements AutoCloseable {
           case "/api/models" -> json(exchange, api.models());
           case "/api/drift" -> json(exchange, api.drift(model(uri)));
           case "/api/quality" -> json(exchange, api.quality(model(uri)));
+          case "/api/runs" -> json(exchange, api.runs());
+          case "/api/runs/compare" -> json(exchange, api.compareRuns(runIds(uri)));
           case "/api/dead-letters" -> json(exchange, api.deadLetters());
           case "/api/dead-letters/samples" ->
               json(
@@ -183,6 +186,24 @@ final class Console implements AutoCloseable {
       throw new ConsoleApi.ConsoleException(400, "model must be a model name, got '" + name + "'");
     }
     return name;
+  }
+
+  /** {@code ?ids=run-…,run-…}: two to twenty run ids. */
+  private static List<String> runIds(URI uri) {
+    List<String> ids = List.of(required(uri, "ids").split(","));
+    if (ids.size() < 2 || ids.size() > 20) {
+      throw new ConsoleApi.ConsoleException(400, "ids must name 2 to 20 runs, got " + ids.size());
+    }
+    for (String id : ids) {
+      if (!id.matches("run-[0-9a-f]{12}")) {
+        throw new ConsoleApi.ConsoleException(
+            400,
+            "ids must be run ids (run- and 12 hex digits), got '"
+                + (id.length() <= 40 ? id : id.substring(0, 37) + "...")
+                + "'");
+      }
+    }
+    return ids;
   }
 
   /** A query parameter that must be there. */

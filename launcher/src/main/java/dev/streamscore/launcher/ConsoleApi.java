@@ -14,6 +14,7 @@ import dev.streamscore.proto.v1.Redrive;
 import dev.streamscore.proto.v1.RejectReason;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
+import dev.streamscore.proto.v1.TrainingRun;
 import dev.streamscore.scoring.monitor.ColumnDrift;
 import dev.streamscore.scoring.monitor.PredictionMonitor;
 import dev.streamscore.scoring.monitor.Quality;
@@ -185,10 +186,8 @@ final class ConsoleApi {
 
   /** Every model: versions, aliases with their policies, alias history, and what nodes serve. */
   Map<String, Object> models() {
-    RegistryClient client =
-        sources.registry().orElseThrow(() -> new ConsoleException(503, "no model registry"));
     List<Object> models = new ArrayList<>();
-    RegistryClient call = client.within(Duration.ofSeconds(5));
+    RegistryClient call = registry();
     for (Model m : call.list("")) {
       Map<String, Object> model = new LinkedHashMap<>();
       model.put("name", m.getName());
@@ -248,6 +247,70 @@ final class ConsoleApi {
       models.add(model);
     }
     return Map.of("models", models);
+  }
+
+  /**
+   * Training runs, newest first: who, what, the headline figures, the data, and the versions
+   * registered from each.
+   */
+  Map<String, Object> runs() {
+    RegistryClient call = registry();
+    Map<String, List<Long>> registered = new TreeMap<>();
+    for (Model m : call.list("")) {
+      for (ModelVersion v : m.getVersionsList()) {
+        if (!v.getSpec().getRunId().isEmpty()) {
+          registered
+              .computeIfAbsent(v.getSpec().getRunId(), id -> new ArrayList<>())
+              .add(v.getVersion());
+        }
+      }
+    }
+    List<Object> runs = new ArrayList<>();
+    List<TrainingRun> all = new ArrayList<>(call.runs(""));
+    all.sort(java.util.Comparator.comparingLong(TrainingRun::getRecordedAtMs).reversed());
+    for (TrainingRun r : all) {
+      Map<String, Object> run = new LinkedHashMap<>();
+      run.put("id", r.getId());
+      run.put("model", r.getModel());
+      run.put("algorithm", r.getAlgorithm());
+      run.put("search", r.getSearch());
+      run.put("parameters", new TreeMap<>(r.getParametersMap()));
+      run.put("metrics", new TreeMap<>(r.getMetricsMap()));
+      run.put("recordedAtMs", r.getRecordedAtMs());
+      run.put("durationMs", r.getDurationMs());
+      run.put("by", r.getBy());
+      run.put("rows", r.getLineage().getRows());
+      run.put("labelRate", r.getLineage().getLabelRate());
+      run.put("topic", r.getLineage().getTopic());
+      run.put("trials", r.getTrialsCount());
+      run.put("versions", registered.getOrDefault(r.getId(), List.of()));
+      runs.add(run);
+    }
+    return Map.of("runs", runs);
+  }
+
+  /** Runs side by side, as {@code runs compare} prints them. */
+  Map<String, Object> compareRuns(List<String> ids) {
+    RegistryClient call = registry();
+    List<TrainingRun> runs = new ArrayList<>();
+    for (String id : ids) {
+      try {
+        runs.add(call.run(id));
+      } catch (io.grpc.StatusRuntimeException e) {
+        if (e.getStatus().getCode() == io.grpc.Status.Code.NOT_FOUND) {
+          throw new ConsoleException(404, "no run with id '" + id + "'");
+        }
+        throw e;
+      }
+    }
+    return Map.of("runs", ids, "rows", RunComparison.rows(runs));
+  }
+
+  private RegistryClient registry() {
+    return sources
+        .registry()
+        .orElseThrow(() -> new ConsoleException(503, "no model registry"))
+        .within(Duration.ofSeconds(5));
   }
 
   private static String policy(TrafficPolicy p) {

@@ -9,7 +9,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -29,11 +28,6 @@ final class RunsCommand implements Runnable {
   @Override
   public void run() {
     spec.commandLine().usage(spec.commandLine().getOut());
-  }
-
-  private static String metric(TrainingRun r, String name) {
-    Double v = r.getMetricsMap().get(name);
-    return v == null ? "-" : String.format(Locale.ROOT, "%.4f", v);
   }
 
   @Command(name = "list", mixinStandardHelpOptions = true, description = "One line per run.")
@@ -58,8 +52,8 @@ final class RunsCommand implements Runnable {
             r.getModel(),
             r.getAlgorithm(),
             Instant.ofEpochMilli(r.getRecordedAtMs()).toString().substring(0, 19),
-            metric(r, "heldout_auc"),
-            metric(r, "heldout_pr_auc"),
+            RunComparison.metric(r, "heldout_auc"),
+            RunComparison.metric(r, "heldout_pr_auc"),
             r.getLineage().getRows(),
             r.getBy());
       }
@@ -146,35 +140,12 @@ final class RunsCommand implements Runnable {
       StringBuilder head = new StringBuilder(String.format("%-28s", ""));
       runs.forEach(r -> head.append(String.format("  %-22s", r.getId())));
       out.println(head);
-      row(out, "algorithm", runs, TrainingRun::getAlgorithm);
-      TreeSet<String> parameters = new TreeSet<>();
-      runs.forEach(r -> parameters.addAll(r.getParametersMap().keySet()));
-      for (String p : parameters) {
-        row(out, p, runs, r -> r.getParametersOrDefault(p, "-"));
+      for (List<String> row : RunComparison.rows(runs)) {
+        StringBuilder line = new StringBuilder(String.format("%-28s", row.get(0)));
+        row.subList(1, row.size()).forEach(cell -> line.append(String.format("  %-22s", cell)));
+        out.println(line.toString().stripTrailing());
       }
-      TreeSet<String> metrics = new TreeSet<>();
-      runs.forEach(r -> metrics.addAll(r.getMetricsMap().keySet()));
-      for (String m : metrics) {
-        row(out, m, runs, r -> metric(r, m));
-      }
-      row(out, "rows", runs, r -> String.format("%,d", r.getLineage().getRows()));
-      row(
-          out,
-          "label rate",
-          runs,
-          r -> String.format(Locale.ROOT, "%.4f", r.getLineage().getLabelRate()));
-      row(out, "trials", runs, r -> Integer.toString(r.getTrialsCount()));
       return 0;
-    }
-
-    private static void row(
-        PrintWriter out,
-        String name,
-        List<TrainingRun> runs,
-        java.util.function.Function<TrainingRun, String> cell) {
-      StringBuilder line = new StringBuilder(String.format("%-28s", name));
-      runs.forEach(r -> line.append(String.format("  %-22s", cell.apply(r))));
-      out.println(line.toString().stripTrailing());
     }
   }
 }

@@ -9,15 +9,18 @@ import dev.streamscore.modelsync.OnnxModel;
 import dev.streamscore.modelsync.Profiles;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.TestModels;
+import dev.streamscore.proto.v1.DataLineage;
 import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelOutput;
 import dev.streamscore.proto.v1.ModelRef;
 import dev.streamscore.proto.v1.ModelVersionSpec;
+import dev.streamscore.proto.v1.PartitionRange;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.ReferenceProfile;
 import dev.streamscore.proto.v1.ScoringGrpc;
+import dev.streamscore.proto.v1.TrainingRun;
 import dev.streamscore.proto.v1.Value;
 import io.grpc.ManagedChannel;
 import io.grpc.StatusRuntimeException;
@@ -106,6 +109,27 @@ class ConsoleIT {
       }
     }
     return spec.setProfile(profile).build();
+  }
+
+  /** A training run of {@code model} with one parameter and a held-out AUC. */
+  private static TrainingRun run(Path model, String algorithm, String parameter, double auc) {
+    return TrainingRun.newBuilder()
+        .setModel("fraud")
+        .setAlgorithm(algorithm)
+        .putParameters(parameter, "4")
+        .putMetrics("heldout_auc", auc)
+        .setSpec(spec(model))
+        .setLineage(
+            DataLineage.newBuilder()
+                .setTopic("events.payments")
+                .addRanges(
+                    PartitionRange.newBuilder().setPartition(0).setFromOffset(0).setToOffset(900))
+                .setRows(900)
+                .setLabelRate(0.01)
+                .setLabel("payments.is_fraud"))
+        .setStartedAtMs(System.currentTimeMillis() - 5_000)
+        .setDurationMs(5_000)
+        .build();
   }
 
   private static WebDriver chromium() {
@@ -315,6 +339,35 @@ class ConsoleIT {
               .until(
                   () -> !text(b, "#quality tbody tr:first-child td:nth-child(3)").equals(labelled));
           screenshot(browser, "quality");
+
+          // Runs: two recorded runs listed, one registered as a version, both compared.
+          TrainingRun linear =
+              registry.recordRun(model, run(model, "logistic-regression", "learning_rate", 0.87));
+          TrainingRun fm =
+              registry.recordRun(model, run(model, "factorization-machine", "factors", 0.91));
+          registry.registerFromRun(linear.getId());
+          assertThat(load(browser, console + "/#runs")).isLessThan(1_000);
+          await()
+              .atMost(Duration.ofSeconds(15))
+              .until(() -> b.findElements(By.cssSelector("#runs tbody tr")).size() == 2);
+          assertThat(text(browser, "#runs tbody tr:first-child")).contains(fm.getId(), "0.9100");
+          assertThat(text(browser, "#runs tbody tr:last-child"))
+              .contains(linear.getId(), "logistic-regression", "0.8700", "v2");
+          assertThat(browser.findElement(By.id("runs-compare")).isDisplayed()).isFalse();
+          click(browser, "[data-run=" + linear.getId() + "]");
+          click(browser, "[data-run=" + fm.getId() + "]");
+          await()
+              .atMost(Duration.ofSeconds(15))
+              .until(() -> b.findElement(By.id("runs-compare")).isDisplayed());
+          String comparison = text(browser, "#runs-comparison");
+          assertThat(comparison)
+              .contains(linear.getId(), fm.getId(), "factors", "learning_rate", "heldout_auc");
+          // The comparison stays through the page's refresh.
+          await()
+              .during(Duration.ofSeconds(6))
+              .atMost(Duration.ofSeconds(8))
+              .until(() -> b.findElement(By.id("runs-compare")).isDisplayed());
+          screenshot(browser, "runs");
 
           // Dead letters: a payment without merchant_id is browsed, corrected and redriven.
           String broken =

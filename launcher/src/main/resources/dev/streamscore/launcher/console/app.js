@@ -1,7 +1,7 @@
 'use strict';
 // The streamscore console: hash routes, JSON from /api, live overview by server-sent events.
 
-const pages = ['overview', 'models', 'drift', 'quality', 'dead-letters'];
+const pages = ['overview', 'models', 'drift', 'quality', 'runs', 'dead-letters'];
 let refresh = null;
 let events = null;
 
@@ -154,6 +154,38 @@ async function showQuality() {
   }));
 }
 
+// Runs: every training run, and the ticked ones side by side.
+const comparing = new Set();
+
+async function showRuns() {
+  const data = await get('/api/runs');
+  for (const id of [...comparing]) if (!data.runs.some(r => r.id === id)) comparing.delete(id);
+  rows('runs', data.runs.map(r => {
+    const box = el('input', {type: 'checkbox', 'data-run': r.id});
+    box.checked = comparing.has(r.id);
+    box.addEventListener('change', () => {
+      if (box.checked) comparing.add(r.id); else comparing.delete(r.id);
+      showComparison().catch(e => problem(e.message));
+    });
+    const m = r.metrics;
+    return [box, r.id, r.model, r.algorithm, Object.entries(r.parameters).map(([k, v]) => k + '=' + v).join(' '),
+      fmt(m.heldout_auc, 4), fmt(m.heldout_pr_auc, 4), r.rows, fmt(r.labelRate, 4), time(r.recordedAtMs),
+      fmt(r.durationMs / 1000, 1) + ' s', r.by, r.versions.map(v => 'v' + v).join(', ') || '–'];
+  }));
+  await showComparison();
+}
+
+async function showComparison() {
+  const pane = document.getElementById('runs-compare');
+  const ids = [...comparing];
+  pane.hidden = ids.length < 2;
+  if (ids.length < 2) return;
+  const data = await get('/api/runs/compare?ids=' + ids.map(encodeURIComponent).join(','));
+  const table = document.getElementById('runs-comparison');
+  table.querySelector('thead').replaceChildren(el('tr', {}, el('th', {}, ''), ...data.runs.map(id => el('th', {}, id))));
+  table.querySelector('tbody').replaceChildren(...data.rows.map(r => el('tr', {}, el('th', {}, r[0]), ...r.slice(1).map(c => el('td', {}, c)))));
+}
+
 // Dead letters: counts by reason, the latest letters of one, and a redrive of one.
 let browsing = null; // {source, stage, reason} whose letters are listed
 let opened = null; // the letter in the detail pane
@@ -221,7 +253,7 @@ async function redrive(mode) {
   }
 }
 
-const show = {overview: async () => {}, models: showModels, drift: showDrift, quality: showQuality, 'dead-letters': showDeadLetters};
+const show = {overview: async () => {}, models: showModels, drift: showDrift, quality: showQuality, runs: showRuns, 'dead-letters': showDeadLetters};
 
 async function route() {
   const page = pages.includes(location.hash.slice(1)) ? location.hash.slice(1) : 'overview';
