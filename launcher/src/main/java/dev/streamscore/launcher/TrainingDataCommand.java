@@ -108,18 +108,18 @@ final class TrainingDataCommand implements Callable<Integer> {
     columns.addAll(TrainingSet.inputNames());
     columns.add(labelField);
     long positives = 0;
-    List<TrainingFile.Row> written = new ArrayList<>(chosen.size());
+    List<TrainingFile.Row> fileRows = new ArrayList<>(chosen.size());
     for (int i : chosen) {
       Event e = cut.log().get(i);
       Trainer.Row row = rows.get(i);
-      written.add(
+      fileRows.add(
           new TrainingFile.Row(
               e.getEventId(), e.getEntityId(), e.getEventTimeMs(), row.x(), row.fraud()));
       positives += row.fraud() ? 1 : 0;
     }
     byte[] bytes =
         TrainingFile.encode(
-            format, columns, written, out.resolveSibling("." + out.getFileName() + ".part"));
+            format, columns, fileRows, out.resolveSibling("." + out.getFileName() + ".part"));
     String sha = HexFormat.of().formatHex(sha256(bytes));
     if (wanted != null && !wanted.getSha256().equals(sha)) {
       err.printf(
@@ -139,7 +139,7 @@ final class TrainingDataCommand implements Callable<Integer> {
             .setRows(chosen.size())
             .setLabelRate((double) positives / chosen.size())
             .build();
-    TrainingDataManifest manifestWritten =
+    TrainingDataManifest written =
         TrainingDataManifest.newBuilder()
             .setLineage(lineage)
             .setFormat(format)
@@ -149,7 +149,7 @@ final class TrainingDataCommand implements Callable<Integer> {
             .setCodeVersion("streamscore " + Main.version())
             .build();
     Path manifestOut = out.resolveSibling(out.getFileName() + ".manifest.json");
-    Files.writeString(manifestOut, JsonFormat.printer().print(manifestWritten) + "\n");
+    Files.writeString(manifestOut, JsonFormat.printer().print(written) + "\n");
     command
         .commandLine()
         .getOut()
