@@ -223,7 +223,7 @@ public final class ScoringLoad {
     return spec.build();
   }
 
-  private static PredictRequest request(String model, String user) {
+  static PredictRequest request(String model, String user) {
     return PredictRequest.newBuilder()
         .setRequestId(user)
         .setModel(ModelRef.newBuilder().setName(model))

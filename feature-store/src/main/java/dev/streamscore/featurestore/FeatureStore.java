@@ -4,6 +4,7 @@ import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.FeatureDef;
 import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.ServingTiles;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.etl.Windows;
 import dev.streamscore.proto.v1.EntityFeatures;
@@ -107,6 +108,9 @@ public final class FeatureStore implements AutoCloseable {
 
   /** Where the rows stand in the events logs. */
   private final LogPositions positions;
+
+  private final ThreadLocal<java.util.Map<String, ServingTiles>> servingBuffers =
+      ThreadLocal.withInitial(java.util.HashMap::new);
 
   private FeatureStore(Path dir, FeatureSpec spec) {
     this.name = dir.toAbsolutePath().toString();
@@ -446,17 +450,30 @@ public final class FeatureStore implements AutoCloseable {
 
     private final List<String> viewNames = new ArrayList<>();
 
+    /** Per feature, its column in its view's serving tiles (-1: a count of events). */
+    private final int[] columnOf;
+
+    /** Per view (as in {@link #viewNames}), the longest window: how far back its tiles are read. */
+    private final long[] longestWindowMs;
+
     private Lookup(List<Resolved> resolved) {
       this.resolved = resolved;
       this.viewOf = new int[resolved.size()];
+      this.columnOf = new int[resolved.size()];
       for (int i = 0; i < resolved.size(); i++) {
-        String view = resolved.get(i).view.name();
+        Resolved r = resolved.get(i);
+        String view = r.view.name();
         int at = viewNames.indexOf(view);
         if (at < 0) {
           at = viewNames.size();
           viewNames.add(view);
         }
         viewOf[i] = at;
+        columnOf[i] = r.feature.column().map(r.view.columns()::indexOf).orElse(-1);
+      }
+      this.longestWindowMs = new long[viewNames.size()];
+      for (int i = 0; i < resolved.size(); i++) {
+        longestWindowMs[viewOf[i]] = resolved.get(i).view.longestWindowMs();
       }
     }
 
@@ -485,25 +502,21 @@ public final class FeatureStore implements AutoCloseable {
     }
 
     private EntityFeatures vector(String entityId, long asOfMs, RocksIterator[] its) {
-      @SuppressWarnings("unchecked")
-      List<FeatureRow>[] tilesByView = new List[its.length];
+      ServingTiles[] tilesByView = new ServingTiles[its.length];
       EntityFeatures.Builder out = EntityFeatures.newBuilder().setEntityId(entityId);
       boolean allOk = true;
       boolean anyTile = false;
       for (int i = 0; i < resolved.size(); i++) {
         Resolved r = resolved.get(i);
-        List<FeatureRow> rows = tilesByView[viewOf[i]];
-        if (rows == null) {
-          rows =
-              tiles(
-                  its[viewOf[i]],
-                  entityId,
-                  r.view.tileStart(asOfMs) - r.view.longestWindowMs(),
-                  asOfMs);
-          tilesByView[viewOf[i]] = rows;
+        int v = viewOf[i];
+        ServingTiles tiles = tilesByView[v];
+        if (tiles == null) {
+          tiles = servingTiles(r.view);
+          readTiles(its[v], entityId, r.view.tileStart(asOfMs) - longestWindowMs[v], asOfMs, tiles);
+          tilesByView[v] = tiles;
         }
-        anyTile |= !rows.isEmpty();
-        FeatureValue value = Windows.value(r.view, r.feature, rows, asOfMs);
+        anyTile |= tiles.size() > 0;
+        FeatureValue value = Windows.value(r.view, r.feature, columnOf[i], tiles, asOfMs);
         allOk &= value.getStatus() == FeatureStatus.FEATURE_STATUS_OK;
         out.addValues(value);
       }
@@ -513,6 +526,34 @@ public final class FeatureStore implements AutoCloseable {
               ? EntityStatus.ENTITY_STATUS_UNKNOWN
               : allOk ? EntityStatus.ENTITY_STATUS_COMPLETE : EntityStatus.ENTITY_STATUS_PARTIAL);
       return out.build();
+    }
+  }
+
+  /**
+   * This thread's serving buffer for {@code view}: lookups decode into it rather than into
+   * messages, and a buffer serves one entity's view at a time.
+   */
+  private ServingTiles servingTiles(ViewSpec view) {
+    return servingBuffers.get().computeIfAbsent(view.name(), v -> new ServingTiles(view));
+  }
+
+  /** Tiles in {@code [fromMs, toMs)} decoded into {@code into} (cleared first), oldest first. */
+  private void readTiles(
+      RocksIterator it, String entityId, long fromMs, long toMs, ServingTiles into) {
+    into.clear();
+    if (fromMs >= toMs) {
+      return;
+    }
+    byte[] upper = TileKey.of(entityId, toMs);
+    for (it.seek(TileKey.of(entityId, fromMs)); it.isValid(); it.next()) {
+      if (java.util.Arrays.compareUnsigned(it.key(), upper) >= 0) {
+        break;
+      }
+      try {
+        into.add(it.value());
+      } catch (java.io.IOException e) {
+        throw new FeatureStoreException(name, "read a stored tile row", e);
+      }
     }
   }
 

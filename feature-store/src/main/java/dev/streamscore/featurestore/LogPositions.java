@@ -1,5 +1,6 @@
 package dev.streamscore.featurestore;
 
+import dev.streamscore.etl.ServingTiles;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
 import dev.streamscore.proto.v1.EntityFeatures;
@@ -10,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -101,33 +101,33 @@ final class LogPositions {
    * Per events partition of the rows read, the greatest {@code source_next_offset}: the log
    * position the values stand at. Rows without one (a replay's) say nothing.
    */
-  void addTo(EntityFeatures.Builder out, List<FeatureRow>[] tilesByView) {
+  void addTo(EntityFeatures.Builder out, ServingTiles[] tilesByView) {
     Map<String, LogPosition> positions = null;
-    for (List<FeatureRow> rows : tilesByView) {
-      if (rows == null) {
+    for (ServingTiles tiles : tilesByView) {
+      if (tiles == null) {
         continue;
       }
       // An entity's rows of a view come from one events partition: keep the furthest row only.
-      FeatureRow furthest = null;
-      for (FeatureRow row : rows) {
-        if (hasPosition(row)
-            && (furthest == null || row.getSourceNextOffset() > furthest.getSourceNextOffset())) {
-          furthest = row;
+      int furthest = -1;
+      for (int k = 0; k < tiles.size(); k++) {
+        if (hasPosition(tiles.sourcePartition(k), tiles.sourceNextOffset(k))
+            && (furthest < 0 || tiles.sourceNextOffset(k) > tiles.sourceNextOffset(furthest))) {
+          furthest = k;
         }
       }
-      if (furthest == null) {
+      if (furthest < 0) {
         continue;
       }
-      String topic = sourceTopics.get(furthest.getView());
+      String topic = sourceTopics.get(tiles.view().name());
       if (positions == null) {
         positions = new LinkedHashMap<>(2);
       }
       positions.merge(
-          topic + ':' + furthest.getSourcePartition(),
+          topic + ':' + tiles.sourcePartition(furthest),
           LogPosition.newBuilder()
               .setTopic(topic)
-              .setPartition(furthest.getSourcePartition())
-              .setNextOffset(furthest.getSourceNextOffset())
+              .setPartition(tiles.sourcePartition(furthest))
+              .setNextOffset(tiles.sourceNextOffset(furthest))
               .build(),
           (a, b) -> a.getNextOffset() >= b.getNextOffset() ? a : b);
     }
@@ -141,6 +141,10 @@ final class LogPositions {
    * with a negative partition says nothing rather than stopping the materializer.
    */
   private static boolean hasPosition(FeatureRow row) {
-    return row.getSourceNextOffset() > 0 && row.getSourcePartition() >= 0;
+    return hasPosition(row.getSourcePartition(), row.getSourceNextOffset());
+  }
+
+  private static boolean hasPosition(int partition, long nextOffset) {
+    return nextOffset > 0 && partition >= 0;
   }
 }

@@ -100,6 +100,41 @@ public final class Windows {
     return acc.result(view, feature, asOfMs);
   }
 
+  /**
+   * As {@link #value(ViewSpec, FeatureDef, List, long)} over tiles decoded for serving: the same
+   * window, merged in the same (tile) order, to the same value.
+   *
+   * @param column {@link ServingTiles#columnOf} of the feature
+   */
+  public static FeatureValue value(
+      ViewSpec view, FeatureDef feature, int column, ServingTiles tiles, long asOfMs) {
+    Accumulator acc = new Accumulator(feature);
+    long from = view.tileStart(asOfMs) - feature.windowMs();
+    for (int k = 0; k < tiles.size(); k++) {
+      long start = tiles.tileStart(k);
+      if (start < from || start >= asOfMs) {
+        continue;
+      }
+      if (column < 0) {
+        acc.addEvents(tiles.eventCount(k), tiles.maxEventTime(k));
+        continue;
+      }
+      int i = tiles.partial(k, column);
+      if (i >= 0) {
+        acc.add(
+            tiles.count(i),
+            tiles.sum(i),
+            tiles.sumSquares(i),
+            tiles.min(i),
+            tiles.max(i),
+            tiles.last(i),
+            tiles.lastTime(i),
+            tiles.sketch(i));
+      }
+    }
+    return acc.result(view, feature, asOfMs);
+  }
+
   /** Partials merged in the order given; the value of the window they make up. */
   private static final class Accumulator {
     private long events;

@@ -1,0 +1,284 @@
+package dev.streamscore.etl;
+
+import com.google.protobuf.CodedInputStream;
+import com.google.protobuf.ExtensionRegistryLite;
+import com.google.protobuf.WireFormat;
+import dev.streamscore.proto.v1.Value;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * One entity's stored tiles of a view, decoded for serving: the {@code FeatureRow} wire format read
+ * field by field into flat arrays (per tile, and per tile and column at fixed offsets), with no
+ * message, map or string built for a tile. A buffer is reused: {@link #clear()}, then {@link #add}
+ * each row's bytes in the order read, then {@link Windows#value(ViewSpec, FeatureDef, int,
+ * ServingTiles, long)} per feature. Not thread-safe; one per thread and view.
+ *
+ * <p>Only what window values and log positions need is kept: a column's {@code last} value and HLL
+ * sketch are decoded only for columns a {@code last} or {@code approx_distinct} feature reads.
+ */
+public final class ServingTiles {
+  private final ViewSpec view;
+  private final List<String> columns;
+  private final byte[][] columnNames;
+  private final boolean[] keepsLast;
+  private final boolean[] keepsSketch;
+  private final int width;
+
+  private int size;
+  private int[] order = new int[0];
+  private long[] tileStart = new long[0];
+  private long[] eventCount = new long[0];
+  private long[] maxEventTime = new long[0];
+  private int[] sourcePartition = new int[0];
+  private long[] sourceNextOffset = new long[0];
+  private boolean[] present = new boolean[0];
+  private long[] count = new long[0];
+  private double[] sum = new double[0];
+  private double[] sumSquares = new double[0];
+  private double[] min = new double[0];
+  private double[] max = new double[0];
+  private long[] lastTime = new long[0];
+  private Value[] last = new Value[0];
+  private byte[][] sketch = new byte[0][];
+
+  public ServingTiles(ViewSpec view) {
+    this.view = view;
+    this.columns = view.columns();
+    this.width = columns.size();
+    this.columnNames = new byte[width][];
+    this.keepsLast = new boolean[width];
+    this.keepsSketch = new boolean[width];
+    for (int c = 0; c < width; c++) {
+      String column = columns.get(c);
+      columnNames[c] = column.getBytes(StandardCharsets.UTF_8);
+      keepsSketch[c] = view.sketches(column);
+      for (FeatureDef f : view.features().values()) {
+        keepsLast[c] |= f.aggregation() == Aggregation.LAST && f.column().orElse("").equals(column);
+      }
+    }
+  }
+
+  public ViewSpec view() {
+    return view;
+  }
+
+  /** The column's index in this view's tiles, or -1 for a feature that counts events. */
+  public int columnOf(FeatureDef feature) {
+    return feature.column().map(columns::indexOf).orElse(-1);
+  }
+
+  public void clear() {
+    size = 0;
+  }
+
+  public int size() {
+    return size;
+  }
+
+  /**
+   * Decodes one stored {@code FeatureRow}. Partials of columns the view does not declare are
+   * skipped; so are unknown fields.
+   *
+   * @throws IOException when the bytes are not a {@code FeatureRow}
+   */
+  public void add(byte[] row) throws IOException {
+    grow(size + 1);
+    int t = size;
+    clearTile(t);
+    CodedInputStream in = CodedInputStream.newInstance(row);
+    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
+      switch (WireFormat.getTagFieldNumber(tag)) {
+        case 3 -> tileStart[t] = in.readInt64();
+        case 6 -> eventCount[t] = in.readInt64();
+        case 7 -> readColumn(in, row, t);
+        case 8 -> maxEventTime[t] = in.readInt64();
+        case 12 -> sourcePartition[t] = in.readInt32();
+        case 13 -> sourceNextOffset[t] = in.readInt64();
+        default -> in.skipField(tag);
+      }
+    }
+    // Stored tiles arrive in key order, which is tile order; any other order is put right here,
+    // since window sums must be merged in tile order.
+    int at = size;
+    while (at > 0 && tileStart[order[at - 1]] > tileStart[t]) {
+      order[at] = order[at - 1];
+      at--;
+    }
+    order[at] = t;
+    size++;
+  }
+
+  /** A map entry of {@code columns}: key, then the {@code ColumnPartial}. */
+  private void readColumn(CodedInputStream in, byte[] row, int t) throws IOException {
+    int limit = in.pushLimit(in.readRawVarint32());
+    int c = -1;
+    while (!in.isAtEnd()) {
+      int tag = in.readTag();
+      switch (WireFormat.getTagFieldNumber(tag)) {
+        case 1 -> {
+          int length = in.readRawVarint32();
+          if (length < 0 || length > in.getBytesUntilLimit()) {
+            throw new IOException("a column name runs past its map entry");
+          }
+          c = columnAt(row, in.getTotalBytesRead(), length);
+          in.skipRawBytes(length);
+        }
+        case 2 -> {
+          if (c < 0) {
+            in.skipField(tag);
+          } else {
+            readPartial(in, t * width + c, c);
+          }
+        }
+        default -> in.skipField(tag);
+      }
+    }
+    in.popLimit(limit);
+  }
+
+  private int columnAt(byte[] row, int offset, int length) {
+    for (int c = 0; c < width; c++) {
+      if (Arrays.equals(columnNames[c], 0, columnNames[c].length, row, offset, offset + length)) {
+        return c;
+      }
+    }
+    return -1;
+  }
+
+  private void readPartial(CodedInputStream in, int i, int c) throws IOException {
+    int limit = in.pushLimit(in.readRawVarint32());
+    present[i] = true;
+    while (!in.isAtEnd()) {
+      int tag = in.readTag();
+      switch (WireFormat.getTagFieldNumber(tag)) {
+        case 1 -> count[i] = in.readInt64();
+        case 2 -> sum[i] = in.readDouble();
+        case 3 -> sumSquares[i] = in.readDouble();
+        case 4 -> min[i] = in.readDouble();
+        case 5 -> max[i] = in.readDouble();
+        case 6 -> {
+          if (keepsLast[c]) {
+            last[i] = in.readMessage(Value.parser(), ExtensionRegistryLite.getEmptyRegistry());
+          } else {
+            in.skipField(tag);
+          }
+        }
+        case 7 -> lastTime[i] = in.readInt64();
+        case 8 -> {
+          if (keepsSketch[c]) {
+            byte[] bytes = in.readByteArray();
+            sketch[i] = bytes.length == 0 ? null : bytes;
+          } else {
+            in.skipField(tag);
+          }
+        }
+        default -> in.skipField(tag);
+      }
+    }
+    in.popLimit(limit);
+  }
+
+  private void clearTile(int t) {
+    tileStart[t] = 0;
+    eventCount[t] = 0;
+    maxEventTime[t] = 0;
+    sourcePartition[t] = 0;
+    sourceNextOffset[t] = 0;
+    for (int i = t * width; i < (t + 1) * width; i++) {
+      present[i] = false;
+      count[i] = 0;
+      sum[i] = 0;
+      sumSquares[i] = 0;
+      min[i] = 0;
+      max[i] = 0;
+      lastTime[i] = 0;
+      last[i] = null;
+      sketch[i] = null;
+    }
+  }
+
+  private void grow(int tiles) {
+    if (tiles <= tileStart.length) {
+      return;
+    }
+    int n = Math.max(tiles, Math.max(16, tileStart.length * 2));
+    order = Arrays.copyOf(order, n);
+    tileStart = Arrays.copyOf(tileStart, n);
+    eventCount = Arrays.copyOf(eventCount, n);
+    maxEventTime = Arrays.copyOf(maxEventTime, n);
+    sourcePartition = Arrays.copyOf(sourcePartition, n);
+    sourceNextOffset = Arrays.copyOf(sourceNextOffset, n);
+    present = Arrays.copyOf(present, n * width);
+    count = Arrays.copyOf(count, n * width);
+    sum = Arrays.copyOf(sum, n * width);
+    sumSquares = Arrays.copyOf(sumSquares, n * width);
+    min = Arrays.copyOf(min, n * width);
+    max = Arrays.copyOf(max, n * width);
+    lastTime = Arrays.copyOf(lastTime, n * width);
+    last = Arrays.copyOf(last, n * width);
+    sketch = Arrays.copyOf(sketch, n * width);
+  }
+
+  // Accessors by position in tile order (0 = oldest).
+
+  public long tileStart(int k) {
+    return tileStart[order[k]];
+  }
+
+  public int sourcePartition(int k) {
+    return sourcePartition[order[k]];
+  }
+
+  public long sourceNextOffset(int k) {
+    return sourceNextOffset[order[k]];
+  }
+
+  long eventCount(int k) {
+    return eventCount[order[k]];
+  }
+
+  long maxEventTime(int k) {
+    return maxEventTime[order[k]];
+  }
+
+  /** Index of tile {@code k}'s partial of column {@code c}, or -1 when the tile has none. */
+  int partial(int k, int c) {
+    int i = order[k] * width + c;
+    return present[i] ? i : -1;
+  }
+
+  long count(int i) {
+    return count[i];
+  }
+
+  double sum(int i) {
+    return sum[i];
+  }
+
+  double sumSquares(int i) {
+    return sumSquares[i];
+  }
+
+  double min(int i) {
+    return min[i];
+  }
+
+  double max(int i) {
+    return max[i];
+  }
+
+  Value last(int i) {
+    return last[i] == null ? Value.getDefaultInstance() : last[i];
+  }
+
+  long lastTime(int i) {
+    return lastTime[i];
+  }
+
+  byte[] sketch(int i) {
+    return sketch[i];
+  }
+}
