@@ -111,6 +111,7 @@ public final class FeatureStore implements AutoCloseable {
 
   private final ThreadLocal<java.util.Map<String, ServingTiles>> servingBuffers =
       ThreadLocal.withInitial(java.util.HashMap::new);
+  private final ThreadLocal<ReadBuffers> readBuffers = ThreadLocal.withInitial(ReadBuffers::new);
 
   private FeatureStore(Path dir, FeatureSpec spec) {
     this.name = dir.toAbsolutePath().toString();
@@ -544,16 +545,57 @@ public final class FeatureStore implements AutoCloseable {
     if (fromMs >= toMs) {
       return;
     }
+    ReadBuffers buffers = readBuffers.get();
     byte[] upper = TileKey.of(entityId, toMs);
     for (it.seek(TileKey.of(entityId, fromMs)); it.isValid(); it.next()) {
-      if (java.util.Arrays.compareUnsigned(it.key(), upper) >= 0) {
+      if (buffers.keyAtOrAfter(it, upper)) {
         break;
       }
       try {
-        into.add(it.value());
+        into.add(buffers.value(it));
       } catch (java.io.IOException e) {
         throw new FeatureStoreException(name, "read a stored tile row", e);
       }
+    }
+  }
+
+  /**
+   * A thread's direct buffers for keys and values read through an iterator: RocksDB copies into
+   * them, where {@code key()} and {@code value()} would allocate two arrays per tile.
+   */
+  private static final class ReadBuffers {
+    private java.nio.ByteBuffer key = java.nio.ByteBuffer.allocateDirect(256);
+    private java.nio.ByteBuffer value = java.nio.ByteBuffer.allocateDirect(16 * 1024);
+
+    /** Whether the iterator's key is at or after {@code bound}, compared as unsigned bytes. */
+    boolean keyAtOrAfter(RocksIterator it, byte[] bound) {
+      key = read(it, key, true);
+      int n = Math.min(key.remaining(), bound.length);
+      for (int i = 0; i < n; i++) {
+        int c = Integer.compare(key.get(i) & 0xff, bound[i] & 0xff);
+        if (c != 0) {
+          return c > 0;
+        }
+      }
+      return key.remaining() >= bound.length;
+    }
+
+    java.nio.ByteBuffer value(RocksIterator it) {
+      value = read(it, value, false);
+      return value;
+    }
+
+    /** Reads into {@code buffer}, growing it when the entry is larger; positioned at the start. */
+    private static java.nio.ByteBuffer read(
+        RocksIterator it, java.nio.ByteBuffer buffer, boolean isKey) {
+      buffer.clear();
+      int size = isKey ? it.key(buffer) : it.value(buffer);
+      if (size > buffer.capacity()) {
+        buffer = java.nio.ByteBuffer.allocateDirect(Integer.highestOneBit(size) * 2);
+        size = isKey ? it.key(buffer) : it.value(buffer);
+      }
+      buffer.position(0).limit(size);
+      return buffer;
     }
   }
 

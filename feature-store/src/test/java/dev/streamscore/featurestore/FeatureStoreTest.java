@@ -8,6 +8,7 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.GoldenStream;
 import dev.streamscore.etl.Replay;
 import dev.streamscore.etl.ViewSpec;
+import dev.streamscore.etl.Windows;
 import dev.streamscore.proto.v1.EntityFeatures;
 import dev.streamscore.proto.v1.EntityStatus;
 import dev.streamscore.proto.v1.Event;
@@ -72,6 +73,80 @@ class FeatureStoreTest {
         }
       }
       assertThat(compared).isGreaterThan(3_000);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(longs = {4, 5})
+  void vectorsReadInBatchesEqualTheReplaysPointInTimeValues(long seed) {
+    List<Event> events = GoldenStream.generate(seed, 6_000, 40, START, 4 * 3_600_000L);
+    Replay replay = new Replay(SPEC, GoldenStream.SOURCE);
+    List<FeatureRow> rows = rowsOf(events, replay);
+    List<String> features = new ArrayList<>();
+    for (ViewSpec view : SPEC.views().values()) {
+      view.features().keySet().forEach(f -> features.add(view.name() + ":" + f));
+    }
+    try (FeatureStore store = FeatureStore.open(dir, SPEC)) {
+      store.write(rows, Map.of());
+      FeatureStore.Lookup lookup = store.lookup(features);
+      SplittableRandom random = new SplittableRandom(seed);
+      int compared = 0;
+      for (int q = 0; q < 40; q++) {
+        // A boundary of every view's tiles (hours are minutes too): exact in each view.
+        long t =
+            SPEC.views()
+                .get("user_daily")
+                .tileStart(START + 3 * 3_600_000L + random.nextLong(2 * 3_600_000L));
+        List<String> entities =
+            List.of("u" + random.nextInt(40), "u" + random.nextInt(40), "nobody");
+        List<dev.streamscore.proto.v1.EntityFeatures> read = lookup.vectors(entities, t);
+        for (int e = 0; e < entities.size(); e++) {
+          for (int i = 0; i < features.size(); i++) {
+            String[] name = features.get(i).split(":");
+            assertThat(read.get(e).getValues(i))
+                .as("%s of %s at %d", features.get(i), entities.get(e), t)
+                .isEqualTo(replay.valueAt(name[0], name[1], entities.get(e), t));
+            compared++;
+          }
+        }
+      }
+      assertThat(compared).isGreaterThan(1_000);
+    }
+  }
+
+  @Test
+  void keysAndRowsLargerThanTheReadBuffersAreReadWhole() {
+    String entity = "u".repeat(1_000);
+    FeatureRow big =
+        row(entity, START, 2).toBuilder()
+            .putColumns(
+                "amount",
+                dev.streamscore.proto.v1.ColumnPartial.newBuilder()
+                    .setCount(2)
+                    .setSum(30)
+                    .setSumSquares(500)
+                    .setMin(10)
+                    .setMax(20)
+                    .setLastTimeMs(START + 1)
+                    .setHllSketch(com.google.protobuf.ByteString.copyFrom(new byte[100_000]))
+                    .build())
+            .build();
+    assertThat(big.getSerializedSize()).isGreaterThan(64 * 1024);
+    try (FeatureStore store = FeatureStore.open(dir, SPEC)) {
+      store.write(List.of(big, row("u2", START, 1)), Map.of());
+      long t = START + SPEC.views().get("user_txn").tileMs();
+      for (String entityId : List.of(entity, "u2", entity)) {
+        var vector =
+            store.vector(entityId, List.of("user_txn:txn_count_1h", "user_txn:amount_max_10m"), t);
+        FeatureRow expected = entityId.equals(entity) ? big : row("u2", START, 1);
+        ViewSpec view = SPEC.views().get("user_txn");
+        assertThat(vector.getValues(0))
+            .isEqualTo(
+                Windows.value(view, view.features().get("txn_count_1h"), List.of(expected), t));
+        assertThat(vector.getValues(1))
+            .isEqualTo(
+                Windows.value(view, view.features().get("amount_max_10m"), List.of(expected), t));
+      }
     }
   }
 

@@ -23,14 +23,12 @@ import java.util.regex.Pattern;
  * {@link RegistryException} naming the first bad field.
  */
 final class VersionChecks {
-  private static final Pattern NAME = ModelAlias.NAME;
-  private static final Pattern ALIAS = ModelAlias.NAME;
   private static final Pattern NODE = Pattern.compile("[A-Za-z0-9._:-]{1,128}");
 
   private VersionChecks() {}
 
   static void alias(String alias) {
-    if (!ALIAS.matcher(alias).matches()) {
+    if (!ModelAlias.isName(alias)) {
       throw invalid(
           "alias must be 1 to 64 lower-case letters, digits, '-' or '_', got '" + alias + "'");
     }
@@ -76,7 +74,7 @@ final class VersionChecks {
 
   /** The first bad field of a version's description. */
   static void spec(ModelVersionSpec spec) {
-    if (!NAME.matcher(spec.getName()).matches()) {
+    if (!ModelAlias.isName(spec.getName())) {
       throw invalid(
           "spec.name must be 1 to 64 lower-case letters, digits, '-' or '_', got '"
               + spec.getName()

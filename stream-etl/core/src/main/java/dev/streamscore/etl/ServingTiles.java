@@ -5,6 +5,7 @@ import com.google.protobuf.ExtensionRegistryLite;
 import com.google.protobuf.WireFormat;
 import dev.streamscore.proto.v1.Value;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.List;
@@ -85,6 +86,14 @@ public final class ServingTiles {
    * @throws IOException when the bytes are not a {@code FeatureRow}
    */
   public void add(byte[] row) throws IOException {
+    add(ByteBuffer.wrap(row));
+  }
+
+  /**
+   * As {@link #add(byte[])}, from the buffer's position to its limit (heap or direct: a store can
+   * read into one reused direct buffer).
+   */
+  public void add(ByteBuffer row) throws IOException {
     grow(size + 1);
     int t = size;
     clearTile(t);
@@ -112,7 +121,7 @@ public final class ServingTiles {
   }
 
   /** A map entry of {@code columns}: key, then the {@code ColumnPartial}. */
-  private void readColumn(CodedInputStream in, byte[] row, int t) throws IOException {
+  private void readColumn(CodedInputStream in, ByteBuffer row, int t) throws IOException {
     int limit = in.pushLimit(in.readRawVarint32());
     int c = -1;
     while (!in.isAtEnd()) {
@@ -123,7 +132,7 @@ public final class ServingTiles {
           if (length < 0 || length > in.getBytesUntilLimit()) {
             throw new IOException("a column name runs past its map entry");
           }
-          c = columnAt(row, in.getTotalBytesRead(), length);
+          c = columnAt(row, row.position() + in.getTotalBytesRead(), length);
           in.skipRawBytes(length);
         }
         case 2 -> {
@@ -139,9 +148,17 @@ public final class ServingTiles {
     in.popLimit(limit);
   }
 
-  private int columnAt(byte[] row, int offset, int length) {
+  private int columnAt(ByteBuffer row, int offset, int length) {
     for (int c = 0; c < width; c++) {
-      if (Arrays.equals(columnNames[c], 0, columnNames[c].length, row, offset, offset + length)) {
+      byte[] name = columnNames[c];
+      if (name.length != length) {
+        continue;
+      }
+      int j = 0;
+      while (j < length && row.get(offset + j) == name[j]) {
+        j++;
+      }
+      if (j == length) {
         return c;
       }
     }
