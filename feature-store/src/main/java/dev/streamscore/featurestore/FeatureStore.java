@@ -109,9 +109,8 @@ public final class FeatureStore implements AutoCloseable {
   /** Where the rows stand in the events logs. */
   private final LogPositions positions;
 
-  private final ThreadLocal<java.util.Map<String, ServingTiles>> servingBuffers =
-      ThreadLocal.withInitial(java.util.HashMap::new);
-  private final ThreadLocal<ReadBuffers> readBuffers = ThreadLocal.withInitial(ReadBuffers::new);
+  private final ThreadLocal<ServingReader> servingReaders =
+      ThreadLocal.withInitial(ServingReader::new);
 
   private FeatureStore(Path dir, FeatureSpec spec) {
     this.name = dir.toAbsolutePath().toString();
@@ -368,36 +367,26 @@ public final class FeatureStore implements AutoCloseable {
    */
   public List<FeatureRow> tiles(String view, String entityId, long fromMs, long toMs) {
     ColumnFamilyHandle family = family(view);
-    if (fromMs >= toMs) {
-      return new ArrayList<>();
-    }
-    lock.readLock().lock();
-    try {
-      ensureOpen();
-      try (RocksIterator it = db.newIterator(family, readOptions)) {
-        return tiles(it, entityId, fromMs, toMs);
-      }
-    } finally {
-      lock.readLock().unlock();
-    }
-  }
-
-  /** Tiles in {@code [fromMs, toMs)} through an open iterator, which may be reused after. */
-  private List<FeatureRow> tiles(RocksIterator it, String entityId, long fromMs, long toMs) {
     List<FeatureRow> rows = new ArrayList<>();
     if (fromMs >= toMs) {
       return rows;
     }
-    byte[] upper = TileKey.of(entityId, toMs);
-    // Bounds checked here rather than set on fresh ReadOptions and Slices: three native objects
-    // fewer per lookup, which is most of a lookup's cost.
-    for (it.seek(TileKey.of(entityId, fromMs)); it.isValid(); it.next()) {
-      if (java.util.Arrays.compareUnsigned(it.key(), upper) >= 0) {
-        break;
+    lock.readLock().lock();
+    try {
+      ensureOpen(); // before the iterator: RocksDB crashes on an iterator of a closed database
+      try (RocksIterator it = db.newIterator(family, readOptions)) {
+        byte[] upper = TileKey.of(entityId, toMs);
+        for (it.seek(TileKey.of(entityId, fromMs)); it.isValid(); it.next()) {
+          if (java.util.Arrays.compareUnsigned(it.key(), upper) >= 0) {
+            break;
+          }
+          rows.add(parse(it.value()));
+        }
+        return rows;
       }
-      rows.add(parse(it.value()));
+    } finally {
+      lock.readLock().unlock();
     }
-    return rows;
   }
 
   /**
@@ -409,9 +398,7 @@ public final class FeatureStore implements AutoCloseable {
    * @throws IllegalArgumentException naming an unknown view or feature
    */
   public FeatureValue value(String feature, String entityId, long asOfMs) {
-    Resolved r = resolve(feature);
-    long from = r.view.tileStart(asOfMs) - r.feature.windowMs();
-    return Windows.value(r.view, r.feature, tiles(r.view.name(), entityId, from, asOfMs), asOfMs);
+    return vector(entityId, List.of(feature), asOfMs).getValues(0);
   }
 
   /**
@@ -512,8 +499,8 @@ public final class FeatureStore implements AutoCloseable {
         int v = viewOf[i];
         ServingTiles tiles = tilesByView[v];
         if (tiles == null) {
-          tiles = servingTiles(r.view);
-          readTiles(its[v], entityId, r.view.tileStart(asOfMs) - longestWindowMs[v], asOfMs, tiles);
+          long from = r.view.tileStart(asOfMs) - longestWindowMs[v];
+          tiles = servingReaders.get().read(its[v], r.view, entityId, from, asOfMs, name);
           tilesByView[v] = tiles;
         }
         anyTile |= tiles.size() > 0;
@@ -527,75 +514,6 @@ public final class FeatureStore implements AutoCloseable {
               ? EntityStatus.ENTITY_STATUS_UNKNOWN
               : allOk ? EntityStatus.ENTITY_STATUS_COMPLETE : EntityStatus.ENTITY_STATUS_PARTIAL);
       return out.build();
-    }
-  }
-
-  /**
-   * This thread's serving buffer for {@code view}: lookups decode into it rather than into
-   * messages, and a buffer serves one entity's view at a time.
-   */
-  private ServingTiles servingTiles(ViewSpec view) {
-    return servingBuffers.get().computeIfAbsent(view.name(), v -> new ServingTiles(view));
-  }
-
-  /** Tiles in {@code [fromMs, toMs)} decoded into {@code into} (cleared first), oldest first. */
-  private void readTiles(
-      RocksIterator it, String entityId, long fromMs, long toMs, ServingTiles into) {
-    into.clear();
-    if (fromMs >= toMs) {
-      return;
-    }
-    ReadBuffers buffers = readBuffers.get();
-    byte[] upper = TileKey.of(entityId, toMs);
-    for (it.seek(TileKey.of(entityId, fromMs)); it.isValid(); it.next()) {
-      if (buffers.keyAtOrAfter(it, upper)) {
-        break;
-      }
-      try {
-        into.add(buffers.value(it));
-      } catch (java.io.IOException e) {
-        throw new FeatureStoreException(name, "read a stored tile row", e);
-      }
-    }
-  }
-
-  /**
-   * A thread's direct buffers for keys and values read through an iterator: RocksDB copies into
-   * them, where {@code key()} and {@code value()} would allocate two arrays per tile.
-   */
-  private static final class ReadBuffers {
-    private java.nio.ByteBuffer key = java.nio.ByteBuffer.allocateDirect(256);
-    private java.nio.ByteBuffer value = java.nio.ByteBuffer.allocateDirect(16 * 1024);
-
-    /** Whether the iterator's key is at or after {@code bound}, compared as unsigned bytes. */
-    boolean keyAtOrAfter(RocksIterator it, byte[] bound) {
-      key = read(it, key, true);
-      int n = Math.min(key.remaining(), bound.length);
-      for (int i = 0; i < n; i++) {
-        int c = Integer.compare(key.get(i) & 0xff, bound[i] & 0xff);
-        if (c != 0) {
-          return c > 0;
-        }
-      }
-      return key.remaining() >= bound.length;
-    }
-
-    java.nio.ByteBuffer value(RocksIterator it) {
-      value = read(it, value, false);
-      return value;
-    }
-
-    /** Reads into {@code buffer}, growing it when the entry is larger; positioned at the start. */
-    private static java.nio.ByteBuffer read(
-        RocksIterator it, java.nio.ByteBuffer buffer, boolean isKey) {
-      buffer.clear();
-      int size = isKey ? it.key(buffer) : it.value(buffer);
-      if (size > buffer.capacity()) {
-        buffer = java.nio.ByteBuffer.allocateDirect(Integer.highestOneBit(size) * 2);
-        size = isKey ? it.key(buffer) : it.value(buffer);
-      }
-      buffer.position(0).limit(size);
-      return buffer;
     }
   }
 
@@ -620,11 +538,8 @@ public final class FeatureStore implements AutoCloseable {
     ColumnFamilyHandle family = viewFamilies.get(view);
     if (family == null) {
       throw new IllegalArgumentException(
-          "the store holds no view '"
-              + view
-              + "' (views: "
-              + String.join(", ", views.keySet())
-              + ")");
+          String.format(
+              "the store holds no view '%s' (views: %s)", view, String.join(", ", views.keySet())));
     }
     return family;
   }
