@@ -1,11 +1,9 @@
 package dev.streamscore.benchmarks;
 
 import dev.streamscore.launcher.load.OpenLoop;
-import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
-import io.grpc.stub.StreamObserver;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
@@ -160,21 +158,7 @@ public final class ScoringFloor {
                     stub.withDeadlineAfter(10, TimeUnit.SECONDS)
                         .predict(
                             ScoringLoad.request("fraud", "u" + random.nextInt(entities)),
-                            new StreamObserver<PredictResponse>() {
-                              @Override
-                              public void onNext(PredictResponse value) {}
-
-                              @Override
-                              public void onError(Throwable t) {
-                                errors.incrementAndGet();
-                                answered.run();
-                              }
-
-                              @Override
-                              public void onCompleted() {
-                                answered.run();
-                              }
-                            }))
+                            ScoringLoad.completion(answered, errors)))
             .awaitDone(Duration.ofSeconds(seconds + 30L));
     Stats after = stats(from, to);
     if (!print) {

@@ -121,13 +121,7 @@ public final class ScoringLoad {
                 dir.resolve("registry"),
                 Optional.empty(),
                 Clock.systemUTC());
-        ScoringNode node =
-            ScoringNode.start(
-                ScoringNodeConfig.of(
-                    "bench", dir.resolve("node"), Optional.empty(), registry.address()),
-                SPEC,
-                ScoringNode.Wiring.of(ServerTransport.loopback(0), new PrometheusRegistry(), clock)
-                    .withPredictions(p -> logged.incrementAndGet()));
+        ScoringNode node = node(dir, registry, clock, p -> logged.incrementAndGet());
         JedisPool pool = redis.pool(64)) {
       load(entities, node.store(), pool);
       ManagedChannel registryChannel =
@@ -208,6 +202,19 @@ public final class ScoringLoad {
     }
   }
 
+  /** A scoring node "bench" under {@code dir}/node on loopback, following {@code registry}. */
+  static ScoringNode node(
+      Path dir,
+      RegistryServer registry,
+      Clock clock,
+      dev.streamscore.scoring.PredictionSink predictions) {
+    return ScoringNode.start(
+        ScoringNodeConfig.of("bench", dir.resolve("node"), Optional.empty(), registry.address()),
+        SPEC,
+        ScoringNode.Wiring.of(ServerTransport.loopback(0), new PrometheusRegistry(), clock)
+            .withPredictions(predictions));
+  }
+
   static ModelVersionSpec spec(String name, boolean stored) {
     ModelVersionSpec.Builder spec =
         ModelVersionSpec.newBuilder().setName(name).setFormat(ModelFormat.MODEL_FORMAT_ONNX);
@@ -277,13 +284,18 @@ public final class ScoringLoad {
   private static final AtomicLong ERRORS = new AtomicLong();
 
   private static StreamObserver<PredictResponse> completion(Runnable done) {
+    return completion(done, ERRORS);
+  }
+
+  /** Runs {@code done} when a unary call ends, counting a failed one in {@code errors}. */
+  static StreamObserver<PredictResponse> completion(Runnable done, AtomicLong errors) {
     return new StreamObserver<>() {
       @Override
       public void onNext(PredictResponse value) {}
 
       @Override
       public void onError(Throwable t) {
-        ERRORS.incrementAndGet();
+        errors.incrementAndGet();
         done.run();
       }
 

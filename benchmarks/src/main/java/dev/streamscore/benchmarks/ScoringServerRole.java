@@ -9,13 +9,11 @@ import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
 import dev.streamscore.proto.v1.ScoringGrpc;
 import dev.streamscore.scoring.ScoringNode;
-import dev.streamscore.scoring.ScoringNodeConfig;
 import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.StreamObserver;
-import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.lang.management.ManagementFactory;
@@ -62,13 +60,7 @@ public final class ScoringServerRole {
                 dir.resolve("registry"),
                 Optional.empty(),
                 Clock.systemUTC());
-        ScoringNode node =
-            ScoringNode.start(
-                ScoringNodeConfig.of(
-                    "bench", dir.resolve("node"), Optional.empty(), registry.address()),
-                ScoringLoad.SPEC,
-                ScoringNode.Wiring.of(ServerTransport.loopback(0), new PrometheusRegistry(), clock)
-                    .withPredictions(p -> {}))) {
+        ScoringNode node = ScoringLoad.node(dir, registry, clock, p -> {})) {
       List<FeatureRow> batch = new ArrayList<>();
       ScoringLoad.rows(
           entities,
