@@ -3,6 +3,8 @@ package dev.streamscore.etl;
 import com.google.protobuf.CodedInputStream;
 import com.google.protobuf.ExtensionRegistryLite;
 import com.google.protobuf.WireFormat;
+import dev.streamscore.proto.v1.ColumnPartial;
+import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.Value;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -100,12 +102,12 @@ public final class ServingTiles {
     CodedInputStream in = CodedInputStream.newInstance(row);
     for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
       switch (WireFormat.getTagFieldNumber(tag)) {
-        case 3 -> tileStart[t] = in.readInt64();
-        case 6 -> eventCount[t] = in.readInt64();
-        case 7 -> readColumn(in, row, t);
-        case 8 -> maxEventTime[t] = in.readInt64();
-        case 12 -> sourcePartition[t] = in.readInt32();
-        case 13 -> sourceNextOffset[t] = in.readInt64();
+        case FeatureRow.TILE_START_MS_FIELD_NUMBER -> tileStart[t] = in.readInt64();
+        case FeatureRow.EVENT_COUNT_FIELD_NUMBER -> eventCount[t] = in.readInt64();
+        case FeatureRow.COLUMNS_FIELD_NUMBER -> readColumn(in, row, t);
+        case FeatureRow.MAX_EVENT_TIME_MS_FIELD_NUMBER -> maxEventTime[t] = in.readInt64();
+        case FeatureRow.SOURCE_PARTITION_FIELD_NUMBER -> sourcePartition[t] = in.readInt32();
+        case FeatureRow.SOURCE_NEXT_OFFSET_FIELD_NUMBER -> sourceNextOffset[t] = in.readInt64();
         default -> in.skipField(tag);
       }
     }
@@ -120,7 +122,10 @@ public final class ServingTiles {
     size++;
   }
 
-  /** A map entry of {@code columns}: key, then the {@code ColumnPartial}. */
+  /**
+   * A map entry of {@code columns}: protobuf encodes each as a message with the key in field 1 and
+   * the {@code ColumnPartial} in field 2.
+   */
   private void readColumn(CodedInputStream in, ByteBuffer row, int t) throws IOException {
     int limit = in.pushLimit(in.readRawVarint32());
     int c = -1;
@@ -171,20 +176,20 @@ public final class ServingTiles {
     while (!in.isAtEnd()) {
       int tag = in.readTag();
       switch (WireFormat.getTagFieldNumber(tag)) {
-        case 1 -> count[i] = in.readInt64();
-        case 2 -> sum[i] = in.readDouble();
-        case 3 -> sumSquares[i] = in.readDouble();
-        case 4 -> min[i] = in.readDouble();
-        case 5 -> max[i] = in.readDouble();
-        case 6 -> {
+        case ColumnPartial.COUNT_FIELD_NUMBER -> count[i] = in.readInt64();
+        case ColumnPartial.SUM_FIELD_NUMBER -> sum[i] = in.readDouble();
+        case ColumnPartial.SUM_SQUARES_FIELD_NUMBER -> sumSquares[i] = in.readDouble();
+        case ColumnPartial.MIN_FIELD_NUMBER -> min[i] = in.readDouble();
+        case ColumnPartial.MAX_FIELD_NUMBER -> max[i] = in.readDouble();
+        case ColumnPartial.LAST_FIELD_NUMBER -> {
           if (keepsLast[c]) {
             last[i] = in.readMessage(Value.parser(), ExtensionRegistryLite.getEmptyRegistry());
           } else {
             in.skipField(tag);
           }
         }
-        case 7 -> lastTime[i] = in.readInt64();
-        case 8 -> {
+        case ColumnPartial.LAST_TIME_MS_FIELD_NUMBER -> lastTime[i] = in.readInt64();
+        case ColumnPartial.HLL_SKETCH_FIELD_NUMBER -> {
           if (keepsSketch[c]) {
             byte[] bytes = in.readByteArray();
             sketch[i] = bytes.length == 0 ? null : bytes;
