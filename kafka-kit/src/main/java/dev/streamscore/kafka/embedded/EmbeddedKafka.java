@@ -92,7 +92,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       }
       for (int attempt = 1; ; attempt++) {
         int port = config.port() == 0 ? freePort() : config.port();
-        int controllerPort = freePort();
+        int controllerPort = freePortOtherThan(port);
         try {
           EmbeddedKafka kafka = startOnce(config, dir, temporary, port, controllerPort);
           LOG.info(
@@ -330,6 +330,20 @@ public final class EmbeddedKafka implements AutoCloseable {
     } catch (IOException e) {
       throw new UncheckedIOException("cannot find a free port on " + HOST, e);
     }
+  }
+
+  /**
+   * A free port that is not {@code taken}: the broker's port is free again until the broker binds
+   * it, so the system can hand it out a second time, and Kafka refuses two listeners on one port.
+   */
+  private static int freePortOtherThan(int taken) {
+    for (int i = 0; i < 100; i++) {
+      int port = freePort();
+      if (port != taken) {
+        return port;
+      }
+    }
+    throw new EmbeddedKafkaException("no free port on " + HOST + " other than " + taken);
   }
 
   private static boolean isFree(int port) {
