@@ -21,6 +21,7 @@ import org.apache.kafka.clients.consumer.OffsetAndTimestamp;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.errors.WakeupException;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.slf4j.Logger;
@@ -43,6 +44,7 @@ import org.slf4j.LoggerFactory;
 public final class PredictionMonitor implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(PredictionMonitor.class);
   private static final Duration DISCOVERY = Duration.ofSeconds(5);
+  private static final Duration RETRY = Duration.ofSeconds(1);
 
   /**
    * What the monitor keeps for one model version.
@@ -146,15 +148,34 @@ public final class PredictionMonitor implements AutoCloseable {
   }
 
   private void run() {
-    long nextDiscovery = 0;
+    // Discovery runs on elapsed time, not the injected clock: a clock that stands still (a replay,
+    // a test) must not stop the monitor from finding topics created meanwhile.
+    long nextDiscovery = System.nanoTime();
+    boolean discovered = false;
+    boolean unreachable = false;
     try {
       while (!closed) {
-        if (clock.millis() >= nextDiscovery) {
-          discover();
-          nextDiscovery = clock.millis() + DISCOVERY.toMillis();
+        if (System.nanoTime() - nextDiscovery >= 0) {
+          try {
+            discover();
+            discovered = true;
+            nextDiscovery = System.nanoTime() + DISCOVERY.toNanos();
+            if (unreachable) {
+              unreachable = false;
+              LOG.info("prediction monitor reaches the brokers again");
+            }
+          } catch (RetriableException e) {
+            // A broker not up yet, or too slow to answer on a loaded machine: not a reason to
+            // stop. Until a discovery succeeds the monitor is not caught up.
+            if (!unreachable) {
+              unreachable = true;
+              LOG.warn("prediction monitor cannot reach the brokers, retrying: {}", e.getMessage());
+            }
+            nextDiscovery = System.nanoTime() + RETRY.toNanos();
+          }
         }
-        if (assigned.isEmpty()) {
-          caughtUp = true; // nothing to read back
+        if (!discovered || assigned.isEmpty()) {
+          caughtUp = discovered; // with nothing assigned, nothing to read back
           TimeUnit.MILLISECONDS.sleep(200);
           continue;
         }
@@ -167,7 +188,11 @@ public final class PredictionMonitor implements AutoCloseable {
             LOG.debug("skipped {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.toString());
           }
         }
-        caughtUp = reachedStartEnds();
+        try {
+          caughtUp = reachedStartEnds();
+        } catch (RetriableException e) {
+          caughtUp = false; // a position not known yet; asked again after the next poll
+        }
         if (caughtUp) {
           // Until then records of any age are still being read back: nothing may expire yet.
           join.expire(clock.millis());
@@ -214,10 +239,13 @@ public final class PredictionMonitor implements AutoCloseable {
     if (fresh.isEmpty()) {
       return;
     }
-    assigned.addAll(fresh.keySet());
-    consumer.assign(assigned);
+    // Both lookups before the assignment: if either times out, nothing has changed and the next
+    // discovery finds the same partitions fresh again.
     Map<TopicPartition, OffsetAndTimestamp> starts =
         consumer.offsetsForTimes(fresh, Duration.ofSeconds(10));
+    Map<TopicPartition, Long> ends = consumer.endOffsets(fresh.keySet(), Duration.ofSeconds(10));
+    assigned.addAll(fresh.keySet());
+    consumer.assign(assigned);
     List<TopicPartition> atEnd = new ArrayList<>();
     for (TopicPartition tp : fresh.keySet()) {
       OffsetAndTimestamp start = starts.get(tp);
@@ -230,13 +258,13 @@ public final class PredictionMonitor implements AutoCloseable {
     if (!atEnd.isEmpty()) {
       consumer.seekToEnd(atEnd); // an empty list would mean every assigned partition
     }
-    consumer.endOffsets(fresh.keySet(), Duration.ofSeconds(10)).forEach(startEnds::putIfAbsent);
+    ends.forEach(startEnds::putIfAbsent);
     LOG.debug("monitoring {} more partitions", fresh.size());
   }
 
   private boolean reachedStartEnds() {
     for (Map.Entry<TopicPartition, Long> e : startEnds.entrySet()) {
-      if (consumer.position(e.getKey()) < e.getValue()) {
+      if (consumer.position(e.getKey(), Duration.ofSeconds(5)) < e.getValue()) {
         return false;
       }
     }
@@ -362,9 +390,12 @@ public final class PredictionMonitor implements AutoCloseable {
     return m == null ? List.of() : m.quality().pairs(window, atMs);
   }
 
-  /** Whether it has read every partition to where its end was when the monitor first saw it. */
+  /**
+   * Whether it has read every partition to where its end was when the monitor first saw it; never
+   * true of a monitor whose thread has stopped.
+   */
   public boolean caughtUp() {
-    return caughtUp;
+    return caughtUp && thread.isAlive();
   }
 
   /** Records read from the prediction topics. */

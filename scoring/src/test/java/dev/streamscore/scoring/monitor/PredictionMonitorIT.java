@@ -84,6 +84,42 @@ class PredictionMonitorIT {
   }
 
   @Test
+  void aMonitorStartedBeforeItsBrokerIsNotCaughtUpUntilItReachesItAndThenReadsEveryPrediction()
+      throws Exception {
+    ReferenceProfile profile = DriftWindowsTest.profile(5_000, 1);
+    Versions profiles =
+        (model, version) -> Optional.of(ModelVersionSpec.newBuilder().setProfile(profile).build());
+    long now = System.currentTimeMillis();
+    // A clock that stands still: finding the broker and its topics must not wait for it to move.
+    Clock still = Clock.fixed(java.time.Instant.ofEpochMilli(now), java.time.ZoneOffset.UTC);
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    try (PredictionMonitor monitor =
+        PredictionMonitor.start("127.0.0.1:" + port, profiles, MonitorConfig.defaults(), still)) {
+      // Past the 5 s a topic listing may take: a monitor that gave up would stop here.
+      await()
+          .during(Duration.ofSeconds(7))
+          .atMost(Duration.ofSeconds(8))
+          .until(() -> !monitor.caughtUp());
+      try (EmbeddedKafka kafka =
+              EmbeddedKafka.start(EmbeddedKafkaConfig.defaults().withPort(port));
+          PredictionLog log = PredictionLog.start(kafka.bootstrapServers(), 10_000)) {
+        Random random = new Random(4);
+        for (int i = 0; i < 500; i++) {
+          log.publish(
+              DriftWindowsTest.prediction(
+                  DriftWindowsTest.inputs(random, 0), now - 10 * 60_000 + i * 1_000L));
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> log.sent() == 500);
+        await().atMost(Duration.ofSeconds(60)).until(() -> monitor.read() == 500);
+        await().atMost(Duration.ofSeconds(30)).until(monitor::caughtUp);
+      }
+    }
+  }
+
+  @Test
   void liveQualityOfACanaryAndProdOnTheSameTrafficEqualsAnOfflineComputationOfTheSamePairs()
       throws Exception {
     ModelVersionSpec spec =
