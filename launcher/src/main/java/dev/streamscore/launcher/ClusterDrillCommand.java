@@ -66,8 +66,8 @@ final class ClusterDrillCommand implements Callable<Integer> {
       paramLabel = "MEMBER,...",
       split = ",",
       description =
-          "Members to kill, in order (default: a broker, the ETL engine's processes, a scoring"
-              + " node, a validator, a gateway).")
+          "Members to kill, in order; a+b kills a and b at once (default: a broker, the ETL"
+              + " engine's processes, a scoring node, a validator, a gateway).")
   List<String> faults;
 
   @Option(

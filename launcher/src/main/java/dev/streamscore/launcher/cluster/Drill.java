@@ -77,7 +77,9 @@ public final class Drill {
    * @param ingestPerSecond payments published through the ingest gateways per second (unary
    *     PublishBatch calls of one event, through the failover client); 0 for none
    * @param warmUp load before the first fault
-   * @param faults members to kill and start again, one at a time
+   * @param faults what to kill and start again, one fault at a time: a member, or members joined by
+   *     {@code +} killed together (as a host failure takes down all it runs) and started again
+   *     together
    * @param between load after each member serves again, before the next fault
    * @param seed the generator's
    * @param compareTiles whether to compare the feature tiles with the core's replay afterwards (a
@@ -97,6 +99,12 @@ public final class Drill {
       Duration predictDeadline) {
     public Plan {
       faults = List.copyOf(faults);
+      for (String fault : faults) {
+        if (fault.isBlank() || members(fault).stream().anyMatch(String::isBlank)) {
+          throw new IllegalArgumentException(
+              "a fault is a member or members joined by '+', got '" + fault + "'");
+        }
+      }
       if (predictDeadline.isNegative() || predictDeadline.isZero()) {
         throw new IllegalArgumentException("the Predict deadline must be positive");
       }
@@ -106,10 +114,16 @@ public final class Drill {
     }
   }
 
+  /** The members one fault kills: {@code scoring-1+flink-taskmanager} is two. */
+  static List<String> members(String fault) {
+    return List.of(fault.split("\\+", -1));
+  }
+
   /**
    * One fault's account, from the kill to the end of the load after it.
    *
-   * @param toService from the SIGKILL until the member serves again (the ETL job runs again)
+   * @param member the member, or the members killed together joined by {@code +}
+   * @param toService from the SIGKILL until the members serve again (the ETL job runs again)
    * @param predictFailed Predict calls that failed in the window
    * @param predictRetries Predict attempts the client made again in the window
    */
@@ -245,6 +259,17 @@ public final class Drill {
 
   /** Runs the plan and checks the ledgers; the cluster must be up, the model registered. */
   public Report run(Plan plan) throws InterruptedException {
+    for (String fault : plan.faults()) {
+      for (String member : members(fault)) {
+        if (!cluster.members().contains(member)) {
+          throw new ClusterException(
+              "no member "
+                  + member
+                  + " in this cluster; members: "
+                  + String.join(", ", cluster.members()));
+        }
+      }
+    }
     String bootstrap = cluster.layout().bootstrap();
     List<FaultResult> faults = new ArrayList<>();
     OpenLoop.Result events;
@@ -274,19 +299,21 @@ public final class Drill {
               + plan.predictsPerSecond()
               + " Predict/s through the failover client");
       pause(plan.warmUp());
-      for (String member : plan.faults()) {
+      for (String fault : plan.faults()) {
         predict.sinceLast();
         long failedBefore = predictFailed(predict);
         long retriesBefore = retries.sum();
         Instant killed = clock.instant();
-        cluster.kill(member);
-        cluster.start(member);
+        for (String member : members(fault)) {
+          cluster.kill(member);
+        }
+        cluster.start(members(fault));
         Duration toService = Duration.between(killed, clock.instant());
         pause(plan.between());
         Histogram window = predict.sinceLast();
         FaultResult result =
             new FaultResult(
-                member,
+                fault,
                 toService,
                 predictFailed(predict) - failedBefore,
                 retries.sum() - retriesBefore,
@@ -296,7 +323,7 @@ public final class Drill {
         progress.accept(
             String.format(
                 "%s back in %.1f s; %d Predict failed, %d retries",
-                member,
+                fault,
                 toService.toMillis() / 1000.0,
                 result.predictFailed(),
                 result.predictRetries()));

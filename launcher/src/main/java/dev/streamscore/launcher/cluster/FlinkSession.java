@@ -12,6 +12,7 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
 
 /**
@@ -33,6 +34,12 @@ final class FlinkSession {
   private final Path home;
   private final RestJson rest;
 
+  /**
+   * Flink's memory sizing per process kind: a JVM run each, seconds on a loaded machine, and the
+   * same answer as long as {@code config.yaml} is.
+   */
+  private final Map<String, List<String>> sizings = new ConcurrentHashMap<>();
+
   FlinkSession(Layout layout, Path home) {
     this.layout = layout;
     this.home = home;
@@ -41,6 +48,7 @@ final class FlinkSession {
 
   /** Writes the cluster's {@code config.yaml}, read by the JobManager, TaskManager and client. */
   void prepare() {
+    sizings.clear();
     Path conf = confDir().resolve("config.yaml");
     String yaml =
         String.join(
@@ -98,17 +106,26 @@ final class FlinkSession {
   }
 
   List<Member> members() {
-    return List.of(
-        process(
-            JOB_MANAGER,
-            "GET_JM_RESOURCE_PARAMS",
-            "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
-            layout.flinkRestPort()),
-        process(
-            TASK_MANAGER,
-            "GET_TM_RESOURCE_PARAMS",
-            "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
-            layout.taskManagerRpcPort()));
+    return List.of(member(JOB_MANAGER), member(TASK_MANAGER));
+  }
+
+  /** The JobManager or the TaskManager, without sizing the other. */
+  Member member(String name) {
+    return switch (name) {
+      case JOB_MANAGER ->
+          process(
+              JOB_MANAGER,
+              "GET_JM_RESOURCE_PARAMS",
+              "org.apache.flink.runtime.entrypoint.StandaloneSessionClusterEntrypoint",
+              layout.flinkRestPort());
+      case TASK_MANAGER ->
+          process(
+              TASK_MANAGER,
+              "GET_TM_RESOURCE_PARAMS",
+              "org.apache.flink.runtime.taskexecutor.TaskManagerRunner",
+              layout.taskManagerRpcPort());
+      default -> throw new IllegalArgumentException("not a Flink process: " + name);
+    };
   }
 
   /**
@@ -128,6 +145,10 @@ final class FlinkSession {
   }
 
   private List<String> resourceParams(String sizing) {
+    return sizings.computeIfAbsent(sizing, this::computeResourceParams);
+  }
+
+  private List<String> computeResourceParams(String sizing) {
     List<String> command = Jvm.base(layout, JOB_MANAGER, "128m");
     command.add("-Dlogback.configurationFile=" + layout.conf().resolve("logback.xml"));
     command.addAll(

@@ -177,17 +177,26 @@ public final class LocalCluster {
    * from its latest retained checkpoint.
    */
   public void start(String name) {
-    requireMember(name);
-    if (name.startsWith("kafka-")) {
+    start(List.of(name));
+  }
+
+  /**
+   * Starts several members at once (a host's, after it failed) and waits until all of them serve,
+   * as {@link #start(String)} does for one.
+   */
+  public void start(List<String> names) {
+    names.forEach(this::requireMember);
+    if (names.stream().anyMatch(n -> n.startsWith("kafka-"))) {
       kafka.prepare();
     }
-    startAll(List.of(member(name)));
-    if (name.startsWith("kafka-")) {
+    startAll(names.stream().map(this::member).toList());
+    if (names.stream().anyMatch(n -> n.startsWith("kafka-"))) {
       // Back in full service: every replica it holds has caught up and rejoined the ISR.
       awaitInSync();
-    } else if (name.equals(FlinkSession.JOB_MANAGER) || name.equals(FlinkSession.TASK_MANAGER)) {
+    }
+    if (names.contains(FlinkSession.JOB_MANAGER) || names.contains(FlinkSession.TASK_MANAGER)) {
       ensureJob();
-    } else if (name.equals(SparkStandalone.WORKER)) {
+    } else if (names.contains(SparkStandalone.WORKER)) {
       // The Master relaunches a supervised driver once a Worker has room again.
       await(this::etlRunning, "the ETL job to run");
     }
@@ -197,9 +206,10 @@ public final class LocalCluster {
    * Upgrades the Flink job to {@code next} without losing state: Flink stops the job with a
    * savepoint, and the same job jar is submitted again with the new spec, restored from it. Views
    * the new spec adds get their topics first, and fill from the events the new job reads; the
-   * others continue from their state, unchanged. Then the roles that read the spec (validators,
-   * scoring nodes) are restarted one at a time, so failover clients see no error. The new spec is
-   * copied into the cluster's directory and kept as the cluster's spec.
+   * others continue from their state, unchanged. Then the roles that read the spec are restarted
+   * one at a time, so failover clients see no error: the scoring nodes, and the validators if the
+   * sources changed. The new spec is copied into the cluster's directory and kept as the cluster's
+   * spec.
    *
    * @return the savepoint
    * @throws ClusterException when the cluster runs Spark, no job runs, the spec cannot be read, or
@@ -259,7 +269,10 @@ public final class LocalCluster {
     await(this::etlRunning, "the upgraded job to run");
     progress.accept("flink job " + id + " runs " + next.getFileName() + " from the savepoint");
     List<String> readers = new ArrayList<>();
-    IntStream.rangeClosed(1, Layout.VALIDATORS).forEach(i -> readers.add(Roles.validatorName(i)));
+    // Validators read only the sources: a spec that adds or changes views leaves them as they are.
+    if (!wanted.sources().equals(current.sources())) {
+      IntStream.rangeClosed(1, Layout.VALIDATORS).forEach(i -> readers.add(Roles.validatorName(i)));
+    }
     IntStream.rangeClosed(1, Layout.SCORING_NODES).forEach(i -> readers.add(Roles.scoringName(i)));
     for (String name : readers) {
       if (processes.find(name).isPresent()) {
@@ -462,8 +475,7 @@ public final class LocalCluster {
   private Member member(String name) {
     return switch (name) {
       case Roles.REGISTRY -> roles.registry();
-      case FlinkSession.JOB_MANAGER -> flink.members().get(0);
-      case FlinkSession.TASK_MANAGER -> flink.members().get(1);
+      case FlinkSession.JOB_MANAGER, FlinkSession.TASK_MANAGER -> flink.member(name);
       case SparkStandalone.MASTER -> spark.members().get(0);
       case SparkStandalone.WORKER -> spark.members().get(1);
       default -> {
