@@ -66,6 +66,10 @@ final class Launcher {
         List.of(
             Path.of(System.getProperty("java.home"), "bin", "java").toString(),
             "-Xmx512m",
+            // Several of these JVMs share CI's two cores with the test's own: as the local cluster
+            // does there, no G1 background threads and no C2 (RoleCommandsIT 111 s -> 96 s).
+            "-XX:+UseSerialGC",
+            "-XX:TieredStopAtLevel=1",
             "-DOPT_OUT_TRACKING=true",
             "-jar",
             JAR.toString()));
