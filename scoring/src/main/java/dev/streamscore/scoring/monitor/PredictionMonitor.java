@@ -240,23 +240,18 @@ public final class PredictionMonitor implements AutoCloseable {
       return;
     }
     // Both lookups before the assignment: if either times out, nothing has changed and the next
-    // discovery finds the same partitions fresh again.
+    // discovery finds the same partitions fresh again. The ends first: a partition with no record
+    // as recent as its start is read from that end, and so from before anything written since.
+    // (Seeking to the end instead resolves at the next poll and skipped what arrived meanwhile: a
+    // topic found while still empty lost its first predictions.)
+    Map<TopicPartition, Long> ends = consumer.endOffsets(fresh.keySet(), Duration.ofSeconds(10));
     Map<TopicPartition, OffsetAndTimestamp> starts =
         consumer.offsetsForTimes(fresh, Duration.ofSeconds(10));
-    Map<TopicPartition, Long> ends = consumer.endOffsets(fresh.keySet(), Duration.ofSeconds(10));
     assigned.addAll(fresh.keySet());
     consumer.assign(assigned);
-    List<TopicPartition> atEnd = new ArrayList<>();
     for (TopicPartition tp : fresh.keySet()) {
       OffsetAndTimestamp start = starts.get(tp);
-      if (start == null) {
-        atEnd.add(tp);
-      } else {
-        consumer.seek(tp, start.offset());
-      }
-    }
-    if (!atEnd.isEmpty()) {
-      consumer.seekToEnd(atEnd); // an empty list would mean every assigned partition
+      consumer.seek(tp, start == null ? ends.get(tp) : start.offset());
     }
     ends.forEach(startEnds::putIfAbsent);
     LOG.debug("monitoring {} more partitions", fresh.size());
