@@ -1,7 +1,11 @@
 package dev.streamscore.scoring;
 
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.KafkaOperationException;
+import dev.streamscore.kafka.Topics;
+import dev.streamscore.kafka.TopicsNotReadyException;
 import dev.streamscore.proto.v1.Prediction;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -9,9 +13,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -19,7 +21,6 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -179,19 +180,14 @@ public final class PredictionLog implements PredictionSink, AutoCloseable {
 
   private void ensureTopic(String topic) {
     try {
-      admin
-          .createTopics(List.of(new NewTopic(topic, PARTITIONS, (short) -1)))
-          .all()
-          .get(30, TimeUnit.SECONDS);
-      LOG.info("prediction log: created {}", topic);
-    } catch (ExecutionException e) {
-      if (!(e.getCause() instanceof TopicExistsException)) {
-        LOG.warn("prediction log: cannot create {}: {}", topic, e.getCause().toString());
-      }
-    } catch (TimeoutException e) {
-      LOG.warn("prediction log: creating {} timed out", topic);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
+      // Created, then every partition answering before the first send: a batch sent to a leader
+      // still loading its new partition was refused, and the idempotent producer's retries of it
+      // then failed on its sequence numbers without end (seen on an embedded 4.x broker).
+      Topics.using(admin)
+          .ensure(List.of(new NewTopic(topic, PARTITIONS, (short) -1)), Duration.ofSeconds(30));
+      LOG.info("prediction log: {} ready", topic);
+    } catch (TopicsNotReadyException | KafkaOperationException e) {
+      LOG.warn("prediction log: cannot create {}: {}", topic, e.getMessage());
     }
   }
 
@@ -208,8 +204,8 @@ public final class PredictionLog implements PredictionSink, AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    producer.close(java.time.Duration.ofSeconds(10));
-    admin.close(java.time.Duration.ofSeconds(5));
+    producer.close(Duration.ofSeconds(10));
+    admin.close(Duration.ofSeconds(5));
     LOG.info(
         "prediction log closed: {} sent, {} dropped, {} failed",
         sent.get(),
