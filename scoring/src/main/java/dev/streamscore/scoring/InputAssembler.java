@@ -17,7 +17,6 @@ import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.Value;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -41,6 +40,8 @@ final class InputAssembler {
   /** Per model version: its inputs grouped for lookup. Versions never change once registered. */
   private final Map<String, Plan> plans = new ConcurrentHashMap<>();
 
+  private volatile Plan last;
+
   // Request features that a source declares bool may be given as booleans (0 or 1); others not.
   private final Set<String> boolFields;
 
@@ -60,25 +61,44 @@ final class InputAssembler {
    * meta}), or its failure.
    */
   void assemble(List<Pending> group, ModelVersion meta, long asOfMs) {
-    Plan plan = plans.computeIfAbsent(meta.getName() + "@" + meta.getVersion(), k -> plan(meta));
-    String model = meta.getName() + " v" + meta.getVersion();
+    Plan plan = plan(meta);
     for (Pending item : group) {
       try {
-        assembleRequestFeatures(plan, meta, item, model);
+        assembleRequestFeatures(plan, meta, item);
       } catch (ScoringException e) {
         item.failure = e;
       }
     }
     for (KeyGroup key : plan.stored()) {
-      assembleStored(key, meta, group, asOfMs, model);
+      assembleStored(key, meta, group, asOfMs);
     }
+  }
+
+  /**
+   * The version's prepared plan. A node serves the same version's metadata object to every request
+   * until a swap, so the last plan is found by identity without building a key.
+   */
+  private Plan plan(ModelVersion meta) {
+    Plan last = this.last;
+    if (last != null && last.meta() == meta) {
+      return last;
+    }
+    Plan plan = plans.computeIfAbsent(meta.getName() + "@" + meta.getVersion(), k -> prepare(meta));
+    this.last = plan;
+    return plan;
+  }
+
+  /** How a version is named in errors: built only for them. */
+  private static String label(ModelVersion meta) {
+    return meta.getName() + " v" + meta.getVersion();
   }
 
   /**
    * A version's inputs: stored ones grouped by the entity key of their view (each group read
    * through one prepared lookup), request-time ones by name.
    */
-  private record Plan(List<KeyGroup> stored, Map<String, Integer> requestInputs) {}
+  private record Plan(
+      ModelVersion meta, List<KeyGroup> stored, Map<String, Integer> requestInputs) {}
 
   /**
    * Stored inputs read for one entity key: their positions in the vector, their lookup, and the
@@ -95,7 +115,7 @@ final class InputAssembler {
   /** One view's inputs of a key group. */
   private record ByView(List<String> features, List<Integer> indexes) {}
 
-  private Plan plan(ModelVersion meta) {
+  private Plan prepare(ModelVersion meta) {
     Map<String, List<Integer>> byKey = new TreeMap<>();
     Map<String, Integer> request = new LinkedHashMap<>();
     for (int i = 0; i < meta.getSpec().getInputsCount(); i++) {
@@ -132,15 +152,16 @@ final class InputAssembler {
               .toList();
       stored.add(new KeyGroup(e.getKey(), positions, store.lookup(names), views, topics));
     }
-    return new Plan(stored, request);
+    return new Plan(meta, stored, request);
   }
 
-  private void assembleRequestFeatures(Plan plan, ModelVersion meta, Pending item, String model) {
+  private void assembleRequestFeatures(Plan plan, ModelVersion meta, Pending item) {
     ScoreRequest request = item.request;
     List<ModelInput> inputs = meta.getSpec().getInputsList();
     item.vector = new float[inputs.size()];
     item.issues = new ArrayList<>();
-    item.featureTimes = new HashMap<>();
+    item.featureTimeMs = new long[inputs.size()];
+    java.util.Arrays.fill(item.featureTimeMs, Pending.NO_TIME);
     item.positions.clear();
     item.storeReads.clear();
     Map<String, Value> given = request.features();
@@ -151,7 +172,7 @@ final class InputAssembler {
               "request_features['"
                   + name
                   + "'] is not a request-time input of "
-                  + model
+                  + label(meta)
                   + " (its request-time inputs: "
                   + plan.requestInputs().keySet()
                   + ")");
@@ -164,7 +185,7 @@ final class InputAssembler {
       if (v == null) {
         if (input.getMissingPolicy() == MissingPolicy.MISSING_POLICY_REJECT) {
           throw ScoringException.invalid(
-              "request_features['" + e.getKey() + "'] is required by " + model);
+              "request_features['" + e.getKey() + "'] is required by " + label(meta));
         }
         item.vector[e.getValue()] = (float) input.getDefaultValue();
         item.issues.add(issue(input, "missing"));
@@ -180,8 +201,7 @@ final class InputAssembler {
   }
 
   /** Reads one key's stored inputs for every item still standing, in one store read. */
-  private void assembleStored(
-      KeyGroup group, ModelVersion meta, List<Pending> items, long asOfMs, String model) {
+  private void assembleStored(KeyGroup group, ModelVersion meta, List<Pending> items, long asOfMs) {
     String key = group.key();
     List<Pending> reading = new ArrayList<>(items.size());
     List<String> entities = new ArrayList<>(items.size());
@@ -197,7 +217,7 @@ final class InputAssembler {
                 "entity_ids['"
                     + key
                     + "'] is required: "
-                    + model
+                    + label(meta)
                     + " reads features keyed by "
                     + key
                     + " (given: "
@@ -209,7 +229,7 @@ final class InputAssembler {
         EntityFeatures given = given(group, item.request.storedFeatures());
         if (given != null) {
           try {
-            fill(group, meta, item, entity, given, model);
+            fill(group, meta, item, entity, given);
           } catch (ScoringException e) {
             item.failure = e;
           }
@@ -237,7 +257,7 @@ final class InputAssembler {
         item.storeReads.put(topic, entities.get(r));
       }
       try {
-        fill(group, meta, item, entities.get(r), read.get(r), model);
+        fill(group, meta, item, entities.get(r), read.get(r));
       } catch (ScoringException e) {
         reading.get(r).failure = e;
       }
@@ -260,19 +280,14 @@ final class InputAssembler {
   }
 
   private static void fill(
-      KeyGroup group,
-      ModelVersion meta,
-      Pending item,
-      String entity,
-      EntityFeatures features,
-      String model) {
+      KeyGroup group, ModelVersion meta, Pending item, String entity, EntityFeatures features) {
     for (int j = 0; j < group.positions().length; j++) {
       int i = group.positions()[j];
       ModelInput input = meta.getSpec().getInputs(i);
       FeatureValue fv = features.getValues(j);
       if (fv.getStatus() == FeatureStatus.FEATURE_STATUS_OK) {
         item.vector[i] = number(fv.getValue(), "feature '" + input.getName() + "'");
-        item.featureTimes.put(input.getName(), fv.getEventTimeMs());
+        item.featureTimeMs[i] = fv.getEventTimeMs();
         if (fv.getEventTimeMs() > 0) {
           item.oldestFeatureTimeMs = Math.min(item.oldestFeatureTimeMs, fv.getEventTimeMs());
         }
@@ -292,7 +307,7 @@ final class InputAssembler {
                 + " '"
                 + entity
                 + "' and "
-                + model
+                + label(meta)
                 + " refuses defaults for it");
       }
       item.vector[i] = (float) input.getDefaultValue();

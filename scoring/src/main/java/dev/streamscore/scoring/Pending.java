@@ -10,12 +10,17 @@ import java.util.Map;
 
 /** One request on its way through a batch: its version, its input vector, then its outcome. */
 final class Pending {
+  static final long NO_TIME = Long.MIN_VALUE;
+
   final ScoreRequest request;
   String alias = "";
   Lease lease;
   float[] vector;
   List<FeatureIssue> issues;
-  Map<String, Long> featureTimes;
+
+  /** Per input, the event time of the stored value read; {@link #NO_TIME} for the others. */
+  long[] featureTimeMs;
+
   long oldestFeatureTimeMs = Long.MAX_VALUE;
 
   /** Where in the events log the stored features read stood. */

@@ -13,7 +13,6 @@ import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.Prediction;
 import dev.streamscore.proto.v1.Score;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -112,7 +111,10 @@ public final class Scorer {
       List<ScoreRequest> requests, long asOfMs, Consumer<ShadowTask> shadow) {
     long began = System.nanoTime();
     Pending[] items = new Pending[requests.size()];
-    Map<String, List<Pending>> byVersion = new LinkedHashMap<>();
+    // Requests grouped by the version's metadata object: a node hands every lease of a loaded
+    // version the same one, and a batch rarely spans more than two versions.
+    List<ModelVersion> versions = new ArrayList<>(2);
+    List<List<Pending>> groups = new ArrayList<>(2);
     try {
       for (int i = 0; i < items.length; i++) {
         Pending item = new Pending(requests.get(i));
@@ -120,14 +122,20 @@ public final class Scorer {
         try {
           acquire(item);
           ModelVersion meta = item.lease.metadata();
-          byVersion
-              .computeIfAbsent(meta.getName() + "@" + meta.getVersion(), k -> new ArrayList<>())
-              .add(item);
+          int g = 0;
+          while (g < versions.size() && versions.get(g) != meta) {
+            g++;
+          }
+          if (g == versions.size()) {
+            versions.add(meta);
+            groups.add(new ArrayList<>(items.length));
+          }
+          groups.get(g).add(item);
         } catch (ScoringException e) {
           item.failure = e;
         }
       }
-      for (List<Pending> group : byVersion.values()) {
+      for (List<Pending> group : groups) {
         run(group, asOfMs, Role.LIVE, began);
       }
     } finally {
@@ -216,7 +224,6 @@ public final class Scorer {
   /** Assembles, predicts and describes {@code group}: requests for one model version. */
   private void run(List<Pending> group, long asOfMs, Role role, long began) {
     ModelVersion meta = group.get(0).lease.metadata();
-    String model = meta.getName() + " v" + meta.getVersion();
     inputs.assemble(group, meta, asOfMs);
     List<Pending> ready = new ArrayList<>(group.size());
     for (Pending item : group) {
@@ -237,7 +244,8 @@ public final class Scorer {
     } catch (PredictionException e) {
       ScoringException failure =
           new ScoringException(
-              ScoringException.Reason.MODEL_FAILED, model + " failed: " + e.getMessage());
+              ScoringException.Reason.MODEL_FAILED,
+              meta.getName() + " v" + meta.getVersion() + " failed: " + e.getMessage());
       ready.forEach(item -> item.failure = failure);
       return;
     }
@@ -248,7 +256,9 @@ public final class Scorer {
         item.failure =
             new ScoringException(
                 ScoringException.Reason.MODEL_FAILED,
-                model
+                meta.getName()
+                    + " v"
+                    + meta.getVersion()
                     + " returned "
                     + out[i].length
                     + " values for "
@@ -275,9 +285,13 @@ public final class Scorer {
             .setPredictedAtMs(asOfMs)
             .setLatencyUs(latencyUs)
             .setFeatureHash(hash(item.vector))
-            .putAllFeatureTimeMs(item.featureTimes)
             .addAllFeaturePositions(item.positions)
             .setNodeId(nodeId);
+    for (int i = 0; i < item.featureTimeMs.length; i++) {
+      if (item.featureTimeMs[i] != Pending.NO_TIME) {
+        prediction.putFeatureTimeMs(meta.getSpec().getInputs(i).getName(), item.featureTimeMs[i]);
+      }
+    }
     for (int i = 0; i < out.length; i++) {
       prediction.addScores(
           Score.newBuilder()
