@@ -1,8 +1,5 @@
 package dev.streamscore.etl;
 
-import com.google.protobuf.CodedInputStream;
-import com.google.protobuf.ExtensionRegistryLite;
-import com.google.protobuf.WireFormat;
 import dev.streamscore.proto.v1.ColumnPartial;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.Value;
@@ -30,6 +27,35 @@ public final class ServingTiles {
   private final boolean[] keepsSketch;
   private final int width;
 
+  // The tags read, each with the wire type its field is written with; any other is skipped.
+  private static final int TILE_START =
+      FeatureRow.TILE_START_MS_FIELD_NUMBER << 3 | WireReader.VARINT;
+  private static final int EVENT_COUNT =
+      FeatureRow.EVENT_COUNT_FIELD_NUMBER << 3 | WireReader.VARINT;
+  private static final int COLUMNS =
+      FeatureRow.COLUMNS_FIELD_NUMBER << 3 | WireReader.LENGTH_DELIMITED;
+  private static final int MAX_EVENT_TIME =
+      FeatureRow.MAX_EVENT_TIME_MS_FIELD_NUMBER << 3 | WireReader.VARINT;
+  private static final int SOURCE_PARTITION =
+      FeatureRow.SOURCE_PARTITION_FIELD_NUMBER << 3 | WireReader.VARINT;
+  private static final int SOURCE_NEXT_OFFSET =
+      FeatureRow.SOURCE_NEXT_OFFSET_FIELD_NUMBER << 3 | WireReader.VARINT;
+  private static final int ENTRY_KEY = 1 << 3 | WireReader.LENGTH_DELIMITED;
+  private static final int ENTRY_VALUE = 2 << 3 | WireReader.LENGTH_DELIMITED;
+  private static final int COUNT = ColumnPartial.COUNT_FIELD_NUMBER << 3 | WireReader.VARINT;
+  private static final int SUM = ColumnPartial.SUM_FIELD_NUMBER << 3 | WireReader.FIXED64;
+  private static final int SUM_SQUARES =
+      ColumnPartial.SUM_SQUARES_FIELD_NUMBER << 3 | WireReader.FIXED64;
+  private static final int MIN = ColumnPartial.MIN_FIELD_NUMBER << 3 | WireReader.FIXED64;
+  private static final int MAX = ColumnPartial.MAX_FIELD_NUMBER << 3 | WireReader.FIXED64;
+  private static final int LAST =
+      ColumnPartial.LAST_FIELD_NUMBER << 3 | WireReader.LENGTH_DELIMITED;
+  private static final int LAST_TIME =
+      ColumnPartial.LAST_TIME_MS_FIELD_NUMBER << 3 | WireReader.VARINT;
+  private static final int HLL_SKETCH =
+      ColumnPartial.HLL_SKETCH_FIELD_NUMBER << 3 | WireReader.LENGTH_DELIMITED;
+
+  private final WireReader in = new WireReader();
   private int size;
   private int[] order = new int[0];
   private long[] tileStart = new long[0];
@@ -99,15 +125,17 @@ public final class ServingTiles {
     grow(size + 1);
     int t = size;
     clearTile(t);
-    CodedInputStream in = CodedInputStream.newInstance(row);
-    for (int tag = in.readTag(); tag != 0; tag = in.readTag()) {
-      switch (WireFormat.getTagFieldNumber(tag)) {
-        case FeatureRow.TILE_START_MS_FIELD_NUMBER -> tileStart[t] = in.readInt64();
-        case FeatureRow.EVENT_COUNT_FIELD_NUMBER -> eventCount[t] = in.readInt64();
-        case FeatureRow.COLUMNS_FIELD_NUMBER -> readColumn(in, row, t);
-        case FeatureRow.MAX_EVENT_TIME_MS_FIELD_NUMBER -> maxEventTime[t] = in.readInt64();
-        case FeatureRow.SOURCE_PARTITION_FIELD_NUMBER -> sourcePartition[t] = in.readInt32();
-        case FeatureRow.SOURCE_NEXT_OFFSET_FIELD_NUMBER -> sourceNextOffset[t] = in.readInt64();
+    WireReader in = this.in;
+    in.reset(row);
+    while (!in.atEnd()) {
+      int tag = in.readTag();
+      switch (tag) {
+        case TILE_START -> tileStart[t] = in.readVarint();
+        case EVENT_COUNT -> eventCount[t] = in.readVarint();
+        case COLUMNS -> readColumn(in, t);
+        case MAX_EVENT_TIME -> maxEventTime[t] = in.readVarint();
+        case SOURCE_PARTITION -> sourcePartition[t] = (int) in.readVarint();
+        case SOURCE_NEXT_OFFSET -> sourceNextOffset[t] = in.readVarint();
         default -> in.skipField(tag);
       }
     }
@@ -126,21 +154,18 @@ public final class ServingTiles {
    * A map entry of {@code columns}: protobuf encodes each as a message with the key in field 1 and
    * the {@code ColumnPartial} in field 2.
    */
-  private void readColumn(CodedInputStream in, ByteBuffer row, int t) throws IOException {
-    int limit = in.pushLimit(in.readRawVarint32());
+  private void readColumn(WireReader in, int t) throws IOException {
+    int outer = in.pushLimit(in.readLength());
     int c = -1;
-    while (!in.isAtEnd()) {
+    while (!in.atEnd()) {
       int tag = in.readTag();
-      switch (WireFormat.getTagFieldNumber(tag)) {
-        case 1 -> {
-          int length = in.readRawVarint32();
-          if (length < 0 || length > in.getBytesUntilLimit()) {
-            throw new IOException("a column name runs past its map entry");
-          }
-          c = columnAt(row, row.position() + in.getTotalBytesRead(), length);
-          in.skipRawBytes(length);
+      switch (tag) {
+        case ENTRY_KEY -> {
+          int length = in.readLength();
+          c = columnAt(in.buffer(), in.position(), length);
+          in.skipBytes(length);
         }
-        case 2 -> {
+        case ENTRY_VALUE -> {
           if (c < 0) {
             in.skipField(tag);
           } else {
@@ -150,7 +175,7 @@ public final class ServingTiles {
         default -> in.skipField(tag);
       }
     }
-    in.popLimit(limit);
+    in.popLimit(outer);
   }
 
   private int columnAt(ByteBuffer row, int offset, int length) {
@@ -170,28 +195,32 @@ public final class ServingTiles {
     return -1;
   }
 
-  private void readPartial(CodedInputStream in, int i, int c) throws IOException {
-    int limit = in.pushLimit(in.readRawVarint32());
+  private void readPartial(WireReader in, int i, int c) throws IOException {
+    int outer = in.pushLimit(in.readLength());
     present[i] = true;
-    while (!in.isAtEnd()) {
+    while (!in.atEnd()) {
       int tag = in.readTag();
-      switch (WireFormat.getTagFieldNumber(tag)) {
-        case ColumnPartial.COUNT_FIELD_NUMBER -> count[i] = in.readInt64();
-        case ColumnPartial.SUM_FIELD_NUMBER -> sum[i] = in.readDouble();
-        case ColumnPartial.SUM_SQUARES_FIELD_NUMBER -> sumSquares[i] = in.readDouble();
-        case ColumnPartial.MIN_FIELD_NUMBER -> min[i] = in.readDouble();
-        case ColumnPartial.MAX_FIELD_NUMBER -> max[i] = in.readDouble();
-        case ColumnPartial.LAST_FIELD_NUMBER -> {
+      switch (tag) {
+        case COUNT -> count[i] = in.readVarint();
+        case SUM -> sum[i] = in.readDouble();
+        case SUM_SQUARES -> sumSquares[i] = in.readDouble();
+        case MIN -> min[i] = in.readDouble();
+        case MAX -> max[i] = in.readDouble();
+        case LAST -> {
           if (keepsLast[c]) {
-            last[i] = in.readMessage(Value.parser(), ExtensionRegistryLite.getEmptyRegistry());
+            int length = in.readLength();
+            ByteBuffer value = in.buffer().duplicate();
+            value.limit(in.position() + length).position(in.position());
+            last[i] = Value.parseFrom(value);
+            in.skipBytes(length);
           } else {
             in.skipField(tag);
           }
         }
-        case ColumnPartial.LAST_TIME_MS_FIELD_NUMBER -> lastTime[i] = in.readInt64();
-        case ColumnPartial.HLL_SKETCH_FIELD_NUMBER -> {
+        case LAST_TIME -> lastTime[i] = in.readVarint();
+        case HLL_SKETCH -> {
           if (keepsSketch[c]) {
-            byte[] bytes = in.readByteArray();
+            byte[] bytes = in.readBytes();
             sketch[i] = bytes.length == 0 ? null : bytes;
           } else {
             in.skipField(tag);
@@ -200,7 +229,7 @@ public final class ServingTiles {
         default -> in.skipField(tag);
       }
     }
-    in.popLimit(limit);
+    in.popLimit(outer);
   }
 
   private void clearTile(int t) {

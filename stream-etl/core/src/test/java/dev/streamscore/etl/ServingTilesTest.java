@@ -106,5 +106,28 @@ class ServingTilesTest {
     // A map entry claiming more bytes than the row has.
     assertThatThrownBy(() -> tiles.add(new byte[] {0x3a, 0x7f, 0x0a, 0x01}))
         .isInstanceOf(IOException.class);
+    // A varint of 11 bytes; a group (no message of ours has one); a length past the end.
+    byte[] longVarint = {0x08, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 0x01};
+    assertThatThrownBy(() -> tiles.add(longVarint)).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> tiles.add(new byte[] {0x0b, 0x0c})).isInstanceOf(IOException.class);
+    assertThatThrownBy(() -> tiles.add(new byte[] {0x12, (byte) 0xff, (byte) 0xff, 0x7f}))
+        .isInstanceOf(IOException.class);
+  }
+
+  @Test
+  void aKnownFieldWrittenWithAnotherWireTypeIsSkippedLikeAnUnknownOne() throws IOException {
+    ViewSpec view = SPEC.views().values().iterator().next();
+    ServingTiles tiles = new ServingTiles(view);
+    // tile_start_ms (field 1) once as a varint, then again as a length-delimited field: protobuf
+    // treats the second as unknown, and so does the serving decoder.
+    FeatureRow row = FeatureRow.newBuilder().setTileStartMs(60_000).setEventCount(3).build();
+    byte[] bytes =
+        com.google.protobuf.ByteString.copyFrom(row.toByteArray())
+            .concat(com.google.protobuf.ByteString.copyFrom(new byte[] {0x0a, 0x02, 0x01, 0x02}))
+            .toByteArray();
+    assertThat(FeatureRow.parseFrom(bytes).getTileStartMs()).isEqualTo(60_000);
+    tiles.add(bytes);
+    assertThat(tiles.size()).isEqualTo(1);
+    assertThat(tiles.tileStart(0)).isEqualTo(60_000);
   }
 }
