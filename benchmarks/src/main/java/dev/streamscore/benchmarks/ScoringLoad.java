@@ -208,10 +208,20 @@ public final class ScoringLoad {
       RegistryServer registry,
       Clock clock,
       dev.streamscore.scoring.PredictionSink predictions) {
+    return node(dir, registry, clock, predictions, ServerTransport.loopback(0));
+  }
+
+  /** As above, served through {@code transport}. */
+  static ScoringNode node(
+      Path dir,
+      RegistryServer registry,
+      Clock clock,
+      dev.streamscore.scoring.PredictionSink predictions,
+      ServerTransport transport) {
     return ScoringNode.start(
         ScoringNodeConfig.of("bench", dir.resolve("node"), Optional.empty(), registry.address()),
         SPEC,
-        ScoringNode.Wiring.of(ServerTransport.loopback(0), new PrometheusRegistry(), clock)
+        ScoringNode.Wiring.of(transport, new PrometheusRegistry(), clock)
             .withPredictions(predictions));
   }
 

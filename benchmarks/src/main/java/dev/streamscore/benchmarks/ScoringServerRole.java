@@ -13,6 +13,8 @@ import io.grpc.ManagedChannel;
 import io.grpc.Server;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollEventLoopGroup;
+import io.grpc.netty.shaded.io.netty.channel.epoll.EpollServerSocketChannel;
 import io.grpc.stub.StreamObserver;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -50,6 +52,24 @@ import org.apache.kafka.common.utils.Utils;
 public final class ScoringServerRole {
   private ScoringServerRole() {}
 
+  /**
+   * A server builder on loopback; {@code -Dfloor.eventLoopThreads=N} (N > 0) gives it its own epoll
+   * event loop of N threads instead of gRPC's shared default (two per available core). The node and
+   * the echo are built alike, so the floor moves with the setting.
+   */
+  private static NettyServerBuilder tuned() {
+    NettyServerBuilder builder =
+        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
+    int threads = Integer.getInteger("floor.eventLoopThreads", 0);
+    if (threads > 0) {
+      builder
+          .bossEventLoopGroup(new EpollEventLoopGroup(1))
+          .workerEventLoopGroup(new EpollEventLoopGroup(threads))
+          .channelType(EpollServerSocketChannel.class);
+    }
+    return builder;
+  }
+
   public static void main(String[] args) throws Exception {
     int entities = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
     Path dir = Files.createTempDirectory("scoring-server");
@@ -60,7 +80,9 @@ public final class ScoringServerRole {
                 dir.resolve("registry"),
                 Optional.empty(),
                 Clock.systemUTC());
-        ScoringNode node = ScoringLoad.node(dir, registry, clock, p -> {})) {
+        ScoringNode node =
+            ScoringLoad.node(
+                dir, registry, clock, p -> {}, new ServerTransport(tuned(), "127.0.0.1", 0))) {
       List<FeatureRow> batch = new ArrayList<>();
       ScoringLoad.rows(
           entities,
@@ -93,11 +115,7 @@ public final class ScoringServerRole {
               .withDeadlineAfter(10, TimeUnit.SECONDS)
               .predict(ScoringLoad.request("fraud", "u1"));
       self.shutdownNow();
-      Server echo =
-          NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0))
-              .addService(new Echo(sample))
-              .build()
-              .start();
+      Server echo = tuned().addService(new Echo(sample)).build().start();
       System.out.printf(
           "ready %s 127.0.0.1:%d %d%n", node.address(), echo.getPort(), sample.getSerializedSize());
       System.out.flush();
