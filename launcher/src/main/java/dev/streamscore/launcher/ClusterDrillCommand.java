@@ -8,6 +8,7 @@ import dev.streamscore.ingest.generator.PaymentsGenerator;
 import dev.streamscore.kafka.TopicTail;
 import dev.streamscore.launcher.cluster.ClusterException;
 import dev.streamscore.launcher.cluster.Drill;
+import dev.streamscore.launcher.cluster.DrillReport;
 import dev.streamscore.launcher.cluster.LocalCluster;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.v1.Event;
@@ -139,7 +140,7 @@ final class ClusterDrillCommand implements Callable<Integer> {
                     "validator-1",
                     "gateway-1")
                 : List.of("kafka-2", "spark-worker", "scoring-1", "validator-1", "gateway-1");
-    Drill.Report report =
+    DrillReport report =
         new Drill(
                 cluster,
                 clock,

@@ -9,6 +9,7 @@ import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
 import dev.streamscore.launcher.cluster.Drill;
+import dev.streamscore.launcher.cluster.DrillReport;
 import dev.streamscore.launcher.cluster.Layout;
 import dev.streamscore.launcher.cluster.LocalCluster;
 import dev.streamscore.launcher.cluster.TilesVsReplay;
@@ -74,9 +75,9 @@ class LocalClusterIT {
     // Reduced to fit CI: each restart takes 30-120 s on a saturated 2-core machine, and `cluster
     // drill` runs every fault. One host failure takes a scoring node and the TaskManager at once:
     // Predict fails over while the ETL job restarts from its checkpoint.
-    Drill.Report report = drill(List.of("scoring-1+flink-taskmanager"));
+    DrillReport report = drill(List.of("scoring-1+flink-taskmanager"));
     assertThat(report.faults())
-        .extracting(Drill.FaultResult::member)
+        .extracting(DrillReport.FaultResult::member)
         .containsExactly("scoring-1+flink-taskmanager");
 
     // The tiles equal the core's replay of every event: the old views' all of them, across the
@@ -162,8 +163,8 @@ class LocalClusterIT {
     return c;
   }
 
-  private Drill.Report drill(List<String> faults) throws Exception {
-    Drill.Report report =
+  private DrillReport drill(List<String> faults) throws Exception {
+    DrillReport report =
         new Drill(
                 cluster,
                 Clock.systemUTC(),

@@ -117,4 +117,37 @@ final class Jvm {
       }
     }
   }
+
+  /** The members' logback configuration, in the cluster's {@code conf} directory. */
+  static void writeLogging(Layout layout) {
+    Path file = layout.conf().resolve("logback.xml");
+    String xml =
+        String.join(
+            "\n",
+            "<configuration>",
+            "  <appender name=\"OUT\" class=\"ch.qos.logback.core.ConsoleAppender\">",
+            "    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n</pattern>"
+                + "</encoder>",
+            "  </appender>",
+            "  <!-- One line per lifecycle event; everything else only when it goes wrong. -->",
+            "  <logger name=\"kafka.server.KafkaRaftServer\" level=\"INFO\"/>",
+            "  <logger name=\"org.apache.flink.runtime.entrypoint\" level=\"INFO\"/>",
+            "  <logger name=\"org.apache.flink.runtime.taskexecutor.TaskManagerRunner\""
+                + " level=\"INFO\"/>",
+            "  <logger name=\"org.apache.flink.runtime.executiongraph.ExecutionGraph\""
+                + " level=\"INFO\"/>",
+            "  <logger name=\"org.apache.flink.runtime.checkpoint.CheckpointCoordinator\""
+                + " level=\"WARN\"/>",
+            "  <logger name=\"org.apache.kafka.clients.NetworkClient\" level=\"ERROR\"/>",
+            "  <logger name=\"dev.streamscore\" level=\"INFO\"/>",
+            "  <root level=\"WARN\"><appender-ref ref=\"OUT\"/></root>",
+            "</configuration>",
+            "");
+    try {
+      Files.createDirectories(file.getParent());
+      Files.writeString(file, xml, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ClusterException("cannot write " + file + ": " + e.getMessage(), e);
+    }
+  }
 }

@@ -3,7 +3,6 @@ package dev.streamscore.launcher.cluster;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.featurestore.FeatureTopics;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -144,7 +143,7 @@ public final class LocalCluster {
 
   /** Starts whatever is not running, in dependency order, and waits until all of it serves. */
   public void up() {
-    writeLogging();
+    Jvm.writeLogging(layout);
     kafka.prepare();
     startAll(kafka.members());
     awaitBrokers();
@@ -574,37 +573,5 @@ public final class LocalCluster {
       stages.get(stages.size() - 1).add(name);
     }
     return stages;
-  }
-
-  private void writeLogging() {
-    Path file = layout.conf().resolve("logback.xml");
-    String xml =
-        String.join(
-            "\n",
-            "<configuration>",
-            "  <appender name=\"OUT\" class=\"ch.qos.logback.core.ConsoleAppender\">",
-            "    <encoder><pattern>%d{HH:mm:ss.SSS} %-5level %logger{0} - %msg%n</pattern>"
-                + "</encoder>",
-            "  </appender>",
-            "  <!-- One line per lifecycle event; everything else only when it goes wrong. -->",
-            "  <logger name=\"kafka.server.KafkaRaftServer\" level=\"INFO\"/>",
-            "  <logger name=\"org.apache.flink.runtime.entrypoint\" level=\"INFO\"/>",
-            "  <logger name=\"org.apache.flink.runtime.taskexecutor.TaskManagerRunner\""
-                + " level=\"INFO\"/>",
-            "  <logger name=\"org.apache.flink.runtime.executiongraph.ExecutionGraph\""
-                + " level=\"INFO\"/>",
-            "  <logger name=\"org.apache.flink.runtime.checkpoint.CheckpointCoordinator\""
-                + " level=\"WARN\"/>",
-            "  <logger name=\"org.apache.kafka.clients.NetworkClient\" level=\"ERROR\"/>",
-            "  <logger name=\"dev.streamscore\" level=\"INFO\"/>",
-            "  <root level=\"WARN\"><appender-ref ref=\"OUT\"/></root>",
-            "</configuration>",
-            "");
-    try {
-      Files.createDirectories(file.getParent());
-      Files.writeString(file, xml, StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      throw new ClusterException("cannot write " + file + ": " + e.getMessage(), e);
-    }
   }
 }
