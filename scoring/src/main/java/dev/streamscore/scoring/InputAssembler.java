@@ -190,6 +190,11 @@ final class InputAssembler {
         item.vector[e.getValue()] = (float) input.getDefaultValue();
         item.issues.add(issue(input, "missing"));
       } else {
+        float plain = plainNumber(v);
+        if (plain == plain) {
+          item.vector[e.getValue()] = plain;
+          continue;
+        }
         String what = "request_features['" + e.getKey() + "']";
         if (v.getKindCase() == Value.KindCase.BOOL_VALUE && !boolFields.contains(e.getKey())) {
           throw ScoringException.invalid(
@@ -286,7 +291,9 @@ final class InputAssembler {
       ModelInput input = meta.getSpec().getInputs(i);
       FeatureValue fv = features.getValues(j);
       if (fv.getStatus() == FeatureStatus.FEATURE_STATUS_OK) {
-        item.vector[i] = number(fv.getValue(), "feature '" + input.getName() + "'");
+        float plain = plainNumber(fv.getValue());
+        item.vector[i] =
+            plain == plain ? plain : number(fv.getValue(), "feature '" + input.getName() + "'");
         item.featureTimeMs[i] = fv.getEventTimeMs();
         if (fv.getEventTimeMs() > 0) {
           item.oldestFeatureTimeMs = Math.min(item.oldestFeatureTimeMs, fv.getEventTimeMs());
@@ -321,6 +328,25 @@ final class InputAssembler {
         .setStatus(status)
         .setDefaultValue(input.getDefaultValue())
         .build();
+  }
+
+  /**
+   * A double that fits a float, or a long, as the model's float; NaN for anything else, which
+   * {@link #number} then takes with its reason. Builds no message for the common case.
+   */
+  private static float plainNumber(Value v) {
+    switch (v.getKindCase()) {
+      case DOUBLE_VALUE -> {
+        double d = v.getDoubleValue();
+        return Double.isFinite(d) && Math.abs(d) <= Float.MAX_VALUE ? (float) d : Float.NaN;
+      }
+      case LONG_VALUE -> {
+        return v.getLongValue();
+      }
+      default -> {
+        return Float.NaN;
+      }
+    }
   }
 
   static float number(Value v, String what) {
