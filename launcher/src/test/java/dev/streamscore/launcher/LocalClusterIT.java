@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.Replay;
+import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
@@ -136,7 +137,7 @@ class LocalClusterIT {
             new ByteArraySerializer())) {
       for (int i = 0; i < n; i++) {
         GeneratedEvent event = generator.next();
-        producer.send(new ProducerRecord<>("raw.payments", event.key(), event.json()));
+        producer.send(new ProducerRecord<>(TopicNames.raw("payments"), event.key(), event.json()));
       }
       producer.flush();
     }

@@ -17,6 +17,7 @@ import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelVersion;
 import dev.streamscore.proto.v1.Value;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -161,7 +162,7 @@ final class InputAssembler {
     item.vector = new float[inputs.size()];
     item.issues = new ArrayList<>();
     item.featureTimeMs = new long[inputs.size()];
-    java.util.Arrays.fill(item.featureTimeMs, Pending.NO_TIME);
+    Arrays.fill(item.featureTimeMs, Pending.NO_TIME);
     item.positions.clear();
     item.storeReads.clear();
     Map<String, Value> given = request.features();

@@ -143,15 +143,7 @@ public final class Drill {
   /** Runs the plan and checks the ledgers; the cluster must be up, the model registered. */
   public DrillReport run(Plan plan) throws InterruptedException {
     for (String fault : plan.faults()) {
-      for (String member : members(fault)) {
-        if (!cluster.members().contains(member)) {
-          throw new ClusterException(
-              "no member "
-                  + member
-                  + " in this cluster; members: "
-                  + String.join(", ", cluster.members()));
-        }
-      }
+      members(fault).forEach(cluster::requireMember);
     }
     String bootstrap = cluster.layout().bootstrap();
     List<DrillReport.FaultResult> faults = new ArrayList<>();

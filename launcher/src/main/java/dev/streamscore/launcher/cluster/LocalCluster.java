@@ -526,7 +526,10 @@ public final class LocalCluster {
         ours ? "ready" : name.startsWith("kafka-") ? KafkaQuorum.STARTED : "");
   }
 
-  private void requireMember(String name) {
+  /**
+   * @throws ClusterException naming the members when {@code name} is not one
+   */
+  void requireMember(String name) {
     if (!members().contains(name)) {
       throw new ClusterException(
           "no member " + name + " in this cluster; members: " + String.join(", ", members()));
