@@ -1,5 +1,6 @@
 package dev.streamscore.proto;
 
+import dev.streamscore.proto.security.ServerSecurity;
 import io.grpc.Server;
 import io.grpc.ServerBuilder;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
@@ -8,6 +9,8 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Where a server of ours listens, chosen by its caller: a TCP address ({@link #tcp}) in every
@@ -19,6 +22,8 @@ import java.util.Objects;
  * @param port the TCP port (0 for any free one), or -1 when there is none
  */
 public record ServerTransport(ServerBuilder<?> builder, String host, int port) {
+  private static final Logger log = LoggerFactory.getLogger(ServerTransport.class);
+
   public ServerTransport {
     Objects.requireNonNull(builder, "builder");
     Objects.requireNonNull(host, "host");
@@ -27,10 +32,30 @@ public record ServerTransport(ServerBuilder<?> builder, String host, int port) {
     }
   }
 
-  /** Netty on {@code host:port}; port 0 for any free port. */
+  /** Netty on {@code host:port}, plaintext and open; port 0 for any free port. */
   public static ServerTransport tcp(String host, int port) {
-    return new ServerTransport(
-        NettyServerBuilder.forAddress(new InetSocketAddress(host, port)), host, port);
+    return tcp(host, port, ServerSecurity.open());
+  }
+
+  /**
+   * Netty on {@code host:port} with {@code security}: its TLS, and its access check on every
+   * service.
+   *
+   * @throws IllegalStateException for plaintext on a non-loopback address without {@code insecure}
+   * @throws IllegalArgumentException naming a TLS file that cannot be used
+   */
+  public static ServerTransport tcp(String host, int port, ServerSecurity security) {
+    security.checkBind(host);
+    InetSocketAddress address = new InetSocketAddress(host, port);
+    NettyServerBuilder builder =
+        security.tls().isPresent()
+            ? NettyServerBuilder.forAddress(address, security.tls().get().credentials())
+            : NettyServerBuilder.forAddress(address);
+    security.accessControl().ifPresent(builder::intercept);
+    if (security.tls().isEmpty() && !ServerSecurity.isLoopback(host)) {
+      log.warn("serving plaintext on {}:{} because --insecure was given", host, port);
+    }
+    return new ServerTransport(builder, host, port);
   }
 
   /** Netty on 127.0.0.1. */
