@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       TrainCommand.class,
       TrainingDataCommand.class,
       RunsCommand.class,
+      CertsCommand.class,
       dev.streamscore.launcher.cluster.ClusterCommand.class,
       CommandLine.HelpCommand.class
     })

@@ -3,6 +3,7 @@ package dev.streamscore.launcher;
 import dev.streamscore.etl.FeatureRef;
 import dev.streamscore.modelsync.Policies;
 import dev.streamscore.modelsync.RegistryClient;
+import dev.streamscore.proto.security.ClientSecurity;
 import dev.streamscore.proto.v1.AliasChange;
 import dev.streamscore.proto.v1.AliasState;
 import dev.streamscore.proto.v1.MissingPolicy;
@@ -16,7 +17,6 @@ import dev.streamscore.proto.v1.NodeStatus;
 import dev.streamscore.proto.v1.TrafficPolicy;
 import dev.streamscore.proto.v1.TrafficSplit;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -69,15 +69,23 @@ final class ModelsCommand implements Runnable {
         description = "The model registry (default: ${DEFAULT-VALUE}).")
     String registry;
 
-    /** Runs {@code call} with a client; the token comes from the environment, never a flag. */
+    @Mixin ClientSecurityOptions client;
+
+    /**
+     * Runs {@code call} with a client; a token comes from a file or the environment, never a flag
+     * (a flag shows in the process list).
+     */
     <T> T with(Function<RegistryClient, T> call) {
-      ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
+      ClientSecurity security = client.security();
+      ManagedChannel channel = security.channel(registry).build();
       try {
         RegistryClient client =
             new RegistryClient(
                 channel,
-                Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV))
-                    .filter(t -> !t.isBlank()),
+                security.token().isPresent()
+                    ? Optional.empty()
+                    : Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV))
+                        .filter(t -> !t.isBlank()),
                 System.getProperty("user.name", "unknown"));
         return call.apply(client);
       } finally {

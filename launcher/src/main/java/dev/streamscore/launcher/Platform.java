@@ -29,7 +29,6 @@ import dev.streamscore.scoring.ScoringNodeConfig;
 import dev.streamscore.scoring.ScoringServer;
 import dev.streamscore.scoring.monitor.MonitorConfig;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.IOException;
@@ -82,13 +81,15 @@ final class Platform implements AutoCloseable {
   private volatile Supervised<EtlProcess> etl;
   private IngestGateway gateway;
 
-  private static final String LOOPBACK = "127.0.0.1";
+  private static final String LOOPBACK = PlatformSecurity.LOOPBACK;
+  private final PlatformSecurity security;
 
   /** How this platform's scoring node names itself in predictions and to the registry. */
   private static final String NODE_ID = "local";
 
-  private Platform(PlatformConfig config, Clock clock) {
+  private Platform(PlatformConfig config, PlatformSecurity security, Clock clock) {
     Instant began = clock.instant();
+    this.security = security;
     this.dataDir = DataDir.open(config.dataDir());
     try {
       this.spec = loadSpec(config.spec());
@@ -115,7 +116,16 @@ final class Platform implements AutoCloseable {
    * @throws StartupException naming what to change
    */
   static Platform start(PlatformConfig config, Clock clock) {
-    return new Platform(config, clock);
+    return start(config, PlatformSecurity.open(), clock);
+  }
+
+  /**
+   * Starts every part or none, its gRPC servers secured as {@code security} says.
+   *
+   * @throws StartupException naming what to change
+   */
+  static Platform start(PlatformConfig config, PlatformSecurity security, Clock clock) {
+    return new Platform(config, security, clock);
   }
 
   private void startKafka(PlatformConfig config) {
@@ -171,6 +181,7 @@ final class Platform implements AutoCloseable {
     try {
       IngestGateway gateway =
           IngestGateway.start(
+              ServerTransport.tcp(security.host(), config.ingestPort(), security.server()),
               IngestGatewayConfig.defaults(kafkaBootstrap).withPort(config.ingestPort()),
               spec,
               clock);
@@ -272,7 +283,7 @@ final class Platform implements AutoCloseable {
     try {
       RegistryServer registry =
           RegistryServer.start(
-              ServerTransport.tcp(LOOPBACK, config.registryPort()),
+              ServerTransport.tcp(security.host(), config.registryPort(), security.server()),
               dataDir.resolve("registry"),
               config.registryToken(),
               clock);
@@ -294,7 +305,11 @@ final class Platform implements AutoCloseable {
     }
     createFeatureTopics();
     ScoringNodeConfig nodeConfig =
-        ScoringNodeConfig.of(NODE_ID, dataDir.root(), Optional.of(kafkaBootstrap), registryAddress)
+        ScoringNodeConfig.of(
+                NODE_ID,
+                dataDir.root(),
+                Optional.of(kafkaBootstrap),
+                security.selfTarget(registryAddress))
             .withRegistryToken(config.registryToken())
             .withStreamScoring(config.streamScoring())
             .withGrpcInputLog(
@@ -308,8 +323,14 @@ final class Platform implements AutoCloseable {
           ScoringNode.start(
               nodeConfig,
               spec,
-              ScoringNode.Wiring.of(ServerTransport.loopback(config.scoringPort()), metrics, clock)
-                  .withFeatureService(ServerTransport.loopback(config.featuresPort()))
+              ScoringNode.Wiring.of(
+                      ServerTransport.tcp(security.host(), config.scoringPort(), security.server()),
+                      metrics,
+                      clock)
+                  .withFeatureService(
+                      ServerTransport.tcp(
+                          security.host(), config.featuresPort(), security.server()))
+                  .withRegistryClient(security.self())
                   .withFeaturesStale(this::featureProblem));
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the scoring node: " + e.getMessage(), e);
@@ -375,7 +396,7 @@ final class Platform implements AutoCloseable {
 
   /** The web console over this platform's metrics, registry and prediction monitor. */
   private void startConsole(PlatformConfig config, Clock clock) {
-    ManagedChannel channel = NettyChannelBuilder.forTarget(registryAddress).usePlaintext().build();
+    ManagedChannel channel = security.self().channel(security.selfTarget(registryAddress)).build();
     register(
         "console's registry channel",
         () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));

@@ -62,6 +62,8 @@ final class UpCommand implements Callable<Integer> {
 
   @CommandLine.Mixin StateOptions state;
 
+  @CommandLine.Mixin ServerSecurityOptions serverSecurity;
+
   @Option(
       names = "--features-port",
       paramLabel = "PORT",
@@ -163,7 +165,13 @@ final class UpCommand implements Callable<Integer> {
             onOff("--grpc-input-log", grpcInputLog),
             labelFields(labelField),
             consolePort);
-    Platform platform = Platform.start(config, Clock.systemUTC());
+    if (config.registryToken().isPresent() && serverSecurity.hasAccessPolicy()) {
+      throw new StartupException(
+          PlatformConfig.TOKEN_ENV
+              + " and --access exclude each other: give the token a line in"
+              + " the policy");
+    }
+    Platform platform = Platform.start(config, serverSecurity.security(), Clock.systemUTC());
 
     CountDownLatch stopped = new CountDownLatch(1);
     Thread hook =

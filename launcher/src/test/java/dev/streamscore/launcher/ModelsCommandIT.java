@@ -147,7 +147,8 @@ class ModelsCommandIT {
       assertThat(refused.code()).isEqualTo(1);
       assertThat(refused.err())
           .startsWith(
-              "streamscore: UNAUTHENTICATED: Register needs 'authorization: Bearer <token>'")
+              "streamscore: UNAUTHENTICATED: Register needs the publisher role: send"
+                  + " 'authorization: Bearer <token>' or a client certificate")
           .hasLineCount(1);
       CliRun list = models(secured.address(), "list");
       assertThat(list.code()).isZero();

@@ -2,6 +2,8 @@ package dev.streamscore.modelsync;
 
 import dev.streamscore.proto.Health;
 import dev.streamscore.proto.ServerTransport;
+import dev.streamscore.proto.security.AccessControl;
+import dev.streamscore.proto.security.AccessPolicy;
 import dev.streamscore.proto.v1.ModelRegistryGrpc;
 import io.grpc.Metadata;
 import io.grpc.ServerInterceptors;
@@ -20,10 +22,11 @@ import org.slf4j.LoggerFactory;
  * streamscore.v1.ModelRegistry} ({@link RegistryService}) behind {@link RegistryAuth}, with {@code
  * grpc.health.v1}, on the transport its caller chooses.
  *
- * <p>Writes ({@code Register}, {@code SetAlias}, {@code Rollback}, {@code ReportNodeStatus}) need
- * {@code authorization: Bearer <token>} metadata when a token is configured (else UNAUTHENTICATED).
- * The writer's name comes from {@code x-streamscore-user} metadata (the CLI sends the OS user),
- * {@code anonymous} without it.
+ * <p>Who may call what is the transport's access check ({@code ServerSecurity}). A registry of its
+ * own with one shared token ({@code --registry-token}) checks {@link AccessPolicy#sharedToken}: the
+ * token's holder may do everything, callers without it may read. The history names the
+ * authenticated identity, else the name in {@code x-streamscore-user} metadata (the CLI sends the
+ * OS user), else {@code anonymous}.
  */
 public final class RegistryServer implements AutoCloseable {
   private static final Logger LOG = LoggerFactory.getLogger(RegistryServer.class);
@@ -31,7 +34,7 @@ public final class RegistryServer implements AutoCloseable {
   /** Artifacts above this size are refused. */
   public static final long MAX_ARTIFACT_BYTES = 1L << 30;
 
-  static final Metadata.Key<String> AUTHORIZATION = RegistryAuth.AUTHORIZATION;
+  static final Metadata.Key<String> AUTHORIZATION = AccessControl.AUTHORIZATION;
   static final Metadata.Key<String> USER = RegistryAuth.USER;
 
   private final ServerTransport.Listening listening;
@@ -60,11 +63,17 @@ public final class RegistryServer implements AutoCloseable {
       throw new UncheckedIOException("cannot open the model registry in " + dir, e);
     }
     Health health = new Health(ModelRegistryGrpc.SERVICE_NAME, "model registry");
+    AccessPolicy shared = token.map(AccessPolicy::sharedToken).orElse(null);
     transport
         .builder()
         .maxInboundMessageSize(ArtifactDownload.MAX_CHUNK + 64 * 1024)
         .addService(
-            ServerInterceptors.intercept(new RegistryService(registry), new RegistryAuth(token)))
+            token.isPresent()
+                ? ServerInterceptors.intercept(
+                    new RegistryService(registry),
+                    new RegistryAuth(),
+                    new AccessControl(() -> shared))
+                : ServerInterceptors.intercept(new RegistryService(registry), new RegistryAuth()))
         .addService(health.service())
         .intercept(dev.streamscore.proto.GrpcServers.boundedErrors());
     ServerTransport.Listening server = transport.start(() -> closeQuietly(registry));

@@ -211,7 +211,7 @@ class RegistryServerTest {
         .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED));
     assertThatThrownBy(() -> wrong.register(artifact, Fixtures.spec("fraud", 3, 1)))
         .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED))
-        .hasMessageContaining("the token is wrong");
+        .hasMessageContaining("the token is not known");
     owner.register(artifact, Fixtures.spec("fraud", 3, 1));
     assertThatThrownBy(() -> anonymous.promote("fraud", "prod", 1))
         .satisfies(e -> assertThat(code(e)).isEqualTo(Status.Code.UNAUTHENTICATED));

@@ -10,11 +10,11 @@ import dev.streamscore.modelsync.SyncMetrics;
 import dev.streamscore.proto.Resources;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.proto.Supervised;
+import dev.streamscore.proto.security.ClientSecurity;
 import dev.streamscore.scoring.monitor.MonitorMetrics;
 import dev.streamscore.scoring.monitor.PredictionMonitor;
 import dev.streamscore.scoring.monitor.RegistryVersions;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.time.Clock;
 import java.util.HashMap;
@@ -62,29 +62,54 @@ public final class ScoringNode implements AutoCloseable {
       PrometheusRegistry metrics,
       Optional<PredictionSink> predictions,
       Supplier<String> featuresStale,
+      ClientSecurity registryClient,
       Clock clock) {
     public Wiring {
-      for (Object part : new Object[] {scoring, features, metrics, predictions, featuresStale}) {
+      for (Object part :
+          new Object[] {scoring, features, metrics, predictions, featuresStale, registryClient}) {
         Objects.requireNonNull(part, "every part of the wiring is given (absent ones as empty)");
       }
       Objects.requireNonNull(clock, "clock");
     }
 
-    /** Scoring on {@code scoring}, no FeatureService, predictions to Kafka, never stale. */
+    /**
+     * Scoring on {@code scoring}, no FeatureService, predictions to Kafka, never stale, the
+     * registry called in plaintext.
+     */
     public static Wiring of(ServerTransport scoring, PrometheusRegistry metrics, Clock clock) {
-      return new Wiring(scoring, Optional.empty(), metrics, Optional.empty(), () -> "", clock);
+      return new Wiring(
+          scoring,
+          Optional.empty(),
+          metrics,
+          Optional.empty(),
+          () -> "",
+          ClientSecurity.plaintext(),
+          clock);
     }
 
     public Wiring withFeatureService(ServerTransport features) {
-      return new Wiring(scoring, Optional.of(features), metrics, predictions, featuresStale, clock);
+      return new Wiring(
+          scoring,
+          Optional.of(features),
+          metrics,
+          predictions,
+          featuresStale,
+          registryClient,
+          clock);
     }
 
     public Wiring withPredictions(PredictionSink sink) {
-      return new Wiring(scoring, features, metrics, Optional.of(sink), featuresStale, clock);
+      return new Wiring(
+          scoring, features, metrics, Optional.of(sink), featuresStale, registryClient, clock);
     }
 
     public Wiring withFeaturesStale(Supplier<String> why) {
-      return new Wiring(scoring, features, metrics, predictions, why, clock);
+      return new Wiring(scoring, features, metrics, predictions, why, registryClient, clock);
+    }
+
+    /** TLS and credentials for the node's calls to the registry. */
+    public Wiring withRegistryClient(ClientSecurity security) {
+      return new Wiring(scoring, features, metrics, predictions, featuresStale, security, clock);
     }
   }
 
@@ -142,8 +167,7 @@ public final class ScoringNode implements AutoCloseable {
                     register(
                         "prediction log",
                         PredictionLog.start(config.kafka().orElseThrow(), 10_000)));
-    ManagedChannel channel =
-        NettyChannelBuilder.forTarget(config.registry()).usePlaintext().build();
+    ManagedChannel channel = wiring.registryClient().channel(config.registry()).build();
     register("registry channel", () -> channel.shutdownNow().awaitTermination(5, TimeUnit.SECONDS));
     agent =
         register(

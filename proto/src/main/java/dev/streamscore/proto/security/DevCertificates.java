@@ -87,7 +87,7 @@ public final class DevCertificates {
       KeyPair ca = keyPair();
       X500Name caName = new X500Name("CN=streamscore development CA");
       X509Certificate caCert =
-          sign(caName, caName, ca.getPublic(), ca, now, new BasicConstraints(0), List.of(), null);
+          sign(caName, caName, ca.getPublic(), ca, now, new BasicConstraints(0), List.of());
       written.add(writePem(dir.resolve("ca.pem"), false, caCert));
       written.add(
           writePem(dir.resolve("ca.key"), true, new JcaPKCS8Generator(ca.getPrivate(), null)));
@@ -115,7 +115,9 @@ public final class DevCertificates {
               now,
               new BasicConstraints(false),
               names,
-              KeyPurposeId.id_kp_serverAuth);
+              // Client authentication too: a platform's own clients present it under mTLS.
+              KeyPurposeId.id_kp_serverAuth,
+              KeyPurposeId.id_kp_clientAuth);
       written.add(writePem(dir.resolve("server.pem"), false, serverCert, caCert));
       written.add(
           writePem(
@@ -178,7 +180,7 @@ public final class DevCertificates {
       Instant now,
       BasicConstraints constraints,
       List<GeneralName> names,
-      KeyPurposeId purpose)
+      KeyPurposeId... purposes)
       throws GeneralSecurityException, OperatorCreationException, IOException {
     X509v3CertificateBuilder b =
         new JcaX509v3CertificateBuilder(
@@ -203,7 +205,7 @@ public final class DevCertificates {
           Extension.keyUsage,
           true,
           new KeyUsage(KeyUsage.digitalSignature | KeyUsage.keyAgreement));
-      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purpose));
+      b.addExtension(Extension.extendedKeyUsage, false, new ExtendedKeyUsage(purposes));
     }
     if (!names.isEmpty()) {
       b.addExtension(
