@@ -310,12 +310,18 @@ final class ModelsCommand implements Runnable {
       out.println("model " + name);
       for (ModelVersion v : shown.model().getVersionsList()) {
         out.printf(
-            "  v%d  %s by %s  sha256 %s  %,d bytes  inputs %s  outputs %s%s%s%n",
+            "  v%d  %s by %s  sha256 %s  %,d bytes  %s  inputs %s  outputs %s%s%s%n",
             v.getVersion(),
             Instant.ofEpochMilli(v.getCreatedAtMs()),
             v.getCreatedBy(),
             v.getSha256().substring(0, 12),
             v.getSizeBytes(),
+            v.hasSignature()
+                ? "signed "
+                    + v.getSignature().getAlgorithm()
+                    + " key "
+                    + v.getSignature().getKeyId()
+                : "unsigned",
             v.getSpec().getInputsList().stream().map(ModelInput::getName).toList(),
             v.getSpec().getOutputsList().stream().map(ModelOutput::getName).toList(),
             v.getSpec().getMetricsMap().isEmpty() ? "" : "  metrics " + v.getSpec().getMetricsMap(),

@@ -83,6 +83,7 @@ final class Platform implements AutoCloseable {
 
   private static final String LOOPBACK = PlatformSecurity.LOOPBACK;
   private final PlatformSecurity security;
+  private java.security.PublicKey registrySigningKey;
 
   /** How this platform's scoring node names itself in predictions and to the registry. */
   private static final String NODE_ID = "local";
@@ -289,6 +290,7 @@ final class Platform implements AutoCloseable {
               clock);
       register("model registry", registry);
       registryAddress = registry.address();
+      registrySigningKey = registry.signingKey();
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the model registry: " + e.getMessage(), e);
     }
@@ -331,6 +333,8 @@ final class Platform implements AutoCloseable {
                       ServerTransport.tcp(
                           security.host(), config.featuresPort(), security.server()))
                   .withRegistryClient(security.self())
+                  // The registry signs every version; the node loads only what it signed.
+                  .withModelSigner(Optional.of(registrySigningKey))
                   .withFeaturesStale(this::featureProblem));
     } catch (RuntimeException e) {
       throw new StartupException("cannot start the scoring node: " + e.getMessage(), e);

@@ -3,6 +3,7 @@ package dev.streamscore.launcher;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.featurestore.MaterializerMetrics;
 import dev.streamscore.ingest.DeadLetterLog;
+import dev.streamscore.modelsync.ModelSigning;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.ServerTransport;
 import dev.streamscore.scoring.ScoringNode;
@@ -13,6 +14,7 @@ import io.grpc.ManagedChannel;
 import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.nio.file.Path;
 import java.time.Clock;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -45,11 +47,23 @@ import picocli.CommandLine.Option;
       "'features: address' with --features-port, 'metrics: url'), then 'ready'."
     })
 final class ScoringNodeCommand implements Callable<Integer> {
+  private static final org.slf4j.Logger log =
+      org.slf4j.LoggerFactory.getLogger(ScoringNodeCommand.class);
+
   @CommandLine.Mixin KafkaOption kafkaOption;
 
   @CommandLine.Mixin StateOptions state;
 
   @CommandLine.Mixin PartitionsOption partitions;
+
+  @Option(
+      names = "--model-signing-key",
+      paramLabel = "PEM",
+      description =
+          "Load only model versions the registry with this Ed25519 public key signed (the"
+              + " registry's DIR/signing/ed25519.pub); without it artifacts are checked against"
+              + " the registry's sha256 only.")
+  Path modelSigningKey;
 
   @Option(
       names = "--registry",
@@ -162,6 +176,11 @@ final class ScoringNodeCommand implements Callable<Integer> {
           ScoringNode.Wiring.of(ServerTransport.loopback(port), metrics, Clock.systemUTC());
       if (featuresPort != null) {
         wiring = wiring.withFeatureService(ServerTransport.loopback(featuresPort));
+      }
+      if (modelSigningKey != null) {
+        wiring = wiring.withModelSigner(Optional.of(ModelSigning.readPublicKey(modelSigningKey)));
+      } else {
+        log.warn("model signatures are not checked: give --model-signing-key to check them");
       }
       node = ScoringNode.start(config, spec, wiring);
     } catch (RuntimeException e) {

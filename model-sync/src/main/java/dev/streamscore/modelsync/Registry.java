@@ -43,6 +43,7 @@ final class Registry implements AutoCloseable {
 
   private final Clock clock;
   private final ArtifactStore artifacts;
+  private final ModelSigning signing;
   private final RegistryJournal journal;
   private final Map<String, List<ModelVersion>> versions = new TreeMap<>();
   private final Map<String, Map<String, AliasState>> aliases = new TreeMap<>();
@@ -60,6 +61,7 @@ final class Registry implements AutoCloseable {
 
   private Registry(Path dir, Clock clock) throws IOException {
     this.clock = clock;
+    this.signing = ModelSigning.openOrCreate(dir.resolve("signing"));
     this.artifacts = new ArtifactStore(dir);
     this.journal = RegistryJournal.open(dir.resolve("journal"), this::apply);
   }
@@ -71,6 +73,11 @@ final class Registry implements AutoCloseable {
    */
   static Registry open(Path dir, Clock clock) throws IOException {
     return new Registry(dir, clock);
+  }
+
+  /** The key that verifies this registry's signatures ({@code signing/ed25519.pub}). */
+  java.security.PublicKey signingKey() {
+    return signing.publicKey();
   }
 
   /** A fresh staging file for an upload; moved into place by {@link #register}. */
@@ -110,6 +117,7 @@ final class Registry implements AutoCloseable {
             .setCreatedBy(by)
             .setCreatedAtMs(clock.millis())
             .build();
+    version = signing.sign(version);
     append(RegistryJournalEntry.newBuilder().setVersion(version).build());
     return version;
   }

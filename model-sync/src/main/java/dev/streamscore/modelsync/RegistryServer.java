@@ -87,6 +87,14 @@ public final class RegistryServer implements AutoCloseable {
     return rs;
   }
 
+  /**
+   * The public key that verifies the versions this registry signs; also in {@code
+   * DIR/signing/ed25519.pub} for nodes in other processes.
+   */
+  public java.security.PublicKey signingKey() {
+    return registry.signingKey();
+  }
+
   /** {@code host:port}. */
   public String address() {
     return listening.address();

@@ -18,6 +18,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.PublicKey;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,6 +65,8 @@ public final class SyncAgent implements AutoCloseable {
    * @param token the registry's write token, needed for status reports when it has one
    * @param pollInterval how often to poll while the watch stream is down
    * @param warmupRuns predictions run on a new version before it serves
+   * @param trustedSigner when present, only versions this key signed are loaded ({@link
+   *     ModelSigning}); a node without one checks artifacts against the registry's sha256 only
    */
   public record Config(
       String nodeId,
@@ -71,7 +74,8 @@ public final class SyncAgent implements AutoCloseable {
       Path cacheDir,
       Optional<String> token,
       Duration pollInterval,
-      int warmupRuns) {
+      int warmupRuns,
+      Optional<PublicKey> trustedSigner) {
     public Config {
       if (nodeId == null || nodeId.isBlank()) {
         throw new IllegalArgumentException("nodeId must not be empty");
@@ -79,6 +83,7 @@ public final class SyncAgent implements AutoCloseable {
       targets = List.copyOf(targets);
       Objects.requireNonNull(cacheDir, "cacheDir");
       Objects.requireNonNull(token, "token");
+      Objects.requireNonNull(trustedSigner, "trustedSigner");
       if (pollInterval.isNegative() || pollInterval.isZero()) {
         throw new IllegalArgumentException("pollInterval must be positive, got " + pollInterval);
       }
@@ -89,15 +94,21 @@ public final class SyncAgent implements AutoCloseable {
 
     /** Defaults: poll every 5 s while the watch is down, 20 warm-up predictions, no token. */
     public static Config of(String nodeId, List<ModelAlias> targets, Path cacheDir) {
-      return new Config(nodeId, targets, cacheDir, Optional.empty(), Duration.ofSeconds(5), 20);
+      return new Config(
+          nodeId, targets, cacheDir, Optional.empty(), Duration.ofSeconds(5), 20, Optional.empty());
     }
 
     public Config withToken(Optional<String> token) {
-      return new Config(nodeId, targets, cacheDir, token, pollInterval, warmupRuns);
+      return new Config(nodeId, targets, cacheDir, token, pollInterval, warmupRuns, trustedSigner);
+    }
+
+    /** Loads only versions {@code key} signed. */
+    public Config withTrustedSigner(Optional<PublicKey> key) {
+      return new Config(nodeId, targets, cacheDir, token, pollInterval, warmupRuns, key);
     }
 
     public Config withPollInterval(Duration pollInterval) {
-      return new Config(nodeId, targets, cacheDir, token, pollInterval, warmupRuns);
+      return new Config(nodeId, targets, cacheDir, token, pollInterval, warmupRuns, trustedSigner);
     }
   }
 
@@ -141,6 +152,7 @@ public final class SyncAgent implements AutoCloseable {
     this.loader =
         new VersionLoader(
             new ArtifactCache(config.cacheDir(), registry),
+            config.trustedSigner(),
             spec,
             config.warmupRuns(),
             loaded::incrementAndGet,

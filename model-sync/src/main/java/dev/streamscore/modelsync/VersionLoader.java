@@ -6,6 +6,8 @@ import dev.streamscore.proto.v1.ModelFormat;
 import dev.streamscore.proto.v1.ModelInput;
 import dev.streamscore.proto.v1.ModelVersion;
 import java.nio.file.Path;
+import java.security.PublicKey;
+import java.util.Optional;
 
 /**
  * Brings one version in for serving: the artifact from the {@link ArtifactCache}, loaded through
@@ -16,6 +18,7 @@ import java.nio.file.Path;
  */
 final class VersionLoader {
   private final ArtifactCache cache;
+  private final Optional<PublicKey> trustedSigner;
   private final FeatureSpec spec;
   private final int warmupRuns;
   private final Runnable loaded;
@@ -26,17 +29,32 @@ final class VersionLoader {
    * @param closed runs once per loaded version closed
    */
   VersionLoader(
-      ArtifactCache cache, FeatureSpec spec, int warmupRuns, Runnable loaded, Runnable closed) {
+      ArtifactCache cache,
+      Optional<PublicKey> trustedSigner,
+      FeatureSpec spec,
+      int warmupRuns,
+      Runnable loaded,
+      Runnable closed) {
     this.cache = cache;
+    this.trustedSigner = trustedSigner;
     this.spec = spec;
     this.warmupRuns = warmupRuns;
     this.loaded = loaded;
     this.closed = closed;
   }
 
-  /** Download (unless cached), verify, load, validate, warm up. */
+  /**
+   * Check the registry's signature (when this node trusts a key), download (unless cached), verify
+   * the artifact's sha256, load, validate, warm up.
+   */
   ModelHandle load(ModelVersion meta) {
     String name = meta.getName() + " v" + meta.getVersion();
+    if (trustedSigner.isPresent()) {
+      Optional<String> refused = ModelSigning.verifyFailure(meta, trustedSigner.get());
+      if (refused.isPresent()) {
+        throw new ModelLoadException(name + " is refused: " + refused.get());
+      }
+    }
     ModelFormat format = meta.getSpec().getFormat();
     if (format != ModelFormat.MODEL_FORMAT_ONNX
         && format != ModelFormat.MODEL_FORMAT_XGBOOST_JSON) {

@@ -16,6 +16,7 @@ import dev.streamscore.scoring.monitor.PredictionMonitor;
 import dev.streamscore.scoring.monitor.RegistryVersions;
 import io.grpc.ManagedChannel;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.security.PublicKey;
 import java.time.Clock;
 import java.util.HashMap;
 import java.util.Map;
@@ -63,10 +64,13 @@ public final class ScoringNode implements AutoCloseable {
       Optional<PredictionSink> predictions,
       Supplier<String> featuresStale,
       ClientSecurity registryClient,
+      Optional<PublicKey> modelSigner,
       Clock clock) {
     public Wiring {
       for (Object part :
-          new Object[] {scoring, features, metrics, predictions, featuresStale, registryClient}) {
+          new Object[] {
+            scoring, features, metrics, predictions, featuresStale, registryClient, modelSigner
+          }) {
         Objects.requireNonNull(part, "every part of the wiring is given (absent ones as empty)");
       }
       Objects.requireNonNull(clock, "clock");
@@ -74,7 +78,7 @@ public final class ScoringNode implements AutoCloseable {
 
     /**
      * Scoring on {@code scoring}, no FeatureService, predictions to Kafka, never stale, the
-     * registry called in plaintext.
+     * registry called in plaintext, its signatures not checked.
      */
     public static Wiring of(ServerTransport scoring, PrometheusRegistry metrics, Clock clock) {
       return new Wiring(
@@ -84,6 +88,7 @@ public final class ScoringNode implements AutoCloseable {
           Optional.empty(),
           () -> "",
           ClientSecurity.plaintext(),
+          Optional.empty(),
           clock);
     }
 
@@ -95,21 +100,37 @@ public final class ScoringNode implements AutoCloseable {
           predictions,
           featuresStale,
           registryClient,
+          modelSigner,
           clock);
     }
 
     public Wiring withPredictions(PredictionSink sink) {
       return new Wiring(
-          scoring, features, metrics, Optional.of(sink), featuresStale, registryClient, clock);
+          scoring,
+          features,
+          metrics,
+          Optional.of(sink),
+          featuresStale,
+          registryClient,
+          modelSigner,
+          clock);
     }
 
     public Wiring withFeaturesStale(Supplier<String> why) {
-      return new Wiring(scoring, features, metrics, predictions, why, registryClient, clock);
+      return new Wiring(
+          scoring, features, metrics, predictions, why, registryClient, modelSigner, clock);
     }
 
     /** TLS and credentials for the node's calls to the registry. */
     public Wiring withRegistryClient(ClientSecurity security) {
-      return new Wiring(scoring, features, metrics, predictions, featuresStale, security, clock);
+      return new Wiring(
+          scoring, features, metrics, predictions, featuresStale, security, modelSigner, clock);
+    }
+
+    /** Loads only model versions the registry with this public key signed. */
+    public Wiring withModelSigner(Optional<PublicKey> key) {
+      return new Wiring(
+          scoring, features, metrics, predictions, featuresStale, registryClient, key, clock);
     }
   }
 
@@ -176,6 +197,7 @@ public final class ScoringNode implements AutoCloseable {
                 SyncAgent.Config.of(
                         config.nodeId(), config.aliases(), config.dataDir().resolve("models"))
                     .withToken(config.registryToken())
+                    .withTrustedSigner(wiring.modelSigner())
                     .withPollInterval(config.registryPoll()),
                 channel,
                 spec,

@@ -79,6 +79,9 @@ final class Roles {
             "127.0.0.1:" + layout.registryPort(),
             "--node-id",
             scoringName(i),
+            // The registry (started first) made its key pair in its data directory.
+            "--model-signing-key",
+            layout.data(REGISTRY).resolve("state/registry/signing/ed25519.pub").toString(),
             "--port",
             Integer.toString(layout.scoringPort(i)),
             "--metrics-port",
