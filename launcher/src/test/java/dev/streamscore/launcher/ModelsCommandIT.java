@@ -90,6 +90,7 @@ class ModelsCommandIT {
     String shown = models(address, "show", "fraud").out();
     assertThat(shown)
         .contains("v1  ")
+        .contains("signed Ed25519 key ")
         .contains("inputs [user_txn:txn_count_10m, user_txn:amount_sum_1h, amount]")
         .contains("metrics {auc=0.81}")
         .contains("alias prod -> v1 90%, v2 10% (revision 4");

@@ -267,6 +267,49 @@ class SecuredPlatformIT {
                   lines -> lines.size() == 1);
       assertThat(out.get(0)).isEqualTo("py-" + mode + " 1 2");
     }
+
+    // v2's artifact changed in the registry's store after registration: the node refuses it,
+    // says why in models show, and keeps answering with v1.
+    Path v2 = TestModels.logisticRegression(dir.resolve("py2.onnx"), 3, 8);
+    assertThat(
+            models(
+                    registry,
+                    admin,
+                    "register",
+                    v2.toString(),
+                    "--name",
+                    "pyfraud",
+                    "--inputs",
+                    "user_txn:txn_count_1h,user_txn:amount_max_10m,amount",
+                    "--outputs",
+                    "p_legit,p_fraud")
+                .code())
+        .isZero();
+    String sha = sha256(v2);
+    Path stored = dir.resolve("data/registry/artifacts/sha256").resolve(sha);
+    byte[] bytes = Files.readAllBytes(stored);
+    bytes[bytes.length / 2] ^= (byte) 0xff;
+    Files.write(stored, bytes);
+    assertThat(models(registry, operator, "promote", "pyfraud", "2").code()).isZero();
+    await()
+        .atMost(Duration.ofSeconds(60))
+        .untilAsserted(
+            () ->
+                assertThat(models(registry, operator, "show", "pyfraud").out())
+                    .contains("failed serving [1]")
+                    .contains("sha256 mismatch"));
+    List<String> after =
+        PythonTools.run(
+            List.of(
+                PythonTools.PYTHON.toString(), file.toString(), scoring, certs.toString(), "mtls"),
+            stubs);
+    assertThat(after).containsExactly("py-mtls 1 2");
+  }
+
+  private static String sha256(Path file) throws Exception {
+    return java.util.HexFormat.of()
+        .formatHex(
+            java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
   }
 
   private static CliRun models(String registry, List<String> security, String... args) {
