@@ -14,7 +14,9 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import kafka.server.KafkaConfig;
@@ -57,8 +59,15 @@ public final class EmbeddedKafka implements AutoCloseable {
   private final Path logDir;
   private final boolean temporary;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final Optional<EmbeddedKafkaConfig.SaslSsl> saslSsl;
 
-  private EmbeddedKafka(KafkaRaftServer server, int port, Path logDir, boolean temporary) {
+  private EmbeddedKafka(
+      KafkaRaftServer server,
+      int port,
+      Path logDir,
+      boolean temporary,
+      Optional<EmbeddedKafkaConfig.SaslSsl> saslSsl) {
+    this.saslSsl = saslSsl;
     this.server = server;
     this.port = port;
     this.logDir = logDir;
@@ -93,8 +102,10 @@ public final class EmbeddedKafka implements AutoCloseable {
       for (int attempt = 1; ; attempt++) {
         int port = config.port() == 0 ? freePort() : config.port();
         int controllerPort = freePortOtherThan(port);
+        int internalPort = freePortOtherThan(port, controllerPort);
         try {
-          EmbeddedKafka kafka = startOnce(config, dir, temporary, port, controllerPort);
+          EmbeddedKafka kafka =
+              startOnce(config, dir, temporary, port, controllerPort, internalPort);
           LOG.info(
               "Kafka broker started on {} in {} ms (log dir {})",
               kafka.bootstrapServers(),
@@ -127,19 +138,24 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   private static EmbeddedKafka startOnce(
-      EmbeddedKafkaConfig config, Path dir, boolean temporary, int port, int controllerPort) {
-    Map<String, String> props = brokerProperties(config, dir, port, controllerPort);
+      EmbeddedKafkaConfig config,
+      Path dir,
+      boolean temporary,
+      int port,
+      int controllerPort,
+      int internalPort) {
+    Map<String, String> props = brokerProperties(config, dir, port, controllerPort, internalPort);
     KafkaConfig kafkaConfig;
     try {
       kafkaConfig = new KafkaConfig(props, false);
     } catch (RuntimeException e) {
       throw new EmbeddedKafkaException("invalid broker configuration: " + e.getMessage(), e);
     }
-    format(kafkaConfig, dir);
+    format(kafkaConfig, dir, config.saslSsl());
     KafkaRaftServer server = new KafkaRaftServer(kafkaConfig, Time.SYSTEM);
     try {
       server.startup();
-      EmbeddedKafka kafka = new EmbeddedKafka(server, port, dir, temporary);
+      EmbeddedKafka kafka = new EmbeddedKafka(server, port, dir, temporary, config.saslSsl());
       kafka.awaitMetadata(config.startTimeout());
       return kafka;
     } catch (RuntimeException e) {
@@ -153,18 +169,49 @@ public final class EmbeddedKafka implements AutoCloseable {
   }
 
   static Map<String, String> brokerProperties(
-      EmbeddedKafkaConfig config, Path dir, int port, int controllerPort) {
+      EmbeddedKafkaConfig config, Path dir, int port, int controllerPort, int internalPort) {
     Map<String, String> p = new HashMap<>();
     p.put("process.roles", "broker,controller");
     p.put("node.id", Integer.toString(NODE_ID));
     p.put("controller.quorum.voters", NODE_ID + "@" + HOST + ":" + controllerPort);
-    p.put(
-        "listeners",
-        "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
-    p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port);
     p.put("controller.listener.names", "CONTROLLER");
-    p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
-    p.put("inter.broker.listener.name", "PLAINTEXT");
+    if (config.saslSsl().isEmpty()) {
+      p.put(
+          "listeners",
+          "PLAINTEXT://" + HOST + ":" + port + ",CONTROLLER://" + HOST + ":" + controllerPort);
+      p.put("advertised.listeners", "PLAINTEXT://" + HOST + ":" + port);
+      p.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
+      p.put("inter.broker.listener.name", "PLAINTEXT");
+    } else {
+      EmbeddedKafkaConfig.SaslSsl sasl = config.saslSsl().get();
+      p.put(
+          "listeners",
+          "SASL_SSL://"
+              + HOST
+              + ":"
+              + port
+              + ",INTERNAL://"
+              + HOST
+              + ":"
+              + internalPort
+              + ",CONTROLLER://"
+              + HOST
+              + ":"
+              + controllerPort);
+      p.put(
+          "advertised.listeners",
+          "SASL_SSL://" + HOST + ":" + port + ",INTERNAL://" + HOST + ":" + internalPort);
+      p.put(
+          "listener.security.protocol.map",
+          "SASL_SSL:SASL_SSL,INTERNAL:PLAINTEXT,CONTROLLER:PLAINTEXT");
+      p.put("inter.broker.listener.name", "INTERNAL");
+      p.put("sasl.enabled.mechanisms", "SCRAM-SHA-256");
+      p.put(
+          "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
+          "org.apache.kafka.common.security.scram.ScramLoginModule required;");
+      p.put("ssl.keystore.type", "PEM");
+      p.put("ssl.keystore.location", sasl.keyStore().toAbsolutePath().toString());
+    }
     p.put("log.dirs", dir.toAbsolutePath().toString());
 
     // One node: every internal topic has one replica.
@@ -197,7 +244,8 @@ public final class EmbeddedKafka implements AutoCloseable {
     return p;
   }
 
-  private static void format(KafkaConfig kafkaConfig, Path dir) {
+  private static void format(
+      KafkaConfig kafkaConfig, Path dir, Optional<EmbeddedKafkaConfig.SaslSsl> saslSsl) {
     if (Files.exists(dir.resolve("meta.properties"))) {
       // Formatted by an earlier run: keep its cluster id, metadata and data.
       return;
@@ -210,6 +258,17 @@ public final class EmbeddedKafka implements AutoCloseable {
             .setMetadataLogDirectory(kafkaConfig.metadataLogDir())
             .addDirectory(dir.toAbsolutePath().toString())
             .setReleaseVersion(MetadataVersion.LATEST_PRODUCTION)
+            .setScramArguments(
+                saslSsl
+                    .map(
+                        s ->
+                            List.of(
+                                "SCRAM-SHA-256=[name="
+                                    + s.username()
+                                    + ",password="
+                                    + s.password()
+                                    + "]"))
+                    .orElse(List.of()))
             .setPrintStream(
                 new PrintStream(OutputStream.nullOutputStream(), true, StandardCharsets.UTF_8));
     try {
@@ -273,9 +332,19 @@ public final class EmbeddedKafka implements AutoCloseable {
     return temporary;
   }
 
-  /** The minimal properties a client needs: {@code bootstrap.servers}. */
+  /**
+   * The properties a client needs: {@code bootstrap.servers}, and with SASL_SSL the user's
+   * credentials and the trust store.
+   */
   public Map<String, Object> clientProperties() {
-    return Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    Map<String, Object> p = new HashMap<>(clientSettings());
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+    return Map.copyOf(p);
+  }
+
+  /** The connection settings besides {@code bootstrap.servers}: empty for plaintext. */
+  public Map<String, String> clientSettings() {
+    return saslSsl.map(EmbeddedKafkaConfig.SaslSsl::clientSettings).orElse(Map.of());
   }
 
   /**
@@ -283,18 +352,11 @@ public final class EmbeddedKafka implements AutoCloseable {
    * where the group has none: what a downstream reader of our topics sees. Owned by the caller.
    */
   public KafkaConsumer<String, byte[]> committedConsumer(String groupId) {
-    return new KafkaConsumer<>(
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrapServers(),
-            ConsumerConfig.AUTO_OFFSET_RESET_CONFIG,
-            "earliest",
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            "read_committed",
-            ConsumerConfig.GROUP_ID_CONFIG,
-            groupId),
-        new StringDeserializer(),
-        new ByteArrayDeserializer());
+    Map<String, Object> p = new HashMap<>(clientProperties());
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    p.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    return new KafkaConsumer<>(p, new StringDeserializer(), new ByteArrayDeserializer());
   }
 
   /** Shuts the broker down, waits for it, and deletes a temporary log directory. Idempotent. */
@@ -336,14 +398,15 @@ public final class EmbeddedKafka implements AutoCloseable {
    * A free port that is not {@code taken}: the broker's port is free again until the broker binds
    * it, so the system can hand it out a second time, and Kafka refuses two listeners on one port.
    */
-  private static int freePortOtherThan(int taken) {
+  private static int freePortOtherThan(int... taken) {
     for (int i = 0; i < 100; i++) {
       int port = freePort();
-      if (port != taken) {
+      if (java.util.Arrays.stream(taken).noneMatch(t -> t == port)) {
         return port;
       }
     }
-    throw new EmbeddedKafkaException("no free port on " + HOST + " other than " + taken);
+    throw new EmbeddedKafkaException(
+        "no free port on " + HOST + " other than " + java.util.Arrays.toString(taken));
   }
 
   private static boolean isFree(int port) {

@@ -38,7 +38,8 @@ class EmbeddedKafkaConfigTest {
             EmbeddedKafkaConfig.defaults().withOverride("log.retention.ms", "1000"),
             Path.of("/tmp/x"),
             9092,
-            9093);
+            9093,
+            9094);
     assertThat(props)
         .containsEntry("listeners", "PLAINTEXT://127.0.0.1:9092,CONTROLLER://127.0.0.1:9093")
         .containsEntry("advertised.listeners", "PLAINTEXT://127.0.0.1:9092")
