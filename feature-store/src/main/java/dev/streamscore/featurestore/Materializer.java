@@ -2,6 +2,7 @@ package dev.streamscore.featurestore;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.TileKeys;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.proto.PartitionSet;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.Freshness;
@@ -90,7 +91,7 @@ public final class Materializer implements AutoCloseable {
     this.clock = clock;
     this.started = clock.millis();
     Map<String, Object> props = new HashMap<>();
-    props.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.putAll(KafkaClients.config(bootstrap));
     props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     props.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5_000);
@@ -99,11 +100,9 @@ public final class Materializer implements AutoCloseable {
         new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     this.admin =
         Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            KafkaClients.config(
                 bootstrap,
-                AdminClientConfig.CLIENT_ID_CONFIG,
-                "streamscore-materializer-admin"));
+                Map.of(AdminClientConfig.CLIENT_ID_CONFIG, "streamscore-materializer-admin")));
     try {
       int count = 0;
       for (String topic : topics) {

@@ -2,6 +2,7 @@ package dev.streamscore.ingest;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Redrive;
 import dev.streamscore.proto.v1.RejectReason;
@@ -158,7 +159,7 @@ public final class DeadLetterLog implements AutoCloseable {
 
   private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap) {
     Map<String, Object> p = new HashMap<>();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.putAll(KafkaClients.config(bootstrap));
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
@@ -328,7 +329,7 @@ public final class DeadLetterLog implements AutoCloseable {
           "partition and offset must not be negative, got " + partition + "/" + offset);
     }
     Map<String, Object> p = new HashMap<>();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.putAll(KafkaClients.config(bootstrap));
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1);

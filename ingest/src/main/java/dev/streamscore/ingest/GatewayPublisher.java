@@ -7,6 +7,7 @@ import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.SourceSpec;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.Validation;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.proto.v1.Accepted;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.PublishAck;
@@ -68,7 +69,7 @@ final class GatewayPublisher implements AutoCloseable {
 
   static Map<String, Object> producerProperties(IngestGatewayConfig config) {
     Map<String, Object> p = new HashMap<>();
-    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers());
+    p.putAll(KafkaClients.config(config.bootstrapServers()));
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "streamscore-ingest-gateway");
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);

@@ -3,6 +3,7 @@ package dev.streamscore.ingest;
 import com.google.protobuf.ByteString;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.DeadLetterLog.RefusedException;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.proto.v1.Redrive;
 import dev.streamscore.proto.v1.RejectReason;
@@ -118,13 +119,13 @@ final class RedriveSender implements AutoCloseable {
   private KafkaProducer<byte[], byte[]> producer(String target) throws KafkaCallException {
     try (Admin admin =
         Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            KafkaClients.config(
                 bootstrap,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                (int) CALL.toMillis(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                (int) CALL.toMillis()))) {
+                Map.of(
+                    AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                    (int) CALL.toMillis(),
+                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                    (int) CALL.toMillis())))) {
       Set<String> names = admin.listTopics().names().get(CALL.toMillis(), TimeUnit.MILLISECONDS);
       if (!names.contains(target)) {
         throw new RefusedException(
@@ -141,7 +142,7 @@ final class RedriveSender implements AutoCloseable {
     }
     if (producer == null) {
       Map<String, Object> p = new HashMap<>();
-      p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+      p.putAll(KafkaClients.config(bootstrap));
       p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "streamscore-redrive-" + UUID.randomUUID());
       p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, (int) CALL.toMillis());
       p.put(ProducerConfig.MAX_REQUEST_SIZE_CONFIG, DeadLetterLog.MAX_VALUE_BYTES + 64 * 1024);

@@ -1,5 +1,6 @@
 package dev.streamscore.ingest;
 
+import dev.streamscore.kafka.KafkaClients;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Properties;
@@ -19,7 +20,7 @@ public final class StreamsApps {
   public static Properties properties(String applicationId, String bootstrap, Path stateDir) {
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, applicationId);
-    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.putAll(KafkaClients.config(bootstrap));
     p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toAbsolutePath().toString());
     p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     p.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);

@@ -3,6 +3,7 @@ package dev.streamscore.ingest;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SourceSpec;
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.proto.v1.RejectReason;
 import java.time.Clock;
@@ -198,13 +199,13 @@ public final class Validator implements AutoCloseable {
   /** An admin client whose calls give up within seconds: for diagnostics and repairs. */
   private static Admin shortCalls(ValidatorConfig config) {
     return Admin.create(
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+        KafkaClients.config(
             config.bootstrapServers(),
-            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-            5_000,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-            10_000));
+            Map.of(
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5_000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                10_000)));
   }
 
   /** Every partition of {@code topics}. */
@@ -244,9 +245,7 @@ public final class Validator implements AutoCloseable {
       topics.add(new NewTopic(source.eventsTopic(), config.partitions(), (short) -1));
     }
     topics.add(new NewTopic(config.dlqTopic(), config.partitions(), (short) -1));
-    try (Admin admin =
-        Admin.create(
-            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
+    try (Admin admin = Admin.create(KafkaClients.config(config.bootstrapServers()))) {
       Topics.using(admin).ensure(topics, config.startTimeout());
     }
   }

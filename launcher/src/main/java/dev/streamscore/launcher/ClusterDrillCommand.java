@@ -5,6 +5,7 @@ import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.kafka.TopicTail;
 import dev.streamscore.launcher.cluster.ClusterException;
 import dev.streamscore.launcher.cluster.Drill;
@@ -232,20 +233,13 @@ final class ClusterDrillCommand implements Callable<Integer> {
   private static List<Event> publishAndRead(String bootstrap, int n) throws Exception {
     try (KafkaProducer<String, byte[]> producer =
             new KafkaProducer<>(
-                Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    bootstrap,
-                    ProducerConfig.ACKS_CONFIG,
-                    "all"),
+                KafkaClients.config(bootstrap, Map.of(ProducerConfig.ACKS_CONFIG, "all")),
                 new StringSerializer(),
                 new ByteArraySerializer());
         TopicTail events =
             TopicTail.fromBeginning(
-                Map.of(
-                    ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-                    bootstrap,
-                    ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                    "read_committed"),
+                KafkaClients.config(
+                    bootstrap, Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed")),
                 TopicNames.events("payments"),
                 Duration.ofSeconds(30))) {
       // A fraud burst every 500 events on average, so that 5,000 hold some.

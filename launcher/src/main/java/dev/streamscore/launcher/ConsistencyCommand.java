@@ -5,6 +5,7 @@ import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.PointInTimeRule;
 import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.kafka.KafkaOperationException;
 import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.modelsync.ModelAlias;
@@ -24,7 +25,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -117,8 +117,7 @@ final class ConsistencyCommand implements Callable<Integer> {
       versions.put(v.getVersion(), v.getSpec());
     }
     String source = firstSourceWithViews(spec);
-    Map<String, Object> props =
-        Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaOption.bootstrap);
+    Map<String, Object> props = KafkaClients.config(kafkaOption.bootstrap);
     List<Prediction> predictions = new ArrayList<>();
     List<Prediction> online = new ArrayList<>();
     List<Consistency.Logged> events = new ArrayList<>();

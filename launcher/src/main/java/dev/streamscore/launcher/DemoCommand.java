@@ -7,6 +7,7 @@ import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.kafka.TopicTail;
 import dev.streamscore.launcher.load.OpenLoop;
@@ -42,7 +43,6 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -163,18 +163,14 @@ final class DemoCommand implements Callable<Integer> {
             Clock.systemUTC());
     try (KafkaProducer<String, byte[]> producer =
             new KafkaProducer<>(
-                Map.of(
-                    ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+                KafkaClients.config(
                     kafka,
-                    ProducerConfig.LINGER_MS_CONFIG,
-                    5,
-                    ProducerConfig.ACKS_CONFIG,
-                    "all"),
+                    Map.of(ProducerConfig.LINGER_MS_CONFIG, 5, ProducerConfig.ACKS_CONFIG, "all")),
                 new StringSerializer(),
                 new ByteArraySerializer());
         TopicTail events =
             TopicTail.fromBeginning(
-                Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka),
+                KafkaClients.config(kafka),
                 TopicNames.events("payments"),
                 Duration.ofSeconds(30))) {
       // Phase 1: history to train the first model on.
@@ -412,7 +408,7 @@ final class DemoCommand implements Callable<Integer> {
   private static List<Prediction> readPredictions(String kafka) {
     List<Prediction> out = new ArrayList<>();
     TopicReader.readAll(
-        Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, kafka),
+        KafkaClients.config(kafka),
         TopicNames.predictions("fraud"),
         Duration.ofSeconds(30),
         r -> {

@@ -1,6 +1,7 @@
 package dev.streamscore.launcher;
 
 import dev.streamscore.etl.EtlJobs;
+import dev.streamscore.kafka.KafkaClients;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -177,6 +178,8 @@ public final class EtlProcess implements AutoCloseable {
             "--checkpoint-dir", workDir.resolve("checkpoints").toString(),
             "--parent-pid", Long.toString(ProcessHandle.current().pid())));
     spec.ifPresent(s -> command.addAll(List.of("--spec", s.toAbsolutePath().toString())));
+    // The job reaches the cluster as this process does (SASL, TLS).
+    KafkaClients.file().ifPresent(f -> command.addAll(List.of("--kafka-config", f.toString())));
     command.addAll(extraArgs);
     try {
       Files.createDirectories(workDir.resolve("tmp"));

@@ -10,4 +10,6 @@ final class KafkaOption {
       defaultValue = "127.0.0.1:" + PlatformConfig.DEFAULT_KAFKA_PORT,
       description = "The Kafka cluster's bootstrap servers (default: ${DEFAULT-VALUE}).")
   String bootstrap;
+
+  @picocli.CommandLine.Mixin KafkaConfigOption config;
 }

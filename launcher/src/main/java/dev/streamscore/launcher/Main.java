@@ -69,6 +69,19 @@ public final class Main implements Runnable {
           }
           throw e;
         });
+    cli.setExecutionStrategy(
+        parsed -> {
+          CommandLine.ParseResult command = parsed;
+          while (command.hasSubcommand()) {
+            command = command.subcommand();
+          }
+          try {
+            KafkaConfigOption.apply(command);
+          } catch (StartupException e) {
+            throw new CommandLine.ExecutionException(command.commandSpec().commandLine(), "", e);
+          }
+          return new CommandLine.RunLast().execute(parsed);
+        });
     return cli.execute(args);
   }
 

@@ -15,6 +15,7 @@ import dev.streamscore.ingest.IngestGatewayException;
 import dev.streamscore.ingest.IngestMetrics;
 import dev.streamscore.ingest.Validator;
 import dev.streamscore.ingest.ValidatorConfig;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.kafka.embedded.EmbeddedKafka;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaConfig;
 import dev.streamscore.kafka.embedded.EmbeddedKafkaException;
@@ -390,8 +391,7 @@ final class Platform implements AutoCloseable {
   }
 
   private void createFeatureTopics() {
-    try (Admin admin =
-        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, kafkaBootstrap))) {
+    try (Admin admin = Admin.create(KafkaClients.config(kafkaBootstrap))) {
       FeatureTopics.ensure(admin, spec, Duration.ofSeconds(60));
     } catch (RuntimeException e) {
       throw new StartupException("cannot create the feature topics: " + e.getMessage(), e);
@@ -454,21 +454,32 @@ final class Platform implements AutoCloseable {
 
   private static void awaitExternalKafka(String bootstrap, Duration timeout) {
     Map<String, Object> props =
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, (int) timeout.toMillis(),
-            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, (int) timeout.toMillis());
+        KafkaClients.config(
+            bootstrap,
+            Map.of(
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                (int) timeout.toMillis(),
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                (int) timeout.toMillis()));
     try (Admin admin = Admin.create(props)) {
       String clusterId =
           admin.describeCluster().clusterId().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
       LOG.info("Using Kafka cluster {} at {}", clusterId, bootstrap);
     } catch (TimeoutException | ExecutionException e) {
+      if (e.getCause() instanceof org.apache.kafka.common.errors.AuthenticationException refused) {
+        throw new StartupException(
+            "Kafka at "
+                + bootstrap
+                + " refused us: "
+                + refused.getMessage()
+                + "; check --kafka-config");
+      }
       throw new StartupException(
           "Kafka at "
               + bootstrap
               + " did not answer within "
               + timeout.toSeconds()
-              + " s; check --kafka and that the cluster is up");
+              + " s; check --kafka, that the cluster is up, and --kafka-config if it is secured");
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StartupException("interrupted while connecting to Kafka at " + bootstrap, e);

@@ -2,6 +2,7 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.ingest.IngestCounters;
 import dev.streamscore.ingest.IngestPublisher;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.proto.FailoverChannels;
 import dev.streamscore.proto.v1.IngestGrpc;
 import io.grpc.ManagedChannel;
@@ -62,12 +63,23 @@ abstract class ProduceSink implements AutoCloseable {
    * in --source or a platform that is not running fails in one line instead of auto-creating a
    * topic nobody reads).
    */
+  private static StartupException noAnswer(String bootstrap) {
+    return new StartupException(
+        "Kafka at "
+            + bootstrap
+            + " did not answer within 15 s; is 'streamscore up' running? (--kafka; a secured"
+            + " cluster needs --kafka-config)");
+  }
+
   static ProduceSink kafka(String bootstrap, String topic) {
     Map<String, Object> admin =
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 15_000,
-            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+        KafkaClients.config(
+            bootstrap,
+            Map.of(
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                15_000,
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                15_000));
     try (Admin client = Admin.create(admin)) {
       client.describeTopics(Set.of(topic)).allTopicNames().get(15, TimeUnit.SECONDS);
     } catch (ExecutionException e) {
@@ -79,12 +91,20 @@ abstract class ProduceSink implements AutoCloseable {
                 + bootstrap
                 + "; is the source declared in the spec 'streamscore up' runs with?");
       }
+      if (e.getCause() instanceof org.apache.kafka.common.errors.TimeoutException) {
+        throw noAnswer(bootstrap);
+      }
+      if (e.getCause() instanceof org.apache.kafka.common.errors.AuthenticationException) {
+        throw new StartupException(
+            "Kafka at "
+                + bootstrap
+                + " refused us: "
+                + e.getCause().getMessage()
+                + "; check --kafka-config");
+      }
       throw new StartupException("Kafka at " + bootstrap + " failed: " + e.getCause().getMessage());
     } catch (TimeoutException e) {
-      throw new StartupException(
-          "Kafka at "
-              + bootstrap
-              + " did not answer within 15 s; is 'streamscore up' running? (--kafka)");
+      throw noAnswer(bootstrap);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new StartupException("interrupted while connecting to Kafka at " + bootstrap);
@@ -106,21 +126,21 @@ abstract class ProduceSink implements AutoCloseable {
     KafkaSink(String bootstrap, String topic) {
       this.topic = topic;
       Map<String, Object> p =
-          Map.of(
-              ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+          KafkaClients.config(
               bootstrap,
-              ProducerConfig.CLIENT_ID_CONFIG,
-              "streamscore-produce",
-              ProducerConfig.ACKS_CONFIG,
-              "all",
-              ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
-              true,
-              ProducerConfig.LINGER_MS_CONFIG,
-              5,
-              ProducerConfig.BATCH_SIZE_CONFIG,
-              256 * 1024,
-              ProducerConfig.COMPRESSION_TYPE_CONFIG,
-              "lz4");
+              Map.of(
+                  ProducerConfig.CLIENT_ID_CONFIG,
+                  "streamscore-produce",
+                  ProducerConfig.ACKS_CONFIG,
+                  "all",
+                  ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+                  true,
+                  ProducerConfig.LINGER_MS_CONFIG,
+                  5,
+                  ProducerConfig.BATCH_SIZE_CONFIG,
+                  256 * 1024,
+                  ProducerConfig.COMPRESSION_TYPE_CONFIG,
+                  "lz4"));
       this.producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     }
 

@@ -1,5 +1,6 @@
 package dev.streamscore.launcher;
 
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.proto.Supervised;
 import io.prometheus.metrics.model.registry.MultiCollector;
 import io.prometheus.metrics.model.snapshots.CounterSnapshot;
@@ -52,13 +53,13 @@ final class Stages implements MultiCollector, AutoCloseable {
   Stages(String bootstrap) {
     this.admin =
         Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+            KafkaClients.config(
                 bootstrap,
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                5_000,
-                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-                5_000));
+                Map.of(
+                    AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                    5_000,
+                    AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                    5_000)));
   }
 
   /**

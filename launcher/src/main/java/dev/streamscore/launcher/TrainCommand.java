@@ -2,6 +2,7 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.proto.v1.DataLineage;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelVersionSpec;
@@ -395,7 +396,7 @@ final class TrainCommand implements Callable<Integer> {
    */
   static Cut read(String bootstrap, String topic, List<PartitionRange> ranges) {
     Map<String, Object> p = new HashMap<>();
-    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.putAll(KafkaClients.config(bootstrap));
     p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
     p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5_000);

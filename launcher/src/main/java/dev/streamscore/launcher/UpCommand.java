@@ -64,6 +64,8 @@ final class UpCommand implements Callable<Integer> {
 
   @CommandLine.Mixin ServerSecurityOptions serverSecurity;
 
+  @CommandLine.Mixin KafkaConfigOption kafkaConfig;
+
   @Option(
       names = "--features-port",
       paramLabel = "PORT",

@@ -48,7 +48,8 @@ class PlatformIT {
     assertThatThrownBy(() -> Platform.start(config, Clock.systemUTC()))
         .isInstanceOf(StartupException.class)
         .hasMessage(
-            "Kafka at 127.0.0.1:1 did not answer within 2 s; check --kafka and that the cluster is up");
+            "Kafka at 127.0.0.1:1 did not answer within 2 s; check --kafka, that the cluster is"
+                + " up, and --kafka-config if it is secured");
   }
 
   @Test

@@ -2,6 +2,7 @@ package dev.streamscore.scoring;
 
 import com.google.protobuf.InvalidProtocolBufferException;
 import dev.streamscore.etl.RecordOrigin;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.modelsync.Lease;
 import dev.streamscore.modelsync.ModelUnavailableException;
 import dev.streamscore.modelsync.SyncAgent;
@@ -108,13 +109,13 @@ final class ConsistencyMonitor implements AutoCloseable {
 
   private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap) {
     return new KafkaConsumer<>(
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+        KafkaClients.config(
             bootstrap,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            "read_committed",
-            ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-            false),
+            Map.of(
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                "read_committed",
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                false)),
         new ByteArrayDeserializer(),
         new ByteArrayDeserializer());
   }

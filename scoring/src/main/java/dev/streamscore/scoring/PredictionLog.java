@@ -1,6 +1,7 @@
 package dev.streamscore.scoring;
 
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.kafka.KafkaOperationException;
 import dev.streamscore.kafka.Topics;
 import dev.streamscore.kafka.TopicsNotReadyException;
@@ -16,7 +17,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
@@ -60,22 +60,22 @@ public final class PredictionLog implements PredictionSink, AutoCloseable {
     this.buffer = new ArrayBlockingQueue<>(capacity);
     this.producer =
         new KafkaProducer<>(
-            Map.of(
-                ProducerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            KafkaClients.config(
                 bootstrap,
-                ProducerConfig.ACKS_CONFIG,
-                "all",
-                ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
-                true,
-                ProducerConfig.LINGER_MS_CONFIG,
-                5,
-                ProducerConfig.COMPRESSION_TYPE_CONFIG,
-                "lz4",
-                ProducerConfig.CLIENT_ID_CONFIG,
-                "streamscore-prediction-log"),
+                Map.of(
+                    ProducerConfig.ACKS_CONFIG,
+                    "all",
+                    ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+                    true,
+                    ProducerConfig.LINGER_MS_CONFIG,
+                    5,
+                    ProducerConfig.COMPRESSION_TYPE_CONFIG,
+                    "lz4",
+                    ProducerConfig.CLIENT_ID_CONFIG,
+                    "streamscore-prediction-log")),
             new StringSerializer(),
             new ByteArraySerializer());
-    this.admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap));
+    this.admin = Admin.create(KafkaClients.config(bootstrap));
     this.sender = new Thread(this::drain, "prediction-log");
     this.sender.setDaemon(true);
   }

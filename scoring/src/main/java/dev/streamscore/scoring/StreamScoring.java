@@ -8,6 +8,7 @@ import dev.streamscore.etl.RecordOrigin;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.ingest.DeadLetterHandler;
 import dev.streamscore.ingest.StreamsApps;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.modelsync.ModelAlias;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
@@ -28,7 +29,6 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.BooleanSupplier;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.serialization.Serdes;
@@ -407,9 +407,7 @@ public final class StreamScoring implements AutoCloseable {
   }
 
   private static void ensureTopics(Config config) {
-    try (Admin admin =
-        Admin.create(
-            Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, config.bootstrapServers()))) {
+    try (Admin admin = Admin.create(KafkaClients.config(config.bootstrapServers()))) {
       for (String topic : List.of(PredictionLog.topic(config.model()))) {
         try {
           admin

@@ -144,6 +144,7 @@ public final class EmbeddedKafka implements AutoCloseable {
       int port,
       int controllerPort,
       int internalPort) {
+    config.saslSsl().ifPresent(sasl -> writeKeyStore(sasl, dir));
     Map<String, String> props = brokerProperties(config, dir, port, controllerPort, internalPort);
     KafkaConfig kafkaConfig;
     try {
@@ -210,7 +211,7 @@ public final class EmbeddedKafka implements AutoCloseable {
           "listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config",
           "org.apache.kafka.common.security.scram.ScramLoginModule required;");
       p.put("ssl.keystore.type", "PEM");
-      p.put("ssl.keystore.location", sasl.keyStore().toAbsolutePath().toString());
+      p.put("ssl.keystore.location", keyStore(dir).toString());
     }
     p.put("log.dirs", dir.toAbsolutePath().toString());
 
@@ -242,6 +243,26 @@ public final class EmbeddedKafka implements AutoCloseable {
     p.put("log.index.size.max.bytes", "1048576");
     p.putAll(config.overrides());
     return p;
+  }
+
+  /** Kafka's PEM key store is one file: the key, then the chain. */
+  private static Path keyStore(Path dir) {
+    return dir.toAbsolutePath().resolve("sasl-ssl-keystore.pem");
+  }
+
+  private static void writeKeyStore(EmbeddedKafkaConfig.SaslSsl sasl, Path dir) {
+    try {
+      Files.writeString(
+          keyStore(dir),
+          Files.readString(sasl.privateKey()) + "\n" + Files.readString(sasl.certificateChain()));
+    } catch (IOException e) {
+      throw new EmbeddedKafkaException(
+          "cannot read the broker's key and certificates "
+              + sasl.privateKey()
+              + ", "
+              + sasl.certificateChain(),
+          e);
+    }
   }
 
   private static void format(

@@ -34,14 +34,17 @@ public record EmbeddedKafkaConfig(
   /**
    * A SASL_SSL client listener with SCRAM-SHA-256.
    *
-   * @param keyStore PEM: the broker's PKCS#8 private key (unencrypted) and its certificate chain
+   * @param certificateChain PEM: the broker's certificate chain, leaf first (valid for 127.0.0.1)
+   * @param privateKey PEM: its PKCS#8 private key, unencrypted
    * @param trustStore PEM: the CA certificates clients trust the broker's chain with
    * @param username the one SCRAM user
    * @param password its password
    */
-  public record SaslSsl(Path keyStore, Path trustStore, String username, String password) {
+  public record SaslSsl(
+      Path certificateChain, Path privateKey, Path trustStore, String username, String password) {
     public SaslSsl {
-      Objects.requireNonNull(keyStore, "keyStore");
+      Objects.requireNonNull(certificateChain, "certificateChain");
+      Objects.requireNonNull(privateKey, "privateKey");
       Objects.requireNonNull(trustStore, "trustStore");
       if (username == null || !username.matches("[A-Za-z0-9._-]{1,64}")) {
         throw new IllegalArgumentException("username must be 1-64 of letters, digits, . _ -");

@@ -3,7 +3,6 @@ package dev.streamscore.kafka.embedded;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.streamscore.proto.security.DevCertificates;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.HashMap;
@@ -58,13 +57,12 @@ class EmbeddedKafkaSaslIT {
   static EmbeddedKafkaConfig.SaslSsl saslSsl(Path dir) throws Exception {
     Path certs = dir.resolve("certs");
     DevCertificates.init(certs, List.of(), Clock.systemUTC());
-    Path keyStore = dir.resolve("broker-keystore.pem");
-    Files.writeString(
-        keyStore,
-        Files.readString(certs.resolve("server.key"))
-            + Files.readString(certs.resolve("server.pem")));
     return new EmbeddedKafkaConfig.SaslSsl(
-        keyStore, certs.resolve("ca.pem"), "streamscore", "kafka-s3cret");
+        certs.resolve("server.pem"),
+        certs.resolve("server.key"),
+        certs.resolve("ca.pem"),
+        "streamscore",
+        "kafka-s3cret");
   }
 
   /** What listing topics with {@code props} fails with; an AssertionError if it does not. */

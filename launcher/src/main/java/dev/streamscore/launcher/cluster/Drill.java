@@ -6,6 +6,7 @@ import dev.streamscore.etl.Replay;
 import dev.streamscore.ingest.generator.GeneratedEvent;
 import dev.streamscore.ingest.generator.GeneratorConfig;
 import dev.streamscore.ingest.generator.PaymentsGenerator;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.launcher.load.OpenLoop;
 import dev.streamscore.proto.FailoverChannels;
 import dev.streamscore.proto.v1.FeatureRow;
@@ -222,11 +223,8 @@ public final class Drill {
       OpenLoop.Result published,
       List<DrillReport.FaultResult> faults) {
     Map<String, Object> client =
-        Map.of(
-            ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
-            bootstrap,
-            ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-            "read_committed");
+        KafkaClients.config(
+            bootstrap, Map.of(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"));
     Duration read = Duration.ofMinutes(2);
     // The ETL and stream scoring catch up after the last fault; wait until the ledgers stop
     // growing short of their targets, bounded.
@@ -306,7 +304,7 @@ public final class Drill {
 
   private static KafkaProducer<String, byte[]> producer(String bootstrap) {
     Map<String, Object> props = new HashMap<>();
-    props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    props.putAll(KafkaClients.config(bootstrap));
     props.put(ProducerConfig.ACKS_CONFIG, "all");
     props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     props.put(ProducerConfig.LINGER_MS_CONFIG, 5);

@@ -1,6 +1,7 @@
 package dev.streamscore.launcher.cluster;
 
 import com.google.protobuf.InvalidProtocolBufferException;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.kafka.TopicReader;
 import dev.streamscore.proto.v1.DeadLetter;
 import dev.streamscore.proto.v1.Event;
@@ -14,7 +15,6 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.common.TopicPartition;
 
@@ -91,8 +91,7 @@ record Ledgers(long rawRecords, List<String> outcomes, List<String> events, List
 
   /** Where raw.payments ends now, per partition. */
   static Map<Integer, Long> rawEnds(String bootstrap) {
-    try (Admin admin =
-        Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap))) {
+    try (Admin admin = Admin.create(KafkaClients.config(bootstrap))) {
       String topic = "raw." + SOURCE;
       int partitions =
           admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic).partitions().size();

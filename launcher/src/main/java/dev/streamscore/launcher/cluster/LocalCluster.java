@@ -2,6 +2,7 @@ package dev.streamscore.launcher.cluster;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.featurestore.FeatureTopics;
+import dev.streamscore.kafka.KafkaClients;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -435,13 +436,13 @@ public final class LocalCluster {
 
   private Admin admin() {
     return Admin.create(
-        Map.of(
-            AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
+        KafkaClients.config(
             layout.bootstrap(),
-            AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
-            5_000,
-            AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-            10_000));
+            Map.of(
+                AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG,
+                5_000,
+                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
+                10_000)));
   }
 
   /** The spec the ETL job and the roles run. */

@@ -1,6 +1,7 @@
 package dev.streamscore.scoring.monitor;
 
 import dev.streamscore.etl.TopicNames;
+import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.proto.v1.ModelVersionSpec;
 import java.time.Clock;
 import java.time.Duration;
@@ -106,23 +107,23 @@ public final class PredictionMonitor implements AutoCloseable {
             });
     this.consumer =
         new KafkaConsumer<>(
-            Map.of(
-                ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG,
+            KafkaClients.config(
                 bootstrap,
-                ConsumerConfig.ISOLATION_LEVEL_CONFIG,
-                "read_committed",
-                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
-                false,
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
-                5_000,
-                // Large fetches, at most half a second apart: the monitor shares the node's
-                // cores, and a fetch per handful of predictions costs the node and the broker.
-                ConsumerConfig.FETCH_MIN_BYTES_CONFIG,
-                1 << 20,
-                ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
-                500,
-                ConsumerConfig.CLIENT_ID_CONFIG,
-                "streamscore-monitor"),
+                Map.of(
+                    ConsumerConfig.ISOLATION_LEVEL_CONFIG,
+                    "read_committed",
+                    ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG,
+                    false,
+                    ConsumerConfig.MAX_POLL_RECORDS_CONFIG,
+                    5_000,
+                    // Large fetches, at most half a second apart: the monitor shares the node's
+                    // cores, and a fetch per handful of predictions costs the node and the broker.
+                    ConsumerConfig.FETCH_MIN_BYTES_CONFIG,
+                    1 << 20,
+                    ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG,
+                    500,
+                    ConsumerConfig.CLIENT_ID_CONFIG,
+                    "streamscore-monitor")),
             new ByteArrayDeserializer(),
             new ByteArrayDeserializer());
     this.thread = new Thread(this::run, "prediction-monitor");

@@ -1,15 +1,19 @@
 package dev.streamscore.etl.flink;
 
 import dev.streamscore.etl.EtlJobs;
+import dev.streamscore.etl.KafkaSettings;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
  * The job's command line, validated once: every error is one sentence saying what to change.
  *
  * @param bootstrap Kafka bootstrap servers
+ * @param kafka Kafka connection settings (SASL, TLS) from {@code --kafka-config}; empty for
+ *     plaintext
  * @param spec the spec file; empty for the built-in payments spec
  * @param sources the sources to process; empty for every source that has views
  * @param checkpointDir where checkpoints go (and are restored from); empty leaves it to the
@@ -27,6 +31,7 @@ import java.util.Optional;
  */
 record EtlOptions(
     String bootstrap,
+    Map<String, String> kafka,
     Optional<Path> spec,
     List<String> sources,
     Optional<Path> checkpointDir,
@@ -41,13 +46,15 @@ record EtlOptions(
     long emitIntervalMs) {
 
   static final String USAGE =
-      "usage: streamscore-etl-flink --bootstrap HOST:PORT [--spec FILE] [--sources a,b]"
+      "usage: streamscore-etl-flink --bootstrap HOST:PORT [--kafka-config FILE] [--spec FILE]"
+          + " [--sources a,b]"
           + " [--checkpoint-dir DIR] [--checkpoint-interval-ms N] [--state-backend rocksdb|hashmap]"
           + " [--delivery exactly-once|at-least-once] [--bounded] [--parallelism N]"
           + " [--dlq-topic T] [--group-id G] [--parent-pid PID] [--emit-interval-ms N]";
 
   static EtlOptions parse(String[] args) {
     String bootstrap = null;
+    Map<String, String> kafka = Map.of();
     Optional<Path> spec = Optional.empty();
     List<String> sources = new ArrayList<>();
     Optional<Path> checkpoints = Optional.empty();
@@ -66,6 +73,7 @@ record EtlOptions(
       switch (name) {
         case "--bounded" -> bounded = true;
         case "--bootstrap" -> bootstrap = value;
+        case "--kafka-config" -> kafka = KafkaSettings.load(Path.of(value));
         case "--spec" -> spec = Optional.of(Path.of(value));
         case "--sources" -> sources = List.of(value.split(","));
         case "--checkpoint-dir" -> checkpoints = Optional.of(Path.of(value).toAbsolutePath());
@@ -87,6 +95,7 @@ record EtlOptions(
     }
     return new EtlOptions(
         bootstrap,
+        kafka,
         spec,
         sources,
         checkpoints,

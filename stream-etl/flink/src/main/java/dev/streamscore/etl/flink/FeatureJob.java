@@ -3,6 +3,7 @@ package dev.streamscore.etl.flink;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SourceSpec;
 import dev.streamscore.etl.TopicNames;
+import java.util.Map;
 import java.util.Properties;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.Boundedness;
@@ -61,19 +62,25 @@ public final class FeatureJob {
    * Reads {@code events.<source>} from the earliest offset (or the checkpoint's), committed records
    * only.
    *
+   * @param kafka connection settings (SASL, TLS); empty for plaintext
    * @param boundedness BOUNDED stops at the offsets that are latest when the job starts
    */
   public static KafkaSource<EventRecord> source(
-      String bootstrap, String topic, String groupId, Boundedness boundedness) {
-    KafkaSourceBuilder<EventRecord> builder =
-        KafkaSource.<EventRecord>builder()
-            .setBootstrapServers(bootstrap)
-            .setTopics(topic)
-            .setGroupId(groupId)
-            .setStartingOffsets(OffsetsInitializer.earliest())
-            .setDeserializer(new EventDeserializer())
-            // The validator writes events in transactions: never read an aborted one.
-            .setProperty("isolation.level", "read_committed");
+      String bootstrap,
+      Map<String, String> kafka,
+      String topic,
+      String groupId,
+      Boundedness boundedness) {
+    KafkaSourceBuilder<EventRecord> builder = KafkaSource.<EventRecord>builder();
+    kafka.forEach(builder::setProperty);
+    builder
+        .setBootstrapServers(bootstrap)
+        .setTopics(topic)
+        .setGroupId(groupId)
+        .setStartingOffsets(OffsetsInitializer.earliest())
+        .setDeserializer(new EventDeserializer())
+        // The validator writes events in transactions: never read an aborted one.
+        .setProperty("isolation.level", "read_committed");
     if (boundedness == Boundedness.BOUNDED) {
       builder.setBounded(OffsetsInitializer.latest());
     } else {
@@ -85,6 +92,7 @@ public final class FeatureJob {
   /**
    * Writes tile rows and dead letters.
    *
+   * @param kafka connection settings (SASL, TLS); empty for plaintext
    * @param guarantee EXACTLY_ONCE: transactions committed with each checkpoint (rows become visible
    *     then); AT_LEAST_ONCE, which the store tolerates (it keeps the greatest version of a tile),
    *     shows rows without waiting for a checkpoint
@@ -92,8 +100,12 @@ public final class FeatureJob {
    *     open
    */
   public static KafkaSink<KafkaOut> sink(
-      String bootstrap, DeliveryGuarantee guarantee, String transactionalIdPrefix) {
+      String bootstrap,
+      Map<String, String> kafka,
+      DeliveryGuarantee guarantee,
+      String transactionalIdPrefix) {
     Properties producer = new Properties();
+    producer.putAll(kafka);
     // Must not exceed the broker's transaction.max.timeout.ms (15 min by default).
     producer.setProperty("transaction.timeout.ms", "600000");
     producer.setProperty("linger.ms", "20");

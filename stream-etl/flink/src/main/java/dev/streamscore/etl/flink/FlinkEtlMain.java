@@ -126,6 +126,7 @@ public final class FlinkEtlMain {
           env.fromSource(
                   FeatureJob.source(
                       options.bootstrap(),
+                      options.kafka(),
                       topic,
                       options.groupId(),
                       options.bounded() ? Boundedness.BOUNDED : Boundedness.CONTINUOUS_UNBOUNDED),
@@ -137,6 +138,7 @@ public final class FlinkEtlMain {
           .sinkTo(
               FeatureJob.sink(
                   options.bootstrap(),
+                  options.kafka(),
                   options.exactlyOnce()
                       ? DeliveryGuarantee.EXACTLY_ONCE
                       : DeliveryGuarantee.AT_LEAST_ONCE,

@@ -2,6 +2,7 @@ package dev.streamscore.etl.spark;
 
 import dev.streamscore.etl.EtlJobs;
 import dev.streamscore.etl.FeatureSpec;
+import dev.streamscore.etl.KafkaSettings;
 import dev.streamscore.etl.SpecException;
 import dev.streamscore.etl.TopicNames;
 import dev.streamscore.etl.ViewSpec;
@@ -41,7 +42,8 @@ public final class SparkEtlMain {
   private static final Logger LOG = LoggerFactory.getLogger(SparkEtlMain.class);
 
   static final String USAGE =
-      "usage: streamscore-etl-spark --bootstrap HOST:PORT [--spec FILE] [--sources a,b]"
+      "usage: streamscore-etl-spark --bootstrap HOST:PORT [--kafka-config FILE] [--spec FILE]"
+          + " [--sources a,b]"
           + " [--checkpoint-dir DIR] [--trigger-interval-ms N] [--max-offsets-per-trigger N]"
           + " [--state-store rocksdb|memory] [--bounded] [--threads N]"
           + " [--dlq-topic T] [--parent-pid PID]";
@@ -51,6 +53,7 @@ public final class SparkEtlMain {
   /** The command line, validated once: every error is one sentence saying what to change. */
   record Options(
       String bootstrap,
+      Map<String, String> kafka,
       Optional<Path> spec,
       List<String> sources,
       Path checkpointDir,
@@ -64,6 +67,7 @@ public final class SparkEtlMain {
 
     static Options parse(String[] args) {
       String bootstrap = null;
+      Map<String, String> kafka = Map.of();
       Optional<Path> spec = Optional.empty();
       List<String> sources = List.of();
       Path checkpoints = Path.of("spark-checkpoints").toAbsolutePath();
@@ -80,6 +84,7 @@ public final class SparkEtlMain {
         switch (name) {
           case "--bounded" -> bounded = true;
           case "--bootstrap" -> bootstrap = value;
+          case "--kafka-config" -> kafka = KafkaSettings.load(Path.of(value));
           case "--spec" -> spec = Optional.of(Path.of(value));
           case "--sources" -> sources = List.of(value.split(","));
           case "--checkpoint-dir" -> checkpoints = Path.of(value).toAbsolutePath();
@@ -97,6 +102,7 @@ public final class SparkEtlMain {
       }
       return new Options(
           bootstrap,
+          kafka,
           spec,
           sources,
           checkpoints,
@@ -108,6 +114,13 @@ public final class SparkEtlMain {
           dlq,
           parent);
     }
+  }
+
+  /** The connection settings as the Kafka source's and sink's {@code kafka.}-prefixed options. */
+  private static Map<String, String> kafkaOptions(Options options) {
+    Map<String, String> prefixed = new HashMap<>();
+    options.kafka().forEach((k, v) -> prefixed.put("kafka." + k, v));
+    return prefixed;
   }
 
   public static void main(String[] args) throws Exception {
@@ -144,13 +157,10 @@ public final class SparkEtlMain {
       spec.viewsOf(source).stream().map(ViewSpec::topic).forEach(topics::add);
     }
     topics.add(options.dlqTopic());
-    try (Admin admin =
-        Admin.create(
-            Map.of(
-                AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                options.bootstrap(),
-                AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG,
-                30_000))) {
+    Map<String, Object> adminConfig = new HashMap<>(options.kafka());
+    adminConfig.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, options.bootstrap());
+    adminConfig.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30_000);
+    try (Admin admin = Admin.create(adminConfig)) {
       Map<String, Integer> counts = new HashMap<>();
       Map<String, TopicDescription> described =
           admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS);
@@ -225,7 +235,8 @@ public final class SparkEtlMain {
               .option("subscribe", topic)
               .option("startingOffsets", "earliest")
               // Only what the validator committed: the same records Flink's source reads.
-              .option("kafka.isolation.level", "read_committed");
+              .option("kafka.isolation.level", "read_committed")
+              .options(kafkaOptions(options));
       if (options.maxOffsetsPerTrigger() > 0) {
         reader = reader.option("maxOffsetsPerTrigger", options.maxOffsetsPerTrigger());
       }
@@ -259,6 +270,7 @@ public final class SparkEtlMain {
               .format("kafka")
               .option("kafka.bootstrap.servers", options.bootstrap())
               .option("kafka.acks", "all")
+              .options(kafkaOptions(options))
               .option("checkpointLocation", options.checkpointDir().resolve(source).toString())
               .trigger(trigger)
               .start());
