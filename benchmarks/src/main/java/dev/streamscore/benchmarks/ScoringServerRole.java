@@ -4,6 +4,11 @@ import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.modelsync.RegistryServer;
 import dev.streamscore.modelsync.TestModels;
 import dev.streamscore.proto.ServerTransport;
+import dev.streamscore.proto.security.ClientSecurity;
+import dev.streamscore.proto.security.ClientTls;
+import dev.streamscore.proto.security.PolicyFile;
+import dev.streamscore.proto.security.ServerSecurity;
+import dev.streamscore.proto.security.ServerTls;
 import dev.streamscore.proto.v1.FeatureRow;
 import dev.streamscore.proto.v1.PredictRequest;
 import dev.streamscore.proto.v1.PredictResponse;
@@ -45,8 +50,13 @@ import org.apache.kafka.common.utils.Utils;
  * live threads' allocation counters summed; the server's threads are pooled, so none that served a
  * request has exited) and ends on {@code quit} or end of input.
  *
+ * <p>With a second argument, a directory made by {@code streamscore certs init}, the node and the
+ * echo serve TLS with its {@code server.pem}; with a third, {@code auth}, the node also checks each
+ * call's bearer token against its {@code access.policy} ({@link ScoringFloor.Mode}).
+ *
  * <pre>
- * java -cp benchmarks/target/streamscore-benchmarks.jar dev.streamscore.benchmarks.ScoringServerRole [entities]
+ * java -cp benchmarks/target/streamscore-benchmarks.jar dev.streamscore.benchmarks.ScoringServerRole \
+ *     [entities] [certs-dir [auth]]
  * </pre>
  */
 public final class ScoringServerRole {
@@ -57,9 +67,14 @@ public final class ScoringServerRole {
    * event loop of N threads instead of gRPC's shared default (two per available core). The node and
    * the echo are built alike, so the floor moves with the setting.
    */
-  private static NettyServerBuilder tuned() {
+  private static NettyServerBuilder tuned(Optional<ServerSecurity> security) {
+    InetSocketAddress address = new InetSocketAddress("127.0.0.1", 0);
     NettyServerBuilder builder =
-        NettyServerBuilder.forAddress(new InetSocketAddress("127.0.0.1", 0));
+        security.isPresent()
+            ? NettyServerBuilder.forAddress(
+                address, security.get().tls().orElseThrow().credentials())
+            : NettyServerBuilder.forAddress(address);
+    security.flatMap(ServerSecurity::accessControl).ifPresent(builder::intercept);
     int threads = Integer.getInteger("floor.eventLoopThreads", 0);
     if (threads > 0) {
       builder
@@ -72,6 +87,19 @@ public final class ScoringServerRole {
 
   public static void main(String[] args) throws Exception {
     int entities = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
+    Optional<Path> certs = args.length > 1 ? Optional.of(Path.of(args[1])) : Optional.empty();
+    boolean auth = args.length > 2 && args[2].equals("auth");
+    Optional<ServerSecurity> security =
+        certs.map(
+            c ->
+                new ServerSecurity(
+                    Optional.of(ServerTls.of(c.resolve("server.pem"), c.resolve("server.key"))),
+                    auth
+                        ? new PolicyFile(c.resolve("access.policy"))
+                        : dev.streamscore.proto.security.AccessPolicy::open,
+                    false));
+    Optional<ServerSecurity> echoSecurity =
+        security.map(s -> s.withAccess(dev.streamscore.proto.security.AccessPolicy::open));
     Path dir = Files.createTempDirectory("scoring-server");
     Clock clock = Clock.fixed(Instant.ofEpochMilli(ScoringLoad.NOW), ZoneOffset.UTC);
     try (RegistryServer registry =
@@ -82,7 +110,11 @@ public final class ScoringServerRole {
                 Clock.systemUTC());
         ScoringNode node =
             ScoringLoad.node(
-                dir, registry, clock, p -> {}, new ServerTransport(tuned(), "127.0.0.1", 0))) {
+                dir,
+                registry,
+                clock,
+                p -> {},
+                new ServerTransport(tuned(security), "127.0.0.1", 0))) {
       List<FeatureRow> batch = new ArrayList<>();
       ScoringLoad.rows(
           entities,
@@ -109,13 +141,20 @@ public final class ScoringServerRole {
         Thread.sleep(20); // the agent is loading the model; nothing else to wait on
       }
       // A real answer, as the echo's canned response: same size on the wire.
-      ManagedChannel self = NettyChannelBuilder.forTarget(node.address()).usePlaintext().build();
+      ManagedChannel self =
+          new ClientSecurity(
+                  certs.map(c -> ClientTls.trusting(c.resolve("ca.pem"))),
+                  auth
+                      ? Optional.of(Files.readString(certs.get().resolve("scorer.token")).strip())
+                      : Optional.empty())
+              .channel(node.address())
+              .build();
       PredictResponse sample =
           ScoringGrpc.newBlockingStub(self)
               .withDeadlineAfter(10, TimeUnit.SECONDS)
               .predict(ScoringLoad.request("fraud", "u1"));
       self.shutdownNow();
-      Server echo = tuned().addService(new Echo(sample)).build().start();
+      Server echo = tuned(echoSecurity).addService(new Echo(sample)).build().start();
       System.out.printf(
           "ready %s 127.0.0.1:%d %d%n", node.address(), echo.getPort(), sample.getSerializedSize());
       System.out.flush();
