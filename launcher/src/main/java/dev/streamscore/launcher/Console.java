@@ -2,6 +2,8 @@ package dev.streamscore.launcher;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsServer;
 import dev.streamscore.ingest.DeadLetterLog;
 import java.io.IOException;
 import java.io.InputStream;
@@ -55,9 +57,21 @@ final class Console implements AutoCloseable {
 
   /** Serves the console on 127.0.0.1:{@code port} (0: any free port). */
   static Console start(int port, ConsoleApi.Sources sources) {
+    return start(port, sources, Optional.empty());
+  }
+
+  /** Serves the console on 127.0.0.1:{@code port}, over HTTPS when {@code https} is given. */
+  static Console start(int port, ConsoleApi.Sources sources, Optional<HttpsConfigurator> https) {
     HttpServer server;
     try {
-      server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 64);
+      InetSocketAddress address = new InetSocketAddress("127.0.0.1", port);
+      if (https.isPresent()) {
+        HttpsServer secure = HttpsServer.create(address, 64);
+        secure.setHttpsConfigurator(https.get());
+        server = secure;
+      } else {
+        server = HttpServer.create(address, 64);
+      }
     } catch (IOException e) {
       throw new StartupException(
           "cannot serve the console on port " + port + ": " + e.getMessage(), e);
@@ -85,9 +99,11 @@ final class Console implements AutoCloseable {
     return console;
   }
 
-  /** {@code http://127.0.0.1:PORT}. */
+  /** {@code http://127.0.0.1:PORT}, or {@code https://} when it serves HTTPS. */
   String url() {
-    return "http://127.0.0.1:" + server.getAddress().getPort();
+    return (server instanceof HttpsServer ? "https" : "http")
+        + "://127.0.0.1:"
+        + server.getAddress().getPort();
   }
 
   private void handle(HttpExchange exchange) throws IOException {

@@ -44,6 +44,8 @@ final class FeatureStoreCommand implements Callable<Integer> {
 
   @CommandLine.Mixin PartitionsOption partitions;
 
+  @CommandLine.Mixin ServerSecurityOptions serverSecurity;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   @Override
@@ -54,6 +56,7 @@ final class FeatureStoreCommand implements Callable<Integer> {
       throw new StartupException("the spec declares no views; there is nothing to serve");
     }
     var held = partitions.held();
+    PlatformSecurity security = serverSecurity.security();
     DataDir dir = DataDir.open(state.dataDir());
     FeatureNode node;
     try {
@@ -62,7 +65,7 @@ final class FeatureStoreCommand implements Callable<Integer> {
               new FeatureNode.Config(
                   dir.resolve("feature-store"), Optional.of(kafkaOption.bootstrap), held),
               spec,
-              Optional.of(ServerTransport.loopback(port)),
+              Optional.of(ServerTransport.tcp(security.host(), port, security.server())),
               () -> "",
               Clock.systemUTC());
     } catch (RuntimeException e) {

@@ -3,6 +3,7 @@ package dev.streamscore.launcher;
 import dev.streamscore.ingest.IngestGateway;
 import dev.streamscore.ingest.IngestGatewayConfig;
 import dev.streamscore.ingest.IngestGatewayException;
+import dev.streamscore.proto.ServerTransport;
 import java.time.Clock;
 import java.util.List;
 import java.util.Map;
@@ -37,14 +38,18 @@ final class GatewayCommand implements Callable<Integer> {
           "Port of the gateway on 127.0.0.1; 0 for any free port (default: ${DEFAULT-VALUE}).")
   int port;
 
+  @CommandLine.Mixin ServerSecurityOptions serverSecurity;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   @Override
   public Integer call() throws InterruptedException {
+    PlatformSecurity security = serverSecurity.security();
     IngestGateway gateway;
     try {
       gateway =
           IngestGateway.start(
+              ServerTransport.tcp(security.host(), port, security.server()),
               IngestGatewayConfig.defaults(kafkaOption.bootstrap).withPort(port),
               spec.spec(),
               Clock.systemUTC());

@@ -6,7 +6,6 @@ import dev.streamscore.scoring.monitor.MonitorMetrics;
 import dev.streamscore.scoring.monitor.PredictionMonitor;
 import dev.streamscore.scoring.monitor.RegistryVersions;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.io.PrintWriter;
@@ -39,6 +38,8 @@ import picocli.CommandLine.Option;
     })
 final class MonitorCommand implements Callable<Integer> {
   @Mixin KafkaOption kafka;
+
+  @Mixin ClientSecurityOptions registrySecurity;
 
   @Option(
       names = "--registry",
@@ -99,7 +100,7 @@ final class MonitorCommand implements Callable<Integer> {
   public Integer call() throws InterruptedException {
     PrintWriter out = command.commandLine().getOut();
     MonitorConfig config = config();
-    ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
+    ManagedChannel channel = registrySecurity.security().channel(registry).build();
     PredictionMonitor monitor =
         PredictionMonitor.start(
             kafka.bootstrap,

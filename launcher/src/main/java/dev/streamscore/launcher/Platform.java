@@ -1,5 +1,6 @@
 package dev.streamscore.launcher;
 
+import com.sun.net.httpserver.HttpsConfigurator;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.SpecException;
 import dev.streamscore.etl.TopicNames;
@@ -414,14 +415,15 @@ final class Platform implements AutoCloseable {
                 Optional.of(new RegistryClient(channel, config.registryToken(), "console")),
                 node == null ? Optional.empty() : node.monitor(),
                 Optional.of(deadLetters),
-                clock));
+                clock),
+            security.https());
     register("console", console);
   }
 
   private void startMetrics(PlatformConfig config) {
-    HTTPServer server = metricsEndpoint(metrics, config.metricsPort());
+    HTTPServer server = metricsEndpoint(metrics, config.metricsPort(), security.https());
     register("metrics endpoint", server);
-    metricsUrl = metricsUrl(server);
+    metricsUrl = metricsUrl(server, security.https().isPresent());
   }
 
   /**
@@ -430,8 +432,21 @@ final class Platform implements AutoCloseable {
    * @throws StartupException naming the port when it is taken
    */
   static HTTPServer metricsEndpoint(PrometheusRegistry registry, int port) {
+    return metricsEndpoint(registry, port, Optional.empty());
+  }
+
+  /**
+   * A Prometheus endpoint for {@code registry} on 127.0.0.1, over HTTPS when {@code https} is
+   * given.
+   *
+   * @throws StartupException naming the port when it is taken
+   */
+  static HTTPServer metricsEndpoint(
+      PrometheusRegistry registry, int port, Optional<HttpsConfigurator> https) {
     try {
-      return HTTPServer.builder().hostname(LOOPBACK).port(port).registry(registry).buildAndStart();
+      HTTPServer.Builder builder = HTTPServer.builder().hostname(LOOPBACK).port(port);
+      https.ifPresent(builder::httpsConfigurator);
+      return builder.registry(registry).buildAndStart();
     } catch (IOException e) {
       throw new StartupException(
           "cannot start the metrics endpoint: "
@@ -444,7 +459,12 @@ final class Platform implements AutoCloseable {
 
   /** {@code http://127.0.0.1:PORT/metrics}. */
   static String metricsUrl(HTTPServer server) {
-    return "http://" + LOOPBACK + ":" + server.getPort() + "/metrics";
+    return metricsUrl(server, false);
+  }
+
+  /** {@code http://127.0.0.1:PORT/metrics}, or {@code https://} when it serves HTTPS. */
+  static String metricsUrl(HTTPServer server, boolean https) {
+    return (https ? "https" : "http") + "://" + LOOPBACK + ":" + server.getPort() + "/metrics";
   }
 
   /** The spec in force. */

@@ -1,5 +1,7 @@
 package dev.streamscore.launcher;
 
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
 import dev.streamscore.proto.security.AccessPolicy;
 import dev.streamscore.proto.security.ClientSecurity;
 import dev.streamscore.proto.security.ClientTls;
@@ -13,6 +15,7 @@ import java.util.Base64;
 import java.util.EnumSet;
 import java.util.Optional;
 import java.util.function.Supplier;
+import javax.net.ssl.SSLParameters;
 
 /**
  * How {@code streamscore up} secures its gRPC servers, and how its own parts call each other.
@@ -73,6 +76,29 @@ record PlatformSecurity(String host, ServerSecurity server, ClientSecurity self)
                     ? ClientTls.mutual(t.certificate(), t.certificate(), t.key())
                     : ClientTls.trusting(t.certificate()));
     return new PlatformSecurity(host, server, new ClientSecurity(clientTls, token));
+  }
+
+  /**
+   * HTTPS for the console and the metrics endpoint, with the gRPC servers' certificate (and their
+   * client-certificate rule), when they serve TLS.
+   */
+  Optional<HttpsConfigurator> https() {
+    return server
+        .tls()
+        .map(
+            tls ->
+                new HttpsConfigurator(tls.sslContext()) {
+                  @Override
+                  public void configure(HttpsParameters params) {
+                    SSLParameters ssl = getSSLContext().getDefaultSSLParameters();
+                    if (tls.requireClientCertificate()) {
+                      ssl.setNeedClientAuth(true);
+                    } else if (tls.clientCa().isPresent()) {
+                      ssl.setWantClientAuth(true);
+                    }
+                    params.setSSLParameters(ssl);
+                  }
+                });
   }
 
   /** {@code host:port} the platform's own clients reach a server of it at. */

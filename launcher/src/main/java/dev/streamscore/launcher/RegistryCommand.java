@@ -44,20 +44,30 @@ final class RegistryCommand implements Callable<Integer> {
           "Keep artifacts and the journal here (default: a temporary directory, deleted on exit).")
   Path dataDir;
 
+  @CommandLine.Mixin ServerSecurityOptions serverSecurity;
+
   @CommandLine.Spec CommandLine.Model.CommandSpec command;
 
   @Override
   public Integer call() throws InterruptedException {
     PrintWriter out = command.commandLine().getOut();
+    Optional<String> token =
+        Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV)).filter(t -> !t.isBlank());
+    if (token.isPresent() && serverSecurity.hasAccessPolicy()) {
+      throw new StartupException(
+          PlatformConfig.TOKEN_ENV
+              + " and --access exclude each other: give the token a line in"
+              + " the policy");
+    }
+    PlatformSecurity security = serverSecurity.security();
     DataDir dir = DataDir.open(Optional.ofNullable(dataDir));
     RegistryServer server;
     try {
       server =
           RegistryServer.start(
-              ServerTransport.loopback(port),
+              ServerTransport.tcp(security.host(), port, security.server()),
               dir.resolve("registry"),
-              Optional.ofNullable(System.getenv(PlatformConfig.TOKEN_ENV))
-                  .filter(t -> !t.isBlank()),
+              token,
               Clock.systemUTC());
     } catch (IllegalStateException | UncheckedIOException e) {
       dir.close();

@@ -6,12 +6,12 @@ import dev.streamscore.ingest.DeadLetterLog;
 import dev.streamscore.modelsync.ModelSigning;
 import dev.streamscore.modelsync.RegistryClient;
 import dev.streamscore.proto.ServerTransport;
+import dev.streamscore.proto.security.ClientSecurity;
 import dev.streamscore.scoring.ScoringNode;
 import dev.streamscore.scoring.ScoringNodeConfig;
 import dev.streamscore.scoring.ScoringServer;
 import dev.streamscore.scoring.monitor.MonitorConfig;
 import io.grpc.ManagedChannel;
-import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
 import io.prometheus.metrics.exporter.httpserver.HTTPServer;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.nio.file.Path;
@@ -55,6 +55,10 @@ final class ScoringNodeCommand implements Callable<Integer> {
   @CommandLine.Mixin StateOptions state;
 
   @CommandLine.Mixin PartitionsOption partitions;
+
+  @CommandLine.Mixin ServerSecurityOptions serverSecurity;
+
+  @CommandLine.Mixin ClientSecurityOptions registrySecurity;
 
   @Option(
       names = "--model-signing-key",
@@ -142,6 +146,8 @@ final class ScoringNodeCommand implements Callable<Integer> {
     if (spec.views().isEmpty()) {
       throw new StartupException("the spec declares no views; nothing is scored from it");
     }
+    PlatformSecurity security = serverSecurity.security();
+    ClientSecurity registryClient = registrySecurity.security();
     ScoringNodeConfig config;
     DataDir dir = DataDir.open(state.dataDir());
     PrometheusRegistry metrics = new PrometheusRegistry();
@@ -173,9 +179,15 @@ final class ScoringNodeCommand implements Callable<Integer> {
     }
     try {
       ScoringNode.Wiring wiring =
-          ScoringNode.Wiring.of(ServerTransport.loopback(port), metrics, Clock.systemUTC());
+          ScoringNode.Wiring.of(
+                  ServerTransport.tcp(security.host(), port, security.server()),
+                  metrics,
+                  Clock.systemUTC())
+              .withRegistryClient(registryClient);
       if (featuresPort != null) {
-        wiring = wiring.withFeatureService(ServerTransport.loopback(featuresPort));
+        wiring =
+            wiring.withFeatureService(
+                ServerTransport.tcp(security.host(), featuresPort, security.server()));
       }
       if (modelSigningKey != null) {
         wiring = wiring.withModelSigner(Optional.of(ModelSigning.readPublicKey(modelSigningKey)));
@@ -193,7 +205,7 @@ final class ScoringNodeCommand implements Callable<Integer> {
     addresses.put("scoring", node.address());
     node.featuresAddress().ifPresent(a -> addresses.put("features", a));
     addresses.put("metrics", Platform.metricsUrl(endpoint));
-    ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
+    ManagedChannel channel = registryClient.channel(registry).build();
     Console console;
     DeadLetterLog deadLetters = DeadLetterLog.start(kafkaOption.bootstrap, Clock.systemUTC());
     try {

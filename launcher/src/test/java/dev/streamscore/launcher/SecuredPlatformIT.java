@@ -312,6 +312,54 @@ class SecuredPlatformIT {
             java.security.MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
   }
 
+  @Test
+  void theConsoleAndTheMetricsEndpointServeHttpsWithTheSameCertificate() throws Exception {
+    String metrics = up.endpoint("metrics").orElseThrow();
+    String console = up.endpoint("console").orElseThrow();
+    assertThat(metrics).startsWith("https://127.0.0.1:").endsWith("/metrics");
+    assertThat(console).startsWith("https://127.0.0.1:");
+    java.security.KeyStore trust = java.security.KeyStore.getInstance("PKCS12");
+    trust.load(null, null);
+    try (var in = Files.newInputStream(certs.resolve("ca.pem"))) {
+      trust.setCertificateEntry(
+          "ca", java.security.cert.CertificateFactory.getInstance("X.509").generateCertificate(in));
+    }
+    javax.net.ssl.TrustManagerFactory tmf =
+        javax.net.ssl.TrustManagerFactory.getInstance(
+            javax.net.ssl.TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(trust);
+    javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+    context.init(null, tmf.getTrustManagers(), null);
+    java.net.http.HttpClient client =
+        java.net.http.HttpClient.newBuilder()
+            .sslContext(context)
+            .connectTimeout(Duration.ofSeconds(10))
+            .build();
+    var scraped =
+        client.send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(metrics)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(scraped.statusCode()).isEqualTo(200);
+    assertThat(scraped.body()).contains("streamscore_");
+    var page =
+        client.send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create(console + "/")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertThat(page.statusCode()).isEqualTo(200);
+    // Plain HTTP to the same port gets no page.
+    java.net.http.HttpClient plain =
+        java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
+    String insecure = metrics.replace("https://", "http://");
+    org.assertj.core.api.Assertions.assertThatThrownBy(
+            () ->
+                plain.send(
+                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(insecure))
+                        .timeout(Duration.ofSeconds(10))
+                        .build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString()))
+        .isInstanceOf(java.io.IOException.class);
+  }
+
   private static CliRun models(String registry, List<String> security, String... args) {
     List<String> all = new ArrayList<>(List.of("models", args[0], "--registry", registry));
     all.addAll(security);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -20,6 +21,18 @@ class SecurityOptionsTest {
             "streamscore: refusing to serve plaintext on 0.0.0.0, which other hosts can reach:"
                 + " give --tls-cert and --tls-key (streamscore certs init makes them), or"
                 + " --insecure to accept plaintext\n");
+  }
+
+  @Test
+  void everyServingRoleRefusesPlaintextOffLoopback() {
+    for (String role : List.of("registry", "gateway", "feature-store", "scoring-node")) {
+      CliRun refused = CliRun.of(role, "--bind", "0.0.0.0");
+      assertThat(refused.code()).as(role).isEqualTo(1);
+      assertThat(refused.err())
+          .as(role)
+          .startsWith("streamscore: refusing to serve plaintext on 0.0.0.0")
+          .hasLineCount(1);
+    }
   }
 
   @Test
