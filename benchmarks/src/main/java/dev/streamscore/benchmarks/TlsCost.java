@@ -40,8 +40,10 @@ public final class TlsCost {
           try (ScoringFloor.Server server =
               new ScoringFloor.Server(entities, mode, Optional.of(certs.resolve("certs")))) {
             ScoringGrpc.ScoringStub predict = ScoringGrpc.newStub(server.node);
-            // Untimed: the first seconds run interpreted code, and every connection handshakes.
-            ScoringFloor.run("warm-up", predict, 3_000, 8, entities, server.from, server.to, false);
+            // Untimed, and long: each mode is a fresh server JVM whose compiler shares the one
+            // pinned core (8 s left it compiling: 460-500 CPU us per request, not ~220).
+            ScoringFloor.run(
+                "warm-up", predict, 3_000, 24, entities, server.from, server.to, false);
             for (int rate : rates) {
               ScoringFloor.run(
                   mode.label(), predict, rate, seconds, entities, server.from, server.to, true);
