@@ -158,29 +158,41 @@ final class TlsFiles {
 
   /** Runs {@code load} again whenever any of {@code files} has a new modification time. */
   private static void watch(List<Path> files, Runnable load) {
-    List<Long> loaded = times(files);
-    Object[] state = {loaded, null};
     RELOADER.scheduleWithFixedDelay(
-        () -> {
-          List<Long> now = times(files);
-          if (now.equals(state[0]) || now.equals(state[1])) {
-            return;
-          }
-          try {
-            load.run();
-            state[0] = now;
-            log.info("TLS files {} reloaded", files);
-          } catch (RuntimeException e) {
-            state[1] = now;
-            log.warn(
-                "TLS files {} changed but cannot be used; keeping the ones before: {}",
-                files,
-                e.getMessage());
-          }
-        },
-        RELOAD_SECONDS,
-        RELOAD_SECONDS,
-        TimeUnit.SECONDS);
+        new Watch(files, load), RELOAD_SECONDS, RELOAD_SECONDS, TimeUnit.SECONDS);
+  }
+
+  /** One file set's check; runs on the reloader's one thread only. */
+  private static final class Watch implements Runnable {
+    private final List<Path> files;
+    private final Runnable load;
+    private List<Long> loaded;
+    private List<Long> rejected = List.of();
+
+    Watch(List<Path> files, Runnable load) {
+      this.files = files;
+      this.load = load;
+      this.loaded = times(files);
+    }
+
+    @Override
+    public void run() {
+      List<Long> now = times(files);
+      if (now.equals(loaded) || now.equals(rejected)) {
+        return;
+      }
+      try {
+        load.run();
+        loaded = now;
+        log.info("TLS files {} reloaded", files);
+      } catch (RuntimeException e) {
+        rejected = now;
+        log.warn(
+            "TLS files {} changed but cannot be used; keeping the ones before: {}",
+            files,
+            e.getMessage());
+      }
+    }
   }
 
   private static List<Long> times(List<Path> files) {
