@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,16 +63,9 @@ class SecuredPlatformIT {
         launcher.up(
             Launcher.freePort(),
             dir.resolve("data"),
-            "--engine",
-            "none",
-            "--tls-cert",
-            certs.resolve("server.pem").toString(),
-            "--tls-key",
-            certs.resolve("server.key").toString(),
-            "--tls-client-ca",
-            certs.resolve("ca.pem").toString(),
-            "--access",
-            certs.resolve("access.policy").toString());
+            Stream.concat(
+                    Stream.of("--engine", "none"), SecuredRolesIT.serverOptions(certs).stream())
+                .toArray(String[]::new));
     assertThat(up.awaitLine("ready", Duration.ofSeconds(90))).isTrue();
   }
 
@@ -204,20 +198,7 @@ class SecuredPlatformIT {
             certs.resolve("publisher.pem").toString(),
             "--tls-client-key",
             certs.resolve("publisher.key").toString());
-    assertThat(
-            models(
-                    registry,
-                    admin,
-                    "register",
-                    model.toString(),
-                    "--name",
-                    "pyfraud",
-                    "--inputs",
-                    "user_txn:txn_count_1h,user_txn:amount_max_10m,amount",
-                    "--outputs",
-                    "p_legit,p_fraud")
-                .code())
-        .isZero();
+    registerPyfraud(registry, admin, model);
     List<String> operator =
         List.of(
             "--tls-ca",
@@ -271,20 +252,7 @@ class SecuredPlatformIT {
     // v2's artifact changed in the registry's store after registration: the node refuses it,
     // says why in models show, and keeps answering with v1.
     Path v2 = TestModels.logisticRegression(dir.resolve("py2.onnx"), 3, 8);
-    assertThat(
-            models(
-                    registry,
-                    admin,
-                    "register",
-                    v2.toString(),
-                    "--name",
-                    "pyfraud",
-                    "--inputs",
-                    "user_txn:txn_count_1h,user_txn:amount_max_10m,amount",
-                    "--outputs",
-                    "p_legit,p_fraud")
-                .code())
-        .isZero();
+    registerPyfraud(registry, admin, v2);
     String sha = sha256(v2);
     Path stored = dir.resolve("data/registry/artifacts/sha256").resolve(sha);
     byte[] bytes = Files.readAllBytes(stored);
@@ -304,6 +272,23 @@ class SecuredPlatformIT {
                 PythonTools.PYTHON.toString(), file.toString(), scoring, certs.toString(), "mtls"),
             stubs);
     assertThat(after).containsExactly("py-mtls 1 2");
+  }
+
+  /** Registers {@code model} as the next version of pyfraud, over the three inputs it takes. */
+  private static void registerPyfraud(String registry, List<String> security, Path model) {
+    CliRun registered =
+        models(
+            registry,
+            security,
+            "register",
+            model.toString(),
+            "--name",
+            "pyfraud",
+            "--inputs",
+            "user_txn:txn_count_1h,user_txn:amount_max_10m,amount",
+            "--outputs",
+            "p_legit,p_fraud");
+    assertThat(registered.code()).as(registered.err()).isZero();
   }
 
   private static String sha256(Path file) throws Exception {

@@ -43,16 +43,7 @@ class SecuredRolesIT {
   void aSecuredRegistryAndScoringNodeServeOnlyTheRightRoles(@TempDir Path dir) throws Exception {
     Path certs = dir.resolve("certs");
     assertThat(CliRun.of("certs", "init", certs.toString()).code()).isZero();
-    List<String> serverTls =
-        List.of(
-            "--tls-cert",
-            certs.resolve("server.pem").toString(),
-            "--tls-key",
-            certs.resolve("server.key").toString(),
-            "--tls-client-ca",
-            certs.resolve("ca.pem").toString(),
-            "--access",
-            certs.resolve("access.policy").toString());
+    List<String> serverTls = serverOptions(certs);
     try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults());
         org.apache.kafka.clients.admin.Admin admin =
             org.apache.kafka.clients.admin.Admin.create(kafka.clientProperties())) {
@@ -187,6 +178,22 @@ class SecuredRolesIT {
           .untilAsserted(
               () -> assertThat(models(operator, "show", "fraud").out()).contains("node secured-1"));
     }
+  }
+
+  /**
+   * A server's options for TLS with optional client certificates and the access policy, from a
+   * directory {@code certs init} made.
+   */
+  static List<String> serverOptions(Path certs) {
+    return List.of(
+        "--tls-cert",
+        certs.resolve("server.pem").toString(),
+        "--tls-key",
+        certs.resolve("server.key").toString(),
+        "--tls-client-ca",
+        certs.resolve("ca.pem").toString(),
+        "--access",
+        certs.resolve("access.policy").toString());
   }
 
   private static CliRun models(List<String> connection, String verb, String... args) {

@@ -19,8 +19,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The model registry as a server: the {@link Registry} in a directory, served as {@code
- * streamscore.v1.ModelRegistry} ({@link RegistryService}) behind {@link RegistryAuth}, with {@code
- * grpc.health.v1}, on the transport its caller chooses.
+ * streamscore.v1.ModelRegistry} ({@link RegistryService}) behind {@link RegistryCaller}, with
+ * {@code grpc.health.v1}, on the transport its caller chooses.
  *
  * <p>Who may call what is the transport's access check ({@code ServerSecurity}). A registry of its
  * own with one shared token ({@code --registry-token}) checks {@link AccessPolicy#sharedToken}: the
@@ -35,7 +35,7 @@ public final class RegistryServer implements AutoCloseable {
   public static final long MAX_ARTIFACT_BYTES = 1L << 30;
 
   static final Metadata.Key<String> AUTHORIZATION = AccessControl.AUTHORIZATION;
-  static final Metadata.Key<String> USER = RegistryAuth.USER;
+  static final Metadata.Key<String> USER = RegistryCaller.USER;
 
   private final ServerTransport.Listening listening;
   private final Registry registry;
@@ -71,9 +71,9 @@ public final class RegistryServer implements AutoCloseable {
             token.isPresent()
                 ? ServerInterceptors.intercept(
                     new RegistryService(registry),
-                    new RegistryAuth(),
+                    new RegistryCaller(),
                     new AccessControl(() -> shared))
-                : ServerInterceptors.intercept(new RegistryService(registry), new RegistryAuth()))
+                : ServerInterceptors.intercept(new RegistryService(registry), new RegistryCaller()))
         .addService(health.service())
         .intercept(dev.streamscore.proto.GrpcServers.boundedErrors());
     ServerTransport.Listening server = transport.start(() -> closeQuietly(registry));

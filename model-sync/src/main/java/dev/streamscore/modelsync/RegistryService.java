@@ -39,7 +39,7 @@ import org.slf4j.LoggerFactory;
  * {@code streamscore.v1.ModelRegistry} over a {@link Registry}: the service's edge, where each
  * {@link RegistryException} becomes its one gRPC status ({@link #status}). Uploads are {@link
  * ArtifactUpload}s, downloads {@link ArtifactDownload}s; the caller's name comes from {@link
- * RegistryAuth}.
+ * RegistryCaller}.
  */
 final class RegistryService extends ModelRegistryGrpc.ModelRegistryImplBase {
   private static final Logger LOG = LoggerFactory.getLogger(RegistryService.class);
@@ -68,13 +68,13 @@ final class RegistryService extends ModelRegistryGrpc.ModelRegistryImplBase {
   @Override
   public StreamObserver<RegisterRequest> register(StreamObserver<ModelVersion> response) {
     return new ArtifactUpload<>(
-        Uploads.register(registry), registry, RegistryAuth.caller(), response);
+        Uploads.register(registry), registry, RegistryCaller.caller(), response);
   }
 
   @Override
   public StreamObserver<RecordRunRequest> recordRun(StreamObserver<TrainingRun> response) {
     return new ArtifactUpload<>(
-        Uploads.recordRun(registry), registry, RegistryAuth.caller(), response);
+        Uploads.recordRun(registry), registry, RegistryCaller.caller(), response);
   }
 
   @Override
@@ -92,7 +92,7 @@ final class RegistryService extends ModelRegistryGrpc.ModelRegistryImplBase {
   @Override
   public void registerFromRun(
       RegisterFromRunRequest request, StreamObserver<ModelVersion> response) {
-    String by = RegistryAuth.caller();
+    String by = RegistryCaller.caller();
     unary(
         response,
         () -> {
@@ -129,13 +129,13 @@ final class RegistryService extends ModelRegistryGrpc.ModelRegistryImplBase {
 
   @Override
   public void setAlias(SetAliasRequest request, StreamObserver<AliasState> response) {
-    String by = RegistryAuth.caller();
+    String by = RegistryCaller.caller();
     unary(response, () -> logged("->", registry.setAlias(request, by), by));
   }
 
   @Override
   public void rollback(RollbackRequest request, StreamObserver<AliasState> response) {
-    String by = RegistryAuth.caller();
+    String by = RegistryCaller.caller();
     unary(
         response,
         () ->

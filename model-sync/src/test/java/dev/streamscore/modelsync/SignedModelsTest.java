@@ -142,12 +142,7 @@ class SignedModelsTest {
     PublicKey other = KeyPairGenerator.getInstance("Ed25519").generateKeyPair().getPublic();
     SyncAgent node = agent(registry, Optional.of(other));
     AliasState state = registry.client().promote("fraud", "prod", v1.getVersion());
-    await()
-        .atMost(Duration.ofSeconds(30))
-        .until(
-            () ->
-                node.status("fraud", "prod").attemptedRevision() == state.getRevision()
-                    && node.status("fraud", "prod").state() == SyncState.SYNC_STATE_FAILED);
+    awaitFailed(node, state.getRevision());
     assertThat(node.status("fraud", "prod").error()).contains("this node trusts key");
     assertThat(node.status("fraud", "prod").servingVersions()).isEmpty();
   }
@@ -234,15 +229,20 @@ class SignedModelsTest {
     }
   }
 
-  private static void assertRefused(
-      SyncAgent node, Fixtures.Registry registry, ModelVersion bad, String reason) {
-    AliasState state = registry.client().promote("fraud", "prod", bad.getVersion());
+  /** Until the node has tried {@code revision} and failed it. */
+  private static void awaitFailed(SyncAgent node, long revision) {
     await()
         .atMost(Duration.ofSeconds(30))
         .until(
             () ->
-                node.status("fraud", "prod").attemptedRevision() == state.getRevision()
+                node.status("fraud", "prod").attemptedRevision() == revision
                     && node.status("fraud", "prod").state() == SyncState.SYNC_STATE_FAILED);
+  }
+
+  private static void assertRefused(
+      SyncAgent node, Fixtures.Registry registry, ModelVersion bad, String reason) {
+    AliasState state = registry.client().promote("fraud", "prod", bad.getVersion());
+    awaitFailed(node, state.getRevision());
     assertThat(node.status("fraud", "prod").error()).contains(reason);
     assertThat(node.status("fraud", "prod").servingVersions()).containsExactly(1L);
     try (Lease lease = node.acquire("fraud", "prod", "k")) {

@@ -14,7 +14,7 @@ import io.grpc.ServerInterceptor;
  * access check authenticated ({@link AccessControl}) when there is one, so that a name cannot be
  * claimed; else the name in {@code x-streamscore-user} metadata; else {@code anonymous}.
  */
-final class RegistryAuth implements ServerInterceptor {
+final class RegistryCaller implements ServerInterceptor {
   static final Metadata.Key<String> USER =
       Metadata.Key.of("x-streamscore-user", Metadata.ASCII_STRING_MARSHALLER);
   private static final Context.Key<String> CALLER = Context.key("streamscore-user");
