@@ -27,6 +27,12 @@ final class Search {
   static final double MIN_GAIN = 0.001;
 
   /**
+   * Below this many positive rows, an AUC is uncertain by more than about ±0.05 (95%), as wide as
+   * the differences between sensible configurations: a ranking on so few is mostly luck.
+   */
+  static final int FEW_POSITIVES = 30;
+
+  /**
    * What to try.
    *
    * @param learningRates AdaGrad's initial steps, or XGBoost's eta
@@ -134,9 +140,23 @@ final class Search {
   /** One configuration tried: its parameters, epochs run and validation figures. */
   record Trial(Map<String, String> parameters, int epochs, Quality validation, Path model) {}
 
-  /** The search's outcome: every trial, the best, and the best's held-out figures. */
+  /**
+   * The search's outcome: every trial, the best, the best's held-out figures, and the baseline's
+   * ({@link Trainer.Config#baseline}) on the same rows, trained the same way.
+   */
   record Outcome(
-      List<Trial> trials, int best, Trainer.Trained model, Quality heldOut, double heldOutPrAuc) {}
+      List<Trial> trials,
+      int best,
+      Trainer.Trained model,
+      Quality heldOut,
+      double heldOutPrAuc,
+      Quality baselineValidation,
+      Quality baselineHeldOut) {
+    /** Whether the baseline ranks above the search's best by the search's own measure. */
+    boolean baselineRanksFirst() {
+      return baselineValidation.logLoss() < trials.get(best).validation().logLoss();
+    }
+  }
 
   /**
    * Runs the search.
@@ -218,8 +238,40 @@ final class Search {
             dir.resolve("best" + Trainer.extension(algorithm)));
     double[] scores = scores(winner, heldOut);
     boolean[] labels = labels(heldOut);
+    // The baseline, a fixed recipe, measured as the best was: whether the search paid for itself.
+    if (cancelled.getAsBoolean()) {
+      return null;
+    }
+    Trainer.Config baseline = Trainer.Config.baseline(seed);
+    Quality baselineValidation =
+        quality(
+            Trainer.train(train, baseline, dir.resolve("baseline-validation.onnx")), validation);
+    Quality baselineHeldOut =
+        quality(Trainer.train(both, baseline, dir.resolve("baseline.onnx")), heldOut);
     return new Outcome(
-        trials, best, winner, Quality.of(scores, labels, 0.5), averagePrecision(scores, labels));
+        trials,
+        best,
+        winner,
+        Quality.of(scores, labels, 0.5),
+        averagePrecision(scores, labels),
+        baselineValidation,
+        baselineHeldOut);
+  }
+
+  /**
+   * The standard error of an AUC measured on {@code positives} and {@code negatives} rows (Hanley
+   * and McNeil, 1982): what a held-out AUC can tell apart.
+   */
+  static double aucStandardError(double auc, long positives, long negatives) {
+    if (positives < 1 || negatives < 1 || !Double.isFinite(auc)) {
+      return Double.NaN;
+    }
+    double q1 = auc / (2 - auc);
+    double q2 = 2 * auc * auc / (1 + auc);
+    double variance =
+        (auc * (1 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc))
+            / ((double) positives * negatives);
+    return Math.sqrt(Math.max(0, variance));
   }
 
   /** The configurations a search tries: all of them, or N drawn without replacement. */
@@ -310,6 +362,16 @@ final class Search {
     m.put("heldout_calibration_error", o.heldOut().calibrationError());
     m.put("heldout_precision", o.heldOut().precision());
     m.put("heldout_recall", o.heldOut().recall());
+    m.put("heldout_positives", (double) o.heldOut().positives());
+    m.put(
+        "heldout_auc_se",
+        aucStandardError(
+            o.heldOut().auc(),
+            o.heldOut().positives(),
+            o.heldOut().labelled() - o.heldOut().positives()));
+    m.put("validation_positives", (double) v.positives());
+    m.put("baseline_validation_log_loss", o.baselineValidation().logLoss());
+    m.put("baseline_heldout_auc", o.baselineHeldOut().auc());
     m.values().removeIf(x -> !Double.isFinite(x));
     return m;
   }

@@ -140,6 +140,16 @@ final class TrainCommand implements Callable<Integer> {
     err.printf(
         "%,d rows (%,d positive): %,d train, %,d validate, %,d held out; %s search of %s%n",
         n, positives, train.size(), validation.size(), heldOut.size(), search, algorithm);
+    for (var part : List.of(Map.entry("validation", validation), Map.entry("held-out", heldOut))) {
+      long few = part.getValue().stream().filter(Trainer.Row::fraud).count();
+      if (few < Search.FEW_POSITIVES) {
+        err.printf(
+            "warning: the %s rows hold %d positives, fewer than %d: their AUC is uncertain by"
+                + " about ±0.05 or more, so small differences are luck; widen --from/--to or"
+                + " --split%n",
+            part.getKey(), few, Search.FEW_POSITIVES);
+      }
+    }
 
     AtomicBoolean cancelled = new AtomicBoolean();
     CountDownLatch done = new CountDownLatch(1);
@@ -229,14 +239,30 @@ final class TrainCommand implements Callable<Integer> {
       }
       out.printf(
           Locale.ROOT,
-          "run %s: %s %s, held-out AUC %.4f, PR-AUC %.4f, log loss %.4f on %,d rows%n",
+          "run %s: %s %s, held-out AUC %.4f ± %.4f (95%%, %d positives), PR-AUC %.4f, log loss"
+              + " %.4f on %,d rows%n",
           recorded.getId(),
           algorithm,
           recorded.getParametersMap(),
           outcome.heldOut().auc(),
+          1.96 * metrics.getOrDefault("heldout_auc_se", Double.NaN),
+          outcome.heldOut().positives(),
           outcome.heldOutPrAuc(),
           outcome.heldOut().logLoss(),
           heldOut.size());
+      out.printf(
+          Locale.ROOT,
+          "baseline (logistic regression, learning rate 0.5, 10 epochs): held-out AUC %.4f%n",
+          outcome.baselineHeldOut().auc());
+      if (outcome.baselineRanksFirst()) {
+        err.printf(
+            Locale.ROOT,
+            "warning: the baseline ranks above the search's best on validation (log loss %.4f"
+                + " against %.4f); try --algorithm %s or another space%n",
+            outcome.baselineValidation().logLoss(),
+            outcome.trials().get(outcome.best()).validation().logLoss(),
+            Trainer.LOGISTIC_REGRESSION);
+      }
       out.printf("register it: streamscore models register --from-run %s%n", recorded.getId());
       return 0;
     } finally {

@@ -7,11 +7,93 @@ import static org.assertj.core.api.Assertions.within;
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.Value;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class SearchTest {
+  @TempDir Path dir;
+
+  /** Fraud when a weighted sum of two features is high: a linear model's kind of data. */
+  private static List<Trainer.Row> linear(int n, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    List<Trainer.Row> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      double a = random.nextDouble(0, 5_000);
+      double b = random.nextInt(0, 20);
+      boolean fraud = a / 5_000 + b / 20 + random.nextGaussian() * 0.1 > 1.4;
+      rows.add(new Trainer.Row(new double[] {a, b}, fraud));
+    }
+    return rows;
+  }
+
+  /** Fraud inside a band of one feature: no line separates it, a tree of depth 2 does. */
+  private static List<Trainer.Row> band(int n, long seed) {
+    SplittableRandom random = new SplittableRandom(seed);
+    List<Trainer.Row> rows = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      double a = random.nextDouble(0, 5_000);
+      rows.add(new Trainer.Row(new double[] {a, random.nextInt(0, 20)}, Math.abs(a - 2_500) < 300));
+    }
+    return rows;
+  }
+
+  @Test
+  void aSearchMeasuresTheBaselineOnItsRowsAndSaysWhenTheBaselineRanksAboveItsBest()
+      throws Exception {
+    // One boosting round of one split: far weaker than the baseline on linear data.
+    Search.Outcome weak =
+        Search.run(
+            Trainer.XGBOOST,
+            Search.Space.parse("learning_rate=0.05;rounds=1;max_depth=1", Trainer.XGBOOST),
+            "grid",
+            1,
+            linear(3_000, 1),
+            linear(1_000, 2),
+            linear(1_000, 3),
+            dir,
+            line -> {},
+            () -> false);
+    assertThat(weak.baselineRanksFirst()).isTrue();
+    assertThat(weak.baselineHeldOut().auc())
+        .isGreaterThan(weak.heldOut().auc())
+        .isGreaterThan(0.95);
+    var metrics = Search.metrics(weak);
+    assertThat(metrics.get("baseline_heldout_auc")).isEqualTo(weak.baselineHeldOut().auc());
+    assertThat(metrics.get("heldout_positives")).isEqualTo(weak.heldOut().positives());
+    assertThat(metrics.get("heldout_auc_se")).isPositive().isLessThan(0.05);
+
+    Search.Outcome strong =
+        Search.run(
+            Trainer.XGBOOST,
+            Search.Space.parse("learning_rate=0.3;rounds=50;max_depth=3", Trainer.XGBOOST),
+            "grid",
+            1,
+            band(3_000, 1),
+            band(1_000, 2),
+            band(1_000, 3),
+            dir,
+            line -> {},
+            () -> false);
+    assertThat(strong.baselineRanksFirst()).isFalse();
+    assertThat(strong.heldOut().auc()).isGreaterThan(strong.baselineHeldOut().auc());
+  }
+
+  @Test
+  void anAucsStandardErrorShrinksWithMorePositivesAndIsUndefinedWithoutBothClasses() {
+    // Hanley and McNeil's formula worked by hand: A = 0.9 on 50 positives and 50 negatives.
+    assertThat(Search.aucStandardError(0.9, 50, 50)).isCloseTo(0.0321, within(1e-4));
+    assertThat(Search.aucStandardError(0.95, 7, 3_000))
+        .isGreaterThan(Search.aucStandardError(0.95, 90, 3_000))
+        .isGreaterThan(0.025);
+    assertThat(Search.aucStandardError(1.0, 10, 10)).isZero();
+    assertThat(Search.aucStandardError(0.9, 0, 10)).isNaN();
+    assertThat(Search.aucStandardError(Double.NaN, 10, 10)).isNaN();
+  }
+
   @Test
   void averagePrecisionIsThePrecisionAtEachPositiveAveragedWithTiesTakenTogether() {
     // Ranked: +, -, +, -  -> (1/1 + 2/3) / 2

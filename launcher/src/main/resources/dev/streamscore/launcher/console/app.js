@@ -169,7 +169,8 @@ async function showRuns() {
     });
     const m = r.metrics;
     return [box, r.id, r.model, r.algorithm, Object.entries(r.parameters).map(([k, v]) => k + '=' + v).join(' '),
-      fmt(m.heldout_auc, 4), fmt(m.heldout_pr_auc, 4), r.rows, fmt(r.labelRate, 4), time(r.recordedAtMs),
+      fmt(m.heldout_auc, 4) + (m.heldout_auc_se === undefined ? '' : ' ± ' + fmt(1.96 * m.heldout_auc_se, 3)),
+      fmt(m.baseline_heldout_auc, 4), fmt(m.heldout_pr_auc, 4), r.rows, fmt(r.labelRate, 4), time(r.recordedAtMs),
       fmt(r.durationMs / 1000, 1) + ' s', r.by, r.versions.map(v => 'v' + v).join(', ') || '–'];
   }));
   await showComparison();
