@@ -260,12 +260,16 @@ final class Search {
 
   /**
    * The standard error of an AUC measured on {@code positives} and {@code negatives} rows (Hanley
-   * and McNeil, 1982): what a held-out AUC can tell apart.
+   * and McNeil, 1982): what a held-out AUC can tell apart. The formula's variance vanishes at an
+   * AUC of 0 or 1, which on a few positives is luck as much as anything: it is taken there at half
+   * a positive misranked.
    */
-  static double aucStandardError(double auc, long positives, long negatives) {
-    if (positives < 1 || negatives < 1 || !Double.isFinite(auc)) {
+  static double aucStandardError(double measured, long positives, long negatives) {
+    if (positives < 1 || negatives < 1 || !Double.isFinite(measured)) {
       return Double.NaN;
     }
+    double margin = 0.5 / Math.min(positives, negatives);
+    double auc = Math.max(margin, Math.min(1 - margin, measured));
     double q1 = auc / (2 - auc);
     double q2 = 2 * auc * auc / (1 + auc);
     double variance =

@@ -225,19 +225,20 @@ class TrainCommandIT {
         // The demo's v2 recipe (logistic regression, 10 epochs, on every row before the held-out
         // ones) on the same split.
         FeatureSpec spec = FeatureSpec.shippedPayments();
+        List<dev.streamscore.proto.v1.Event> log = TrainCommand.read(k, "events.payments").log();
         TrainCommand.Split split =
             TrainCommand.Split.of(
-                spec,
-                TrainCommand.read(k, "events.payments").log(),
-                "events.payments",
-                "is_fraud",
-                null,
-                null,
-                List.of(0.7, 0.15));
+                spec, log, "events.payments", "is_fraud", null, null, List.of(0.7, 0.15));
         List<Trainer.Row> before = new ArrayList<>(split.train());
         before.addAll(split.validation());
         double demoV2 =
             TrainingSet.auc(Trainer.train(before, 10, 2, dir.resolve("v2.onnx")), split.heldOut());
+        // The run's own baseline is that recipe with the run's seed, on the same rows.
+        assertThat(first.out()).contains("baseline (logistic regression, learning rate 0.5");
+        assertThat(r1.getMetricsOrThrow("baseline_heldout_auc"))
+            .isEqualTo(
+                TrainingSet.auc(
+                    Trainer.train(before, 10, 1, dir.resolve("baseline.onnx")), split.heldOut()));
         double best = r1.getMetricsOrThrow("heldout_auc");
         double bestLinear = client.run(runLinear).getMetricsOrThrow("heldout_auc");
         LOG.info(
@@ -373,6 +374,43 @@ class TrainCommandIT {
           assertThat(r.err()).doesNotContain("Exception");
         }
         assertThat(client.runs("")).hasSize(runs);
+
+        // Sparse labels: the log's first 3,000 events leave too few positives in the validation
+        // and held-out rows (under 20 each) to rank or measure finely; the run says so, and still
+        // records its figures with their wider uncertainty.
+        long[] times =
+            log.stream()
+                .mapToLong(dev.streamscore.proto.v1.Event::getEventTimeMs)
+                .sorted()
+                .toArray();
+        Result sparse =
+            cli(
+                "train",
+                "--kafka",
+                k,
+                "--registry",
+                registry,
+                "--algorithm",
+                "logistic-regression",
+                "--search",
+                "random:2",
+                "--from",
+                java.time.Instant.ofEpochMilli(times[0]).toString(),
+                "--to",
+                java.time.Instant.ofEpochMilli(times[3_000]).toString());
+        assertThat(sparse.code()).as(sparse.err()).isZero();
+        assertThat(sparse.err())
+            .contains(
+                "warning: the validation rows hold ",
+                "warning: the held-out rows hold ",
+                "fewer than 30");
+        TrainingRun small = client.run(runId(sparse));
+        assertThat(small.getMetricsOrThrow("validation_positives")).isLessThan(30);
+        assertThat(small.getMetricsOrThrow("heldout_auc_se"))
+            .isGreaterThan(2 * r1.getMetricsOrThrow("heldout_auc_se"));
+        assertThat(sparse.out())
+            .containsPattern("held-out AUC [0-9.]+ ± [0-9.]+ \\(95%, [0-9]+ positives\\)");
+        assertThat(first.err()).doesNotContain("warning: the validation rows");
         Result unknown = cli("runs", "show", "run-000000000000", "--registry", registry);
         assertThat(unknown.err().strip())
             .isEqualTo("streamscore: NOT_FOUND: no run with id 'run-000000000000'");
