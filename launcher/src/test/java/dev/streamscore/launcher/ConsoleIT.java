@@ -111,13 +111,15 @@ class ConsoleIT {
     return spec.setProfile(profile).build();
   }
 
-  /** A training run of {@code model} with one parameter and a held-out AUC. */
+  /** A training run of {@code model} with one parameter, a held-out AUC and the baseline's. */
   private static TrainingRun run(Path model, String algorithm, String parameter, double auc) {
     return TrainingRun.newBuilder()
         .setModel("fraud")
         .setAlgorithm(algorithm)
         .putParameters(parameter, "4")
         .putMetrics("heldout_auc", auc)
+        .putMetrics("heldout_auc_se", 0.01)
+        .putMetrics("baseline_heldout_auc", 0.89)
         .setSpec(spec(model))
         .setLineage(
             DataLineage.newBuilder()
@@ -350,7 +352,9 @@ class ConsoleIT {
           await()
               .atMost(Duration.ofSeconds(15))
               .until(() -> b.findElements(By.cssSelector("#runs tbody tr")).size() == 2);
-          assertThat(text(browser, "#runs tbody tr:first-child")).contains(fm.getId(), "0.9100");
+          // The held-out AUC with its 95% interval (1.96 standard errors), then the baseline's.
+          assertThat(text(browser, "#runs tbody tr:first-child"))
+              .contains(fm.getId(), "0.9100 ± 0.020", "0.8900");
           assertThat(text(browser, "#runs tbody tr:last-child"))
               .contains(linear.getId(), "logistic-regression", "0.8700", "v2");
           assertThat(browser.findElement(By.id("runs-compare")).isDisplayed()).isFalse();

@@ -247,7 +247,7 @@ class TrainCommandIT {
             bestLinear,
             demoV2);
         // Issue 22: the search's best at least the demo's v2. The linear search alone misses it by
-        // about 0.01 on these rows (its choice rests on ~30 validation positives).
+        // about 0.01 on these rows (its choice rests on ~120 validation positives).
         assertThat(best).isGreaterThanOrEqualTo(demoV2);
         assertThat(seconds).isLessThan(120);
         assertThat(bestLinear).isGreaterThan(0.9);
