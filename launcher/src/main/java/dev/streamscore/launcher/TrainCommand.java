@@ -258,7 +258,8 @@ final class TrainCommand implements Callable<Integer> {
         err.printf(
             Locale.ROOT,
             "warning: the baseline ranks above the search's best on validation (log loss %.4f"
-                + " against %.4f); try --algorithm %s or another space%n",
+                + " against %.4f); to record it as a run: --algorithm %s --space"
+                + " 'learning_rate=0.5;epochs=10'%n",
             outcome.baselineValidation().logLoss(),
             outcome.trials().get(outcome.best()).validation().logLoss(),
             Trainer.LOGISTIC_REGRESSION);
