@@ -250,19 +250,25 @@ final class TrainCommand implements Callable<Integer> {
           outcome.heldOutPrAuc(),
           outcome.heldOut().logLoss(),
           heldOut.size());
+      Trainer.Config baseline = Trainer.Config.baseline(seed);
       out.printf(
           Locale.ROOT,
-          "baseline (logistic regression, learning rate 0.5, 10 epochs): held-out AUC %.4f%n",
+          "baseline (%s, learning rate %s, %d epochs): held-out AUC %.4f%n",
+          baseline.algorithm().replace('-', ' '),
+          baseline.learningRate(),
+          baseline.epochs(),
           outcome.baselineHeldOut().auc());
       if (outcome.baselineRanksFirst()) {
         err.printf(
             Locale.ROOT,
             "warning: the baseline ranks above the search's best on validation (log loss %.4f"
                 + " against %.4f); to record it as a run: --algorithm %s --space"
-                + " 'learning_rate=0.5;epochs=10'%n",
+                + " 'learning_rate=%s;epochs=%d'%n",
             outcome.baselineValidation().logLoss(),
             outcome.trials().get(outcome.best()).validation().logLoss(),
-            Trainer.LOGISTIC_REGRESSION);
+            baseline.algorithm(),
+            baseline.learningRate(),
+            baseline.epochs());
       }
       out.printf("register it: streamscore models register --from-run %s%n", recorded.getId());
       return 0;
