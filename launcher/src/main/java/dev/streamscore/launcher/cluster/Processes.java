@@ -14,7 +14,9 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Starts, finds and stops the cluster's processes through their pid files. A started process
@@ -26,6 +28,9 @@ final class Processes {
 
   private final Layout layout;
   private final Clock clock;
+
+  /** The processes this object started, by member: their exit is certain, not inferred. */
+  private final Map<String, Process> started = new ConcurrentHashMap<>();
 
   Processes(Layout layout, Clock clock) {
     this.layout = layout;
@@ -102,6 +107,7 @@ final class Processes {
               .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()));
       builder.environment().putAll(member.env());
       Process process = builder.start();
+      started.put(member.name(), process);
       Files.writeString(layout.pidFile(member.name()), process.pid() + "\n");
       return offset;
     } catch (IOException e) {
@@ -119,9 +125,16 @@ final class Processes {
   void awaitReady(Member member, long logOffset, Duration timeout) {
     Instant deadline = clock.instant().plus(timeout);
     while (true) {
-      if (find(member.name()).isEmpty()) {
+      Process process = started.get(member.name());
+      // Gone only when both say so: the pid file's process is judged by its command line, which
+      // is read from /proc while the process may be between spawn and exec.
+      if (find(member.name()).isEmpty() && (process == null || !process.isAlive())) {
         throw new ClusterException(
-            member.name() + " exited while starting; its log ends with:\n" + tail(member.name()));
+            member.name()
+                + " exited while starting"
+                + (process == null ? "" : " (exit code " + process.exitValue() + ")")
+                + "; its log ends with:\n"
+                + tail(member.name()));
       }
       if (serves(member, Math.max(0, logOffset))) {
         return;
