@@ -235,15 +235,16 @@ class MonitorIT {
       String restartedUrl = restarted.endpoint("metrics").orElseThrow();
       await()
           .atMost(Duration.ofSeconds(60))
-          .until(
+          .untilAsserted(
               () -> {
-                // Both read to the end, and the windows did not move between the reads.
+                // Both read to the end, and the windows did not move between the reads; a timeout
+                // shows where the restarted monitor's figures differ.
                 Map<String, Double> before = drift(steadyUrl);
                 Map<String, Double> other = drift(restartedUrl);
                 Map<String, Double> after = drift(steadyUrl);
-                return before.equals(after)
-                    && before.get("streamscore_monitor_caught_up{}") == 1
-                    && before.equals(other);
+                assertThat(after).as("the steady monitor between two reads").isEqualTo(before);
+                assertThat(before.get("streamscore_monitor_caught_up{}")).isEqualTo(1.0);
+                assertThat(other).as("the restarted monitor").isEqualTo(before);
               });
       assertThat(drift(restartedUrl).keySet())
           .anyMatch(k -> k.startsWith("streamscore_drift_psi{") && k.contains("column=x1"))

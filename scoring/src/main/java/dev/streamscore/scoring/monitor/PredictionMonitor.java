@@ -154,6 +154,7 @@ public final class PredictionMonitor implements AutoCloseable {
     long nextDiscovery = System.nanoTime();
     boolean discovered = false;
     boolean unreachable = false;
+    boolean registryUnavailable = false;
     try {
       while (!closed) {
         if (System.nanoTime() - nextDiscovery >= 0) {
@@ -180,14 +181,40 @@ public final class PredictionMonitor implements AutoCloseable {
           TimeUnit.MILLISECONDS.sleep(200);
           continue;
         }
+        Map<TopicPartition, Long> rewind = null;
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+          if (rewind != null) {
+            rewind.putIfAbsent(new TopicPartition(r.topic(), r.partition()), r.offset());
+            continue;
+          }
           try {
             handle(r);
+          } catch (Versions.Unavailable e) {
+            // The registry cannot say what the version is: this record and the rest of the batch
+            // are read again later, so that none is counted unmonitored for it.
+            rewind = new HashMap<>();
+            rewind.put(new TopicPartition(r.topic(), r.partition()), r.offset());
+            if (!registryUnavailable) {
+              registryUnavailable = true;
+              LOG.warn(
+                  "prediction monitor holds predictions until the registry answers: {}",
+                  e.getMessage());
+            }
           } catch (RuntimeException e) {
             // One record must never stop the monitor: count it and go on.
             unreadable.incrementAndGet();
             LOG.debug("skipped {}-{}@{}: {}", r.topic(), r.partition(), r.offset(), e.toString());
           }
+        }
+        if (rewind != null) {
+          rewind.forEach(consumer::seek);
+          caughtUp = false;
+          TimeUnit.MILLISECONDS.sleep(200);
+          continue;
+        }
+        if (registryUnavailable) {
+          registryUnavailable = false;
+          LOG.info("prediction monitor reaches the registry again");
         }
         try {
           caughtUp = reachedStartEnds();

@@ -84,6 +84,54 @@ class PredictionMonitorIT {
   }
 
   @Test
+  void predictionsReadWhileTheRegistryCannotAnswerAreHeldAndCountedOnceItDoes() throws Exception {
+    ReferenceProfile profile = DriftWindowsTest.profile(5_000, 1);
+    java.util.concurrent.atomic.AtomicBoolean answers =
+        new java.util.concurrent.atomic.AtomicBoolean();
+    java.util.concurrent.atomic.AtomicInteger refused =
+        new java.util.concurrent.atomic.AtomicInteger();
+    Versions registry =
+        (model, version) -> {
+          if (!answers.get()) {
+            refused.incrementAndGet();
+            throw new Versions.Unavailable("the registry is down");
+          }
+          return Optional.of(ModelVersionSpec.newBuilder().setProfile(profile).build());
+        };
+    long now = System.currentTimeMillis();
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(EmbeddedKafkaConfig.defaults())) {
+      try (PredictionLog log = PredictionLog.start(kafka.bootstrapServers(), 10_000)) {
+        Random random = new Random(5);
+        for (int i = 0; i < 1_000; i++) {
+          log.publish(
+              DriftWindowsTest.prediction(
+                  DriftWindowsTest.inputs(random, 0), now - 20 * 60_000 + i * 1_000L));
+        }
+        await().atMost(Duration.ofSeconds(30)).until(() -> log.sent() == 1_000);
+      }
+      try (PredictionMonitor monitor =
+          PredictionMonitor.start(
+              kafka.bootstrapServers(), registry, MonitorConfig.defaults(), Clock.systemUTC())) {
+        // Asked and refused again and again, the monitor holds the predictions and is not caught
+        // up: a monitor whose registry is down must not look healthy.
+        await().atMost(Duration.ofSeconds(30)).until(() -> refused.get() >= 3);
+        assertThat(monitor.caughtUp()).isFalse();
+        assertThat(monitor.unmonitored()).isEmpty();
+        answers.set(true);
+        await().atMost(Duration.ofSeconds(30)).until(monitor::caughtUp);
+        assertThat(monitor.unmonitored()).isEmpty();
+        assertThat(monitor.unreadable()).isZero();
+        ColumnDrift x0hour =
+            monitor.drift("m", System.currentTimeMillis()).stream()
+                .filter(d -> d.name().equals("x0") && d.window().equals("1h"))
+                .findFirst()
+                .orElseThrow();
+        assertThat(x0hour.rows()).isEqualTo(1_000);
+      }
+    }
+  }
+
+  @Test
   void aMonitorStartedBeforeItsBrokerIsNotCaughtUpUntilItReachesItAndThenReadsEveryPrediction()
       throws Exception {
     ReferenceProfile profile = DriftWindowsTest.profile(5_000, 1);
