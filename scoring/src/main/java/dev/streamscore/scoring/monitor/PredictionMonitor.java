@@ -209,7 +209,7 @@ public final class PredictionMonitor implements AutoCloseable {
         if (rewind != null) {
           rewind.forEach(consumer::seek);
           caughtUp = false;
-          TimeUnit.MILLISECONDS.sleep(200);
+          TimeUnit.SECONDS.sleep(1); // not a fetch of the same records every poll meanwhile
           continue;
         }
         if (registryUnavailable) {
