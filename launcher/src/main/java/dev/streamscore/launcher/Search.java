@@ -177,12 +177,74 @@ final class Search {
       Consumer<String> progress,
       BooleanSupplier cancelled)
       throws IOException {
+    return run(
+        algorithm,
+        space,
+        search,
+        seed,
+        train,
+        validation,
+        heldOut,
+        dir,
+        progress,
+        cancelled,
+        List.of(),
+        t -> {});
+  }
+
+  /**
+   * As above, taking the first trials as {@code done} (an interrupted search's) and handing each
+   * new trial to {@code finished} as it ends.
+   *
+   * @throws IllegalArgumentException when {@code done} is not how this search begins
+   */
+  static Outcome run(
+      String algorithm,
+      Space space,
+      String search,
+      long seed,
+      List<Trainer.Row> train,
+      List<Trainer.Row> validation,
+      List<Trainer.Row> heldOut,
+      Path dir,
+      Consumer<String> progress,
+      BooleanSupplier cancelled,
+      List<Trial> done,
+      Consumer<Trial> finished)
+      throws IOException {
     List<double[]> configs = pick(space.grid(), search, seed);
+    if (done.size() > configs.size()) {
+      throw new IllegalArgumentException(
+          done.size() + " trials done of a search of " + configs.size());
+    }
     List<Trial> trials = new ArrayList<>();
     int best = -1;
     for (int i = 0; i < configs.size(); i++) {
       double rate = configs.get(i)[0];
       int size = (int) configs.get(i)[1];
+      if (i < done.size()) {
+        Trial t = done.get(i);
+        if (!t.parameters().get("learning_rate").equals(Double.toString(rate))
+            || (Space.sizeName(algorithm) != null
+                && !t.parameters().get(Space.sizeName(algorithm)).equals(Integer.toString(size)))) {
+          throw new IllegalArgumentException(
+              "trial " + (i + 1) + " done was " + t.parameters() + ", not this search's");
+        }
+        trials.add(t);
+        if (best < 0 || t.validation().logLoss() < trials.get(best).validation().logLoss()) {
+          best = i;
+        }
+        progress.accept(
+            String.format(
+                Locale.ROOT,
+                "trial %d/%d %s: validation AUC %.4f, log loss %.4f (done before)",
+                i + 1,
+                configs.size(),
+                t.parameters(),
+                t.validation().auc(),
+                t.validation().logLoss()));
+        continue;
+      }
       Trainer.Trained kept = null;
       Quality keptQuality = null;
       int keptEpochs = 0;
@@ -210,7 +272,9 @@ final class Search {
         parameters.put(Space.sizeName(algorithm), Integer.toString(size));
       }
       parameters.put(Space.epochsName(algorithm), Integer.toString(keptEpochs));
-      trials.add(new Trial(parameters, keptEpochs, keptQuality, kept.file()));
+      Trial trial = new Trial(parameters, keptEpochs, keptQuality, kept.file());
+      trials.add(trial);
+      finished.accept(trial);
       if (best < 0 || keptQuality.logLoss() < trials.get(best).validation().logLoss()) {
         best = i;
       }

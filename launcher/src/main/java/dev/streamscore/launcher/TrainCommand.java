@@ -2,11 +2,9 @@ package dev.streamscore.launcher;
 
 import dev.streamscore.etl.FeatureSpec;
 import dev.streamscore.etl.TopicNames;
-import dev.streamscore.kafka.KafkaClients;
 import dev.streamscore.proto.v1.DataLineage;
 import dev.streamscore.proto.v1.Event;
 import dev.streamscore.proto.v1.ModelVersionSpec;
-import dev.streamscore.proto.v1.PartitionRange;
 import dev.streamscore.proto.v1.SearchTrial;
 import dev.streamscore.proto.v1.TrainingRun;
 import io.grpc.StatusRuntimeException;
@@ -18,7 +16,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -26,12 +23,6 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.common.PartitionInfo;
-import org.apache.kafka.common.TopicPartition;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -95,10 +86,40 @@ final class TrainCommand implements Callable<Integer> {
       description = "Seed of the search and the training (default: ${DEFAULT-VALUE}).")
   long seed;
 
+  @Option(
+      names = "--resume",
+      description =
+          "Go on with the model's interrupted search: its settings, its offsets, its trials done.")
+  boolean resume;
+
+  @Option(
+      names = "--state-dir",
+      paramLabel = "DIR",
+      description = "Where unfinished searches are kept (default: ~/.streamscore/searches).")
+  Path stateDir = Path.of(System.getProperty("user.home"), ".streamscore", "searches");
+
   @Override
   public Integer call() throws Exception {
     PrintWriter err = command.commandLine().getErr();
     PrintWriter out = command.commandLine().getOut();
+    Path checkpointFile = SearchCheckpoint.file(stateDir, model);
+    SearchCheckpoint resumed = null;
+    if (resume) {
+      try {
+        resumed = SearchCheckpoint.read(checkpointFile).orElse(null);
+      } catch (IllegalArgumentException e) {
+        err.println("streamscore: " + e.getMessage());
+        return 1;
+      }
+      if (resumed == null) {
+        err.println("streamscore: no interrupted search of model '" + model + "' in " + stateDir);
+        return 1;
+      }
+      apply(resumed.settings());
+      err.printf(
+          "resuming the search in %s: %d trials done, its own settings and offsets%n",
+          checkpointFile, resumed.trials().size());
+    }
     Search.Space searchSpace;
     try {
       searchSpace = Search.Space.parse(space, algorithm);
@@ -118,10 +139,10 @@ final class TrainCommand implements Callable<Integer> {
     long started = System.currentTimeMillis();
     String topic = TopicNames.events(rows.source);
     err.printf("reading %s from %s%n", topic, kafka.bootstrap);
-    Cut cut;
+    EventsCut cut;
     try {
-      cut = read(kafka.bootstrap, topic);
-    } catch (org.apache.kafka.common.KafkaException e) {
+      cut = EventsCut.read(kafka.bootstrap, topic, resumed == null ? null : resumed.ranges());
+    } catch (org.apache.kafka.common.KafkaException | IllegalArgumentException e) {
       err.println("streamscore: cannot read " + topic + ": " + e.getMessage());
       return 1;
     }
@@ -165,21 +186,57 @@ final class TrainCommand implements Callable<Integer> {
             });
     Runtime.getRuntime().addShutdownHook(hook);
     Path dir = Files.createTempDirectory("streamscore-train");
+    List<Search.Trial> before = resumed == null ? List.of() : resumed.trials();
+    if (resumed == null && Files.exists(checkpointFile)) {
+      err.printf("replacing the interrupted search in %s%n", checkpointFile);
+    }
+    java.util.concurrent.atomic.AtomicReference<SearchCheckpoint> checkpoint =
+        new java.util.concurrent.atomic.AtomicReference<>(
+            new SearchCheckpoint(settings(), cut.ranges(), before));
     try {
-      Search.Outcome outcome =
-          Search.run(
-              algorithm,
-              searchSpace,
-              search,
-              seed,
-              train,
-              validation,
-              heldOut,
-              dir,
-              err::println,
-              cancelled::get);
+      checkpoint.get().write(checkpointFile);
+      Search.Outcome outcome;
+      try {
+        outcome =
+            Search.run(
+                algorithm,
+                searchSpace,
+                search,
+                seed,
+                train,
+                validation,
+                heldOut,
+                dir,
+                err::println,
+                cancelled::get,
+                before,
+                trial -> {
+                  try {
+                    checkpoint.updateAndGet(c -> c.with(trial)).write(checkpointFile);
+                  } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                });
+      } catch (IllegalArgumentException e) {
+        err.println(
+            "streamscore: " + checkpointFile + " does not fit its search: " + e.getMessage());
+        return 1;
+      } catch (RuntimeException | IOException e) {
+        if (!cancelled.get()) {
+          throw e;
+        }
+        // Shutting down: the model runtime's own hooks may have closed it under the training.
+        outcome = null;
+      }
       if (outcome == null) {
-        err.println("streamscore: cancelled; no run recorded");
+        err.printf(
+            "streamscore: cancelled after %d trials; no run recorded; go on with: streamscore"
+                + " train --resume --model %s%s%n",
+            checkpoint.get().trials().size(),
+            model,
+            command.commandLine().getParseResult().hasMatchedOption("--state-dir")
+                ? " --state-dir " + stateDir
+                : "");
         return 130;
       }
       Map<String, Double> metrics = Search.metrics(outcome);
@@ -232,7 +289,8 @@ final class TrainCommand implements Callable<Integer> {
       }
       TrainingRun recorded;
       try {
-        recorded = connection.with(c -> record(c, outcome.model().file(), run.build()));
+        Path artifact = outcome.model().file();
+        recorded = connection.with(c -> record(c, artifact, run.build()));
       } catch (StatusRuntimeException e) {
         err.println("streamscore: the registry refused the run: " + e.getStatus().getDescription());
         return 1;
@@ -271,6 +329,7 @@ final class TrainCommand implements Callable<Integer> {
             baseline.epochs());
       }
       out.printf("register it: streamscore models register --from-run %s%n", recorded.getId());
+      Files.deleteIfExists(checkpointFile);
       return 0;
     } finally {
       done.countDown();
@@ -286,6 +345,37 @@ final class TrainCommand implements Callable<Integer> {
       }
       Files.deleteIfExists(dir);
     }
+  }
+
+  /** The options that decide what a search reads and tries, as a checkpoint keeps them. */
+  private Map<String, String> settings() {
+    Map<String, String> s = new java.util.LinkedHashMap<>();
+    s.put("algorithm", algorithm);
+    s.put("space", space);
+    s.put("search", search);
+    s.put("seed", Long.toString(seed));
+    s.put("split", split.get(0) + "," + split.get(1));
+    s.put("source", rows.source);
+    s.put("label", rows.label);
+    s.put("from", rows.from == null ? "" : rows.from.toString());
+    s.put("to", rows.to == null ? "" : rows.to.toString());
+    return s;
+  }
+
+  /** Takes a checkpoint's settings as this command's. */
+  private void apply(Map<String, String> s) {
+    algorithm = s.getOrDefault("algorithm", algorithm);
+    space = s.getOrDefault("space", space);
+    search = s.getOrDefault("search", search);
+    seed = Long.parseLong(s.getOrDefault("seed", Long.toString(seed)));
+    split =
+        java.util.Arrays.stream(s.getOrDefault("split", "0.7,0.15").split(","))
+            .map(Double::valueOf)
+            .toList();
+    rows.source = s.getOrDefault("source", rows.source);
+    rows.label = s.getOrDefault("label", rows.label);
+    rows.from = s.getOrDefault("from", "").isEmpty() ? null : Instant.parse(s.get("from"));
+    rows.to = s.getOrDefault("to", "").isEmpty() ? null : Instant.parse(s.get("to"));
   }
 
   private static TrainingRun record(
@@ -407,101 +497,5 @@ final class TrainCommand implements Callable<Integer> {
   static String fingerprint(FeatureSpec spec) {
     var view = spec.views().get("user_txn");
     return view == null ? "" : "user_txn:" + view.fingerprint(spec.sources().get(view.source()));
-  }
-
-  /**
-   * An events topic as read: every partition's events from its start to the end it had when the
-   * read began, partitions one after the other (an entity's events share a partition, so each
-   * entity's log order is kept).
-   */
-  record Cut(List<Event> log, List<PartitionRange> ranges) {}
-
-  static Cut read(String bootstrap, String topic) {
-    return read(bootstrap, topic, null);
-  }
-
-  /**
-   * As {@link #read(String, String)}, but exactly the offsets of {@code ranges} when given (a cut
-   * made again from its lineage).
-   *
-   * @throws IllegalArgumentException when a range's partition is gone or its offsets are no longer
-   *     all in Kafka
-   */
-  static Cut read(String bootstrap, String topic, List<PartitionRange> ranges) {
-    Map<String, Object> p = new HashMap<>();
-    p.putAll(KafkaClients.config(bootstrap));
-    p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
-    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-    p.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 5_000);
-    p.put(ConsumerConfig.ALLOW_AUTO_CREATE_TOPICS_CONFIG, false);
-    try (KafkaConsumer<byte[], byte[]> consumer =
-        new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
-      List<TopicPartition> partitions = new ArrayList<>();
-      for (PartitionInfo info :
-          consumer.listTopics(Duration.ofSeconds(30)).getOrDefault(topic, List.of())) {
-        partitions.add(new TopicPartition(topic, info.partition()));
-      }
-      partitions.sort(Comparator.comparingInt(TopicPartition::partition));
-      Map<TopicPartition, Long> starts =
-          new HashMap<>(consumer.beginningOffsets(partitions, Duration.ofSeconds(30)));
-      Map<TopicPartition, Long> ends =
-          new HashMap<>(consumer.endOffsets(partitions, Duration.ofSeconds(30)));
-      if (ranges != null) {
-        List<TopicPartition> wanted = new ArrayList<>();
-        for (PartitionRange r : ranges) {
-          TopicPartition tp = new TopicPartition(topic, r.getPartition());
-          if (!starts.containsKey(tp)
-              || starts.get(tp) > r.getFromOffset()
-              || ends.get(tp) < r.getToOffset()) {
-            throw new IllegalArgumentException(
-                "offsets ["
-                    + r.getFromOffset()
-                    + ", "
-                    + r.getToOffset()
-                    + ") of "
-                    + tp
-                    + " are no longer all in Kafka"
-                    + (starts.containsKey(tp)
-                        ? " (it holds [" + starts.get(tp) + ", " + ends.get(tp) + "))"
-                        : ""));
-          }
-          wanted.add(tp);
-          starts.put(tp, r.getFromOffset());
-          ends.put(tp, r.getToOffset());
-        }
-        partitions = wanted;
-      }
-      List<Event> log = new ArrayList<>();
-      List<PartitionRange> read = new ArrayList<>();
-      for (TopicPartition tp : partitions) {
-        long start = starts.get(tp);
-        long end = ends.get(tp);
-        read.add(
-            PartitionRange.newBuilder()
-                .setPartition(tp.partition())
-                .setFromOffset(start)
-                .setToOffset(end)
-                .build());
-        consumer.assign(List.of(tp));
-        consumer.seek(tp, start);
-        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-        while (consumer.position(tp) < end) {
-          if (System.nanoTime() - deadline > 0) {
-            throw new org.apache.kafka.common.KafkaException(
-                "partition " + tp.partition() + " not read to offset " + end + " in 2 minutes");
-          }
-          for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-            if (r.offset() < end) {
-              try {
-                log.add(Event.parseFrom(r.value()));
-              } catch (com.google.protobuf.InvalidProtocolBufferException e) {
-                // not an event: no row
-              }
-            }
-          }
-        }
-      }
-      return new Cut(log, read);
-    }
   }
 }

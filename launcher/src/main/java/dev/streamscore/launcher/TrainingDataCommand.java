@@ -92,11 +92,11 @@ final class TrainingDataCommand implements Callable<Integer> {
       fromTime = Instant.ofEpochMilli(l.getFromTimeMs());
       toTime = Instant.ofEpochMilli(l.getToTimeMs());
     }
-    TrainCommand.Cut cut;
+    EventsCut cut;
     List<Integer> chosen;
     try {
       cut =
-          TrainCommand.read(
+          EventsCut.read(
               kafka.bootstrap, topic, wanted == null ? null : wanted.getLineage().getRangesList());
       chosen = TrainCommand.inRange(cut.log(), topic, labelField, fromTime, toTime);
     } catch (IllegalArgumentException | org.apache.kafka.common.KafkaException e) {

@@ -83,6 +83,67 @@ class SearchTest {
   }
 
   @Test
+  void trialsDoneBeforeAreTakenAsTheSearchsFirstAndRefusedWhenTheyAreAnotherSearchs()
+      throws Exception {
+    Search.Space space =
+        Search.Space.parse("learning_rate=0.05,0.3;rounds=5;max_depth=2", Trainer.XGBOOST);
+    List<Search.Trial> finished = new ArrayList<>();
+    Search.Outcome whole =
+        Search.run(
+            Trainer.XGBOOST,
+            space,
+            "grid",
+            1,
+            band(2_000, 1),
+            band(500, 2),
+            band(500, 3),
+            dir,
+            line -> {},
+            () -> false,
+            List.of(),
+            finished::add);
+    assertThat(finished).hasSize(2);
+    List<String> lines = new ArrayList<>();
+    Search.Outcome resumed =
+        Search.run(
+            Trainer.XGBOOST,
+            space,
+            "grid",
+            1,
+            band(2_000, 1),
+            band(500, 2),
+            band(500, 3),
+            dir,
+            lines::add,
+            () -> false,
+            finished.subList(0, 1),
+            t -> {});
+    assertThat(lines.get(0)).endsWith("(done before)");
+    assertThat(resumed.trials())
+        .extracting(Search.Trial::parameters)
+        .isEqualTo(whole.trials().stream().map(Search.Trial::parameters).toList());
+    assertThat(resumed.heldOut().auc()).isEqualTo(whole.heldOut().auc());
+    // Another search's trial: refused, not mixed in.
+    assertThatThrownBy(
+            () ->
+                Search.run(
+                    Trainer.XGBOOST,
+                    space,
+                    "grid",
+                    1,
+                    band(2_000, 1),
+                    band(500, 2),
+                    band(500, 3),
+                    dir,
+                    line -> {},
+                    () -> false,
+                    finished.subList(1, 2),
+                    t -> {}))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageContaining("trial 1 done was {learning_rate=0.3");
+  }
+
+  @Test
   void anAucsStandardErrorShrinksWithMorePositivesAndIsUndefinedWithoutBothClasses() {
     // Hanley and McNeil's formula worked by hand: A = 0.9 on 50 positives and 50 negatives.
     assertThat(Search.aucStandardError(0.9, 50, 50)).isCloseTo(0.0321, within(1e-4));

@@ -225,7 +225,7 @@ class TrainCommandIT {
         // The demo's v2 recipe (logistic regression, 10 epochs, on every row before the held-out
         // ones) on the same split.
         FeatureSpec spec = FeatureSpec.shippedPayments();
-        List<dev.streamscore.proto.v1.Event> log = TrainCommand.read(k, "events.payments").log();
+        List<dev.streamscore.proto.v1.Event> log = EventsCut.read(k, "events.payments").log();
         TrainCommand.Split split =
             TrainCommand.Split.of(
                 spec, log, "events.payments", "is_fraud", null, null, List.of(0.7, 0.15));
@@ -418,6 +418,102 @@ class TrainCommandIT {
         channel.shutdownNow();
       }
     }
+  }
+
+  /**
+   * Ctrl-C stops a search after the current training and keeps what it finished; {@code train
+   * --resume} reads the same offsets with the same settings, tries only what is left, and records
+   * the run an uninterrupted search records.
+   */
+  @Test
+  void anInterruptedSearchResumesWhereItStoppedAndRecordsWhatAnUninterruptedOneDoes()
+      throws Exception {
+    List<String> args =
+        List.of(
+            "train",
+            "--kafka",
+            k,
+            "--registry",
+            registry,
+            "--algorithm",
+            "logistic-regression",
+            "--search",
+            "random:8",
+            "--seed",
+            "9",
+            "--model",
+            "fraud_resumed");
+    List<String> whole = new ArrayList<>(args);
+    whole.addAll(List.of("--state-dir", dir.resolve("whole").toString()));
+    Result uninterrupted = cli(whole.toArray(String[]::new));
+    assertThat(uninterrupted.code()).as(uninterrupted.err()).isZero();
+
+    Path state = dir.resolve("searches");
+    List<String> interruptible = new ArrayList<>(args);
+    interruptible.addAll(List.of("--state-dir", state.toString()));
+    Launcher launcher = new Launcher();
+    try {
+      Launcher.Running first = launcher.start(interruptible.toArray(String[]::new));
+      await()
+          .atMost(Duration.ofSeconds(120))
+          .until(() -> first.stderr().stream().anyMatch(l -> l.startsWith("trial 1/8 ")));
+      StreamscoreUpIT.Tools.run("", "kill", "-INT", Long.toString(first.process.pid()));
+      assertThat(first.awaitExit(Duration.ofSeconds(90))).as("%s", first.stderr()).isEqualTo(130);
+      assertThat(first.stderr())
+          .anyMatch(
+              l ->
+                  l.startsWith("streamscore: cancelled after ")
+                      && l.endsWith(
+                          "go on with: streamscore train --resume --model fraud_resumed"
+                              + " --state-dir "
+                              + state));
+      assertThat(first.stderr()).noneMatch(l -> l.startsWith("trial 8/8"));
+    } finally {
+      launcher.killAll();
+    }
+    Path checkpoint = state.resolve("fraud_resumed.search");
+    assertThat(checkpoint).exists();
+
+    Result resumed =
+        cli(
+            "train",
+            "--kafka",
+            k,
+            "--registry",
+            registry,
+            "--resume",
+            "--model",
+            "fraud_resumed",
+            "--state-dir",
+            state.toString());
+    assertThat(resumed.code()).as(resumed.err()).isZero();
+    assertThat(resumed.err()).contains("resuming the search in ", "(done before)", "trial 8/8");
+    assertThat(checkpoint).doesNotExist();
+    ManagedChannel channel = NettyChannelBuilder.forTarget(registry).usePlaintext().build();
+    try {
+      RegistryClient client = new RegistryClient(channel, Optional.empty(), "test");
+      TrainingRun expectedRun = client.run(runId(uninterrupted));
+      TrainingRun run = client.run(runId(resumed));
+      assertThat(run.getTrialsList()).isEqualTo(expectedRun.getTrialsList());
+      assertThat(run.getParametersMap()).isEqualTo(expectedRun.getParametersMap());
+      assertThat(run.getMetricsMap()).isEqualTo(expectedRun.getMetricsMap());
+      assertThat(run.getLineage()).isEqualTo(expectedRun.getLineage());
+      assertThat(run.getSearch()).isEqualTo(expectedRun.getSearch());
+    } finally {
+      channel.shutdownNow();
+    }
+    Result nothing =
+        cli(
+            "train",
+            "--kafka",
+            k,
+            "--resume",
+            "--model",
+            "fraud_resumed",
+            "--state-dir",
+            state.toString());
+    assertThat(nothing.err().strip())
+        .isEqualTo("streamscore: no interrupted search of model 'fraud_resumed' in " + state);
   }
 
   /**
