@@ -20,9 +20,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.BooleanSupplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -115,7 +113,14 @@ final class TrainCommand implements Callable<Integer> {
         err.println("streamscore: no interrupted search of model '" + model + "' in " + stateDir);
         return 1;
       }
-      apply(resumed.settings());
+      try {
+        apply(resumed.settings());
+      } catch (RuntimeException e) {
+        err.printf(
+            "streamscore: %s is not a search checkpoint (%s); delete it to start afresh%n",
+            checkpointFile, e.getMessage());
+        return 1;
+      }
       err.printf(
           "resuming the search in %s: %d trials done, its own settings and offsets%n",
           checkpointFile, resumed.trials().size());
@@ -172,19 +177,8 @@ final class TrainCommand implements Callable<Integer> {
       }
     }
 
-    AtomicBoolean cancelled = new AtomicBoolean();
-    CountDownLatch done = new CountDownLatch(1);
-    Thread hook =
-        new Thread(
-            () -> {
-              cancelled.set(true);
-              try {
-                done.await(60, TimeUnit.SECONDS); // let the current training end
-              } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-              }
-            });
-    Runtime.getRuntime().addShutdownHook(hook);
+    CooperativeStop stop = CooperativeStop.install(err::println);
+    BooleanSupplier cancelled = stop::requested;
     Path dir = Files.createTempDirectory("streamscore-train");
     List<Search.Trial> before = resumed == null ? List.of() : resumed.trials();
     if (resumed == null && Files.exists(checkpointFile)) {
@@ -208,7 +202,7 @@ final class TrainCommand implements Callable<Integer> {
                 heldOut,
                 dir,
                 err::println,
-                cancelled::get,
+                cancelled,
                 before,
                 trial -> {
                   try {
@@ -222,10 +216,11 @@ final class TrainCommand implements Callable<Integer> {
             "streamscore: " + checkpointFile + " does not fit its search: " + e.getMessage());
         return 1;
       } catch (RuntimeException | IOException e) {
-        if (!cancelled.get()) {
+        if (!cancelled.getAsBoolean()) {
           throw e;
         }
-        // Shutting down: the model runtime's own hooks may have closed it under the training.
+        // Stopped by a second signal's shutdown: the model runtime may be closed under the
+        // training.
         outcome = null;
       }
       if (outcome == null) {
@@ -332,12 +327,7 @@ final class TrainCommand implements Callable<Integer> {
       Files.deleteIfExists(checkpointFile);
       return 0;
     } finally {
-      done.countDown();
-      try {
-        Runtime.getRuntime().removeShutdownHook(hook);
-      } catch (IllegalStateException e) {
-        // shutting down already: the hook is running
-      }
+      stop.close();
       try (var files = Files.list(dir)) {
         for (Path f : files.toList()) {
           Files.deleteIfExists(f);

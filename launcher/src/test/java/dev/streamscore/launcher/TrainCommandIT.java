@@ -468,6 +468,9 @@ class TrainCommandIT {
                               + " --state-dir "
                               + state));
       assertThat(first.stderr()).noneMatch(l -> l.startsWith("trial 8/8"));
+      // Stopped by the command itself at a safe point, not by the JVM's shutdown under a training.
+      assertThat(first.stderr())
+          .contains("stopping after the current training; SIGINT again stops at once");
     } finally {
       launcher.killAll();
     }
@@ -514,6 +517,24 @@ class TrainCommandIT {
             state.toString());
     assertThat(nothing.err().strip())
         .isEqualTo("streamscore: no interrupted search of model 'fraud_resumed' in " + state);
+    java.nio.file.Files.writeString(checkpoint, "setting.seed=nine\nranges=0:0:10\ntrials=0\n");
+    Result broken =
+        cli(
+            "train",
+            "--kafka",
+            k,
+            "--resume",
+            "--model",
+            "fraud_resumed",
+            "--state-dir",
+            state.toString());
+    assertThat(broken.code()).isEqualTo(1);
+    assertThat(broken.err().strip())
+        .isEqualTo(
+            "streamscore: "
+                + checkpoint
+                + " is not a search checkpoint (For input string: \"nine\"); delete it to start"
+                + " afresh");
   }
 
   /**
