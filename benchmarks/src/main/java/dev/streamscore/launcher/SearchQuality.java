@@ -81,7 +81,9 @@ public final class SearchQuality {
                 split.heldOut(),
                 dir,
                 line -> {},
-                () -> false);
+                () -> false,
+                List.of(),
+                t -> {});
         double seconds = (System.nanoTime() - started) / 1e9;
         double se = Search.metrics(o).getOrDefault("heldout_auc_se", Double.NaN);
         System.out.printf(

@@ -164,38 +164,8 @@ final class Search {
    * @param search {@code grid}, or {@code random:N} (N configurations drawn without replacement)
    * @param progress one line per trial
    * @param cancelled asked between trainings; when true the search stops and returns null
-   */
-  static Outcome run(
-      String algorithm,
-      Space space,
-      String search,
-      long seed,
-      List<Trainer.Row> train,
-      List<Trainer.Row> validation,
-      List<Trainer.Row> heldOut,
-      Path dir,
-      Consumer<String> progress,
-      BooleanSupplier cancelled)
-      throws IOException {
-    return run(
-        algorithm,
-        space,
-        search,
-        seed,
-        train,
-        validation,
-        heldOut,
-        dir,
-        progress,
-        cancelled,
-        List.of(),
-        t -> {});
-  }
-
-  /**
-   * As above, taking the first trials as {@code done} (an interrupted search's) and handing each
-   * new trial to {@code finished} as it ends.
-   *
+   * @param done the first trials, taken as they are (an interrupted search's; usually none)
+   * @param finished handed each new trial as it ends
    * @throws IllegalArgumentException when {@code done} is not how this search begins
    */
   static Outcome run(

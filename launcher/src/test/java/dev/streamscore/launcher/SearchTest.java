@@ -56,7 +56,9 @@ class SearchTest {
             linear(1_000, 3),
             dir,
             line -> {},
-            () -> false);
+            () -> false,
+            List.of(),
+            t -> {});
     assertThat(weak.baselineRanksFirst()).isTrue();
     assertThat(weak.baselineHeldOut().auc())
         .isGreaterThan(weak.heldOut().auc())
@@ -77,68 +79,51 @@ class SearchTest {
             band(1_000, 3),
             dir,
             line -> {},
-            () -> false);
+            () -> false,
+            List.of(),
+            t -> {});
     assertThat(strong.baselineRanksFirst()).isFalse();
     assertThat(strong.heldOut().auc()).isGreaterThan(strong.baselineHeldOut().auc());
+  }
+
+  /** A search of {@code space} on band rows (2,000 training, 500 validating, 500 held out). */
+  private Search.Outcome onBand(
+      String space,
+      java.util.function.Consumer<String> progress,
+      List<Search.Trial> done,
+      java.util.function.Consumer<Search.Trial> finished)
+      throws Exception {
+    return Search.run(
+        Trainer.XGBOOST,
+        Search.Space.parse(space, Trainer.XGBOOST),
+        "grid",
+        1,
+        band(2_000, 1),
+        band(500, 2),
+        band(500, 3),
+        dir,
+        progress,
+        () -> false,
+        done,
+        finished);
   }
 
   @Test
   void trialsDoneBeforeAreTakenAsTheSearchsFirstAndRefusedWhenTheyAreAnotherSearchs()
       throws Exception {
-    Search.Space space =
-        Search.Space.parse("learning_rate=0.05,0.3;rounds=5;max_depth=2", Trainer.XGBOOST);
+    String space = "learning_rate=0.05,0.3;rounds=5;max_depth=2";
     List<Search.Trial> finished = new ArrayList<>();
-    Search.Outcome whole =
-        Search.run(
-            Trainer.XGBOOST,
-            space,
-            "grid",
-            1,
-            band(2_000, 1),
-            band(500, 2),
-            band(500, 3),
-            dir,
-            line -> {},
-            () -> false,
-            List.of(),
-            finished::add);
+    Search.Outcome whole = onBand(space, line -> {}, List.of(), finished::add);
     assertThat(finished).hasSize(2);
     List<String> lines = new ArrayList<>();
-    Search.Outcome resumed =
-        Search.run(
-            Trainer.XGBOOST,
-            space,
-            "grid",
-            1,
-            band(2_000, 1),
-            band(500, 2),
-            band(500, 3),
-            dir,
-            lines::add,
-            () -> false,
-            finished.subList(0, 1),
-            t -> {});
+    Search.Outcome resumed = onBand(space, lines::add, finished.subList(0, 1), t -> {});
     assertThat(lines.get(0)).endsWith("(done before)");
     assertThat(resumed.trials())
         .extracting(Search.Trial::parameters)
         .isEqualTo(whole.trials().stream().map(Search.Trial::parameters).toList());
     assertThat(resumed.heldOut().auc()).isEqualTo(whole.heldOut().auc());
     // Another search's trial: refused, not mixed in.
-    assertThatThrownBy(
-            () ->
-                Search.run(
-                    Trainer.XGBOOST,
-                    space,
-                    "grid",
-                    1,
-                    band(2_000, 1),
-                    band(500, 2),
-                    band(500, 3),
-                    dir,
-                    line -> {},
-                    () -> false,
-                    finished.subList(1, 2),
-                    t -> {}))
+    assertThatThrownBy(() -> onBand(space, line -> {}, finished.subList(1, 2), t -> {}))
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessageContaining("trial 1 done was {learning_rate=0.3");
   }
